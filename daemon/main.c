@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* memwardend: arguments, the process's own safety (locked memory, OOM score,
+ * file limits), then the loop. Exit codes: 0 clean stop, 1 failure at start,
+ * 2 bad usage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup-read.h"
+#include "log.h"
+#include "manager.h"
+#include "parse.h"
+
+typedef enum MlockMode {
+        MLOCK_MODE_ALL,
+        MLOCK_MODE_ONFAULT,
+        MLOCK_MODE_OFF,
+} MlockMode;
+
+static ManagerConfig arg_config;
+static bool arg_root_given;
+static int arg_oom_score_adj = -1000;
+static MlockMode arg_mlock = MLOCK_MODE_ALL;
+static char arg_root_buf[4096];
+
+static void help(void)
+{
+        printf("Usage: memwardend [OPTIONS]\n\n"
+               "Watch cgroup-v2 memory events and pressure, event-driven, from locked memory.\n\n"
+               "  --cgroup-root DIR     cgroup2 mount to watch (default: found in /proc/self/mountinfo)\n"
+               "  --output TARGET       records to '-' (stdout), 'journal', 'none' or a file\n"
+               "                        (default: journal under systemd, stdout otherwise)\n"
+               "  --socket PATH         status socket for memwardenctl (default " MW_SOCKET_DEFAULT ";\n"
+               "                        '' disables)\n"
+               "  --watch limited|all   which cgroups get memory watchers (default limited: root, slices,\n"
+               "                        pods and cgroups with memory.high or memory.max set)\n"
+               "  --max-cgroups N       cgroups to track at most (default 65536)\n"
+               "  --psi-type some|full  PSI trigger type (default some)\n"
+               "  --psi-stall DURATION  stall per window that fires the trigger (default 100ms)\n"
+               "  --psi-window DURATION PSI window, <= 10s (default 2s)\n"
+               "  --no-psi              do not arm PSI triggers\n"
+               "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
+               "  --mlock all|onfault|off  lock the daemon's memory (default all)\n"
+               "  --debug               log debug messages\n"
+               "  --version, --help\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+        enum { ARG_ROOT = 0x100, ARG_OUTPUT, ARG_SOCKET, ARG_WATCH, ARG_MAX, ARG_PSI_TYPE, ARG_PSI_STALL,
+               ARG_PSI_WINDOW, ARG_NO_PSI, ARG_OOM, ARG_MLOCK, ARG_DEBUG, ARG_VERSION };
+        static const struct option options[] = {
+                { "cgroup-root", required_argument, NULL, ARG_ROOT },
+                { "output", required_argument, NULL, ARG_OUTPUT },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "watch", required_argument, NULL, ARG_WATCH },
+                { "max-cgroups", required_argument, NULL, ARG_MAX },
+                { "psi-type", required_argument, NULL, ARG_PSI_TYPE },
+                { "psi-stall", required_argument, NULL, ARG_PSI_STALL },
+                { "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
+                { "no-psi", no_argument, NULL, ARG_NO_PSI },
+                { "oom-score-adj", required_argument, NULL, ARG_OOM },
+                { "mlock", required_argument, NULL, ARG_MLOCK },
+                { "debug", no_argument, NULL, ARG_DEBUG },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        WatcherConfig *wc = &arg_config.watch;
+        bool under_systemd = getenv("INVOCATION_ID") != NULL;
+        uint64_t u;
+        int c;
+
+        *wc = WATCHER_CONFIG_DEFAULT;
+        arg_config.output = under_systemd ? OUTPUT_JOURNAL : OUTPUT_STDOUT;
+        arg_config.socket_path = MW_SOCKET_DEFAULT;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts("memwardend " MEMWARDEN_VERSION);
+                        return 0;
+                case ARG_ROOT:
+                        wc->root = optarg;
+                        arg_root_given = true;
+                        break;
+                case ARG_OUTPUT:
+                        if (strcmp(optarg, "-") == 0)
+                                arg_config.output = OUTPUT_STDOUT;
+                        else if (strcmp(optarg, "journal") == 0)
+                                arg_config.output = OUTPUT_JOURNAL;
+                        else if (strcmp(optarg, "none") == 0)
+                                arg_config.output = OUTPUT_NONE;
+                        else {
+                                arg_config.output = OUTPUT_FILE;
+                                arg_config.output_path = optarg;
+                        }
+                        break;
+                case ARG_SOCKET:
+                        arg_config.socket_path = optarg[0] ? optarg : NULL;
+                        break;
+                case ARG_WATCH:
+                        if (watch_select_from_string(optarg) < 0) {
+                                log_error("--watch: expected 'limited' or 'all', got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        wc->select = watch_select_from_string(optarg);
+                        break;
+                case ARG_MAX:
+                        if (parse_u64(optarg, &u) < 0 || u == 0 || u > 1000000) {
+                                log_error("--max-cgroups: expected 1..1000000, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        wc->max_cgroups = (unsigned)u;
+                        break;
+                case ARG_PSI_TYPE:
+                        if (psi_type_from_string(optarg) < 0) {
+                                log_error("--psi-type: expected 'some' or 'full', got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        wc->psi_type = psi_type_from_string(optarg);
+                        break;
+                case ARG_PSI_STALL:
+                case ARG_PSI_WINDOW:
+                        if (parse_duration(optarg, &u) < 0) {
+                                log_error("--psi-%s: not a duration: '%s'", c == ARG_PSI_STALL ? "stall" : "window",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        *(c == ARG_PSI_STALL ? &wc->psi_stall_usec : &wc->psi_window_usec) = u;
+                        break;
+                case ARG_NO_PSI:
+                        wc->psi = false;
+                        break;
+                case ARG_OOM: {
+                        long v;
+                        char *end;
+                        errno = 0;
+                        v = strtol(optarg, &end, 10);
+                        if (errno || *end || end == optarg || v < -1000 || v > 1000) {
+                                log_error("--oom-score-adj: expected -1000..1000, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg_oom_score_adj = (int)v;
+                        break;
+                }
+                case ARG_MLOCK:
+                        if (strcmp(optarg, "all") == 0)
+                                arg_mlock = MLOCK_MODE_ALL;
+                        else if (strcmp(optarg, "onfault") == 0)
+                                arg_mlock = MLOCK_MODE_ONFAULT;
+                        else if (strcmp(optarg, "off") == 0)
+                                arg_mlock = MLOCK_MODE_OFF;
+                        else {
+                                log_error("--mlock: expected all, onfault or off, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_DEBUG:
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'.", argv[optind]);
+                return -EINVAL;
+        }
+        if (wc->psi) {
+                const char *why;
+                /* The daemon runs as root; the kernel rejects what root may not do. */
+                if (psi_trigger_validate(wc->psi_stall_usec, wc->psi_window_usec, true, &why) < 0) {
+                        log_error("PSI trigger: %s.", why);
+                        return -EINVAL;
+                }
+        }
+        return 1;
+}
+
+static int find_root(void)
+{
+        bool localevents;
+        int r;
+
+        if (!arg_root_given) {
+                r = cg_find_cgroup2_mount("/proc/self/mountinfo", arg_root_buf, sizeof(arg_root_buf), &localevents);
+                if (r < 0)
+                        return log_error_errno(r, "No cgroup2 mount found in /proc/self/mountinfo: %m");
+                arg_config.watch.root = arg_root_buf;
+                if (localevents)
+                        log_info("cgroup2 is mounted with memory_localevents: memory.events is not hierarchical.");
+        }
+        r = cg_is_cgroup2(arg_config.watch.root);
+        if (r < 0)
+                return log_error_errno(r, "Cannot stat cgroup root '%s': %m", arg_config.watch.root);
+        if (r == 0)
+                log_warning("'%s' is not a cgroup2 file system; watching it anyway (a test tree?).",
+                            arg_config.watch.root);
+        return 0;
+}
+
+/* The daemon must survive the memory shortage it reports on. */
+static void protect_self(void)
+{
+        struct rlimit rl;
+        char buf[16];
+        int fd, n;
+        rlim_t want = (rlim_t)arg_config.watch.max_cgroups * 5 + 256;
+
+        fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        n = snprintf(buf, sizeof(buf), "%d", arg_oom_score_adj);
+        if (fd < 0 || write(fd, buf, (size_t)n) < 0)
+                log_warning_errno(-errno, "Failed to set oom_score_adj to %d: %m", arg_oom_score_adj);
+        safe_close(fd);
+
+        /* Up to five fds per watched cgroup (dir, memory.events, .local, cgroup.events, PSI). */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+                rlim_t old = rl.rlim_cur;
+                rl.rlim_cur = want;
+                if (rl.rlim_max < want)
+                        rl.rlim_max = want;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+                        getrlimit(RLIMIT_NOFILE, &rl);
+                        rl.rlim_cur = rl.rlim_max;
+                        (void)setrlimit(RLIMIT_NOFILE, &rl);
+                        log_warning("RLIMIT_NOFILE is %llu, below the %llu that --max-cgroups=%u needs.",
+                                    (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+                                    arg_config.watch.max_cgroups);
+                } else
+                        log_debug("RLIMIT_NOFILE raised from %llu to %llu.", (unsigned long long)old,
+                                  (unsigned long long)want);
+        }
+
+        if (arg_mlock != MLOCK_MODE_OFF) {
+                int flags = MCL_CURRENT | MCL_FUTURE | (arg_mlock == MLOCK_MODE_ONFAULT ? MCL_ONFAULT : 0);
+                if (mlockall(flags) < 0)
+                        log_warning_errno(-errno,
+                                          "Failed to lock memory (mlockall): %m; the daemon may be paged out "
+                                          "under pressure (needs CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK)");
+        }
+}
+
+int main(int argc, char **argv)
+{
+        Manager *m = NULL;
+        struct timespec ts;
+        int r;
+
+        r = parse_args(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        if (find_root() < 0)
+                return 1;
+        protect_self();
+
+        r = manager_new(&arg_config, &m);
+        if (r < 0)
+                return 1;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        m->start_usec = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+        r = manager_start(m);
+        if (r >= 0)
+                r = manager_run(m);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed: %m");
+        manager_free(m);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+
+/* Fixed MESSAGE_ID per record type, so journalctl MESSAGE_ID=... finds them. */
+#define MW_MESSAGE_ID "6d656d7761726465e0000000000000"
+
+static void write_all(Manager *m, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(m->out_fd, buf, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        m->n_write_errors++;
+                        return;
+                }
+                buf += n;
+                len -= (size_t)n;
+        }
+}
+
+static void emit_journal(const Record *r, const char *json, size_t len)
+{
+        const char *type = record_type_to_string(r->type);
+        int prio = r->type == RECORD_WARNING ? LOG_WARNING : r->type == RECORD_MEMORY_EVENTS ? LOG_NOTICE : LOG_INFO;
+        char id[40];
+
+        snprintf(id, sizeof(id), MW_MESSAGE_ID "%02x", (unsigned)r->type);
+        (void)sd_journal_send("MESSAGE=%s %s%s%s", type, r->path ? r->path : "-", r->message ? ": " : "",
+                              r->message ? r->message : "", "PRIORITY=%d", prio, "MESSAGE_ID=%s", id,
+                              "MEMWARDEN_EVENT=%s", type, "MEMWARDEN_CGROUP=%s", r->path ? r->path : "",
+                              "MEMWARDEN_JSON=%.*s", (int)(len > 0 ? len - 1 : 0), json, NULL);
+}
+
+static void on_record(Watcher *w, const Record *r, void *userdata)
+{
+        Manager *m = userdata;
+        size_t len;
+        int k;
+
+        (void)w;
+        if (m->cfg.output == OUTPUT_NONE)
+                return;
+        k = record_format_json(r, m->record_buf, sizeof(m->record_buf), &len);
+        if (k < 0) {
+                log_warning("Record about '%s' too large for the record buffer, dropped", r->path ? r->path : "-");
+                return;
+        }
+        if (m->cfg.output == OUTPUT_JOURNAL)
+                emit_journal(r, m->record_buf, len);
+        else
+                write_all(m, m->record_buf, len);
+}
+
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        (void)s, (void)fd, (void)revents;
+        r = watcher_process_inotify(m->watcher);
+        if (r < 0)
+                log_error_errno(r, "Failed to read inotify events: %m");
+        return 0;
+}
+
+static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        (void)s, (void)fd, (void)revents;
+        r = watcher_process_psi(m->watcher);
+        if (r < 0)
+                log_error_errno(r, "Failed to read PSI events: %m");
+        return 0;
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void)s;
+        log_info("Received %s, exiting.", strsignal((int)si->ssi_signo));
+        (void)sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)s, (void)si, (void)userdata;
+        /* Nothing to reload yet beyond the tree: policies will hook in here. */
+        log_info("Received SIGHUP.");
+        return 0;
+}
+
+int manager_new(const ManagerConfig *cfg, Manager **ret)
+{
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->cfg = *cfg;
+        m->out_fd = -1;
+        m->listen_fd = -1;
+        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
+                m->clients[i].fd = -1;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                goto fail;
+        if (cfg->output == OUTPUT_FILE) {
+                m->out_fd = open(cfg->output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                if (m->out_fd < 0) {
+                        r = log_error_errno(-errno, "Failed to open output file '%s': %m", cfg->output_path);
+                        goto fail;
+                }
+        } else
+                m->out_fd = STDOUT_FILENO;
+
+        r = watcher_new(&cfg->watch, on_record, m, &m->watcher);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up inotify/epoll: %m");
+                goto fail;
+        }
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        status_server_stop(m);
+        sd_event_source_disable_unref(m->inotify_source);
+        sd_event_source_disable_unref(m->psi_source);
+        watcher_free(m->watcher);
+        if (m->out_fd > STDERR_FILENO)
+                close(m->out_fd);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int manager_start(Manager *m)
+{
+        WatcherStats st;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_hup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add signal handlers: %m");
+
+        r = watcher_scan(m->watcher);
+        if (r < 0)
+                return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m", m->cfg.watch.root);
+        watcher_get_stats(m->watcher, &st);
+        if (!st.has_memory_controller)
+                log_warning("The cgroup-v2 memory controller is not available under '%s' (a cgroup v1 or hybrid "
+                            "host?): memory.events and limits cannot be watched; watching what exists (PSI).",
+                            m->cfg.watch.root);
+
+        r = sd_event_add_io(m->event, &m->inotify_source, watcher_inotify_fd(m->watcher), EPOLLIN, on_inotify,
+                            m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the inotify fd: %m");
+        (void)sd_event_source_set_description(m->inotify_source, "cgroup-inotify");
+        r = sd_event_add_io(m->event, &m->psi_source, watcher_psi_fd(m->watcher), EPOLLIN, on_psi, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the PSI epoll fd: %m");
+        (void)sd_event_source_set_description(m->psi_source, "psi-triggers");
+
+        if (m->cfg.socket_path) {
+                r = status_server_start(m, m->cfg.socket_path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to open the status socket '%s', continuing without: %m",
+                                          m->cfg.socket_path);
+        }
+        /* Pings WATCHDOG=1 when systemd asks for it (WatchdogSec=); no timer otherwise. */
+        (void)sd_event_set_watchdog(m->event, true);
+        log_info("Watching %u of %u cgroups under '%s' (%u PSI triggers).", st.n_watched, st.n_cgroups,
+                 m->cfg.watch.root, st.n_psi);
+        (void)sd_notifyf(false, "READY=1\nSTATUS=Watching %u of %u cgroups", st.n_watched, st.n_cgroups);
+        return 0;
+}
+
+int manager_run(Manager *m)
+{
+        return sd_event_loop(m->event);
+}

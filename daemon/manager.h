@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "watcher.h"
+
+typedef enum OutputMode {
+        OUTPUT_STDOUT,
+        OUTPUT_FILE,
+        OUTPUT_JOURNAL,
+        OUTPUT_NONE,
+} OutputMode;
+
+typedef struct ManagerConfig {
+        WatcherConfig watch;
+        OutputMode output;
+        const char *output_path;
+        const char *socket_path; /* NULL: no status socket */
+} ManagerConfig;
+
+typedef struct StatusClient StatusClient;
+typedef struct Manager Manager;
+
+int manager_new(const ManagerConfig *cfg, Manager **ret);
+Manager *manager_free(Manager *m);
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+/* status.c */
+int status_server_start(Manager *m, const char *path);
+void status_server_stop(Manager *m);
+
+/* Shared between manager.c and status.c. */
+#define STATUS_CLIENTS_MAX 8
+#define STATUS_BUF_SIZE    16384
+
+struct StatusClient {
+        Manager *manager;
+        int fd;
+        sd_event_source *io, *timeout;
+        bool writing;
+        unsigned cursor; /* next slot to list; UINT_MAX before the header */
+        size_t len, off, req_len;
+        char req[128];
+        char buf[STATUS_BUF_SIZE];
+};
+
+struct Manager {
+        ManagerConfig cfg;
+        sd_event *event;
+        Watcher *watcher;
+        sd_event_source *inotify_source, *psi_source;
+        int out_fd;
+        uint64_t start_usec;
+        uint64_t n_write_errors;
+        int listen_fd;
+        char *socket_path;
+        sd_event_source *listen_source;
+        StatusClient clients[STATUS_CLIENTS_MAX];
+        char record_buf[16384];
+};

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* memwardenctl: talk to memwardend over its status socket.
+ * Exit codes: 0 success, 1 failure (daemon unreachable, bad answer), 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+static const char *arg_socket = MW_SOCKET_DEFAULT;
+static bool arg_json;
+
+static void help(void)
+{
+        printf("Usage: memwardenctl [OPTIONS] COMMAND\n\n"
+               "Commands:\n"
+               "  status        watched cgroups with their last counters and PSI\n\n"
+               "Options:\n"
+               "  --socket PATH status socket of memwardend (default " MW_SOCKET_DEFAULT ")\n"
+               "  --json        print the daemon's JSON lines as they are\n"
+               "  --all         list unwatched cgroups too (table output)\n"
+               "  --help, --version\n");
+}
+
+/* Find the raw JSON value of a top-level key in one object line: returns a
+ * pointer to its first character and its length, or NULL. Strings are
+ * skipped with their escapes, nested containers by depth. */
+static const char *json_find(const char *s, size_t len, const char *key, size_t *ret_len)
+{
+        size_t kl = strlen(key);
+        int depth = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char ch = s[i];
+                if (ch == '"') {
+                        size_t start = i + 1;
+                        for (i++; i < len && s[i] != '"'; i++)
+                                if (s[i] == '\\')
+                                        i++;
+                        if (depth == 1 && i + 1 < len && s[i + 1] == ':' && i - start == kl &&
+                            memcmp(s + start, key, kl) == 0) {
+                                size_t v = i + 2, e = v;
+                                int d = 0;
+                                for (; e < len; e++) {
+                                        if (s[e] == '"') {
+                                                for (e++; e < len && s[e] != '"'; e++)
+                                                        if (s[e] == '\\')
+                                                                e++;
+                                                continue;
+                                        }
+                                        if (s[e] == '{' || s[e] == '[')
+                                                d++;
+                                        else if (s[e] == '}' || s[e] == ']') {
+                                                if (d == 0)
+                                                        break;
+                                                d--;
+                                        } else if (s[e] == ',' && d == 0)
+                                                break;
+                                }
+                                *ret_len = e - v;
+                                return s + v;
+                        }
+                } else if (ch == '{' || ch == '[')
+                        depth++;
+                else if (ch == '}' || ch == ']')
+                        depth--;
+        }
+        return NULL;
+}
+
+static void print_field(const char *line, size_t len, const char *key, int width)
+{
+        size_t vl;
+        const char *v = json_find(line, len, key, &vl);
+
+        if (!v)
+                printf("%*s ", width, "-");
+        else if (vl >= 2 && v[0] == '"')
+                printf("%*.*s ", width, (int)vl - 2, v + 1);
+        else
+                printf("%*.*s ", width, (int)vl, v);
+}
+
+static void print_counter(const char *line, size_t len, const char *key)
+{
+        size_t cl;
+        const char *c = json_find(line, len, "counters", &cl);
+        if (!c) {
+                printf("%8s ", "-");
+                return;
+        }
+        print_field(c, cl, key, 8);
+}
+
+static int cmd_status(bool all)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        FILE *f;
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        bool first = true;
+
+        if (strlen(arg_socket) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "memwardenctl: socket path too long\n");
+                return 1;
+        }
+        strcpy(sa.sun_path, arg_socket);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "memwardenctl: cannot reach memwardend at '%s': %m\n", arg_socket);
+                return 1;
+        }
+        if (write(fd, "status\n", 7) != 7) {
+                fprintf(stderr, "memwardenctl: cannot send the request: %m\n");
+                return 1;
+        }
+        f = fdopen(TAKE_FD(fd), "r");
+        if (!f)
+                return 1;
+        while ((n = getline(&line, &cap, f)) > 0) {
+                size_t len = (size_t)n, wl;
+                if (arg_json) {
+                        fputs(line, stdout);
+                        continue;
+                }
+                if (first) {
+                        first = false;
+                        printf("memwardend pid ");
+                        print_field(line, len, "pid", 0);
+                        printf("root ");
+                        print_field(line, len, "cgroup_root", 0);
+                        printf(": ");
+                        print_field(line, len, "watched", 0);
+                        printf("watched of ");
+                        print_field(line, len, "cgroups", 0);
+                        printf("cgroups, ");
+                        print_field(line, len, "psi_triggers", 0);
+                        printf("PSI triggers, memory controller ");
+                        print_field(line, len, "memory_controller", 0);
+                        printf("\n\n%-50s %-9s %12s %12s %8s %8s %8s %8s %7s\n", "CGROUP", "KIND", "HIGH", "MAX",
+                               "high", "max", "oom", "oom_kill", "psi10");
+                        continue;
+                }
+                const char *wv = json_find(line, len, "watched", &wl);
+                if (!all && !(wv && wl == 4 && memcmp(wv, "true", 4) == 0))
+                        continue;
+                print_field(line, len, "cgroup", -50);
+                print_field(line, len, "kind", -9);
+                print_field(line, len, "memory_high", 12);
+                print_field(line, len, "memory_max", 12);
+                print_counter(line, len, "high");
+                print_counter(line, len, "max");
+                print_counter(line, len, "oom");
+                print_counter(line, len, "oom_kill");
+                {
+                        size_t pl, sl;
+                        const char *p = json_find(line, len, "psi", &pl);
+                        const char *s = p ? json_find(p, pl, "some", &sl) : NULL;
+                        if (s)
+                                print_field(s, sl, "avg10", 7);
+                        else
+                                printf("%7s", "-");
+                }
+                putchar('\n');
+        }
+        free(line);
+        fclose(f);
+        if (first) {
+                fprintf(stderr, "memwardenctl: no answer from memwardend\n");
+                return 1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },          { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },      {},
+        };
+        bool all = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        arg_socket = optarg;
+                        break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'a':
+                        all = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        puts("memwardenctl " MEMWARDEN_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind >= argc) {
+                help();
+                return 2;
+        }
+        if (strcmp(argv[optind], "status") == 0)
+                return cmd_status(all);
+        fprintf(stderr, "memwardenctl: unknown command '%s'\n", argv[optind]);
+        return 2;
+}

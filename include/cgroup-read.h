@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Readers of cgroup attribute files. Every one takes the cgroup's directory fd,
+ * returns 0 or -errno and writes its result only on success. -ENOENT and
+ * -ENODEV are normal: the cgroup went away between the event and the read. */
+
+/* Read the whole of an already open attribute file from offset 0 (pread, so one
+ * fd can be re-read for every notification). -ENOBUFS if it does not fit. */
+int cg_pread_all(int fd, char *buf, size_t size, size_t *ret_len);
+
+/* openat(dirfd, file) and read all of it into buf (NUL-terminated). */
+int cg_read_file(int dirfd, const char *file, char *buf, size_t size, size_t *ret_len);
+
+/* Single-number files: memory.current, memory.swap.current, memory.peak. */
+int cg_read_u64(int dirfd, const char *file, uint64_t *ret);
+
+/* Limit files: memory.high, memory.max, memory.min, memory.low; "max" is UINT64_MAX. */
+int cg_read_limit(int dirfd, const char *file, uint64_t *ret);
+
+typedef struct CgroupEvents {
+        bool populated;
+        bool frozen;
+} CgroupEvents;
+
+int cgroup_events_parse(const char *buf, size_t len, CgroupEvents *ret);
+
+/* The parts of memory.stat a "why" question needs, in bytes. Keys the kernel
+ * does not have stay 0; unknown keys are ignored. */
+typedef enum MemStatField {
+        MEMSTAT_ANON,
+        MEMSTAT_FILE,
+        MEMSTAT_KERNEL,
+        MEMSTAT_KERNEL_STACK,
+        MEMSTAT_PAGETABLES,
+        MEMSTAT_SOCK,
+        MEMSTAT_SHMEM,
+        MEMSTAT_FILE_MAPPED,
+        MEMSTAT_FILE_DIRTY,
+        MEMSTAT_FILE_WRITEBACK,
+        MEMSTAT_SLAB,
+        MEMSTAT_SLAB_RECLAIMABLE,
+        MEMSTAT_SLAB_UNRECLAIMABLE,
+        MEMSTAT_PGMAJFAULT,
+        MEMSTAT_WORKINGSET_REFAULT_ANON,
+        MEMSTAT_WORKINGSET_REFAULT_FILE,
+        _MEMSTAT_MAX,
+        _MEMSTAT_INVALID = -22,
+} MemStatField;
+
+typedef struct MemoryStat {
+        uint64_t value[_MEMSTAT_MAX];
+        uint32_t present; /* bit i set when field i was in the file */
+} MemoryStat;
+
+const char *memstat_field_to_string(MemStatField f);
+int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret);
+int cg_read_memory_stat(int dirfd, MemoryStat *ret);
+
+/* The cgroup2 mount point: the statfs magic of `path` must be CGROUP2_SUPER_MAGIC. */
+int cg_is_cgroup2(const char *path);
+
+/* Find a cgroup2 mount in a mountinfo-format file (normally /proc/self/mountinfo),
+ * preferring /sys/fs/cgroup. Writes the mount point and whether the
+ * memory_localevents option is set. */
+int cg_find_cgroup2_mount(const char *mountinfo_path, char *ret_path, size_t size, bool *ret_localevents);
+
+/* Whether "memory" is in the controllers file of the cgroup at dirfd (cgroup.controllers). */
+int cg_has_controller(int dirfd, const char *controller);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+/* What a cgroup is, worked out once from its name and its parent's kind when
+ * it appears: systemd units and the two Kubernetes cgroup drivers' layouts. */
+typedef enum CgroupKind {
+        CGROUP_KIND_ROOT,
+        CGROUP_KIND_OTHER,
+        CGROUP_KIND_SLICE,
+        CGROUP_KIND_SCOPE,
+        CGROUP_KIND_SERVICE,
+        CGROUP_KIND_KUBEPODS,  /* kubepods, QoS level: never acted upon */
+        CGROUP_KIND_POD,       /* one pod's cgroup */
+        CGROUP_KIND_CONTAINER, /* a container (or the sandbox) inside a pod */
+        _CGROUP_KIND_MAX,
+        _CGROUP_KIND_INVALID = -22,
+} CgroupKind;
+
+const char *cgroup_kind_to_string(CgroupKind k);
+
+CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len);
+
+/* For a pod cgroup name, its UID (with '-', as Kubernetes prints it) into ret
+ * (at least 37 bytes). For a container name, its id. -EINVAL if not one. */
+int pod_uid_from_name(const char *name, char *ret, size_t size);
+int container_id_from_name(const char *name, char *ret, size_t size);

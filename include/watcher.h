@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup-read.h"
+#include "identity.h"
+#include "memevents.h"
+#include "psi.h"
+
+/* The live model of the cgroup tree and the kernel-event watchers on it.
+ *
+ * One inotify fd carries every watch: a directory watch on each cgroup
+ * (IN_CREATE/IN_DELETE of children, IN_MODIFY of memory.high/memory.max by
+ * name) and, on watched cgroups, file watches on memory.events and
+ * cgroup.events. One epoll fd carries every PSI trigger. The owner polls the
+ * two fds (the daemon adds them to its sd-event loop) and calls
+ * watcher_process_inotify() / watcher_process_psi() when they are readable.
+ *
+ * Allocation happens only when a cgroup appears (its struct, a slot, a hash
+ * entry). Processing an event allocates nothing: it reads into the watcher's
+ * own buffers and hands the record to the emit callback. */
+
+typedef enum WatchSelect {
+        WATCH_SELECT_LIMITED, /* root, slices, pods, and any cgroup with memory.high or memory.max set */
+        WATCH_SELECT_ALL,
+        _WATCH_SELECT_MAX,
+        _WATCH_SELECT_INVALID = -22,
+} WatchSelect;
+
+const char *watch_select_to_string(WatchSelect s);
+WatchSelect watch_select_from_string(const char *s);
+
+typedef struct WatcherConfig {
+        const char *root;      /* the cgroup2 mount, or a test's fake tree */
+        unsigned max_cgroups;  /* past it, new cgroups are reported and not watched */
+        WatchSelect select;
+        bool psi;              /* arm a PSI trigger on each watched cgroup */
+        PsiType psi_type;
+        uint64_t psi_stall_usec;
+        uint64_t psi_window_usec;
+} WatcherConfig;
+
+#define WATCHER_CONFIG_DEFAULT                                                                               \
+        ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                          \
+                          .max_cgroups = 65536,                                                              \
+                          .select = WATCH_SELECT_LIMITED,                                                    \
+                          .psi = true,                                                                       \
+                          .psi_type = PSI_SOME,                                                              \
+                          .psi_stall_usec = 100000,                                                          \
+                          .psi_window_usec = 2000000 })
+
+typedef struct Cgroup Cgroup;
+struct Cgroup {
+        Cgroup *parent, *first_child, *next_sibling;
+        uint32_t slot;
+        uint32_t serial; /* with slot, names this cgroup in epoll data across reuse */
+        int dirfd;       /* O_PATH */
+        int wd_dir, wd_events, wd_cgevents;
+        int events_fd, events_local_fd, cgevents_fd, psi_fd;
+        unsigned generation;
+        CgroupKind kind;
+        bool watched;
+        bool has_memory; /* memory.events exists: the memory controller is on here */
+        uint64_t high, max; /* last read limits; UINT64_MAX is "max" */
+        MemEvents events, events_local;
+        CgroupEvents cgevents;
+        PsiStats psi;
+        uint32_t n_psi_events;
+        uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last record about it */
+        uint16_t name_len;
+        char name[];
+};
+
+typedef enum RecordType {
+        RECORD_STARTED,
+        RECORD_CGROUP_ADDED,
+        RECORD_CGROUP_REMOVED,
+        RECORD_MEMORY_EVENTS,
+        RECORD_PSI,
+        RECORD_CGROUP_EVENTS,
+        RECORD_LIMITS,
+        RECORD_RESCAN,
+        RECORD_WARNING,
+        _RECORD_TYPE_MAX,
+        _RECORD_TYPE_INVALID = -22,
+} RecordType;
+
+const char *record_type_to_string(RecordType t);
+
+/* One observation. Pointers are valid only during the emit callback. */
+typedef struct Record {
+        RecordType type;
+        uint64_t mono_usec, real_usec;
+        const Cgroup *cgroup;
+        const char *path; /* "/", "/system.slice/foo.service" */
+        const MemEventsDelta *delta, *delta_local;
+        uint64_t current; /* memory.current at the time, UINT64_MAX if unknown */
+        const CgroupEvents *cgevents_old;
+        uint64_t old_high, old_max;
+        const char *message; /* warnings, start-up summary */
+        int error;           /* -errno for warnings, 0 otherwise */
+} Record;
+
+typedef struct Watcher Watcher;
+typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
+
+typedef struct WatcherStats {
+        unsigned n_cgroups, n_watched, n_psi;
+        uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
+        bool has_memory_controller, psi_supported;
+} WatcherStats;
+
+int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit, void *userdata, Watcher **ret);
+Watcher *watcher_free(Watcher *w);
+
+/* Walk the whole hierarchy from the root and attach watchers. */
+int watcher_scan(Watcher *w);
+
+int watcher_inotify_fd(const Watcher *w);
+int watcher_psi_fd(const Watcher *w);
+
+/* Drain what is pending; never blocks. Returns the number of kernel events
+ * handled or -errno on a failure of the fd itself. */
+int watcher_process_inotify(Watcher *w);
+int watcher_process_psi(Watcher *w);
+
+void watcher_get_stats(const Watcher *w, WatcherStats *ret);
+
+/* Cgroups by slot, for status listings: slots may be empty (NULL). */
+unsigned watcher_n_slots(const Watcher *w);
+const Cgroup *watcher_slot(const Watcher *w, unsigned i);
+const Cgroup *watcher_root(const Watcher *w);
+
+/* The cgroup's path from the root ("/" for the root) into buf. -ENAMETOOLONG
+ * if it does not fit. */
+int cgroup_path(const Cgroup *c, char *buf, size_t size);
+
+/* Record to JSON, one line with trailing newline, into buf; -ENOBUFS if it
+ * does not fit. */
+int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len);
+
+/* A cgroup's state as one JSON object (no newline), for status listings. */
+int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len);

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include "cgroup-read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse.h"
+
+int cg_pread_all(int fd, char *buf, size_t size, size_t *ret_len)
+{
+        size_t len = 0;
+
+        if (size < 2)
+                return -EINVAL;
+        for (;;) {
+                ssize_t n = pread(fd, buf + len, size - 1 - len, (off_t)len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len == size - 1)
+                        return -ENOBUFS;
+        }
+        buf[len] = '\0';
+        *ret_len = len;
+        return 0;
+}
+
+int cg_read_file(int dirfd, const char *file, char *buf, size_t size, size_t *ret_len)
+{
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return cg_pread_all(fd, buf, size, ret_len);
+}
+
+int cg_read_u64(int dirfd, const char *file, uint64_t *ret)
+{
+        char buf[64];
+        size_t len;
+        int r;
+
+        r = cg_read_file(dirfd, file, buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        while (len > 0 && buf[len - 1] == '\n')
+                len--;
+        return parse_u64_n(buf, len, ret);
+}
+
+int cg_read_limit(int dirfd, const char *file, uint64_t *ret)
+{
+        char buf[64];
+        size_t len;
+        int r;
+
+        r = cg_read_file(dirfd, file, buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        return parse_limit(buf, len, ret);
+}
+
+int cgroup_events_parse(const char *buf, size_t len, CgroupEvents *ret)
+{
+        CgroupEvents ev = {};
+        bool seen_populated = false;
+        const char *line, *k, *v;
+        size_t pos = 0, n, kl, vl;
+
+        while (next_line(buf, len, &pos, &line, &n)) {
+                uint64_t x;
+
+                if (n == 0)
+                        continue;
+                if (!split_key_value(line, n, &k, &kl, &v, &vl))
+                        return -EINVAL;
+                if (parse_u64_n(v, vl, &x) < 0 || x > 1)
+                        return -EINVAL;
+                if (kl == 9 && memcmp(k, "populated", 9) == 0) {
+                        ev.populated = x;
+                        seen_populated = true;
+                } else if (kl == 6 && memcmp(k, "frozen", 6) == 0)
+                        ev.frozen = x;
+        }
+        if (!seen_populated)
+                return -EINVAL;
+        *ret = ev;
+        return 0;
+}
+
+static const char *const memstat_names[_MEMSTAT_MAX] = {
+        [MEMSTAT_ANON] = "anon",
+        [MEMSTAT_FILE] = "file",
+        [MEMSTAT_KERNEL] = "kernel",
+        [MEMSTAT_KERNEL_STACK] = "kernel_stack",
+        [MEMSTAT_PAGETABLES] = "pagetables",
+        [MEMSTAT_SOCK] = "sock",
+        [MEMSTAT_SHMEM] = "shmem",
+        [MEMSTAT_FILE_MAPPED] = "file_mapped",
+        [MEMSTAT_FILE_DIRTY] = "file_dirty",
+        [MEMSTAT_FILE_WRITEBACK] = "file_writeback",
+        [MEMSTAT_SLAB] = "slab",
+        [MEMSTAT_SLAB_RECLAIMABLE] = "slab_reclaimable",
+        [MEMSTAT_SLAB_UNRECLAIMABLE] = "slab_unreclaimable",
+        [MEMSTAT_PGMAJFAULT] = "pgmajfault",
+        [MEMSTAT_WORKINGSET_REFAULT_ANON] = "workingset_refault_anon",
+        [MEMSTAT_WORKINGSET_REFAULT_FILE] = "workingset_refault_file",
+};
+
+const char *memstat_field_to_string(MemStatField f)
+{
+        if (f < 0 || f >= _MEMSTAT_MAX)
+                return NULL;
+        return memstat_names[f];
+}
+
+int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret)
+{
+        MemoryStat st = {};
+        const char *line, *k, *v;
+        size_t pos = 0, n, kl, vl;
+
+        while (next_line(buf, len, &pos, &line, &n)) {
+                uint64_t x;
+
+                if (n == 0)
+                        continue;
+                if (!split_key_value(line, n, &k, &kl, &v, &vl))
+                        return -EINVAL;
+                if (parse_u64_n(v, vl, &x) < 0)
+                        return -EINVAL;
+                for (int i = 0; i < _MEMSTAT_MAX; i++)
+                        if (strlen(memstat_names[i]) == kl && memcmp(memstat_names[i], k, kl) == 0) {
+                                st.value[i] = x;
+                                st.present |= 1U << i;
+                                break;
+                        }
+        }
+        if (st.present == 0)
+                return -EINVAL;
+        *ret = st;
+        return 0;
+}
+
+int cg_read_memory_stat(int dirfd, MemoryStat *ret)
+{
+        char buf[8192];
+        size_t len;
+        int r;
+
+        r = cg_read_file(dirfd, "memory.stat", buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        return memory_stat_parse(buf, len, ret);
+}
+
+int cg_is_cgroup2(const char *path)
+{
+        struct statfs sfs;
+
+        if (statfs(path, &sfs) < 0)
+                return -errno;
+        return sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* Unescape mountinfo's octal escapes (\040 for a space) in place. */
+static void unoctal(char *s)
+{
+        char *w = s;
+
+        for (char *r = s; *r; r++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+                    r[3] <= '7') {
+                        *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 3;
+                } else
+                        *w++ = *r;
+        }
+        *w = '\0';
+}
+
+int cg_find_cgroup2_mount(const char *mountinfo_path, char *ret_path, size_t size, bool *ret_localevents)
+{
+        FILE *f;
+        char line[4096];
+        char best[4096] = "";
+        bool best_local = false;
+
+        f = fopen(mountinfo_path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
+                char *fields[16], *save = NULL, *sep;
+                int nf = 0;
+
+                sep = strstr(line, " - ");
+                if (!sep)
+                        continue;
+                *sep = '\0';
+                for (char *t = strtok_r(line, " ", &save); t && nf < 16; t = strtok_r(NULL, " ", &save))
+                        fields[nf++] = t;
+                if (nf < 6)
+                        continue;
+                char *rest = sep + 3, *save2 = NULL;
+                char *fstype = strtok_r(rest, " ", &save2);
+                (void)strtok_r(NULL, " ", &save2);
+                char *superopts = strtok_r(NULL, " \n", &save2);
+                if (!fstype || strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                unoctal(fields[4]);
+                if (best[0] == '\0' || strcmp(fields[4], "/sys/fs/cgroup") == 0) {
+                        snprintf(best, sizeof(best), "%s", fields[4]);
+                        best_local = superopts && strstr(superopts, "memory_localevents");
+                }
+        }
+        fclose(f);
+        if (best[0] == '\0')
+                return -ENOENT;
+        if (strlen(best) >= size)
+                return -ENAMETOOLONG;
+        strcpy(ret_path, best);
+        if (ret_localevents)
+                *ret_localevents = best_local;
+        return 0;
+}
+
+int cg_has_controller(int dirfd, const char *controller)
+{
+        char buf[512];
+        size_t len, cl = strlen(controller);
+        int r;
+
+        r = cg_read_file(dirfd, "cgroup.controllers", buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        for (char *p = buf; (p = strstr(p, controller)); p += cl)
+                if ((p == buf || p[-1] == ' ') && (p[cl] == ' ' || p[cl] == '\n' || p[cl] == '\0'))
+                        return 1;
+        return 0;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#include "identity.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static const char *const kind_names[_CGROUP_KIND_MAX] = {
+        [CGROUP_KIND_ROOT] = "root",       [CGROUP_KIND_OTHER] = "other",
+        [CGROUP_KIND_SLICE] = "slice",     [CGROUP_KIND_SCOPE] = "scope",
+        [CGROUP_KIND_SERVICE] = "service", [CGROUP_KIND_KUBEPODS] = "kubepods",
+        [CGROUP_KIND_POD] = "pod",         [CGROUP_KIND_CONTAINER] = "container",
+};
+
+const char *cgroup_kind_to_string(CgroupKind k)
+{
+        if (k < 0 || k >= _CGROUP_KIND_MAX)
+                return NULL;
+        return kind_names[k];
+}
+
+static bool has_prefix(const char *s, size_t len, const char *p)
+{
+        size_t pl = strlen(p);
+        return len >= pl && memcmp(s, p, pl) == 0;
+}
+
+static bool has_suffix(const char *s, size_t len, const char *p)
+{
+        size_t pl = strlen(p);
+        return len >= pl && memcmp(s + len - pl, p, pl) == 0;
+}
+
+static bool is_qos_name(const char *name, size_t len)
+{
+        return (len == 9 && memcmp(name, "burstable", 9) == 0) || (len == 10 && memcmp(name, "besteffort", 10) == 0);
+}
+
+CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len)
+{
+        /* systemd driver: kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice/
+         * cri-containerd-<id>.scope; cgroupfs driver: kubepods/burstable/pod<uid>/<id>. */
+        if ((len == 8 && memcmp(name, "kubepods", 8) == 0) || (len == 14 && memcmp(name, "kubepods.slice", 14) == 0))
+                return CGROUP_KIND_KUBEPODS;
+        if (parent_kind == CGROUP_KIND_KUBEPODS) {
+                if (has_prefix(name, len, "kubepods-") && has_suffix(name, len, ".slice"))
+                        return memmem(name, len, "-pod", 4) ? CGROUP_KIND_POD : CGROUP_KIND_KUBEPODS;
+                if (is_qos_name(name, len))
+                        return CGROUP_KIND_KUBEPODS;
+                if (has_prefix(name, len, "pod"))
+                        return CGROUP_KIND_POD;
+        }
+        if (parent_kind == CGROUP_KIND_POD || parent_kind == CGROUP_KIND_CONTAINER)
+                return has_prefix(name, len, "crio-conmon-") ? CGROUP_KIND_OTHER : CGROUP_KIND_CONTAINER;
+        if (has_suffix(name, len, ".slice"))
+                return CGROUP_KIND_SLICE;
+        if (has_suffix(name, len, ".scope"))
+                return CGROUP_KIND_SCOPE;
+        if (has_suffix(name, len, ".service"))
+                return CGROUP_KIND_SERVICE;
+        return CGROUP_KIND_OTHER;
+}
+
+static bool is_hex_or_dash(char c, char dash)
+{
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == dash;
+}
+
+int pod_uid_from_name(const char *name, char *ret, size_t size)
+{
+        const char *p = strstr(name, "pod");
+        size_t len;
+
+        if (!p || size < 37)
+                return -EINVAL;
+        p += 3;
+        len = strlen(p);
+        if (has_suffix(p, len, ".slice"))
+                len -= 6;
+        if (len != 36)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
+                char c = p[i];
+                if (dash_pos ? (c != '-' && c != '_') : !is_hex_or_dash(c, 0))
+                        return -EINVAL;
+                ret[i] = dash_pos ? '-' : c;
+        }
+        ret[len] = '\0';
+        return 0;
+}
+
+int container_id_from_name(const char *name, char *ret, size_t size)
+{
+        const char *p = name, *dash;
+        size_t len = strlen(name);
+
+        if (has_suffix(name, len, ".scope")) {
+                len -= 6;
+                dash = memrchr(name, '-', len);
+                if (!dash)
+                        return -EINVAL;
+                p = dash + 1;
+                len -= (size_t)(p - name);
+        } else if (has_prefix(name, len, "crio-")) {
+                p += 5;
+                len -= 5;
+        }
+        if (len < 12 || len > 64 || len >= size)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (!is_hex_or_dash(p[i], 0))
+                        return -EINVAL;
+        memcpy(ret, p, len);
+        ret[len] = '\0';
+        return 0;
+}

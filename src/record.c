@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "macro.h"
+#include "watcher.h"
+
+static void put_time(JsonWriter *j, uint64_t real_usec)
+{
+        time_t t = (time_t)(real_usec / USEC_PER_SEC);
+        struct tm tm;
+        char b[80];
+
+        gmtime_r(&t, &tm);
+        snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(real_usec % USEC_PER_SEC));
+        json_key(j, "ts");
+        json_string(j, b);
+}
+
+static void put_counters(JsonWriter *j, const char *key, const MemEvents *ev)
+{
+        json_key(j, key);
+        json_object_open(j);
+        for (int i = 0; i < _MEMEV_MAX; i++) {
+                if (!(ev->present & (1U << i)))
+                        continue;
+                json_key(j, memevent_to_string((MemEvent)i));
+                json_u64(j, ev->value[i]);
+        }
+        for (unsigned i = 0; i < ev->n_extra; i++) {
+                json_key(j, ev->extra[i].name);
+                json_u64(j, ev->extra[i].value);
+        }
+        json_object_close(j);
+}
+
+static void put_delta(JsonWriter *j, const char *key, const MemEventsDelta *d, const MemEvents *names)
+{
+        json_key(j, key);
+        json_object_open(j);
+        for (int i = 0; i < _MEMEV_MAX; i++)
+                if (d->value[i] > 0) {
+                        json_key(j, memevent_to_string((MemEvent)i));
+                        json_u64(j, d->value[i]);
+                }
+        for (unsigned i = 0; i < names->n_extra; i++)
+                if (d->extra[i] > 0) {
+                        json_key(j, names->extra[i].name);
+                        json_u64(j, d->extra[i]);
+                }
+        json_object_close(j);
+}
+
+static void put_psi_line(JsonWriter *j, const char *key, const PsiLine *l)
+{
+        json_key(j, key);
+        json_object_open(j);
+        json_key(j, "avg10");
+        json_fixed(j, l->avg10, 2);
+        json_key(j, "avg60");
+        json_fixed(j, l->avg60, 2);
+        json_key(j, "avg300");
+        json_fixed(j, l->avg300, 2);
+        json_key(j, "total_us");
+        json_u64(j, l->total_usec);
+        json_object_close(j);
+}
+
+static void put_psi(JsonWriter *j, const PsiStats *p)
+{
+        json_key(j, "psi");
+        json_object_open(j);
+        put_psi_line(j, "some", &p->some);
+        if (p->has_full)
+                put_psi_line(j, "full", &p->full);
+        json_object_close(j);
+}
+
+static void put_identity(JsonWriter *j, const Cgroup *c)
+{
+        char id[72];
+
+        json_key(j, "kind");
+        json_string(j, cgroup_kind_to_string(c->kind));
+        if (c->kind == CGROUP_KIND_POD && pod_uid_from_name(c->name, id, sizeof(id)) >= 0) {
+                json_key(j, "pod_uid");
+                json_string(j, id);
+        }
+        if (c->kind == CGROUP_KIND_CONTAINER && container_id_from_name(c->name, id, sizeof(id)) >= 0) {
+                json_key(j, "container_id");
+                json_string(j, id);
+        }
+}
+
+static void put_limits(JsonWriter *j, const Cgroup *c)
+{
+        json_key(j, "memory_high");
+        json_limit(j, c->high);
+        json_key(j, "memory_max");
+        json_limit(j, c->max);
+}
+
+static int finish(JsonWriter *j, size_t *ret_len)
+{
+        if (j->overflow)
+                return -ENOBUFS;
+        *ret_len = j->len;
+        return 0;
+}
+
+int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
+{
+        const Cgroup *c = r->cgroup;
+        JsonWriter j;
+
+        json_init(&j, buf, size);
+        json_object_open(&j);
+        put_time(&j, r->real_usec);
+        json_key(&j, "mono_us");
+        json_u64(&j, r->mono_usec);
+        json_key(&j, "event");
+        json_string(&j, record_type_to_string(r->type));
+        if (r->path) {
+                json_key(&j, "cgroup");
+                json_string(&j, r->path);
+        }
+        if (c && r->type != RECORD_STARTED && r->type != RECORD_RESCAN)
+                put_identity(&j, c);
+
+        switch (r->type) {
+        case RECORD_MEMORY_EVENTS:
+                put_delta(&j, "delta", r->delta, &c->events);
+                if (r->delta_local)
+                        put_delta(&j, "delta_local", r->delta_local, &c->events_local);
+                put_counters(&j, "counters", &c->events);
+                break;
+        case RECORD_PSI:
+                put_psi(&j, &c->psi);
+                json_key(&j, "psi_events");
+                json_u64(&j, c->n_psi_events);
+                break;
+        case RECORD_CGROUP_EVENTS:
+                json_key(&j, "populated");
+                json_bool(&j, c->cgevents.populated);
+                json_key(&j, "frozen");
+                json_bool(&j, c->cgevents.frozen);
+                json_key(&j, "was");
+                json_object_open(&j);
+                json_key(&j, "populated");
+                json_bool(&j, r->cgevents_old->populated);
+                json_key(&j, "frozen");
+                json_bool(&j, r->cgevents_old->frozen);
+                json_object_close(&j);
+                break;
+        case RECORD_LIMITS:
+                json_key(&j, "old_memory_high");
+                json_limit(&j, r->old_high);
+                json_key(&j, "old_memory_max");
+                json_limit(&j, r->old_max);
+                break;
+        case RECORD_CGROUP_ADDED:
+                json_key(&j, "watched");
+                json_bool(&j, c->watched);
+                break;
+        default:
+                break;
+        }
+        if (c && (r->type == RECORD_MEMORY_EVENTS || r->type == RECORD_PSI || r->type == RECORD_LIMITS ||
+                  r->type == RECORD_CGROUP_ADDED))
+                put_limits(&j, c);
+        if (r->current != UINT64_MAX) {
+                json_key(&j, "memory_current");
+                json_u64(&j, r->current);
+        }
+        if (r->message) {
+                json_key(&j, "message");
+                json_string(&j, r->message);
+        }
+        if (r->error < 0) {
+                const char *name = strerrorname_np(-r->error);
+                json_key(&j, "error");
+                json_string(&j, name ? name : "unknown");
+        }
+        json_object_close(&j);
+        json_raw(&j, "\n", 1);
+        return finish(&j, ret_len);
+}
+
+int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len)
+{
+        char path[4096];
+        JsonWriter j;
+
+        json_init(&j, buf, size);
+        json_object_open(&j);
+        json_key(&j, "cgroup");
+        if (cgroup_path(c, path, sizeof(path)) >= 0)
+                json_string(&j, path);
+        else
+                json_null(&j);
+        put_identity(&j, c);
+        json_key(&j, "watched");
+        json_bool(&j, c->watched);
+        put_limits(&j, c);
+        if (c->watched) {
+                if (c->has_memory)
+                        put_counters(&j, "counters", &c->events);
+                json_key(&j, "populated");
+                json_bool(&j, c->cgevents.populated);
+                json_key(&j, "frozen");
+                json_bool(&j, c->cgevents.frozen);
+                json_key(&j, "psi_armed");
+                json_bool(&j, c->psi_fd >= 0);
+                if (c->psi_fd >= 0)
+                        put_psi(&j, &c->psi);
+                json_key(&j, "psi_events");
+                json_u64(&j, c->n_psi_events);
+        }
+        json_key(&j, "last_event_mono_us");
+        json_u64(&j, c->last_event_usec);
+        json_object_close(&j);
+        return finish(&j, ret_len);
+}

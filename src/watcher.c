@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT */
+#include "watcher.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "wdmap.h"
+
+#define DIR_MASK                                                                                             \
+        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR |     \
+         IN_EXCL_UNLINK)
+
+struct Watcher {
+        WatcherConfig cfg;
+        WatcherEmitFunc emit;
+        void *userdata;
+        int inotify_fd, epoll_fd;
+        Cgroup *root;
+        Cgroup **slots;
+        unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi;
+        uint32_t next_serial;
+        unsigned generation;
+        WdMap wds;
+        bool scanning;       /* initial walk: no added/removed records */
+        bool limit_reported; /* the max_cgroups warning, once per crossing */
+        bool psi_reported;   /* PSI trouble, reported once */
+        bool watch_limit_reported;
+        bool has_memory_controller;
+        bool psi_supported;
+        uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
+        char path[PATH_MAX];
+        char text[8192];
+        _Alignas(struct inotify_event) char ibuf[16384];
+};
+
+static const char *const record_type_names[_RECORD_TYPE_MAX] = {
+        [RECORD_STARTED] = "started",
+        [RECORD_CGROUP_ADDED] = "cgroup_added",
+        [RECORD_CGROUP_REMOVED] = "cgroup_removed",
+        [RECORD_MEMORY_EVENTS] = "memory_events",
+        [RECORD_PSI] = "psi",
+        [RECORD_CGROUP_EVENTS] = "cgroup_events",
+        [RECORD_LIMITS] = "limits",
+        [RECORD_RESCAN] = "rescan",
+        [RECORD_WARNING] = "warning",
+};
+
+const char *record_type_to_string(RecordType t)
+{
+        if (t < 0 || t >= _RECORD_TYPE_MAX)
+                return NULL;
+        return record_type_names[t];
+}
+
+const char *watch_select_to_string(WatchSelect s)
+{
+        return s == WATCH_SELECT_LIMITED ? "limited" : s == WATCH_SELECT_ALL ? "all" : NULL;
+}
+
+WatchSelect watch_select_from_string(const char *s)
+{
+        if (s && strcmp(s, "limited") == 0)
+                return WATCH_SELECT_LIMITED;
+        if (s && strcmp(s, "all") == 0)
+                return WATCH_SELECT_ALL;
+        return _WATCH_SELECT_INVALID;
+}
+
+static uint64_t now_usec(clockid_t clock)
+{
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+int cgroup_path(const Cgroup *c, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        if (size < 2)
+                return -ENAMETOOLONG;
+        if (!c->parent) {
+                strcpy(buf, "/");
+                return 0;
+        }
+        /* Measure, then fill from the end. */
+        for (const Cgroup *p = c; p->parent; p = p->parent)
+                len += 1 + p->name_len;
+        if (len + 1 > size)
+                return -ENAMETOOLONG;
+        buf[len] = '\0';
+        for (const Cgroup *p = c; p->parent; p = p->parent) {
+                len -= p->name_len;
+                memcpy(buf + len, p->name, p->name_len);
+                buf[--len] = '/';
+        }
+        return 0;
+}
+
+static void emit(Watcher *w, Record *r, const Cgroup *c)
+{
+        r->mono_usec = now_usec(CLOCK_MONOTONIC);
+        r->real_usec = now_usec(CLOCK_REALTIME);
+        r->cgroup = c;
+        if (c && !r->path)
+                r->path = cgroup_path(c, w->path, sizeof(w->path)) >= 0 ? w->path : NULL;
+        if (c)
+                ((Cgroup *)c)->last_event_usec = r->mono_usec;
+        w->n_records++;
+        if (w->emit)
+                w->emit(w, r, w->userdata);
+}
+
+static void warn(Watcher *w, const Cgroup *c, int error, const char *message)
+{
+        Record r = { .type = RECORD_WARNING, .message = message, .error = error, .current = UINT64_MAX };
+        emit(w, &r, c);
+}
+
+static int add_watch_fd(Watcher *w, int fd, uint32_t mask)
+{
+        char p[48];
+        int wd;
+
+        /* Watch exactly the inode we hold open, whatever its path: no races
+         * with renames and no PATH_MAX limit on deep trees. */
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        wd = inotify_add_watch(w->inotify_fd, p, mask);
+        if (wd < 0) {
+                if (errno == ENOSPC && !w->watch_limit_reported) {
+                        w->watch_limit_reported = true;
+                        warn(w, NULL, -ENOSPC,
+                             "inotify watch limit reached: raise fs.inotify.max_user_watches; "
+                             "new cgroups are not watched until then");
+                }
+                return -errno;
+        }
+        return wd;
+}
+
+static void rm_watch(Watcher *w, int *wd)
+{
+        if (*wd < 0)
+                return;
+        wdmap_remove(&w->wds, *wd);
+        (void)inotify_rm_watch(w->inotify_fd, *wd); /* EINVAL when the kernel already dropped it */
+        *wd = -1;
+}
+
+static uint64_t psi_key(const Cgroup *c)
+{
+        return ((uint64_t)c->serial << 32) | c->slot;
+}
+
+static void detach(Watcher *w, Cgroup *c)
+{
+        if (!c->watched)
+                return;
+        rm_watch(w, &c->wd_events);
+        rm_watch(w, &c->wd_cgevents);
+        if (c->psi_fd >= 0) {
+                (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->psi_fd, NULL);
+                c->psi_fd = safe_close(c->psi_fd);
+                w->n_psi--;
+        }
+        c->events_fd = safe_close(c->events_fd);
+        c->events_local_fd = safe_close(c->events_local_fd);
+        c->cgevents_fd = safe_close(c->cgevents_fd);
+        c->watched = false;
+        w->n_watched--;
+}
+
+static int open_attr(const Cgroup *c, const char *file)
+{
+        int fd = openat(c->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? -errno : fd;
+}
+
+static void arm_psi(Watcher *w, Cgroup *c)
+{
+        struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = psi_key(c) };
+        int fd;
+
+        if (!w->cfg.psi || !w->psi_supported)
+                return;
+        fd = psi_trigger_open(c->dirfd, "memory.pressure", w->cfg.psi_type, w->cfg.psi_stall_usec,
+                              w->cfg.psi_window_usec);
+        if (fd == -ENOENT || fd == -ENODEV)
+                return; /* gone, or pressure off here (cgroup.pressure 0) */
+        if (fd < 0) {
+                if (!w->psi_reported) {
+                        w->psi_reported = true;
+                        warn(w, c, fd,
+                             fd == -EINVAL ? "the kernel refused the PSI trigger (window or threshold); "
+                                             "PSI is not watched"
+                                           : "cannot arm a PSI trigger on memory.pressure");
+                }
+                return;
+        }
+        if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                /* EPERM: not a pollable pressure file (a test's fake tree). */
+                close(fd);
+                return;
+        }
+        c->psi_fd = fd;
+        w->n_psi++;
+        size_t len;
+        if (cg_pread_all(fd, w->text, sizeof(w->text), &len) >= 0)
+                (void)psi_parse(w->text, len, &c->psi);
+}
+
+static int read_events(Watcher *w, int fd, MemEvents *ret)
+{
+        size_t len;
+        int r;
+
+        r = cg_pread_all(fd, w->text, sizeof(w->text), &len);
+        if (r < 0)
+                return r;
+        return memevents_parse(w->text, len, ret);
+}
+
+static void attach(Watcher *w, Cgroup *c)
+{
+        int fd;
+
+        if (c->watched)
+                return;
+        c->watched = true;
+        w->n_watched++;
+
+        fd = open_attr(c, "memory.events");
+        if (fd >= 0) {
+                c->events_fd = fd;
+                c->has_memory = true;
+                (void)read_events(w, fd, &c->events);
+                fd = add_watch_fd(w, c->events_fd, IN_MODIFY);
+                if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_EVENTS) >= 0)
+                        c->wd_events = fd;
+                fd = open_attr(c, "memory.events.local");
+                if (fd >= 0) {
+                        c->events_local_fd = fd;
+                        (void)read_events(w, fd, &c->events_local);
+                }
+        }
+        fd = open_attr(c, "cgroup.events");
+        if (fd >= 0) {
+                size_t len;
+                c->cgevents_fd = fd;
+                if (cg_pread_all(fd, w->text, sizeof(w->text), &len) >= 0)
+                        (void)cgroup_events_parse(w->text, len, &c->cgevents);
+                fd = add_watch_fd(w, c->cgevents_fd, IN_MODIFY);
+                if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_CGEVENTS) >= 0)
+                        c->wd_cgevents = fd;
+        }
+        arm_psi(w, c);
+}
+
+static bool want_watched(const Watcher *w, const Cgroup *c)
+{
+        if (w->cfg.select == WATCH_SELECT_ALL)
+                return true;
+        switch (c->kind) {
+        case CGROUP_KIND_ROOT:
+        case CGROUP_KIND_SLICE:
+        case CGROUP_KIND_POD:
+                return true;
+        default:
+                return c->high != UINT64_MAX || c->max != UINT64_MAX;
+        }
+}
+
+static void read_limits(Cgroup *c)
+{
+        if (cg_read_limit(c->dirfd, "memory.high", &c->high) < 0)
+                c->high = UINT64_MAX;
+        if (cg_read_limit(c->dirfd, "memory.max", &c->max) < 0)
+                c->max = UINT64_MAX;
+}
+
+static void evaluate(Watcher *w, Cgroup *c)
+{
+        if (want_watched(w, c))
+                attach(w, c);
+        else
+                detach(w, c);
+}
+
+static int slot_take(Watcher *w, Cgroup *c)
+{
+        /* Slots below free_hint are all taken. */
+        for (unsigned i = w->free_hint; i < w->n_slots; i++)
+                if (!w->slots[i]) {
+                        w->free_hint = i + 1;
+                        w->slots[i] = c;
+                        c->slot = i;
+                        return 0;
+                }
+        if (w->n_slots == w->slots_allocated) {
+                unsigned n = w->slots_allocated ? w->slots_allocated * 2 : 64;
+                Cgroup **s = realloc(w->slots, n * sizeof(Cgroup *));
+                if (!s)
+                        return -ENOMEM;
+                w->slots = s;
+                w->slots_allocated = n;
+        }
+        c->slot = w->n_slots;
+        w->slots[w->n_slots++] = c;
+        w->free_hint = w->n_slots;
+        return 0;
+}
+
+static Cgroup *find_child(const Cgroup *parent, const char *name, size_t len)
+{
+        for (Cgroup *c = parent->first_child; c; c = c->next_sibling)
+                if (c->name_len == len && memcmp(c->name, name, len) == 0)
+                        return c;
+        return NULL;
+}
+
+static void remove_cgroup(Watcher *w, Cgroup *c);
+
+static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len, int dirfd)
+{
+        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1);
+
+        if (!c)
+                return NULL;
+        c->parent = parent;
+        c->dirfd = dirfd;
+        c->wd_dir = c->wd_events = c->wd_cgevents = -1;
+        c->events_fd = c->events_local_fd = c->cgevents_fd = c->psi_fd = -1;
+        c->serial = ++w->next_serial;
+        c->generation = w->generation;
+        c->kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
+        c->name_len = (uint16_t)len;
+        memcpy(c->name, name, len);
+        return c;
+}
+
+/* Add one cgroup (not its children). NULL if it vanished or cannot be
+ * watched; the reason has been reported where a user needs to know. */
+static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
+{
+        size_t len = parent ? strlen(name) : 0;
+        _cleanup_close_ int dirfd = -1;
+        Cgroup *c;
+        int wd;
+
+        if (w->n_cgroups >= w->cfg.max_cgroups) {
+                w->n_dropped_cgroups++;
+                if (!w->limit_reported) {
+                        w->limit_reported = true;
+                        warn(w, parent, -E2BIG,
+                             "maximum number of cgroups reached (--max-cgroups): further cgroups are not "
+                             "watched");
+                }
+                return NULL;
+        }
+        if (parent && (len == 0 || len > NAME_MAX))
+                return NULL;
+        dirfd = openat(parent ? parent->dirfd : AT_FDCWD, parent ? name : w->cfg.root,
+                       O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dirfd < 0)
+                return NULL; /* vanished before we got to it: normal */
+        wd = add_watch_fd(w, dirfd, DIR_MASK);
+        if (wd < 0)
+                return NULL;
+        c = cgroup_alloc(w, parent, parent ? name : "", len, dirfd);
+        if (!c || slot_take(w, c) < 0 || wdmap_put(&w->wds, wd, c, WD_DIR) < 0) {
+                if (c && w->slots && c->slot < w->n_slots && w->slots[c->slot] == c)
+                        w->slots[c->slot] = NULL;
+                free(c);
+                (void)inotify_rm_watch(w->inotify_fd, wd);
+                return NULL;
+        }
+        TAKE_FD(dirfd);
+        c->wd_dir = wd;
+        if (parent) {
+                c->next_sibling = parent->first_child;
+                parent->first_child = c;
+        }
+        w->n_cgroups++;
+        read_limits(c);
+        evaluate(w, c);
+        if (!w->scanning) {
+                Record r = { .type = RECORD_CGROUP_ADDED, .current = UINT64_MAX };
+                emit(w, &r, c);
+        }
+        return c;
+}
+
+static void unlink_child(Cgroup *c)
+{
+        Cgroup **pp;
+
+        if (!c->parent)
+                return;
+        for (pp = &c->parent->first_child; *pp; pp = &(*pp)->next_sibling)
+                if (*pp == c) {
+                        *pp = c->next_sibling;
+                        break;
+                }
+}
+
+static void remove_cgroup(Watcher *w, Cgroup *c)
+{
+        while (c->first_child)
+                remove_cgroup(w, c->first_child);
+        if (!w->scanning) {
+                Record r = { .type = RECORD_CGROUP_REMOVED, .current = UINT64_MAX };
+                emit(w, &r, c);
+        }
+        detach(w, c);
+        rm_watch(w, &c->wd_dir);
+        c->dirfd = safe_close(c->dirfd);
+        unlink_child(c);
+        w->slots[c->slot] = NULL;
+        if (c->slot < w->free_hint)
+                w->free_hint = c->slot;
+        w->n_cgroups--;
+        if (w->n_cgroups < w->cfg.max_cgroups)
+                w->limit_reported = false;
+        if (c == w->root)
+                w->root = NULL;
+        free(c);
+}
+
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+/* Bring c's children in line with the directory: add the missing ones, mark
+ * the present ones, drop the ones that went away, then recurse. Used for the
+ * first walk, for new directories (whose children may predate our watch) and
+ * for the rescan after an inotify overflow. */
+static void scan(Watcher *w, Cgroup *c)
+{
+        _cleanup_close_ int fd = -1;
+        unsigned gen = ++w->generation;
+
+        fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        for (;;) {
+                _Alignas(struct linux_dirent64) char buf[4096];
+                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                for (long off = 0; off < n;) {
+                        struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+                                continue;
+                        Cgroup *child = find_child(c, d->d_name, strlen(d->d_name));
+                        if (!child)
+                                child = add_cgroup(w, c, d->d_name);
+                        if (child)
+                                child->generation = gen;
+                }
+        }
+        for (Cgroup *child = c->first_child, *next; child; child = next) {
+                next = child->next_sibling;
+                if (child->generation != gen)
+                        remove_cgroup(w, child);
+        }
+        for (Cgroup *child = c->first_child; child; child = child->next_sibling)
+                scan(w, child);
+}
+
+int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userdata, Watcher **ret)
+{
+        Watcher *w;
+        int r;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->cfg = *cfg;
+        w->emit = emit_func;
+        w->userdata = userdata;
+        w->epoll_fd = -1;
+        w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->inotify_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (w->epoll_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = wdmap_init(&w->wds, 256);
+        if (r < 0)
+                goto fail;
+        *ret = w;
+        return 0;
+fail:
+        watcher_free(w);
+        return r;
+}
+
+Watcher *watcher_free(Watcher *w)
+{
+        if (!w)
+                return NULL;
+        w->scanning = true; /* no records while tearing down */
+        if (w->root)
+                remove_cgroup(w, w->root);
+        safe_close(w->inotify_fd);
+        safe_close(w->epoll_fd);
+        wdmap_done(&w->wds);
+        free(w->slots);
+        free(w);
+        return NULL;
+}
+
+static void probe_psi(Watcher *w)
+{
+        int fd;
+
+        /* PSI may be compiled out or disabled (psi=0): the pressure files are
+         * then absent, or fail to open with EOPNOTSUPP. */
+        fd = open("/proc/pressure/memory", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                fd = openat(w->root->dirfd, "memory.pressure", O_RDONLY | O_CLOEXEC);
+        w->psi_supported = fd >= 0;
+        safe_close(fd);
+}
+
+int watcher_scan(Watcher *w)
+{
+        char msg[256];
+        int r;
+
+        if (w->root)
+                return -EBUSY;
+        w->scanning = true;
+        w->root = add_cgroup(w, NULL, w->cfg.root);
+        if (!w->root) {
+                w->scanning = false;
+                return access(w->cfg.root, F_OK) < 0 ? -errno : -EIO;
+        }
+        probe_psi(w);
+        r = cg_has_controller(w->root->dirfd, "memory");
+        w->has_memory_controller = r > 0;
+        /* The root was added before PSI was probed: give it its trigger now. */
+        if (w->root->watched && w->root->psi_fd < 0)
+                arm_psi(w, w->root);
+        scan(w, w->root);
+        w->scanning = false;
+
+        snprintf(msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
+                 w->n_watched, w->n_cgroups, w->cfg.root,
+                 w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
+                 !w->cfg.psi ? "off by configuration" : w->psi_supported ? "on" : "NOT available");
+        Record rec = { .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX };
+        emit(w, &rec, w->root);
+        return 0;
+}
+
+int watcher_inotify_fd(const Watcher *w)
+{
+        return w->inotify_fd;
+}
+
+int watcher_psi_fd(const Watcher *w)
+{
+        return w->epoll_fd;
+}
+
+static void handle_memory_events(Watcher *w, Cgroup *c)
+{
+        MemEvents ev, local;
+        MemEventsDelta d, dl = {};
+        Record r = { .type = RECORD_MEMORY_EVENTS, .current = UINT64_MAX };
+
+        if (c->events_fd < 0 || read_events(w, c->events_fd, &ev) < 0)
+                return;
+        memevents_diff(&c->events, &ev, &d);
+        c->events = ev;
+        if (!d.any)
+                return;
+        if (c->events_local_fd >= 0 && read_events(w, c->events_local_fd, &local) >= 0) {
+                memevents_diff(&c->events_local, &local, &dl);
+                c->events_local = local;
+        }
+        (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
+        r.delta = &d;
+        r.delta_local = &dl;
+        emit(w, &r, c);
+}
+
+static void handle_cgroup_events(Watcher *w, Cgroup *c)
+{
+        CgroupEvents ev, old = c->cgevents;
+        size_t len;
+
+        if (c->cgevents_fd < 0 || cg_pread_all(c->cgevents_fd, w->text, sizeof(w->text), &len) < 0 ||
+            cgroup_events_parse(w->text, len, &ev) < 0)
+                return;
+        if (ev.populated == old.populated && ev.frozen == old.frozen)
+                return;
+        c->cgevents = ev;
+        Record r = { .type = RECORD_CGROUP_EVENTS, .cgevents_old = &old, .current = UINT64_MAX };
+        emit(w, &r, c);
+}
+
+static void handle_limits(Watcher *w, Cgroup *c)
+{
+        uint64_t old_high = c->high, old_max = c->max;
+
+        read_limits(c);
+        if (c->high == old_high && c->max == old_max)
+                return;
+        Record r = { .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX };
+        emit(w, &r, c);
+        evaluate(w, c);
+}
+
+static void rescan(Watcher *w)
+{
+        w->n_overflows++;
+        Record r = { .type = RECORD_RESCAN, .message = "inotify queue overflowed: rescanning the hierarchy",
+                     .current = UINT64_MAX };
+        emit(w, &r, w->root);
+        scan(w, w->root);
+        /* Notifications may have been lost, counters never are: re-read all. */
+        for (unsigned i = 0; i < w->n_slots; i++) {
+                Cgroup *c = w->slots[i];
+                if (!c)
+                        continue;
+                handle_limits(w, c);
+                handle_memory_events(w, c);
+                handle_cgroup_events(w, c);
+        }
+}
+
+static bool name_is(const struct inotify_event *e, const char *s)
+{
+        return e->len > 0 && strcmp(e->name, s) == 0;
+}
+
+static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *e)
+{
+        if (e->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+                if (c != w->root)
+                        remove_cgroup(w, c);
+                else if (e->mask & IN_DELETE_SELF)
+                        warn(w, c, -ENODEV, "the cgroup root went away");
+                return;
+        }
+        if (e->len == 0)
+                return;
+        if (e->mask & IN_ISDIR) {
+                if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
+                        Cgroup *child = find_child(c, e->name, strlen(e->name));
+                        if (!child)
+                                child = add_cgroup(w, c, e->name);
+                        /* Subdirectories made before our watch was in place. */
+                        if (child)
+                                scan(w, child);
+                } else if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
+                        Cgroup *child = find_child(c, e->name, strlen(e->name));
+                        if (child)
+                                remove_cgroup(w, child);
+                }
+                return;
+        }
+        if ((e->mask & IN_MODIFY) && (name_is(e, "memory.high") || name_is(e, "memory.max")))
+                handle_limits(w, c);
+        else if ((e->mask & IN_CREATE) && name_is(e, "memory.events")) {
+                /* The memory controller was just enabled here: attach anew. */
+                detach(w, c);
+                read_limits(c);
+                evaluate(w, c);
+        }
+}
+
+static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
+{
+        WdEntry *ent;
+
+        w->n_inotify_events++;
+        if (e->mask & IN_Q_OVERFLOW) {
+                rescan(w);
+                return;
+        }
+        ent = wdmap_get(&w->wds, e->wd);
+        if (!ent)
+                return; /* IN_IGNORED of a watch we removed */
+        switch (ent->kind) {
+        case WD_DIR:
+                handle_dir_event(w, ent->cgroup, e);
+                break;
+        case WD_EVENTS:
+                if (e->mask & IN_IGNORED)
+                        ent->cgroup->wd_events = -1, wdmap_remove(&w->wds, e->wd);
+                else
+                        handle_memory_events(w, ent->cgroup);
+                break;
+        case WD_CGEVENTS:
+                if (e->mask & IN_IGNORED)
+                        ent->cgroup->wd_cgevents = -1, wdmap_remove(&w->wds, e->wd);
+                else
+                        handle_cgroup_events(w, ent->cgroup);
+                break;
+        }
+}
+
+int watcher_process_inotify(Watcher *w)
+{
+        int handled = 0;
+
+        for (;;) {
+                ssize_t n = read(w->inotify_fd, w->ibuf, sizeof(w->ibuf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return handled;
+                        return -errno;
+                }
+                for (char *p = w->ibuf; p < w->ibuf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *)p;
+                        p += sizeof(*e) + e->len;
+                        handle_inotify_event(w, e);
+                        handled++;
+                }
+        }
+}
+
+static Cgroup *cgroup_by_key(Watcher *w, uint64_t key)
+{
+        uint32_t slot = (uint32_t)key, serial = (uint32_t)(key >> 32);
+
+        if (slot >= w->n_slots || !w->slots[slot] || w->slots[slot]->serial != serial)
+                return NULL;
+        return w->slots[slot];
+}
+
+int watcher_process_psi(Watcher *w)
+{
+        int handled = 0;
+
+        /* One at a time: handling one event may remove other cgroups. */
+        for (;;) {
+                struct epoll_event ev;
+                int n = epoll_wait(w->epoll_fd, &ev, 1, 0);
+                Cgroup *c;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return handled;
+                handled++;
+                c = cgroup_by_key(w, ev.data.u64);
+                if (!c)
+                        continue;
+                if (ev.events & EPOLLERR) {
+                        /* The cgroup is being removed; inotify tells the rest. */
+                        (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->psi_fd, NULL);
+                        c->psi_fd = safe_close(c->psi_fd);
+                        w->n_psi--;
+                        continue;
+                }
+                size_t len;
+                if (cg_pread_all(c->psi_fd, w->text, sizeof(w->text), &len) < 0 ||
+                    psi_parse(w->text, len, &c->psi) < 0)
+                        continue;
+                c->n_psi_events++;
+                Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
+                (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
+                emit(w, &r, c);
+        }
+}
+
+void watcher_get_stats(const Watcher *w, WatcherStats *ret)
+{
+        *ret = (WatcherStats){
+                .n_cgroups = w->n_cgroups,
+                .n_watched = w->n_watched,
+                .n_psi = w->n_psi,
+                .n_inotify_events = w->n_inotify_events,
+                .n_overflows = w->n_overflows,
+                .n_records = w->n_records,
+                .n_dropped_cgroups = w->n_dropped_cgroups,
+                .has_memory_controller = w->has_memory_controller,
+                .psi_supported = w->psi_supported,
+        };
+}
+
+unsigned watcher_n_slots(const Watcher *w)
+{
+        return w->n_slots;
+}
+
+const Cgroup *watcher_slot(const Watcher *w, unsigned i)
+{
+        return i < w->n_slots ? w->slots[i] : NULL;
+}
+
+const Cgroup *watcher_root(const Watcher *w)
+{
+        return w->root;
+}
