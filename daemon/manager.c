@@ -76,16 +76,51 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+/* One PSI trigger fd in the loop (allocated when a cgroup is attached). */
+typedef struct PsiSource {
+        Manager *manager;
+        uint64_t key;
+        sd_event_source *source;
+} PsiSource;
+
 static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
+        PsiSource *p = userdata;
+
+        (void)s, (void)fd;
+        (void)watcher_handle_psi(p->manager->watcher, p->key, revents);
+        return 0;
+}
+
+static int psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
+{
         Manager *m = userdata;
+        PsiSource *p;
         int r;
 
-        (void)s, (void)fd, (void)revents;
-        r = watcher_process_psi(m->watcher);
-        if (r < 0)
-                log_error_errno(r, "Failed to read PSI events: %m");
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        *p = (PsiSource){ .manager = m, .key = key };
+        r = sd_event_add_io(m->event, &p->source, fd, EPOLLPRI, on_psi, p);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        (void)sd_event_source_set_description(p->source, "psi-trigger");
+        *ret_handle = p;
         return 0;
+}
+
+static void psi_del(void *userdata, int fd, void *handle)
+{
+        PsiSource *p = handle;
+
+        (void)userdata, (void)fd;
+        if (!p)
+                return;
+        sd_event_source_disable_unref(p->source);
+        free(p);
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -137,6 +172,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 log_error_errno(r, "Failed to set up inotify/epoll: %m");
                 goto fail;
         }
+        watcher_set_psi_hooks(m->watcher, psi_add, psi_del, m);
         *ret = m;
         return 0;
 fail:
@@ -150,8 +186,7 @@ Manager *manager_free(Manager *m)
                 return NULL;
         status_server_stop(m);
         sd_event_source_disable_unref(m->inotify_source);
-        sd_event_source_disable_unref(m->psi_source);
-        watcher_free(m->watcher);
+        watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         if (m->out_fd > STDERR_FILENO)
                 close(m->out_fd);
         sd_event_unref(m->event);
@@ -194,10 +229,6 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
         (void)sd_event_source_set_description(m->inotify_source, "cgroup-inotify");
-        r = sd_event_add_io(m->event, &m->psi_source, watcher_psi_fd(m->watcher), EPOLLIN, on_psi, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch the PSI epoll fd: %m");
-        (void)sd_event_source_set_description(m->psi_source, "psi-triggers");
 
         if (m->cfg.socket_path) {
                 r = status_server_start(m, m->cfg.socket_path);

@@ -51,7 +51,7 @@ struct Manager {
         ManagerConfig cfg;
         sd_event *event;
         Watcher *watcher;
-        sd_event_source *inotify_source, *psi_source;
+        sd_event_source *inotify_source;
         int out_fd;
         uint64_t start_usec;
         uint64_t n_write_errors;

@@ -59,6 +59,7 @@ struct Cgroup {
         int dirfd;       /* O_PATH */
         int wd_dir, wd_events, wd_cgevents;
         int events_fd, events_local_fd, cgevents_fd, psi_fd;
+        void *psi_handle; /* the owner's registration of psi_fd (an sd-event source) */
         unsigned generation;
         CgroupKind kind;
         bool watched;
@@ -119,12 +120,23 @@ Watcher *watcher_free(Watcher *w);
 int watcher_scan(Watcher *w);
 
 int watcher_inotify_fd(const Watcher *w);
-int watcher_psi_fd(const Watcher *w);
 
 /* Drain what is pending; never blocks. Returns the number of kernel events
  * handled or -errno on a failure of the fd itself. */
 int watcher_process_inotify(Watcher *w);
+
+/* PSI trigger fds. By default the watcher registers them in an epoll fd of
+ * its own (watcher_psi_fd), drained by watcher_process_psi(): right for tests
+ * and tools that block in epoll_wait on it. An owner with an event loop must
+ * register each fd in its loop instead (a PSI trigger's event is consumed by
+ * the first poll of it, so it must not sit in a nested epoll set), and call
+ * watcher_handle_psi() with the key it was given. Call before watcher_scan(). */
+typedef int (*WatcherPsiAdd)(void *userdata, int fd, uint64_t key, void **ret_handle);
+typedef void (*WatcherPsiDel)(void *userdata, int fd, void *handle);
+void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, void *userdata);
+int watcher_psi_fd(const Watcher *w);
 int watcher_process_psi(Watcher *w);
+int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);
 
 void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 

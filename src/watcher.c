@@ -32,6 +32,9 @@ struct Watcher {
         uint32_t next_serial;
         unsigned generation;
         WdMap wds;
+        WatcherPsiAdd psi_add;
+        WatcherPsiDel psi_del;
+        void *psi_userdata;
         bool scanning;       /* initial walk: no added/removed records */
         bool limit_reported; /* the max_cgroups warning, once per crossing */
         bool psi_reported;   /* PSI trouble, reported once */
@@ -164,17 +167,23 @@ static uint64_t psi_key(const Cgroup *c)
         return ((uint64_t)c->serial << 32) | c->slot;
 }
 
+static void disarm_psi(Watcher *w, Cgroup *c)
+{
+        if (c->psi_fd < 0)
+                return;
+        w->psi_del(w->psi_userdata, c->psi_fd, c->psi_handle);
+        c->psi_handle = NULL;
+        c->psi_fd = safe_close(c->psi_fd);
+        w->n_psi--;
+}
+
 static void detach(Watcher *w, Cgroup *c)
 {
         if (!c->watched)
                 return;
         rm_watch(w, &c->wd_events);
         rm_watch(w, &c->wd_cgevents);
-        if (c->psi_fd >= 0) {
-                (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->psi_fd, NULL);
-                c->psi_fd = safe_close(c->psi_fd);
-                w->n_psi--;
-        }
+        disarm_psi(w, c);
         c->events_fd = safe_close(c->events_fd);
         c->events_local_fd = safe_close(c->events_local_fd);
         c->cgevents_fd = safe_close(c->cgevents_fd);
@@ -190,7 +199,6 @@ static int open_attr(const Cgroup *c, const char *file)
 
 static void arm_psi(Watcher *w, Cgroup *c)
 {
-        struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = psi_key(c) };
         int fd;
 
         if (!w->cfg.psi || !w->psi_supported)
@@ -209,7 +217,7 @@ static void arm_psi(Watcher *w, Cgroup *c)
                 }
                 return;
         }
-        if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (w->psi_add(w->psi_userdata, fd, psi_key(c), &c->psi_handle) < 0) {
                 /* EPERM: not a pollable pressure file (a test's fake tree). */
                 close(fd);
                 return;
@@ -484,6 +492,35 @@ static void scan(Watcher *w, Cgroup *c)
                 scan(w, child);
 }
 
+/* Default PSI registration: the watcher's own epoll fd, drained by
+ * watcher_process_psi(). Owners with an event loop register each PSI fd in
+ * it directly instead (watcher_set_psi_hooks): a PSI fd must not sit in an
+ * epoll set that is itself polled, because polling a PSI trigger consumes its
+ * event and the outer poll would eat it. */
+static int epoll_psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
+{
+        Watcher *w = userdata;
+        struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = key };
+
+        *ret_handle = NULL;
+        return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void epoll_psi_del(void *userdata, int fd, void *handle)
+{
+        Watcher *w = userdata;
+
+        (void)handle;
+        (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, void *userdata)
+{
+        w->psi_add = add;
+        w->psi_del = del;
+        w->psi_userdata = userdata;
+}
+
 int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userdata, Watcher **ret)
 {
         Watcher *w;
@@ -496,6 +533,7 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->emit = emit_func;
         w->userdata = userdata;
         w->epoll_fd = -1;
+        watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
         w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->inotify_fd < 0) {
                 r = -errno;
@@ -755,6 +793,29 @@ static Cgroup *cgroup_by_key(Watcher *w, uint64_t key)
         return w->slots[slot];
 }
 
+int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
+{
+        Cgroup *c = cgroup_by_key(w, key);
+        size_t len;
+
+        if (!c || c->psi_fd < 0)
+                return 0;
+        if (revents & EPOLLERR) {
+                /* The cgroup is being removed; inotify tells the rest. */
+                disarm_psi(w, c);
+                return 0;
+        }
+        if (!(revents & EPOLLPRI))
+                return 0;
+        if (cg_pread_all(c->psi_fd, w->text, sizeof(w->text), &len) < 0 || psi_parse(w->text, len, &c->psi) < 0)
+                return 0;
+        c->n_psi_events++;
+        Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
+        (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
+        emit(w, &r, c);
+        return 1;
+}
+
 int watcher_process_psi(Watcher *w)
 {
         int handled = 0;
@@ -763,7 +824,6 @@ int watcher_process_psi(Watcher *w)
         for (;;) {
                 struct epoll_event ev;
                 int n = epoll_wait(w->epoll_fd, &ev, 1, 0);
-                Cgroup *c;
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -773,24 +833,7 @@ int watcher_process_psi(Watcher *w)
                 if (n == 0)
                         return handled;
                 handled++;
-                c = cgroup_by_key(w, ev.data.u64);
-                if (!c)
-                        continue;
-                if (ev.events & EPOLLERR) {
-                        /* The cgroup is being removed; inotify tells the rest. */
-                        (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, c->psi_fd, NULL);
-                        c->psi_fd = safe_close(c->psi_fd);
-                        w->n_psi--;
-                        continue;
-                }
-                size_t len;
-                if (cg_pread_all(c->psi_fd, w->text, sizeof(w->text), &len) < 0 ||
-                    psi_parse(w->text, len, &c->psi) < 0)
-                        continue;
-                c->n_psi_events++;
-                Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
-                (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
-                emit(w, &r, c);
+                (void)watcher_handle_psi(w, ev.data.u64, ev.events);
         }
 }
 
