@@ -121,6 +121,10 @@ int watcher_scan(Watcher *w);
 
 int watcher_inotify_fd(const Watcher *w);
 
+/* Re-walk the tree (add what is missing, drop what is gone) and re-read every
+ * watched cgroup's counters. Done by itself on inotify overflow. */
+int watcher_rescan(Watcher *w);
+
 /* Drain what is pending; never blocks. Returns the number of kernel events
  * handled or -errno on a failure of the fd itself. */
 int watcher_process_inotify(Watcher *w);

@@ -68,12 +68,13 @@ static bool is_hex_or_dash(char c, char dash)
 
 int pod_uid_from_name(const char *name, char *ret, size_t size)
 {
-        const char *p = strstr(name, "pod");
+        /* "kubepods-burstable-pod<uid_>.slice" (systemd driver) or "pod<uid>" (cgroupfs). */
+        const char *p = strncmp(name, "pod", 3) == 0 ? name : strstr(name, "-pod");
         size_t len;
 
         if (!p || size < 37)
                 return -EINVAL;
-        p += 3;
+        p += p == name ? 3 : 4;
         len = strlen(p);
         if (has_suffix(p, len, ".slice"))
                 len -= 6;

@@ -674,9 +674,7 @@ static void handle_limits(Watcher *w, Cgroup *c)
 
 static void rescan(Watcher *w)
 {
-        w->n_overflows++;
-        Record r = { .type = RECORD_RESCAN, .message = "inotify queue overflowed: rescanning the hierarchy",
-                     .current = UINT64_MAX };
+        Record r = { .type = RECORD_RESCAN, .message = "rescanning the hierarchy", .current = UINT64_MAX };
         emit(w, &r, w->root);
         scan(w, w->root);
         /* Notifications may have been lost, counters never are: re-read all. */
@@ -688,6 +686,14 @@ static void rescan(Watcher *w)
                 handle_memory_events(w, c);
                 handle_cgroup_events(w, c);
         }
+}
+
+int watcher_rescan(Watcher *w)
+{
+        if (!w->root)
+                return -ENOENT;
+        rescan(w);
+        return 0;
 }
 
 static bool name_is(const struct inotify_event *e, const char *s)
@@ -737,6 +743,8 @@ static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
 
         w->n_inotify_events++;
         if (e->mask & IN_Q_OVERFLOW) {
+                /* Events were lost: the tree and the counters are re-read. */
+                w->n_overflows++;
                 rescan(w);
                 return;
         }

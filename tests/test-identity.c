@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "identity.h"
+#include "test-main.h"
+
+/* Walk a path's components the way the watcher does, returning the leaf's kind. */
+static CgroupKind kind_of(const char *path)
+{
+        CgroupKind k = CGROUP_KIND_ROOT;
+        char buf[512];
+
+        strcpy(buf, path);
+        for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
+                k = cgroup_kind_from_name(k, c, strlen(c));
+        return k;
+}
+
+START_TEST(test_kinds)
+{
+        static const struct {
+                const char *path;
+                CgroupKind kind;
+        } t[] = {
+                { "system.slice", CGROUP_KIND_SLICE },
+                { "system.slice/nginx.service", CGROUP_KIND_SERVICE },
+                { "user.slice/user-1000.slice/session-2.scope", CGROUP_KIND_SCOPE },
+                { "init.scope", CGROUP_KIND_SCOPE },
+                { "kubepods.slice", CGROUP_KIND_KUBEPODS },
+                { "kubepods.slice/kubepods-burstable.slice", CGROUP_KIND_KUBEPODS },
+                { "kubepods.slice/kubepods-besteffort.slice", CGROUP_KIND_KUBEPODS },
+                { "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
+                  CGROUP_KIND_POD },
+                { "kubepods.slice/kubepods-pod0a1b2c3d_1111_2222_3333_444455556666.slice", CGROUP_KIND_POD },
+                { "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice/"
+                  "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+                  CGROUP_KIND_CONTAINER },
+                { "kubepods", CGROUP_KIND_KUBEPODS },
+                { "kubepods/burstable", CGROUP_KIND_KUBEPODS },
+                { "kubepods/besteffort/pod0a1b2c3d-1111-2222-3333-444455556666", CGROUP_KIND_POD },
+                { "kubepods/pod0a1b2c3d-1111-2222-3333-444455556666", CGROUP_KIND_POD },
+                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/0123456789abcdef",
+                  CGROUP_KIND_CONTAINER },
+                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/crio-conmon-0123456789abcdef",
+                  CGROUP_KIND_OTHER },
+                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/abc/container", CGROUP_KIND_CONTAINER },
+                { "mygroup", CGROUP_KIND_OTHER },
+                { "notkubepods/pod123", CGROUP_KIND_OTHER },
+                { "a\nb.slice", CGROUP_KIND_SLICE },
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+                ck_assert_msg(kind_of(t[i].path) == t[i].kind, "%s: got %s, want %s", t[i].path,
+                              cgroup_kind_to_string(kind_of(t[i].path)), cgroup_kind_to_string(t[i].kind));
+}
+END_TEST
+
+START_TEST(test_ids)
+{
+        char id[80];
+
+        ck_assert_int_eq(pod_uid_from_name("kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice", id,
+                                           sizeof(id)),
+                         0);
+        ck_assert_str_eq(id, "0a1b2c3d-1111-2222-3333-444455556666");
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, sizeof(id)), 0);
+        ck_assert_str_eq(id, "0a1b2c3d-1111-2222-3333-444455556666");
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666g", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("nopodhere", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, 10), -EINVAL);
+
+        ck_assert_int_eq(container_id_from_name("cri-containerd-0123456789abcdef.scope", id, sizeof(id)), 0);
+        ck_assert_str_eq(id, "0123456789abcdef");
+        ck_assert_int_eq(container_id_from_name("crio-0123456789abcdef", id, sizeof(id)), 0);
+        ck_assert_str_eq(id, "0123456789abcdef");
+        ck_assert_int_eq(container_id_from_name("docker-0123456789ab.scope", id, sizeof(id)), 0);
+        ck_assert_int_eq(container_id_from_name("0123456789abcdef", id, sizeof(id)), 0);
+        ck_assert_int_eq(container_id_from_name("short", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(container_id_from_name("cri-containerd-XYZ0123456789abcdef.scope", id, sizeof(id)), -EINVAL);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("identity");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_kinds);
+        tcase_add_test(tc, test_ids);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MW_TEST_MAIN(suite)

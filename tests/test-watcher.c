@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* The watcher on a fake cgroup tree in a temp directory: walking, selection,
+ * counter diffing through real inotify, appearance and removal, limits,
+ * hostile names, the cgroup bound, rescans. A unit test of the logic; the
+ * real kernel is the integration suite's job. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test-main.h"
+#include "watcher.h"
+
+#define MAX_RECORDS 256
+
+typedef struct Seen {
+        RecordType type;
+        char path[512];
+        uint64_t delta_high, delta_local_high, delta_oom_kill;
+        char json[2048];
+        int error;
+} Seen;
+
+static Seen seen[MAX_RECORDS];
+static unsigned n_seen;
+static char root[64];
+
+static void on_record(Watcher *w, const Record *r, void *userdata)
+{
+        Seen *s;
+        size_t len;
+
+        (void)w, (void)userdata;
+        ck_assert_uint_lt(n_seen, MAX_RECORDS);
+        s = &seen[n_seen++];
+        *s = (Seen){ .type = r->type, .error = r->error };
+        if (r->path)
+                snprintf(s->path, sizeof(s->path), "%s", r->path);
+        if (r->delta) {
+                s->delta_high = r->delta->value[MEMEV_HIGH];
+                s->delta_oom_kill = r->delta->value[MEMEV_OOM_KILL];
+                s->delta_local_high = r->delta_local->value[MEMEV_HIGH];
+        }
+        ck_assert_int_eq(record_format_json(r, s->json, sizeof(s->json), &len), 0);
+        ck_assert_uint_eq(strlen(s->json), len);
+        ck_assert(len > 2 && s->json[0] == '{' && s->json[len - 1] == '\n');
+}
+
+static unsigned count(RecordType t, const char *path)
+{
+        unsigned n = 0;
+        for (unsigned i = 0; i < n_seen; i++)
+                n += seen[i].type == t && (!path || strcmp(seen[i].path, path) == 0);
+        return n;
+}
+
+static const Seen *last(RecordType t, const char *path)
+{
+        for (unsigned i = n_seen; i-- > 0;)
+                if (seen[i].type == t && (!path || strcmp(seen[i].path, path) == 0))
+                        return &seen[i];
+        return NULL;
+}
+
+static void put(const char *rel, const char *file, const char *text)
+{
+        char p[1024];
+        int fd;
+
+        snprintf(p, sizeof(p), "%s/%s/%s", root, rel, file);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ck_assert_msg(fd >= 0, "open %s: %m", p);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+}
+
+static void events(const char *rel, unsigned high, unsigned oom_kill)
+{
+        char t[200];
+        snprintf(t, sizeof(t), "low 0\nhigh %u\nmax 0\noom 0\noom_kill %u\noom_group_kill 0\n", high, oom_kill);
+        put(rel, "memory.events", t);
+        put(rel, "memory.events.local", t);
+}
+
+/* A directory that looks like a cgroup with the memory controller on. */
+static void mkcg(const char *rel, const char *high)
+{
+        char p[1024];
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        ck_assert_msg(mkdir(p, 0755) == 0, "mkdir %s: %m", p);
+        events(rel, 0, 0);
+        put(rel, "memory.high", high);
+        put(rel, "memory.max", "max\n");
+        put(rel, "memory.current", "4096\n");
+        put(rel, "cgroup.events", "populated 0\nfrozen 0\n");
+}
+
+static void rmcg(const char *rel)
+{
+        char cmd[1200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", root, rel);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static Watcher *setup_watcher(WatcherConfig *cfg)
+{
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("system.slice", "max\n");
+        mkcg("system.slice/a.service", "max\n");
+        mkcg("system.slice/b.service", "1048576\n");
+        mkcg("plain", "max\n");
+        cfg->root = root;
+        cfg->psi = false;
+        ck_assert_int_eq(watcher_new(cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        return w;
+}
+
+static void teardown(Watcher *w)
+{
+        char cmd[128];
+        watcher_free(w);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static void drain(Watcher *w)
+{
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+}
+
+START_TEST(test_scan_and_select)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        WatcherStats st;
+
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 5);
+        /* root, system.slice (a slice), b.service (memory.high set) */
+        ck_assert_uint_eq(st.n_watched, 3);
+        ck_assert(st.has_memory_controller);
+        ck_assert_uint_eq(count(RECORD_STARTED, "/"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, NULL), 0); /* not for the first walk */
+
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                char p[256];
+                if (!c)
+                        continue;
+                ck_assert_int_eq(cgroup_path(c, p, sizeof(p)), 0);
+                bool want = strcmp(p, "/") == 0 || strcmp(p, "/system.slice") == 0 ||
+                            strcmp(p, "/system.slice/b.service") == 0;
+                ck_assert_msg(c->watched == want, "%s watched=%d", p, c->watched);
+                char small[4];
+                ck_assert_int_eq(cgroup_path(c, small, sizeof(small)), strlen(p) < 4 ? 0 : -ENAMETOOLONG);
+        }
+        teardown(w);
+
+        cfg = WATCHER_CONFIG_DEFAULT;
+        cfg.select = WATCH_SELECT_ALL;
+        w = setup_watcher(&cfg);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_watched, 5);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_counters)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        const Seen *s;
+
+        events("system.slice/b.service", 3, 0);
+        drain(w);
+        s = last(RECORD_MEMORY_EVENTS, "/system.slice/b.service");
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_eq(s->delta_high, 3);
+        ck_assert_uint_eq(s->delta_local_high, 3);
+        ck_assert_ptr_nonnull(strstr(s->json, "\"delta\":{\"high\":3}"));
+        ck_assert_ptr_nonnull(strstr(s->json, "\"memory_current\":4096"));
+        ck_assert_ptr_nonnull(strstr(s->json, "\"memory_high\":1048576"));
+
+        unsigned before = count(RECORD_MEMORY_EVENTS, NULL);
+        events("system.slice/b.service", 10, 1);
+        drain(w);
+        s = last(RECORD_MEMORY_EVENTS, "/system.slice/b.service");
+        ck_assert_uint_eq(s->delta_high, 7);
+        ck_assert_uint_eq(s->delta_oom_kill, 1);
+
+        /* Rewriting the same counters is no event. */
+        before = count(RECORD_MEMORY_EVENTS, NULL);
+        events("system.slice/b.service", 10, 1);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, NULL), before);
+
+        /* Garbage in the file: no record, the old counters stay. */
+        put("system.slice/b.service", "memory.events", "high banana\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, NULL), before);
+        events("system.slice/b.service", 12, 1);
+        drain(w);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/system.slice/b.service")->delta_high, 2);
+
+        /* An unwatched cgroup's counters are not followed. */
+        before = count(RECORD_MEMORY_EVENTS, NULL);
+        events("plain", 5, 0);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, NULL), before);
+
+        /* cgroup.events: populated and frozen changes. */
+        put("system.slice", "cgroup.events", "populated 1\nfrozen 0\n");
+        drain(w);
+        s = last(RECORD_CGROUP_EVENTS, "/system.slice");
+        ck_assert_ptr_nonnull(s);
+        ck_assert_ptr_nonnull(strstr(s->json, "\"populated\":true,\"frozen\":false,\"was\":{\"populated\":false"));
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_appear_vanish)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        WatcherStats st;
+
+        mkcg("new.slice", "max\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/new.slice"), 1);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_CGROUP_ADDED, "/new.slice")->json, "\"watched\":true"));
+
+        /* A whole subtree made at once: children created before our watch
+         * on their parent existed are found by the scan of the new dir. */
+        char p[256];
+        snprintf(p, sizeof(p), "mkdir -p %s/deep/x/y/z", root);
+        ck_assert_int_eq(system(p), 0);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/deep/x/y/z"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/deep/x"), 1);
+
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 10);
+        rmcg("deep");
+        rmcg("new.slice");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/deep/x/y/z"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/deep"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/new.slice"), 1);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 5);
+        ck_assert_uint_eq(st.n_watched, 3);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_limits_change)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        WatcherStats st;
+
+        put("plain", "memory.max", "268435456\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_LIMITS, "/plain"), 1);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_LIMITS, "/plain")->json, "\"old_memory_max\":\"max\""));
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_watched, 4);
+        events("plain", 2, 0);
+        drain(w);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/plain")->delta_high, 2);
+
+        put("plain", "memory.max", "max\n");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_watched, 3);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_hostile_names)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        static const char *const names[] = {
+                "quote\"back\\slash.slice", "new\nline.slice", "bad\xff\xfe utf8.slice", "ctl\x01\x1b.slice",
+                "-leading-dash.slice",
+        };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                mkcg(names[i], "max\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, NULL), sizeof(names) / sizeof(names[0]));
+        const Seen *s = last(RECORD_CGROUP_ADDED, "/quote\"back\\slash.slice");
+        ck_assert_ptr_nonnull(strstr(s->json, "\"cgroup\":\"/quote\\\"back\\\\slash.slice\""));
+        s = last(RECORD_CGROUP_ADDED, "/new\nline.slice");
+        ck_assert_ptr_nonnull(strstr(s->json, "\"/new\\nline.slice\""));
+        ck_assert_ptr_eq(strchr(s->json, '\n'), s->json + strlen(s->json) - 1); /* one record, one line */
+        s = last(RECORD_CGROUP_ADDED, "/bad\xff\xfe utf8.slice");
+        ck_assert_ptr_nonnull(strstr(s->json, "\"/bad\\udcff\\udcfe utf8.slice\""));
+        s = last(RECORD_CGROUP_ADDED, "/ctl\x01\x1b.slice");
+        ck_assert_ptr_nonnull(strstr(s->json, "\"/ctl\\u0001\\u001b.slice\""));
+        events("new\nline.slice", 1, 0);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/new\nline.slice"), 1);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_max_cgroups)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w;
+        WatcherStats st;
+
+        cfg.max_cgroups = 6;
+        w = setup_watcher(&cfg);
+        mkcg("one.slice", "max\n");
+        mkcg("two.slice", "max\n");
+        mkcg("three.slice", "max\n");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 6);
+        ck_assert_uint_eq(st.n_dropped_cgroups, 2);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1); /* said once, not per cgroup */
+        ck_assert_int_eq(last(RECORD_WARNING, NULL)->error, -E2BIG);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_WARNING, NULL)->json, "\"error\":\"E2BIG\""));
+        /* What is watched keeps working. */
+        events("system.slice/b.service", 4, 0);
+        drain(w);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/system.slice/b.service")->delta_high, 4);
+        /* Room again: a rescan picks up what was left out. */
+        rmcg("plain");
+        drain(w);
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 6);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_rescan)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        WatcherStats st;
+
+        /* Changes the watcher has not read yet, as after a queue overflow. */
+        mkcg("r1.slice", "max\n");
+        rmcg("plain");
+        events("system.slice/b.service", 6, 0);
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        ck_assert_uint_eq(count(RECORD_RESCAN, "/"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/r1.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/plain"), 1);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/system.slice/b.service")->delta_high, 6);
+        /* The queued inotify events are now stale: nothing twice. */
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/r1.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/system.slice/b.service"), 1);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 5);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_missing_root)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w;
+
+        cfg.root = "/nonexistent/cgroup";
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), -ENOENT);
+        watcher_free(w);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("watcher");
+        TCase *tc = tcase_create("fake-tree");
+        tcase_add_test(tc, test_scan_and_select);
+        tcase_add_test(tc, test_counters);
+        tcase_add_test(tc, test_appear_vanish);
+        tcase_add_test(tc, test_limits_change);
+        tcase_add_test(tc, test_hostile_names);
+        tcase_add_test(tc, test_max_cgroups);
+        tcase_add_test(tc, test_rescan);
+        tcase_add_test(tc, test_missing_root);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MW_TEST_MAIN(suite)
