@@ -1,0 +1,23 @@
+#!/bin/bash
+# Install the Debian 12 packages memwarden needs: to build and run it, and
+# with --tests also to test it (Check, and qemu + debootstrap for the VM suite).
+set -euo pipefail
+
+pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev)
+if [ "${1:-}" = "--tests" ]; then
+    pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: need root to install: ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,10 @@
+#!/bin/bash
+# Install what is needed, build memwarden, and run the agent in the
+# foreground on this host's real defaults (records as JSON lines on stdout).
+# Extra arguments go to memwardend (see memwardend --help).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/install-deps.sh
+[ -f build/build.ninja ] || meson setup build -Dtests=false
+ninja -C build
+exec build/daemon/memwardend "$@"
