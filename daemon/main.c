@@ -45,6 +45,8 @@ static void help(void)
                "  --psi-stall DURATION  stall per window that fires the trigger (default 100ms)\n"
                "  --psi-window DURATION PSI window, <= 10s (default 2s)\n"
                "  --no-psi              do not arm PSI triggers\n"
+               "  --pod-log-dir DIR     kubelet's pod log directory, for pod namespace and name\n"
+               "                        (default /var/log/pods; '' disables)\n"
                "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
                "  --mlock all|onfault|off  lock the daemon's memory (default all)\n"
                "  --debug               log debug messages\n"
@@ -54,7 +56,7 @@ static void help(void)
 static int parse_args(int argc, char **argv)
 {
         enum { ARG_ROOT = 0x100, ARG_OUTPUT, ARG_SOCKET, ARG_WATCH, ARG_MAX, ARG_PSI_TYPE, ARG_PSI_STALL,
-               ARG_PSI_WINDOW, ARG_NO_PSI, ARG_OOM, ARG_MLOCK, ARG_DEBUG, ARG_VERSION };
+               ARG_PSI_WINDOW, ARG_NO_PSI, ARG_POD_LOG_DIR, ARG_OOM, ARG_MLOCK, ARG_DEBUG, ARG_VERSION };
         static const struct option options[] = {
                 { "cgroup-root", required_argument, NULL, ARG_ROOT },
                 { "output", required_argument, NULL, ARG_OUTPUT },
@@ -65,6 +67,7 @@ static int parse_args(int argc, char **argv)
                 { "psi-stall", required_argument, NULL, ARG_PSI_STALL },
                 { "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
                 { "no-psi", no_argument, NULL, ARG_NO_PSI },
+                { "pod-log-dir", required_argument, NULL, ARG_POD_LOG_DIR },
                 { "oom-score-adj", required_argument, NULL, ARG_OOM },
                 { "mlock", required_argument, NULL, ARG_MLOCK },
                 { "debug", no_argument, NULL, ARG_DEBUG },
@@ -140,6 +143,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case ARG_NO_PSI:
                         wc->psi = false;
+                        break;
+                case ARG_POD_LOG_DIR:
+                        wc->pod_log_dir = optarg[0] ? optarg : NULL;
                         break;
                 case ARG_OOM: {
                         long v;

@@ -26,3 +26,11 @@ CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_
  * (at least 37 bytes). For a container name, its id. -EINVAL if not one. */
 int pod_uid_from_name(const char *name, char *ret, size_t size);
 int container_id_from_name(const char *name, char *ret, size_t size);
+
+/* Kubernetes namespace and pod name of a pod UID without any API: kubelet's
+ * log directories are named <namespace>_<pod>_<uid> (namespaces and pod names
+ * cannot hold '_'). Scans the directory at logdir_fd (normally /var/log/pods)
+ * with getdents64: no allocation. -ENOENT if no directory matches. */
+#define POD_NAMESPACE_MAX 64
+#define POD_NAME_MAX      254
+int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX]);

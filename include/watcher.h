@@ -40,6 +40,7 @@ typedef struct WatcherConfig {
         PsiType psi_type;
         uint64_t psi_stall_usec;
         uint64_t psi_window_usec;
+        const char *pod_log_dir; /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
 } WatcherConfig;
 
 #define WATCHER_CONFIG_DEFAULT                                                                               \
@@ -49,7 +50,8 @@ typedef struct WatcherConfig {
                           .psi = true,                                                                       \
                           .psi_type = PSI_SOME,                                                              \
                           .psi_stall_usec = 100000,                                                          \
-                          .psi_window_usec = 2000000 })
+                          .psi_window_usec = 2000000,                                                        \
+                          .pod_log_dir = "/var/log/pods" })
 
 typedef struct Cgroup Cgroup;
 struct Cgroup {
@@ -70,6 +72,8 @@ struct Cgroup {
         PsiStats psi;
         uint32_t n_psi_events;
         uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last record about it */
+        char *pod_namespace; /* pods only: room for the names, set aside when the pod appears */
+        char *pod_name;      /* "" until kubelet's log directory has been found */
         uint16_t name_len;
         char name[];
 };
@@ -148,6 +152,9 @@ void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 unsigned watcher_n_slots(const Watcher *w);
 const Cgroup *watcher_slot(const Watcher *w, unsigned i);
 const Cgroup *watcher_root(const Watcher *w);
+
+/* The pod a pod or container cgroup belongs to, NULL for others. */
+const Cgroup *cgroup_pod(const Cgroup *c);
 
 /* The cgroup's path from the root ("/" for the root) into buf. -ENAMETOOLONG
  * if it does not fit. */

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static const char *const kind_names[_CGROUP_KIND_MAX] = {
         [CGROUP_KIND_ROOT] = "root",       [CGROUP_KIND_OTHER] = "other",
@@ -115,4 +118,49 @@ int container_id_from_name(const char *name, char *ret, size_t size)
         memcpy(ret, p, len);
         ret[len] = '\0';
         return 0;
+}
+
+struct dirent64_raw {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX])
+{
+        size_t ul = strlen(uid);
+
+        if (logdir_fd < 0 || ul == 0)
+                return -ENOENT;
+        if (lseek(logdir_fd, 0, SEEK_SET) < 0)
+                return -errno;
+        for (;;) {
+                _Alignas(struct dirent64_raw) char buf[4096];
+                long n = syscall(SYS_getdents64, logdir_fd, buf, sizeof(buf));
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ENOENT;
+                for (long off = 0; off < n;) {
+                        struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
+                        const char *name = d->d_name, *first, *last;
+                        size_t len = strlen(name);
+
+                        off += d->d_reclen;
+                        if (len < ul + 4 || strcmp(name + len - ul, uid) != 0 || name[len - ul - 1] != '_')
+                                continue;
+                        first = strchr(name, '_');
+                        last = name + len - ul - 1;
+                        if (first == name || first >= last || (size_t)(first - name) >= POD_NAMESPACE_MAX ||
+                            (size_t)(last - first - 1) >= POD_NAME_MAX)
+                                continue;
+                        memcpy(ns, name, (size_t)(first - name));
+                        ns[first - name] = '\0';
+                        memcpy(pod, first + 1, (size_t)(last - first - 1));
+                        pod[last - first - 1] = '\0';
+                        return 0;
+                }
+        }
 }

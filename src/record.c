@@ -94,6 +94,13 @@ static void put_identity(JsonWriter *j, const Cgroup *c)
                 json_key(j, "container_id");
                 json_string(j, id);
         }
+        const Cgroup *pod = cgroup_pod(c);
+        if (pod && pod->pod_namespace && pod->pod_namespace[0]) {
+                json_key(j, "namespace");
+                json_string(j, pod->pod_namespace);
+                json_key(j, "pod");
+                json_string(j, pod->pod_name);
+        }
 }
 
 static void put_limits(JsonWriter *j, const Cgroup *c)

@@ -25,7 +25,7 @@ struct Watcher {
         WatcherConfig cfg;
         WatcherEmitFunc emit;
         void *userdata;
-        int inotify_fd, epoll_fd;
+        int inotify_fd, epoll_fd, pod_log_fd;
         Cgroup *root;
         Cgroup **slots;
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi;
@@ -112,6 +112,32 @@ int cgroup_path(const Cgroup *c, char *buf, size_t size)
         return 0;
 }
 
+const Cgroup *cgroup_pod(const Cgroup *c)
+{
+        for (; c; c = c->parent)
+                if (c->kind == CGROUP_KIND_POD)
+                        return c;
+                else if (c->kind != CGROUP_KIND_CONTAINER)
+                        return NULL;
+        return NULL;
+}
+
+static void resolve_pod(Watcher *w, Cgroup *pod)
+{
+        char uid[40];
+
+        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !w->cfg.pod_log_dir)
+                return;
+        /* kubelet may start after us: open the directory once it exists. */
+        if (w->pod_log_fd < 0)
+                w->pod_log_fd = open(w->cfg.pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->pod_log_fd < 0)
+                return;
+        if (pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
+                return;
+        (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
+}
+
 static void emit(Watcher *w, Record *r, const Cgroup *c)
 {
         r->mono_usec = now_usec(CLOCK_MONOTONIC);
@@ -119,8 +145,10 @@ static void emit(Watcher *w, Record *r, const Cgroup *c)
         r->cgroup = c;
         if (c && !r->path)
                 r->path = cgroup_path(c, w->path, sizeof(w->path)) >= 0 ? w->path : NULL;
-        if (c)
+        if (c) {
                 ((Cgroup *)c)->last_event_usec = r->mono_usec;
+                resolve_pod(w, (Cgroup *)cgroup_pod(c));
+        }
         w->n_records++;
         if (w->emit)
                 w->emit(w, r, w->userdata);
@@ -342,17 +370,25 @@ static void remove_cgroup(Watcher *w, Cgroup *c);
 
 static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len, int dirfd)
 {
-        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1);
+        CgroupKind kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
+        /* A pod gets room for its namespace and name now, so that learning
+         * them later (kubelet makes the log directory) allocates nothing. */
+        size_t extra = kind == CGROUP_KIND_POD ? POD_NAMESPACE_MAX + POD_NAME_MAX : 0;
+        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1 + extra);
 
         if (!c)
                 return NULL;
+        if (extra) {
+                c->pod_namespace = c->name + len + 1;
+                c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
+        }
         c->parent = parent;
         c->dirfd = dirfd;
         c->wd_dir = c->wd_events = c->wd_cgevents = -1;
         c->events_fd = c->events_local_fd = c->cgevents_fd = c->psi_fd = -1;
         c->serial = ++w->next_serial;
         c->generation = w->generation;
-        c->kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
+        c->kind = kind;
         c->name_len = (uint16_t)len;
         memcpy(c->name, name, len);
         return c;
@@ -533,6 +569,7 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->emit = emit_func;
         w->userdata = userdata;
         w->epoll_fd = -1;
+        w->pod_log_fd = cfg->pod_log_dir ? open(cfg->pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
         w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->inotify_fd < 0) {
@@ -563,6 +600,7 @@ Watcher *watcher_free(Watcher *w)
                 remove_cgroup(w, w->root);
         safe_close(w->inotify_fd);
         safe_close(w->epoll_fd);
+        safe_close(w->pod_log_fd);
         wdmap_done(&w->wds);
         free(w->slots);
         free(w);

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "identity.h"
 #include "test-main.h"
@@ -82,12 +87,48 @@ START_TEST(test_ids)
 }
 END_TEST
 
+START_TEST(test_pod_log_lookup)
+{
+        char dir[] = "/tmp/mw-pods-XXXXXX", p[256], ns[POD_NAMESPACE_MAX], pod[POD_NAME_MAX];
+        static const char *const entries[] = {
+                "default_web-7d9f_0a1b2c3d-1111-2222-3333-444455556666",
+                "kube-system_coredns-abc_99999999-1111-2222-3333-444455556666",
+                "garbage",
+                "_nons_11111111-1111-2222-3333-444455556666",
+                "ns_22222222-1111-2222-3333-444455556666",
+        };
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, entries[i]);
+                ck_assert_int_eq(mkdir(p, 0755), 0);
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pod_log_lookup(fd, "0a1b2c3d-1111-2222-3333-444455556666", ns, pod), 0);
+        ck_assert_str_eq(ns, "default");
+        ck_assert_str_eq(pod, "web-7d9f");
+        ck_assert_int_eq(pod_log_lookup(fd, "99999999-1111-2222-3333-444455556666", ns, pod), 0);
+        ck_assert_str_eq(ns, "kube-system");
+        ck_assert_str_eq(pod, "coredns-abc");
+        ck_assert_int_eq(pod_log_lookup(fd, "11111111-1111-2222-3333-444455556666", ns, pod), -ENOENT);
+        ck_assert_int_eq(pod_log_lookup(fd, "22222222-1111-2222-3333-444455556666", ns, pod), -ENOENT);
+        ck_assert_int_eq(pod_log_lookup(fd, "33333333-1111-2222-3333-444455556666", ns, pod), -ENOENT);
+        ck_assert_int_eq(pod_log_lookup(-1, "x", ns, pod), -ENOENT);
+        close(fd);
+        snprintf(p, sizeof(p), "rm -rf %s", dir);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("identity");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_kinds);
         tcase_add_test(tc, test_ids);
+        tcase_add_test(tc, test_pod_log_lookup);
         suite_add_tcase(s, tc);
         return s;
 }
