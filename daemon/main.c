@@ -221,7 +221,7 @@ static void protect_self(void)
         struct rlimit rl;
         char buf[16];
         int fd, n;
-        rlim_t want = (rlim_t)arg_config.watch.max_cgroups * 5 + 256;
+        rlim_t want = (rlim_t)arg_config.watch.max_cgroups * 2 + 256;
 
         fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
         n = snprintf(buf, sizeof(buf), "%d", arg_oom_score_adj);
@@ -229,7 +229,7 @@ static void protect_self(void)
                 log_warning_errno(-errno, "Failed to set oom_score_adj to %d: %m", arg_oom_score_adj);
         safe_close(fd);
 
-        /* Up to five fds per watched cgroup (dir, memory.events, .local, cgroup.events, PSI). */
+        /* Up to two fds per watched cgroup: memory.events and the PSI trigger. */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
                 rlim_t old = rl.rlim_cur;
                 rl.rlim_cur = want;

@@ -58,9 +58,8 @@ struct Cgroup {
         Cgroup *parent, *first_child, *next_sibling;
         uint32_t slot;
         uint32_t serial; /* with slot, names this cgroup in epoll data across reuse */
-        int dirfd;       /* O_PATH */
         int wd_dir, wd_events, wd_cgevents;
-        int events_fd, events_local_fd, cgevents_fd, psi_fd;
+        int events_fd, psi_fd; /* memory.events (re-read on every notification), the PSI trigger */
         void *psi_handle; /* the owner's registration of psi_fd (an sd-event source) */
         unsigned generation;
         CgroupKind kind;

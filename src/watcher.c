@@ -26,6 +26,7 @@ struct Watcher {
         WatcherEmitFunc emit;
         void *userdata;
         int inotify_fd, epoll_fd, pod_log_fd;
+        int root_fd; /* O_PATH: every cgroup file is opened relative to it */
         Cgroup *root;
         Cgroup **slots;
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi;
@@ -39,10 +40,13 @@ struct Watcher {
         bool limit_reported; /* the max_cgroups warning, once per crossing */
         bool psi_reported;   /* PSI trouble, reported once */
         bool watch_limit_reported;
+        bool fd_limit_reported;
         bool has_memory_controller;
         bool psi_supported;
         uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
-        char path[PATH_MAX];
+        char path[PATH_MAX]; /* a record's cgroup path */
+        char rel[PATH_MAX];  /* a file's path relative to root_fd */
+        char abs[PATH_MAX];  /* an absolute path, for inotify_add_watch */
         char text[8192];
         _Alignas(struct inotify_event) char ibuf[16384];
 };
@@ -160,15 +164,58 @@ static void warn(Watcher *w, const Cgroup *c, int error, const char *message)
         emit(w, &r, c);
 }
 
-static int add_watch_fd(Watcher *w, int fd, uint32_t mask)
+/* "a/b/file" for a cgroup's file relative to the root ("file" for the root;
+ * the cgroup directory itself when file is NULL). NULL if too long. */
+static const char *relpath(Watcher *w, const Cgroup *c, const char *file)
 {
-        char p[48];
-        int wd;
+        int n;
 
-        /* Watch exactly the inode we hold open, whatever its path: no races
-         * with renames and no PATH_MAX limit on deep trees. */
-        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-        wd = inotify_add_watch(w->inotify_fd, p, mask);
+        if (cgroup_path(c, w->rel, sizeof(w->rel)) < 0)
+                return NULL;
+        if (!c->parent)
+                n = snprintf(w->rel, sizeof(w->rel), "%s", file ? file : ".");
+        else if (file) {
+                size_t len = strlen(w->rel);
+                n = snprintf(w->rel + len, sizeof(w->rel) - len, "/%s", file);
+                n += (int)len;
+        } else
+                n = (int)strlen(w->rel);
+        if (n < 0 || (size_t)n >= sizeof(w->rel))
+                return NULL;
+        /* Drop the leading '/' of the cgroup path. */
+        return c->parent ? w->rel + 1 : w->rel;
+}
+
+static int cg_open(Watcher *w, const Cgroup *c, const char *file, int flags)
+{
+        const char *rel = relpath(w, c, file);
+        int fd;
+
+        if (!rel)
+                return -ENAMETOOLONG;
+        fd = openat(w->root_fd, rel, flags | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? -errno : fd;
+}
+
+static void report_fd_trouble(Watcher *w, const Cgroup *c, int error)
+{
+        if ((error == -EMFILE || error == -ENFILE) && !w->fd_limit_reported) {
+                w->fd_limit_reported = true;
+                warn(w, c, error, "out of file descriptors (RLIMIT_NOFILE): cgroups are left unwatched");
+        }
+}
+
+static int add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mask)
+{
+        const char *rel = relpath(w, c, file);
+        int n, wd;
+
+        if (!rel)
+                return -ENAMETOOLONG;
+        n = snprintf(w->abs, sizeof(w->abs), "%s/%s", w->cfg.root, rel);
+        if (n < 0 || (size_t)n >= sizeof(w->abs))
+                return -ENAMETOOLONG;
+        wd = inotify_add_watch(w->inotify_fd, w->abs, mask);
         if (wd < 0) {
                 if (errno == ENOSPC && !w->watch_limit_reported) {
                         w->watch_limit_reported = true;
@@ -213,16 +260,8 @@ static void detach(Watcher *w, Cgroup *c)
         rm_watch(w, &c->wd_cgevents);
         disarm_psi(w, c);
         c->events_fd = safe_close(c->events_fd);
-        c->events_local_fd = safe_close(c->events_local_fd);
-        c->cgevents_fd = safe_close(c->cgevents_fd);
         c->watched = false;
         w->n_watched--;
-}
-
-static int open_attr(const Cgroup *c, const char *file)
-{
-        int fd = openat(c->dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        return fd < 0 ? -errno : fd;
 }
 
 static void arm_psi(Watcher *w, Cgroup *c)
@@ -231,10 +270,16 @@ static void arm_psi(Watcher *w, Cgroup *c)
 
         if (!w->cfg.psi || !w->psi_supported)
                 return;
-        fd = psi_trigger_open(c->dirfd, "memory.pressure", w->cfg.psi_type, w->cfg.psi_stall_usec,
-                              w->cfg.psi_window_usec);
+        const char *rel = relpath(w, c, "memory.pressure");
+        if (!rel)
+                return;
+        fd = psi_trigger_open(w->root_fd, rel, w->cfg.psi_type, w->cfg.psi_stall_usec, w->cfg.psi_window_usec);
         if (fd == -ENOENT || fd == -ENODEV)
                 return; /* gone, or pressure off here (cgroup.pressure 0) */
+        if (fd == -EMFILE || fd == -ENFILE) {
+                report_fd_trouble(w, c, fd);
+                return;
+        }
         if (fd < 0) {
                 if (!w->psi_reported) {
                         w->psi_reported = true;
@@ -268,8 +313,19 @@ static int read_events(Watcher *w, int fd, MemEvents *ret)
         return memevents_parse(w->text, len, ret);
 }
 
+/* Read a small attribute file of c into w->text. */
+static int read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret_len)
+{
+        const char *rel = relpath(w, c, file);
+
+        if (!rel)
+                return -ENAMETOOLONG;
+        return cg_read_file(w->root_fd, rel, w->text, sizeof(w->text), ret_len);
+}
+
 static void attach(Watcher *w, Cgroup *c)
 {
+        size_t len;
         int fd;
 
         if (c->watched)
@@ -277,27 +333,24 @@ static void attach(Watcher *w, Cgroup *c)
         c->watched = true;
         w->n_watched++;
 
-        fd = open_attr(c, "memory.events");
+        /* memory.events is kept open: it is re-read on every notification.
+         * The rest is opened when needed; the inotify watch on a file pins
+         * its inode, which is what the kernel's notification needs. */
+        fd = cg_open(w, c, "memory.events", O_RDONLY);
         if (fd >= 0) {
                 c->events_fd = fd;
                 c->has_memory = true;
                 (void)read_events(w, fd, &c->events);
-                fd = add_watch_fd(w, c->events_fd, IN_MODIFY);
+                fd = add_watch(w, c, "memory.events", IN_MODIFY);
                 if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_EVENTS) >= 0)
                         c->wd_events = fd;
-                fd = open_attr(c, "memory.events.local");
-                if (fd >= 0) {
-                        c->events_local_fd = fd;
-                        (void)read_events(w, fd, &c->events_local);
-                }
-        }
-        fd = open_attr(c, "cgroup.events");
-        if (fd >= 0) {
-                size_t len;
-                c->cgevents_fd = fd;
-                if (cg_pread_all(fd, w->text, sizeof(w->text), &len) >= 0)
-                        (void)cgroup_events_parse(w->text, len, &c->cgevents);
-                fd = add_watch_fd(w, c->cgevents_fd, IN_MODIFY);
+                if (read_attr(w, c, "memory.events.local", &len) >= 0)
+                        (void)memevents_parse(w->text, len, &c->events_local);
+        } else
+                report_fd_trouble(w, c, fd);
+        if (read_attr(w, c, "cgroup.events", &len) >= 0) {
+                (void)cgroup_events_parse(w->text, len, &c->cgevents);
+                fd = add_watch(w, c, "cgroup.events", IN_MODIFY);
                 if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_CGEVENTS) >= 0)
                         c->wd_cgevents = fd;
         }
@@ -318,11 +371,15 @@ static bool want_watched(const Watcher *w, const Cgroup *c)
         }
 }
 
-static void read_limits(Cgroup *c)
+static void read_limits(Watcher *w, Cgroup *c)
 {
-        if (cg_read_limit(c->dirfd, "memory.high", &c->high) < 0)
+        const char *rel;
+
+        rel = relpath(w, c, "memory.high");
+        if (!rel || cg_read_limit(w->root_fd, rel, &c->high) < 0)
                 c->high = UINT64_MAX;
-        if (cg_read_limit(c->dirfd, "memory.max", &c->max) < 0)
+        rel = relpath(w, c, "memory.max");
+        if (!rel || cg_read_limit(w->root_fd, rel, &c->max) < 0)
                 c->max = UINT64_MAX;
 }
 
@@ -367,8 +424,9 @@ static Cgroup *find_child(const Cgroup *parent, const char *name, size_t len)
 }
 
 static void remove_cgroup(Watcher *w, Cgroup *c);
+static void unlink_child(Cgroup *c);
 
-static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len, int dirfd)
+static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len)
 {
         CgroupKind kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
         /* A pod gets room for its namespace and name now, so that learning
@@ -383,9 +441,8 @@ static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t
                 c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
         }
         c->parent = parent;
-        c->dirfd = dirfd;
         c->wd_dir = c->wd_events = c->wd_cgevents = -1;
-        c->events_fd = c->events_local_fd = c->cgevents_fd = c->psi_fd = -1;
+        c->events_fd = c->psi_fd = -1;
         c->serial = ++w->next_serial;
         c->generation = w->generation;
         c->kind = kind;
@@ -399,7 +456,6 @@ static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t
 static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
 {
         size_t len = parent ? strlen(name) : 0;
-        _cleanup_close_ int dirfd = -1;
         Cgroup *c;
         int wd;
 
@@ -415,29 +471,35 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         }
         if (parent && (len == 0 || len > NAME_MAX))
                 return NULL;
-        dirfd = openat(parent ? parent->dirfd : AT_FDCWD, parent ? name : w->cfg.root,
-                       O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dirfd < 0)
-                return NULL; /* vanished before we got to it: normal */
-        wd = add_watch_fd(w, dirfd, DIR_MASK);
-        if (wd < 0)
+        c = cgroup_alloc(w, parent, parent ? name : "", len);
+        if (!c)
                 return NULL;
-        c = cgroup_alloc(w, parent, parent ? name : "", len, dirfd);
-        if (!c || slot_take(w, c) < 0 || wdmap_put(&w->wds, wd, c, WD_DIR) < 0) {
-                if (c && w->slots && c->slot < w->n_slots && w->slots[c->slot] == c)
-                        w->slots[c->slot] = NULL;
-                free(c);
-                (void)inotify_rm_watch(w->inotify_fd, wd);
-                return NULL;
-        }
-        TAKE_FD(dirfd);
-        c->wd_dir = wd;
+        /* Linked first so that its path can be built; unlinked on failure. */
         if (parent) {
                 c->next_sibling = parent->first_child;
                 parent->first_child = c;
         }
+        wd = add_watch(w, c, NULL, DIR_MASK);
+        if (wd < 0 || slot_take(w, c) < 0) {
+                /* ENOENT/ENOTDIR: it vanished before we got to it, normal. */
+                if (wd >= 0)
+                        (void)inotify_rm_watch(w->inotify_fd, wd);
+                unlink_child(c);
+                free(c);
+                return NULL;
+        }
+        if (wdmap_put(&w->wds, wd, c, WD_DIR) < 0) {
+                (void)inotify_rm_watch(w->inotify_fd, wd);
+                w->slots[c->slot] = NULL;
+                if (c->slot < w->free_hint)
+                        w->free_hint = c->slot;
+                unlink_child(c);
+                free(c);
+                return NULL;
+        }
+        c->wd_dir = wd;
         w->n_cgroups++;
-        read_limits(c);
+        read_limits(w, c);
         evaluate(w, c);
         if (!w->scanning) {
                 Record r = { .type = RECORD_CGROUP_ADDED, .current = UINT64_MAX };
@@ -469,7 +531,6 @@ static void remove_cgroup(Watcher *w, Cgroup *c)
         }
         detach(w, c);
         rm_watch(w, &c->wd_dir);
-        c->dirfd = safe_close(c->dirfd);
         unlink_child(c);
         w->slots[c->slot] = NULL;
         if (c->slot < w->free_hint)
@@ -499,9 +560,11 @@ static void scan(Watcher *w, Cgroup *c)
         _cleanup_close_ int fd = -1;
         unsigned gen = ++w->generation;
 
-        fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
+        fd = cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
+        if (fd < 0) {
+                report_fd_trouble(w, c, fd);
                 return;
+        }
         for (;;) {
                 _Alignas(struct linux_dirent64) char buf[4096];
                 long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
@@ -569,6 +632,7 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->emit = emit_func;
         w->userdata = userdata;
         w->epoll_fd = -1;
+        w->root_fd = -1;
         w->pod_log_fd = cfg->pod_log_dir ? open(cfg->pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
         w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -601,6 +665,7 @@ Watcher *watcher_free(Watcher *w)
         safe_close(w->inotify_fd);
         safe_close(w->epoll_fd);
         safe_close(w->pod_log_fd);
+        safe_close(w->root_fd);
         wdmap_done(&w->wds);
         free(w->slots);
         free(w);
@@ -615,7 +680,7 @@ static void probe_psi(Watcher *w)
          * then absent, or fail to open with EOPNOTSUPP. */
         fd = open("/proc/pressure/memory", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                fd = openat(w->root->dirfd, "memory.pressure", O_RDONLY | O_CLOEXEC);
+                fd = openat(w->root_fd, "memory.pressure", O_RDONLY | O_CLOEXEC);
         w->psi_supported = fd >= 0;
         safe_close(fd);
 }
@@ -627,6 +692,9 @@ int watcher_scan(Watcher *w)
 
         if (w->root)
                 return -EBUSY;
+        w->root_fd = open(w->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (w->root_fd < 0)
+                return -errno;
         w->scanning = true;
         w->root = add_cgroup(w, NULL, w->cfg.root);
         if (!w->root) {
@@ -634,7 +702,7 @@ int watcher_scan(Watcher *w)
                 return access(w->cfg.root, F_OK) < 0 ? -errno : -EIO;
         }
         probe_psi(w);
-        r = cg_has_controller(w->root->dirfd, "memory");
+        r = cg_has_controller(w->root_fd, "memory");
         w->has_memory_controller = r > 0;
         /* The root was added before PSI was probed: give it its trigger now. */
         if (w->root->watched && w->root->psi_fd < 0)
@@ -661,6 +729,14 @@ int watcher_psi_fd(const Watcher *w)
         return w->epoll_fd;
 }
 
+static void read_current(Watcher *w, const Cgroup *c, uint64_t *ret)
+{
+        const char *rel = relpath(w, c, "memory.current");
+
+        if (rel)
+                (void)cg_read_u64(w->root_fd, rel, ret);
+}
+
 static void handle_memory_events(Watcher *w, Cgroup *c)
 {
         MemEvents ev, local;
@@ -673,11 +749,12 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
         c->events = ev;
         if (!d.any)
                 return;
-        if (c->events_local_fd >= 0 && read_events(w, c->events_local_fd, &local) >= 0) {
+        size_t len;
+        if (read_attr(w, c, "memory.events.local", &len) >= 0 && memevents_parse(w->text, len, &local) >= 0) {
                 memevents_diff(&c->events_local, &local, &dl);
                 c->events_local = local;
         }
-        (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
+        read_current(w, c, &r.current);
         r.delta = &d;
         r.delta_local = &dl;
         emit(w, &r, c);
@@ -688,8 +765,7 @@ static void handle_cgroup_events(Watcher *w, Cgroup *c)
         CgroupEvents ev, old = c->cgevents;
         size_t len;
 
-        if (c->cgevents_fd < 0 || cg_pread_all(c->cgevents_fd, w->text, sizeof(w->text), &len) < 0 ||
-            cgroup_events_parse(w->text, len, &ev) < 0)
+        if (!c->watched || read_attr(w, c, "cgroup.events", &len) < 0 || cgroup_events_parse(w->text, len, &ev) < 0)
                 return;
         if (ev.populated == old.populated && ev.frozen == old.frozen)
                 return;
@@ -702,7 +778,7 @@ static void handle_limits(Watcher *w, Cgroup *c)
 {
         uint64_t old_high = c->high, old_max = c->max;
 
-        read_limits(c);
+        read_limits(w, c);
         if (c->high == old_high && c->max == old_max)
                 return;
         Record r = { .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX };
@@ -770,7 +846,7 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
         else if ((e->mask & IN_CREATE) && name_is(e, "memory.events")) {
                 /* The memory controller was just enabled here: attach anew. */
                 detach(w, c);
-                read_limits(c);
+                read_limits(w, c);
                 evaluate(w, c);
         }
 }
@@ -857,7 +933,7 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
                 return 0;
         c->n_psi_events++;
         Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
-        (void)cg_read_u64(c->dirfd, "memory.current", &r.current);
+        read_current(w, c, &r.current);
         emit(w, &r, c);
         return 1;
 }

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Kubernetes layouts reproduced for real: the systemd cgroup driver's units
+# made through systemd, and the cgroupfs driver's directories made with
+# mkdir, with kubelet's /var/log/pods/<namespace>_<pod>_<uid>/ directories.
+set -euo pipefail
+. "$MW_LIB"
+
+uid_a=0a1b2c3d-1111-2222-3333-444455556666   # systemd driver, burstable
+uid_b=9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff   # cgroupfs driver, burstable
+cid_a=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+cid_b=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
+mkdir -p "/var/log/pods/shop_web-7d9f_$uid_a" "/var/log/pods/batch_etl-0_$uid_b"
+
+mw_start
+
+# systemd driver: the scope's slice names imply kubepods.slice and
+# kubepods-burstable.slice; systemd makes all three.
+podslice="kubepods-burstable-pod${uid_a//-/_}.slice"
+systemd-run --quiet --unit="cri-containerd-$cid_a" --scope --slice="$podslice" \
+    -p MemoryMax=256M -p MemoryHigh=40M "$MW_BIN/mw-hog" 52 8 1 &
+sd=$!
+
+# cgroupfs driver: kubepods/burstable/pod<uid>/<container id>, made by hand.
+k=/sys/fs/cgroup/kubepods
+mkdir -p "$k/burstable/pod$uid_b/$cid_b"
+echo +memory >"$k/cgroup.subtree_control"
+echo +memory >"$k/burstable/cgroup.subtree_control"
+echo +memory >"$k/burstable/pod$uid_b/cgroup.subtree_control"
+echo 40M >"$k/burstable/pod$uid_b/memory.high"
+( echo "$BASHPID" >"$k/burstable/pod$uid_b/$cid_b/cgroup.procs"; exec "$MW_BIN/mw-hog" 52 8 1 ) &
+fs=$!
+
+mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods.slice/kubepods-burstable.slice/$podslice/cri-containerd-$cid_a.scope\"" 60
+mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods/burstable/pod$uid_b\"" 60
+mw_status --all >"$MW_OUT/status.txt"
+kill -9 "$fs" 2>/dev/null || true
+wait "$sd" "$fs" || true
+rmdir "$k/burstable/pod$uid_b/$cid_b" "$k/burstable/pod$uid_b" "$k/burstable" "$k"
+sleep 1
+mw_stop
