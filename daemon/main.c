@@ -26,7 +26,7 @@ typedef enum MlockMode {
 static ManagerConfig arg_config;
 static bool arg_root_given;
 static int arg_oom_score_adj = -1000;
-static MlockMode arg_mlock = MLOCK_MODE_ALL;
+static MlockMode arg_mlock = MLOCK_MODE_ONFAULT;
 static char arg_root_buf[4096];
 
 static void help(void)

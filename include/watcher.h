@@ -66,7 +66,8 @@ struct Cgroup {
         bool watched;
         bool has_memory; /* memory.events exists: the memory controller is on here */
         uint64_t high, max; /* last read limits; UINT64_MAX is "max" */
-        MemEvents events, events_local;
+        MemEvents events;                     /* memory.events, as last read */
+        uint64_t events_local[_MEMEV_MAX];    /* memory.events.local, known keys */
         CgroupEvents cgevents;
         PsiStats psi;
         uint32_t n_psi_events;
@@ -104,6 +105,7 @@ typedef struct Record {
         const CgroupEvents *cgevents_old;
         uint64_t old_high, old_max;
         const char *message; /* warnings, start-up summary */
+        uint64_t duration_usec; /* started, rescan: how long the walk took */
         int error;           /* -errno for warnings, 0 otherwise */
 } Record;
 
@@ -113,6 +115,7 @@ typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
 typedef struct WatcherStats {
         unsigned n_cgroups, n_watched, n_psi;
         uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
+        uint64_t scan_usec; /* the first walk */
         bool has_memory_controller, psi_supported;
 } WatcherStats;
 

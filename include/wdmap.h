@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* inotify watch descriptor -> (cgroup, which watch). Open addressing with
+/* inotify watch descriptor -> (cgroup slot, which watch), 8 bytes an entry. Open addressing with
  * linear probing and backward-shift deletion; grows (on cgroup appearance
  * only) to keep the load under 1/2, so a lookup is one or two probes. */
 
@@ -14,12 +14,10 @@ typedef enum WdKind {
         WD_CGEVENTS,
 } WdKind;
 
-struct Cgroup;
-
 typedef struct WdEntry {
-        int wd; /* -1: empty */
-        WdKind kind;
-        struct Cgroup *cgroup;
+        int32_t wd; /* -1: empty */
+        uint32_t slot : 30;
+        uint32_t kind : 2; /* WdKind */
 } WdEntry;
 
 typedef struct WdMap {
@@ -30,6 +28,6 @@ typedef struct WdMap {
 
 int wdmap_init(WdMap *m, size_t capacity);
 void wdmap_done(WdMap *m);
-int wdmap_put(WdMap *m, int wd, struct Cgroup *cgroup, WdKind kind);
+int wdmap_put(WdMap *m, int wd, uint32_t slot, WdKind kind);
 WdEntry *wdmap_get(WdMap *m, int wd);
 void wdmap_remove(WdMap *m, int wd);

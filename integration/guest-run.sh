@@ -8,7 +8,8 @@ export MW_BIN=/opt/mw/bin MW_LIB=/opt/mw/integration/lib.sh MW_OUT=/run/mw-resul
 mkdir -p "$MW_OUT"
 echo "mw-guest: running scenario $name on $(uname -r)" >/dev/console
 
-bash -x "/opt/mw/integration/scenarios/$name.sh" >"$MW_OUT/scenario.log" 2>&1
+# Bounded, so that a hung scenario still hands back its logs.
+timeout -k 5 "${MW_SCENARIO_TIMEOUT:-480}" bash -x "/opt/mw/integration/scenarios/$name.sh" >"$MW_OUT/scenario.log" 2>&1
 rc=$?
 echo "$rc" >"$MW_OUT/rc"
 echo "mw-guest: scenario $name exited $rc" >/dev/console

@@ -48,7 +48,7 @@ if [ -n "${MW_KVM:-}" ]; then
     accel="-accel kvm -accel tcg"
 fi
 mem=${MW_VM_MEM:-1024}
-timeout_s=${MW_VM_TIMEOUT:-900}
+timeout_s=${MW_VM_TIMEOUT:-600}
 cmdline="root=/dev/vda rw console=ttyS0 mw.scenario=$name panic=-1 systemd.show_status=false loglevel=4"
 qemu=(qemu-system-x86_64 $accel -m "$mem" -smp 2 -nographic -nic none -no-reboot
       -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline${shell:+ mw.debug=1}"

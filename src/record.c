@@ -47,7 +47,7 @@ static void put_delta(JsonWriter *j, const char *key, const MemEventsDelta *d, c
                         json_key(j, memevent_to_string((MemEvent)i));
                         json_u64(j, d->value[i]);
                 }
-        for (unsigned i = 0; i < names->n_extra; i++)
+        for (unsigned i = 0; names && i < names->n_extra; i++)
                 if (d->extra[i] > 0) {
                         json_key(j, names->extra[i].name);
                         json_u64(j, d->extra[i]);
@@ -142,7 +142,7 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
         case RECORD_MEMORY_EVENTS:
                 put_delta(&j, "delta", r->delta, &c->events);
                 if (r->delta_local)
-                        put_delta(&j, "delta_local", r->delta_local, &c->events_local);
+                        put_delta(&j, "delta_local", r->delta_local, NULL);
                 put_counters(&j, "counters", &c->events);
                 break;
         case RECORD_PSI:
@@ -182,6 +182,10 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
         if (r->current != UINT64_MAX) {
                 json_key(&j, "memory_current");
                 json_u64(&j, r->current);
+        }
+        if (r->type == RECORD_STARTED || r->type == RECORD_RESCAN) {
+                json_key(&j, "walk_us");
+                json_u64(&j, r->duration_usec);
         }
         if (r->message) {
                 json_key(&j, "message");

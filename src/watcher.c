@@ -43,7 +43,7 @@ struct Watcher {
         bool fd_limit_reported;
         bool has_memory_controller;
         bool psi_supported;
-        uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
+        uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups, scan_usec;
         char path[PATH_MAX]; /* a record's cgroup path */
         char rel[PATH_MAX];  /* a file's path relative to root_fd */
         char abs[PATH_MAX];  /* an absolute path, for inotify_add_watch */
@@ -342,16 +342,18 @@ static void attach(Watcher *w, Cgroup *c)
                 c->has_memory = true;
                 (void)read_events(w, fd, &c->events);
                 fd = add_watch(w, c, "memory.events", IN_MODIFY);
-                if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_EVENTS) >= 0)
+                if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_EVENTS) >= 0)
                         c->wd_events = fd;
-                if (read_attr(w, c, "memory.events.local", &len) >= 0)
-                        (void)memevents_parse(w->text, len, &c->events_local);
+                MemEvents local;
+                if (read_attr(w, c, "memory.events.local", &len) >= 0 &&
+                    memevents_parse(w->text, len, &local) >= 0)
+                        memcpy(c->events_local, local.value, sizeof(c->events_local));
         } else
                 report_fd_trouble(w, c, fd);
         if (read_attr(w, c, "cgroup.events", &len) >= 0) {
                 (void)cgroup_events_parse(w->text, len, &c->cgevents);
                 fd = add_watch(w, c, "cgroup.events", IN_MODIFY);
-                if (fd >= 0 && wdmap_put(&w->wds, fd, c, WD_CGEVENTS) >= 0)
+                if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_CGEVENTS) >= 0)
                         c->wd_cgevents = fd;
         }
         arm_psi(w, c);
@@ -488,7 +490,7 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 free(c);
                 return NULL;
         }
-        if (wdmap_put(&w->wds, wd, c, WD_DIR) < 0) {
+        if (wdmap_put(&w->wds, wd, c->slot, WD_DIR) < 0) {
                 (void)inotify_rm_watch(w->inotify_fd, wd);
                 w->slots[c->slot] = NULL;
                 if (c->slot < w->free_hint)
@@ -692,6 +694,7 @@ int watcher_scan(Watcher *w)
 
         if (w->root)
                 return -EBUSY;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
         w->root_fd = open(w->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (w->root_fd < 0)
                 return -errno;
@@ -709,12 +712,13 @@ int watcher_scan(Watcher *w)
                 arm_psi(w, w->root);
         scan(w, w->root);
         w->scanning = false;
+        w->scan_usec = now_usec(CLOCK_MONOTONIC) - t0;
 
         snprintf(msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
                  w->n_watched, w->n_cgroups, w->cfg.root,
                  w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
                  !w->cfg.psi ? "off by configuration" : w->psi_supported ? "on" : "NOT available");
-        Record rec = { .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX };
+        Record rec = { .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX, .duration_usec = w->scan_usec };
         emit(w, &rec, w->root);
         return 0;
 }
@@ -751,8 +755,11 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
                 return;
         size_t len;
         if (read_attr(w, c, "memory.events.local", &len) >= 0 && memevents_parse(w->text, len, &local) >= 0) {
-                memevents_diff(&c->events_local, &local, &dl);
-                c->events_local = local;
+                MemEvents old = {};
+                memcpy(old.value, c->events_local, sizeof(old.value));
+                local.n_extra = 0; /* attribution needs the known keys only */
+                memevents_diff(&old, &local, &dl);
+                memcpy(c->events_local, local.value, sizeof(c->events_local));
         }
         read_current(w, c, &r.current);
         r.delta = &d;
@@ -788,9 +795,12 @@ static void handle_limits(Watcher *w, Cgroup *c)
 
 static void rescan(Watcher *w)
 {
-        Record r = { .type = RECORD_RESCAN, .message = "rescanning the hierarchy", .current = UINT64_MAX };
-        emit(w, &r, w->root);
+        Record r = { .type = RECORD_RESCAN, .message = "rescanned the hierarchy", .current = UINT64_MAX };
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+
         scan(w, w->root);
+        r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        emit(w, &r, w->root);
         /* Notifications may have been lost, counters never are: re-read all. */
         for (unsigned i = 0; i < w->n_slots; i++) {
                 Cgroup *c = w->slots[i];
@@ -854,6 +864,7 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
 static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
 {
         WdEntry *ent;
+        Cgroup *c;
 
         w->n_inotify_events++;
         if (e->mask & IN_Q_OVERFLOW) {
@@ -865,21 +876,24 @@ static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
         ent = wdmap_get(&w->wds, e->wd);
         if (!ent)
                 return; /* IN_IGNORED of a watch we removed */
-        switch (ent->kind) {
+        c = w->slots[ent->slot];
+        switch ((WdKind)ent->kind) {
         case WD_DIR:
-                handle_dir_event(w, ent->cgroup, e);
+                handle_dir_event(w, c, e);
                 break;
         case WD_EVENTS:
-                if (e->mask & IN_IGNORED)
-                        ent->cgroup->wd_events = -1, wdmap_remove(&w->wds, e->wd);
-                else
-                        handle_memory_events(w, ent->cgroup);
+                if (e->mask & IN_IGNORED) {
+                        c->wd_events = -1;
+                        wdmap_remove(&w->wds, e->wd);
+                } else
+                        handle_memory_events(w, c);
                 break;
         case WD_CGEVENTS:
-                if (e->mask & IN_IGNORED)
-                        ent->cgroup->wd_cgevents = -1, wdmap_remove(&w->wds, e->wd);
-                else
-                        handle_cgroup_events(w, ent->cgroup);
+                if (e->mask & IN_IGNORED) {
+                        c->wd_cgevents = -1;
+                        wdmap_remove(&w->wds, e->wd);
+                } else
+                        handle_cgroup_events(w, c);
                 break;
         }
 }
@@ -969,6 +983,7 @@ void watcher_get_stats(const Watcher *w, WatcherStats *ret)
                 .n_overflows = w->n_overflows,
                 .n_records = w->n_records,
                 .n_dropped_cgroups = w->n_dropped_cgroups,
+                .scan_usec = w->scan_usec,
                 .has_memory_controller = w->has_memory_controller,
                 .psi_supported = w->psi_supported,
         };

@@ -60,16 +60,16 @@ static int grow(WdMap *m)
         return 0;
 }
 
-int wdmap_put(WdMap *m, int wd, struct Cgroup *cgroup, WdKind kind)
+int wdmap_put(WdMap *m, int wd, uint32_t slot, WdKind kind)
 {
-        if (wd < 0)
+        if (wd < 0 || slot >= (1U << 30))
                 return -EINVAL;
         if ((m->n + 1) * 2 > m->capacity) {
                 int r = grow(m);
                 if (r < 0)
                         return r;
         }
-        insert_entry(m, (WdEntry){ .wd = wd, .kind = kind, .cgroup = cgroup });
+        insert_entry(m, (WdEntry){ .wd = wd, .slot = slot & ((1U << 30) - 1), .kind = (uint32_t)kind & 3 });
         return 0;
 }
 

@@ -9,7 +9,7 @@
 START_TEST(test_against_reference)
 {
         enum { N = 5000 };
-        static struct Cgroup *ref[N];
+        static uint32_t ref[N]; /* slot + 1, 0: absent */
         WdMap m;
         unsigned seed = 12345;
 
@@ -17,26 +17,29 @@ START_TEST(test_against_reference)
         for (int round = 0; round < 200000; round++) {
                 int wd = (int)(rand_r(&seed) % N);
                 if (rand_r(&seed) % 3) {
-                        struct Cgroup *v = (struct Cgroup *)(uintptr_t)(round + 1);
-                        ck_assert_int_eq(wdmap_put(&m, wd, v, WD_DIR), 0);
-                        ref[wd] = v;
+                        uint32_t v = (uint32_t)round;
+                        ck_assert_int_eq(wdmap_put(&m, wd, v, (WdKind)(round % 3)), 0);
+                        ref[wd] = v + 1;
                 } else {
                         wdmap_remove(&m, wd);
-                        ref[wd] = NULL;
+                        ref[wd] = 0;
                 }
                 if (round % 1000 == 0)
                         for (int i = 0; i < N; i++) {
                                 WdEntry *e = wdmap_get(&m, i);
-                                ck_assert_ptr_eq(e ? e->cgroup : NULL, ref[i]);
+                                ck_assert_uint_eq(e ? e->slot + 1 : 0, ref[i]);
+                                if (e)
+                                        ck_assert_uint_eq(e->kind, (ref[i] - 1) % 3);
                         }
         }
         size_t n = 0;
         for (int i = 0; i < N; i++)
-                n += ref[i] != NULL;
+                n += ref[i] != 0;
         ck_assert_uint_eq(m.n, n);
         ck_assert_uint_le(m.n * 2, m.capacity);
         ck_assert_ptr_null(wdmap_get(&m, -1));
-        ck_assert_int_lt(wdmap_put(&m, -1, NULL, WD_DIR), 0);
+        ck_assert_int_lt(wdmap_put(&m, -1, 0, WD_DIR), 0);
+        ck_assert_int_lt(wdmap_put(&m, 1, 1U << 30, WD_DIR), 0);
         wdmap_done(&m);
 }
 END_TEST

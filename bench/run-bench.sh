@@ -1,0 +1,12 @@
+#!/bin/bash
+# Run the agent benchmarks and print one JSON line per configuration.
+#   run-bench.sh [IDLE_SECONDS] [EVENTS]    (defaults: 60 s idle, 2000 events)
+# From the build directory's bench/ folder, or pass BUILDDIR in $BUILDDIR.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+builddir=${BUILDDIR:-$(cd "$here/.." && pwd)}
+idle=${1:-60}
+events=${2:-2000}
+for n in 1000 10000; do
+    "$builddir/bench/bench-agent" "$builddir/daemon/memwardend" "$n" "$idle" "$events"
+done
