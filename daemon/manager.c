@@ -135,9 +135,12 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-        (void)s, (void)si, (void)userdata;
-        /* Nothing to reload yet beyond the tree: policies will hook in here. */
-        log_info("Received SIGHUP.");
+        Manager *m = userdata;
+
+        (void)s, (void)si;
+        /* Re-walk the tree and re-read every counter (policies will reload here too). */
+        log_info("Received SIGHUP, rescanning.");
+        (void)watcher_rescan(m->watcher);
         return 0;
 }
 

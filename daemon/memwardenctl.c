@@ -128,6 +128,7 @@ static int cmd_status(bool all)
                 size_t len = (size_t)n, wl;
                 if (arg_json) {
                         fputs(line, stdout);
+                        first = false;
                         continue;
                 }
                 if (first) {

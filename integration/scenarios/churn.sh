@@ -19,8 +19,14 @@ for batch in 0 1 2 3; do
         systemd-run --quiet --scope --unit="churn-$i" -p MemoryMax=64M sleep 2 &
         pids+=($!)
     done
-    sleep 1
-    [ "$batch" = 1 ] && mw_footprint peak
+    if [ "$batch" = 1 ]; then
+        # Sample while many of these scopes are alive.
+        for _ in $(seq 1 100); do
+            [ "$(ls /sys/fs/cgroup/system.slice | grep -c '^churn-')" -ge 25 ] && break
+            sleep 0.1
+        done
+        mw_footprint peak
+    fi
     wait "${pids[@]}"
 done
 sleep 3

@@ -33,7 +33,9 @@ fs=$!
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods.slice/kubepods-burstable.slice/$podslice/cri-containerd-$cid_a.scope\"" 60
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods/burstable/pod$uid_b\"" 60
 mw_status --all >"$MW_OUT/status.txt"
+# Throttled hogs take long to finish: end them.
 kill -9 "$fs" 2>/dev/null || true
+systemctl kill --signal=KILL "cri-containerd-$cid_a.scope" || true
 wait "$sd" "$fs" || true
 rmdir "$k/burstable/pod$uid_b/$cid_b" "$k/burstable/pod$uid_b" "$k/burstable" "$k"
 sleep 1
