@@ -381,7 +381,9 @@ static void read_limits(Watcher *w, Cgroup *c)
         if (!rel || cg_read_limit(w->root_fd, rel, &c->high) < 0)
                 c->high = UINT64_MAX;
         rel = relpath(w, c, "memory.max");
-        if (!rel || cg_read_limit(w->root_fd, rel, &c->max) < 0)
+        /* No memory.max: the memory controller is not enabled here. */
+        c->has_memory = rel && cg_read_limit(w->root_fd, rel, &c->max) >= 0;
+        if (!c->has_memory)
                 c->max = UINT64_MAX;
 }
 
@@ -825,6 +827,23 @@ static bool name_is(const struct inotify_event *e, const char *s)
         return e->len > 0 && strcmp(e->name, s) == 0;
 }
 
+/* A write to c's cgroup.subtree_control may have enabled or disabled the
+ * memory controller in its children: the kernel makes or removes their
+ * memory.* files without any inotify event, so look. */
+static void controllers_changed(Watcher *w, Cgroup *c)
+{
+        for (Cgroup *child = c->first_child; child; child = child->next_sibling) {
+                const char *rel = relpath(w, child, "memory.events");
+                bool now = rel && faccessat(w->root_fd, rel, F_OK, 0) == 0;
+
+                if (now == (child->watched ? child->events_fd >= 0 : child->has_memory))
+                        continue;
+                detach(w, child);
+                read_limits(w, child);
+                evaluate(w, child);
+        }
+}
+
 static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *e)
 {
         if (e->mask & (IN_DELETE_SELF | IN_IGNORED)) {
@@ -853,12 +872,8 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
         }
         if ((e->mask & IN_MODIFY) && (name_is(e, "memory.high") || name_is(e, "memory.max")))
                 handle_limits(w, c);
-        else if ((e->mask & IN_CREATE) && name_is(e, "memory.events")) {
-                /* The memory controller was just enabled here: attach anew. */
-                detach(w, c);
-                read_limits(w, c);
-                evaluate(w, c);
-        }
+        else if ((e->mask & IN_MODIFY) && name_is(e, "cgroup.subtree_control"))
+                controllers_changed(w, c);
 }
 
 static void handle_inotify_event(Watcher *w, const struct inotify_event *e)

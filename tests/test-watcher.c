@@ -288,6 +288,34 @@ START_TEST(test_limits_change)
 }
 END_TEST
 
+START_TEST(test_controller_enabled_later)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w = setup_watcher(&cfg);
+        char p[256];
+
+        /* A slice without memory files: the controller is off in its parent. */
+        snprintf(p, sizeof(p), "%s/late.slice", root);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/late.slice"), 1);
+        events("late.slice", 1, 0); /* creates the files, as the kernel would, without telling */
+        put("late.slice", "memory.high", "max\n");
+        put("late.slice", "memory.max", "max\n");
+        put("late.slice", "cgroup.events", "populated 0\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/late.slice"), 0);
+        /* "+memory" written to the parent's cgroup.subtree_control. */
+        put(".", "cgroup.subtree_control", "memory\n");
+        drain(w);
+        events("late.slice", 4, 0);
+        drain(w);
+        ck_assert_ptr_nonnull(last(RECORD_MEMORY_EVENTS, "/late.slice"));
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/late.slice")->delta_high, 3);
+        teardown(w);
+}
+END_TEST
+
 START_TEST(test_hostile_names)
 {
         WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
@@ -394,6 +422,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_counters);
         tcase_add_test(tc, test_appear_vanish);
         tcase_add_test(tc, test_limits_change);
+        tcase_add_test(tc, test_controller_enabled_later);
         tcase_add_test(tc, test_hostile_names);
         tcase_add_test(tc, test_max_cgroups);
         tcase_add_test(tc, test_rescan);
