@@ -144,16 +144,19 @@ int main(int argc, char **argv)
         }
         usleep(200000);
         long rss = status_field(pid, "VmRSS"), lck = status_field(pid, "VmLck");
-        long cs0 = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        long cs0 = status_field(pid, "voluntary_ctxt_switches") +
+                   status_field(pid, "nonvoluntary_ctxt_switches");
         sleep(idle_s);
-        long cs1 = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        long cs1 = status_field(pid, "voluntary_ctxt_switches") +
+                   status_field(pid, "nonvoluntary_ctxt_switches");
 
         uint64_t *lat = calloc(n_events, sizeof(uint64_t));
         for (unsigned i = 0; i < n_events; i++) {
                 char text[160];
                 unsigned s = (i * 7919u) % ((n + per_slice - 1) / per_slice);
                 snprintf(dir, sizeof(dir), "%s/s%u.slice", root, s);
-                snprintf(text, sizeof(text), "low 0\nhigh %u\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n", i + 1);
+                snprintf(text, sizeof(text), "low 0\nhigh %u\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n",
+                         i + 1);
                 uint64_t t0 = now_us();
                 put(dir, "memory.events", text);
                 for (;;) {
@@ -175,7 +178,8 @@ int main(int argc, char **argv)
         if (system(line) != 0)
                 fprintf(stderr, "cleanup of %s failed\n", root);
 
-        printf("{\"cgroups\":%u,\"walk_us\":%llu,\"exec_to_started_us\":%llu,\"rss_kib\":%ld,\"locked_kib\":%ld,"
+        printf("{\"cgroups\":%u,\"walk_us\":%llu,\"exec_to_started_us\":%llu,\"rss_kib\":%ld,\"locked_kib\":"
+               "%ld,"
                "\"rss_after_events_kib\":%ld,\"idle_seconds\":%u,\"idle_wakeups\":%ld,\"events\":%u,"
                "\"latency_p50_us\":%llu,\"latency_p99_us\":%llu,\"latency_max_us\":%llu}\n",
                n, (unsigned long long)walk_us, (unsigned long long)(t_started - t_exec), rss, lck, rss_after,

@@ -55,8 +55,22 @@ static void help(void)
 
 static int parse_args(int argc, char **argv)
 {
-        enum { ARG_ROOT = 0x100, ARG_OUTPUT, ARG_SOCKET, ARG_WATCH, ARG_MAX, ARG_PSI_TYPE, ARG_PSI_STALL,
-               ARG_PSI_WINDOW, ARG_NO_PSI, ARG_POD_LOG_DIR, ARG_OOM, ARG_MLOCK, ARG_DEBUG, ARG_VERSION };
+        enum {
+                ARG_ROOT = 0x100,
+                ARG_OUTPUT,
+                ARG_SOCKET,
+                ARG_WATCH,
+                ARG_MAX,
+                ARG_PSI_TYPE,
+                ARG_PSI_STALL,
+                ARG_PSI_WINDOW,
+                ARG_NO_PSI,
+                ARG_POD_LOG_DIR,
+                ARG_OOM,
+                ARG_MLOCK,
+                ARG_DEBUG,
+                ARG_VERSION
+        };
         static const struct option options[] = {
                 { "cgroup-root", required_argument, NULL, ARG_ROOT },
                 { "output", required_argument, NULL, ARG_OUTPUT },
@@ -135,8 +149,8 @@ static int parse_args(int argc, char **argv)
                 case ARG_PSI_STALL:
                 case ARG_PSI_WINDOW:
                         if (parse_duration(optarg, &u) < 0) {
-                                log_error("--psi-%s: not a duration: '%s'", c == ARG_PSI_STALL ? "stall" : "window",
-                                          optarg);
+                                log_error("--psi-%s: not a duration: '%s'",
+                                          c == ARG_PSI_STALL ? "stall" : "window", optarg);
                                 return -EINVAL;
                         }
                         *(c == ARG_PSI_STALL ? &wc->psi_stall_usec : &wc->psi_window_usec) = u;
@@ -199,12 +213,14 @@ static int find_root(void)
         int r;
 
         if (!arg_root_given) {
-                r = cg_find_cgroup2_mount("/proc/self/mountinfo", arg_root_buf, sizeof(arg_root_buf), &localevents);
+                r = cg_find_cgroup2_mount("/proc/self/mountinfo", arg_root_buf, sizeof(arg_root_buf),
+                                          &localevents);
                 if (r < 0)
                         return log_error_errno(r, "No cgroup2 mount found in /proc/self/mountinfo: %m");
                 arg_config.watch.root = arg_root_buf;
                 if (localevents)
-                        log_info("cgroup2 is mounted with memory_localevents: memory.events is not hierarchical.");
+                        log_info("cgroup2 is mounted with memory_localevents: memory.events is not "
+                                 "hierarchical.");
         }
         r = cg_is_cgroup2(arg_config.watch.root);
         if (r < 0)
@@ -250,9 +266,9 @@ static void protect_self(void)
         if (arg_mlock != MLOCK_MODE_OFF) {
                 int flags = MCL_CURRENT | MCL_FUTURE | (arg_mlock == MLOCK_MODE_ONFAULT ? MCL_ONFAULT : 0);
                 if (mlockall(flags) < 0)
-                        log_warning_errno(-errno,
-                                          "Failed to lock memory (mlockall): %m; the daemon may be paged out "
-                                          "under pressure (needs CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK)");
+                        log_warning_errno(
+                                -errno, "Failed to lock memory (mlockall): %m; the daemon may be paged out "
+                                        "under pressure (needs CAP_IPC_LOCK or a higher RLIMIT_MEMLOCK)");
         }
 }
 

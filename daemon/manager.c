@@ -34,7 +34,9 @@ static void write_all(Manager *m, const char *buf, size_t len)
 static void emit_journal(const Record *r, const char *json, size_t len)
 {
         const char *type = record_type_to_string(r->type);
-        int prio = r->type == RECORD_WARNING ? LOG_WARNING : r->type == RECORD_MEMORY_EVENTS ? LOG_NOTICE : LOG_INFO;
+        int prio = r->type == RECORD_WARNING         ? LOG_WARNING
+                   : r->type == RECORD_MEMORY_EVENTS ? LOG_NOTICE
+                                                     : LOG_INFO;
         char id[40];
 
         snprintf(id, sizeof(id), MW_MESSAGE_ID "%02x", (unsigned)r->type);
@@ -55,7 +57,8 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
                 return;
         k = record_format_json(r, m->record_buf, sizeof(m->record_buf), &len);
         if (k < 0) {
-                log_warning("Record about '%s' too large for the record buffer, dropped", r->path ? r->path : "-");
+                log_warning("Record about '%s' too large for the record buffer, dropped",
+                            r->path ? r->path : "-");
                 return;
         }
         if (m->cfg.output == OUTPUT_JOURNAL)
@@ -162,7 +165,8 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         if (r < 0)
                 goto fail;
         if (cfg->output == OUTPUT_FILE) {
-                m->out_fd = open(cfg->output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                m->out_fd =
+                        open(cfg->output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
                 if (m->out_fd < 0) {
                         r = log_error_errno(-errno, "Failed to open output file '%s': %m", cfg->output_path);
                         goto fail;
@@ -210,25 +214,39 @@ int manager_start(Manager *m)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
-        if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_hup, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add signal handlers: %m");
+        static const struct {
+                int sig;
+                sd_event_signal_handler_t handler;
+                const char *name;
+        } signals[] = {
+                { SIGTERM, on_terminate, "signal-term" },
+                { SIGINT, on_terminate, "signal-int" },
+                { SIGHUP, on_hup, "signal-hup" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
+                sd_event_source *src;
+                r = sd_event_add_signal(m->event, &src, signals[i].sig, signals[i].handler, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add a handler for %s: %m", signals[i].name);
+                (void)sd_event_source_set_description(src, signals[i].name);
+                /* The loop owns it: freed with the loop. */
+                (void)sd_event_source_set_floating(src, true);
+                sd_event_source_unref(src);
+        }
 
         r = watcher_scan(m->watcher);
         if (r < 0)
-                return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m", m->cfg.watch.root);
+                return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m",
+                                       m->cfg.watch.root);
         watcher_get_stats(m->watcher, &st);
         if (!st.has_memory_controller)
-                log_warning("The cgroup-v2 memory controller is not available under '%s' (a cgroup v1 or hybrid "
-                            "host?): memory.events and limits cannot be watched; watching what exists (PSI).",
-                            m->cfg.watch.root);
+                log_warning(
+                        "The cgroup-v2 memory controller is not available under '%s' (a cgroup v1 or hybrid "
+                        "host?): memory.events and limits cannot be watched; watching what exists (PSI).",
+                        m->cfg.watch.root);
 
-        r = sd_event_add_io(m->event, &m->inotify_source, watcher_inotify_fd(m->watcher), EPOLLIN, on_inotify,
-                            m);
+        r = sd_event_add_io(m->event, &m->inotify_source, watcher_inotify_fd(m->watcher), EPOLLIN,
+                            on_inotify, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
         (void)sd_event_source_set_description(m->inotify_source, "cgroup-inotify");

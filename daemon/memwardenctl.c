@@ -145,8 +145,8 @@ static int cmd_status(bool all)
                         print_field(line, len, "psi_triggers", 0);
                         printf("PSI triggers, memory controller ");
                         print_field(line, len, "memory_controller", 0);
-                        printf("\n\n%-50s %-9s %12s %12s %8s %8s %8s %8s %7s\n", "CGROUP", "KIND", "HIGH", "MAX",
-                               "high", "max", "oom", "oom_kill", "psi10");
+                        printf("\n\n%-50s %-9s %12s %12s %8s %8s %8s %8s %7s\n", "CGROUP", "KIND", "HIGH",
+                               "MAX", "high", "max", "oom", "oom_kill", "psi10");
                         continue;
                 }
                 const char *wv = json_find(line, len, "watched", &wl);

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define _unused_ __attribute__((unused))
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 
 static inline void freep(void *p)
 {
@@ -24,21 +24,21 @@ static inline void closep(int *fd)
         }
 }
 
-#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_free_  _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hand ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                          \
-        ({                                                                                                   \
-                __typeof__(p) _tp = (p);                                                                     \
-                (p) = NULL;                                                                                  \
-                _tp;                                                                                         \
+#define TAKE_PTR(p)                                                                                         \
+        ({                                                                                                  \
+                __typeof__(p) _tp = (p);                                                                    \
+                (p) = NULL;                                                                                 \
+                _tp;                                                                                        \
         })
-#define TAKE_FD(fd)                                                                                          \
-        ({                                                                                                   \
-                int _tf = (fd);                                                                              \
-                (fd) = -1;                                                                                   \
-                _tf;                                                                                         \
+#define TAKE_FD(fd)                                                                                         \
+        ({                                                                                                  \
+                int _tf = (fd);                                                                             \
+                (fd) = -1;                                                                                  \
+                _tf;                                                                                        \
         })
 
 static inline int safe_close(int fd)

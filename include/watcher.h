@@ -33,24 +33,24 @@ const char *watch_select_to_string(WatchSelect s);
 WatchSelect watch_select_from_string(const char *s);
 
 typedef struct WatcherConfig {
-        const char *root;      /* the cgroup2 mount, or a test's fake tree */
-        unsigned max_cgroups;  /* past it, new cgroups are reported and not watched */
+        const char *root;     /* the cgroup2 mount, or a test's fake tree */
+        unsigned max_cgroups; /* past it, new cgroups are reported and not watched */
         WatchSelect select;
-        bool psi;              /* arm a PSI trigger on each watched cgroup */
+        bool psi; /* arm a PSI trigger on each watched cgroup */
         PsiType psi_type;
         uint64_t psi_stall_usec;
         uint64_t psi_window_usec;
         const char *pod_log_dir; /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
 } WatcherConfig;
 
-#define WATCHER_CONFIG_DEFAULT                                                                               \
-        ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                          \
-                          .max_cgroups = 65536,                                                              \
-                          .select = WATCH_SELECT_LIMITED,                                                    \
-                          .psi = true,                                                                       \
-                          .psi_type = PSI_SOME,                                                              \
-                          .psi_stall_usec = 100000,                                                          \
-                          .psi_window_usec = 2000000,                                                        \
+#define WATCHER_CONFIG_DEFAULT                                                                              \
+        ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                         \
+                          .max_cgroups = 65536,                                                             \
+                          .select = WATCH_SELECT_LIMITED,                                                   \
+                          .psi = true,                                                                      \
+                          .psi_type = PSI_SOME,                                                             \
+                          .psi_stall_usec = 100000,                                                         \
+                          .psi_window_usec = 2000000,                                                       \
                           .pod_log_dir = "/var/log/pods" })
 
 typedef struct Cgroup Cgroup;
@@ -60,20 +60,20 @@ struct Cgroup {
         uint32_t serial; /* with slot, names this cgroup in epoll data across reuse */
         int wd_dir, wd_events, wd_cgevents;
         int events_fd, psi_fd; /* memory.events (re-read on every notification), the PSI trigger */
-        void *psi_handle; /* the owner's registration of psi_fd (an sd-event source) */
+        void *psi_handle;      /* the owner's registration of psi_fd (an sd-event source) */
         unsigned generation;
         CgroupKind kind;
         bool watched;
-        bool has_memory; /* memory.events exists: the memory controller is on here */
-        uint64_t high, max; /* last read limits; UINT64_MAX is "max" */
-        MemEvents events;                     /* memory.events, as last read */
-        uint64_t events_local[_MEMEV_MAX];    /* memory.events.local, known keys */
+        bool has_memory;                   /* memory.events exists: the memory controller is on here */
+        uint64_t high, max;                /* last read limits; UINT64_MAX is "max" */
+        MemEvents events;                  /* memory.events, as last read */
+        uint64_t events_local[_MEMEV_MAX]; /* memory.events.local, known keys */
         CgroupEvents cgevents;
         PsiStats psi;
         uint32_t n_psi_events;
         uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last record about it */
-        char *pod_namespace; /* pods only: room for the names, set aside when the pod appears */
-        char *pod_name;      /* "" until kubelet's log directory has been found */
+        char *pod_namespace;      /* pods only: room for the names, set aside when the pod appears */
+        char *pod_name;           /* "" until kubelet's log directory has been found */
         uint16_t name_len;
         char name[];
 };
@@ -104,9 +104,9 @@ typedef struct Record {
         uint64_t current; /* memory.current at the time, UINT64_MAX if unknown */
         const CgroupEvents *cgevents_old;
         uint64_t old_high, old_max;
-        const char *message; /* warnings, start-up summary */
+        const char *message;    /* warnings, start-up summary */
         uint64_t duration_usec; /* started, rescan: how long the walk took */
-        int error;           /* -errno for warnings, 0 otherwise */
+        int error;              /* -errno for warnings, 0 otherwise */
 } Record;
 
 typedef struct Watcher Watcher;

@@ -36,14 +36,16 @@ static bool has_suffix(const char *s, size_t len, const char *p)
 
 static bool is_qos_name(const char *name, size_t len)
 {
-        return (len == 9 && memcmp(name, "burstable", 9) == 0) || (len == 10 && memcmp(name, "besteffort", 10) == 0);
+        return (len == 9 && memcmp(name, "burstable", 9) == 0) ||
+               (len == 10 && memcmp(name, "besteffort", 10) == 0);
 }
 
 CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len)
 {
         /* systemd driver: kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice/
          * cri-containerd-<id>.scope; cgroupfs driver: kubepods/burstable/pod<uid>/<id>. */
-        if ((len == 8 && memcmp(name, "kubepods", 8) == 0) || (len == 14 && memcmp(name, "kubepods.slice", 14) == 0))
+        if ((len == 8 && memcmp(name, "kubepods", 8) == 0) ||
+            (len == 14 && memcmp(name, "kubepods.slice", 14) == 0))
                 return CGROUP_KIND_KUBEPODS;
         if (parent_kind == CGROUP_KIND_KUBEPODS) {
                 if (has_prefix(name, len, "kubepods-") && has_suffix(name, len, ".slice"))

@@ -7,12 +7,8 @@
 #include "parse.h"
 
 static const char *const memevent_names[_MEMEV_MAX] = {
-        [MEMEV_LOW] = "low",
-        [MEMEV_HIGH] = "high",
-        [MEMEV_MAX] = "max",
-        [MEMEV_OOM] = "oom",
-        [MEMEV_OOM_KILL] = "oom_kill",
-        [MEMEV_OOM_GROUP_KILL] = "oom_group_kill",
+        [MEMEV_LOW] = "low", [MEMEV_HIGH] = "high",         [MEMEV_MAX] = "max",
+        [MEMEV_OOM] = "oom", [MEMEV_OOM_KILL] = "oom_kill", [MEMEV_OOM_GROUP_KILL] = "oom_group_kill",
 };
 
 const char *memevent_to_string(MemEvent e)

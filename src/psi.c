@@ -137,8 +137,8 @@ int psi_trigger_open(int dirfd, const char *file, PsiType type, uint64_t stall_u
         fd = openat(dirfd, file, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        n = snprintf(buf, sizeof(buf), "%s %llu %llu", psi_type_to_string(type), (unsigned long long)stall_usec,
-                     (unsigned long long)window_usec);
+        n = snprintf(buf, sizeof(buf), "%s %llu %llu", psi_type_to_string(type),
+                     (unsigned long long)stall_usec, (unsigned long long)window_usec);
         /* The kernel wants the terminating NUL in the write. */
         if (write(fd, buf, (size_t)n + 1) < 0)
                 return -errno;

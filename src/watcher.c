@@ -17,8 +17,8 @@
 #include "macro.h"
 #include "wdmap.h"
 
-#define DIR_MASK                                                                                             \
-        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR |     \
+#define DIR_MASK                                                                                            \
+        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR |    \
          IN_EXCL_UNLINK)
 
 struct Watcher {
@@ -273,7 +273,8 @@ static void arm_psi(Watcher *w, Cgroup *c)
         const char *rel = relpath(w, c, "memory.pressure");
         if (!rel)
                 return;
-        fd = psi_trigger_open(w->root_fd, rel, w->cfg.psi_type, w->cfg.psi_stall_usec, w->cfg.psi_window_usec);
+        fd = psi_trigger_open(w->root_fd, rel, w->cfg.psi_type, w->cfg.psi_stall_usec,
+                              w->cfg.psi_window_usec);
         if (fd == -ENOENT || fd == -ENODEV)
                 return; /* gone, or pressure off here (cgroup.pressure 0) */
         if (fd == -EMFILE || fd == -ENFILE) {
@@ -577,7 +578,8 @@ static void scan(Watcher *w, Cgroup *c)
                 for (long off = 0; off < n;) {
                         struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
                         off += d->d_reclen;
-                        if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+                        if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 ||
+                            strcmp(d->d_name, "..") == 0)
                                 continue;
                         Cgroup *child = find_child(c, d->d_name, strlen(d->d_name));
                         if (!child)
@@ -719,8 +721,12 @@ int watcher_scan(Watcher *w)
         snprintf(msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
                  w->n_watched, w->n_cgroups, w->cfg.root,
                  w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
-                 !w->cfg.psi ? "off by configuration" : w->psi_supported ? "on" : "NOT available");
-        Record rec = { .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX, .duration_usec = w->scan_usec };
+                 !w->cfg.psi        ? "off by configuration"
+                 : w->psi_supported ? "on"
+                                    : "NOT available");
+        Record rec = {
+                .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX, .duration_usec = w->scan_usec
+        };
         emit(w, &rec, w->root);
         return 0;
 }
@@ -756,7 +762,8 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
         if (!d.any)
                 return;
         size_t len;
-        if (read_attr(w, c, "memory.events.local", &len) >= 0 && memevents_parse(w->text, len, &local) >= 0) {
+        if (read_attr(w, c, "memory.events.local", &len) >= 0 &&
+            memevents_parse(w->text, len, &local) >= 0) {
                 MemEvents old = {};
                 memcpy(old.value, c->events_local, sizeof(old.value));
                 local.n_extra = 0; /* attribution needs the known keys only */
@@ -774,7 +781,8 @@ static void handle_cgroup_events(Watcher *w, Cgroup *c)
         CgroupEvents ev, old = c->cgevents;
         size_t len;
 
-        if (!c->watched || read_attr(w, c, "cgroup.events", &len) < 0 || cgroup_events_parse(w->text, len, &ev) < 0)
+        if (!c->watched || read_attr(w, c, "cgroup.events", &len) < 0 ||
+            cgroup_events_parse(w->text, len, &ev) < 0)
                 return;
         if (ev.populated == old.populated && ev.frozen == old.frozen)
                 return;
@@ -790,7 +798,9 @@ static void handle_limits(Watcher *w, Cgroup *c)
         read_limits(w, c);
         if (c->high == old_high && c->max == old_max)
                 return;
-        Record r = { .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX };
+        Record r = {
+                .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX
+        };
         emit(w, &r, c);
         evaluate(w, c);
 }
@@ -958,7 +968,8 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
         }
         if (!(revents & EPOLLPRI))
                 return 0;
-        if (cg_pread_all(c->psi_fd, w->text, sizeof(w->text), &len) < 0 || psi_parse(w->text, len, &c->psi) < 0)
+        if (cg_pread_all(c->psi_fd, w->text, sizeof(w->text), &len) < 0 ||
+            psi_parse(w->text, len, &c->psi) < 0)
                 return 0;
         c->n_psi_events++;
         Record r = { .type = RECORD_PSI, .current = UINT64_MAX };

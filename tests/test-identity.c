@@ -36,10 +36,12 @@ START_TEST(test_kinds)
                 { "kubepods.slice", CGROUP_KIND_KUBEPODS },
                 { "kubepods.slice/kubepods-burstable.slice", CGROUP_KIND_KUBEPODS },
                 { "kubepods.slice/kubepods-besteffort.slice", CGROUP_KIND_KUBEPODS },
-                { "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
+                { "kubepods.slice/kubepods-burstable.slice/"
+                  "kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
                   CGROUP_KIND_POD },
                 { "kubepods.slice/kubepods-pod0a1b2c3d_1111_2222_3333_444455556666.slice", CGROUP_KIND_POD },
-                { "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice/"
+                { "kubepods.slice/kubepods-burstable.slice/"
+                  "kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice/"
                   "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
                   CGROUP_KIND_CONTAINER },
                 { "kubepods", CGROUP_KIND_KUBEPODS },
@@ -50,7 +52,8 @@ START_TEST(test_kinds)
                   CGROUP_KIND_CONTAINER },
                 { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/crio-conmon-0123456789abcdef",
                   CGROUP_KIND_OTHER },
-                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/abc/container", CGROUP_KIND_CONTAINER },
+                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/abc/container",
+                  CGROUP_KIND_CONTAINER },
                 { "mygroup", CGROUP_KIND_OTHER },
                 { "notkubepods/pod123", CGROUP_KIND_OTHER },
                 { "a\nb.slice", CGROUP_KIND_SLICE },
@@ -65,14 +68,17 @@ START_TEST(test_ids)
 {
         char id[80];
 
-        ck_assert_int_eq(pod_uid_from_name("kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice", id,
-                                           sizeof(id)),
-                         0);
+        ck_assert_int_eq(
+                pod_uid_from_name("kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice", id,
+                                  sizeof(id)),
+                0);
         ck_assert_str_eq(id, "0a1b2c3d-1111-2222-3333-444455556666");
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, sizeof(id)), 0);
         ck_assert_str_eq(id, "0a1b2c3d-1111-2222-3333-444455556666");
-        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666", id, sizeof(id)), -EINVAL);
-        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666g", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666", id, sizeof(id)),
+                         -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666g", id, sizeof(id)),
+                         -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("nopodhere", id, sizeof(id)), -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, 10), -EINVAL);
 
@@ -83,7 +89,8 @@ START_TEST(test_ids)
         ck_assert_int_eq(container_id_from_name("docker-0123456789ab.scope", id, sizeof(id)), 0);
         ck_assert_int_eq(container_id_from_name("0123456789abcdef", id, sizeof(id)), 0);
         ck_assert_int_eq(container_id_from_name("short", id, sizeof(id)), -EINVAL);
-        ck_assert_int_eq(container_id_from_name("cri-containerd-XYZ0123456789abcdef.scope", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(container_id_from_name("cri-containerd-XYZ0123456789abcdef.scope", id, sizeof(id)),
+                         -EINVAL);
 }
 END_TEST
 

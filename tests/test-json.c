@@ -25,12 +25,12 @@ START_TEST(test_escape_table)
                 { "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
                 { "new\nline\ttab\r", 13, "\"new\\nline\\ttab\\r\"" },
                 { "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"" },
-                { "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"" },                      /* valid UTF-8 kept */
-                { "\xf0\x9f\x90\xb3", 4, "\"\xf0\x9f\x90\xb3\"" },            /* 4-byte sequence */
-                { "bad\xff", 4, "\"bad\\udcff\"" },                           /* invalid byte */
-                { "\xc3", 1, "\"\\udcc3\"" },                                 /* truncated sequence */
-                { "\xc0\xaf", 2, "\"\\udcc0\\udcaf\"" },                      /* overlong */
-                { "\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\"" },           /* encoded surrogate */
+                { "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"" },                       /* valid UTF-8 kept */
+                { "\xf0\x9f\x90\xb3", 4, "\"\xf0\x9f\x90\xb3\"" },             /* 4-byte sequence */
+                { "bad\xff", 4, "\"bad\\udcff\"" },                            /* invalid byte */
+                { "\xc3", 1, "\"\\udcc3\"" },                                  /* truncated sequence */
+                { "\xc0\xaf", 2, "\"\\udcc0\\udcaf\"" },                       /* overlong */
+                { "\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\"" },            /* encoded surrogate */
                 { "\xf4\x90\x80\x80", 4, "\"\\udcf4\\udc90\\udc80\\udc80\"" }, /* > U+10FFFF */
                 { "nul\0x", 5, "\"nul\\u0000x\"" },
         };

@@ -119,7 +119,8 @@ START_TEST(test_memevents_parse)
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 MemEvents keep = { .value[MEMEV_HIGH] = 77 };
-                ck_assert_msg(memevents_parse(bad[i], strlen(bad[i]), &keep) == -EINVAL, "accepted '%s'", bad[i]);
+                ck_assert_msg(memevents_parse(bad[i], strlen(bad[i]), &keep) == -EINVAL, "accepted '%s'",
+                              bad[i]);
                 ck_assert_uint_eq(keep.value[MEMEV_HIGH], 77);
         }
 }
@@ -210,11 +211,14 @@ END_TEST
 START_TEST(test_cgroup_events_parse)
 {
         CgroupEvents ev;
-        ck_assert_int_eq(cgroup_events_parse("populated 1\nfrozen 0\n", strlen("populated 1\nfrozen 0\n"), &ev), 0);
+        ck_assert_int_eq(
+                cgroup_events_parse("populated 1\nfrozen 0\n", strlen("populated 1\nfrozen 0\n"), &ev), 0);
         ck_assert(ev.populated && !ev.frozen);
-        ck_assert_int_eq(cgroup_events_parse("populated 0\nfrozen 1\n", strlen("populated 0\nfrozen 1\n"), &ev), 0);
+        ck_assert_int_eq(
+                cgroup_events_parse("populated 0\nfrozen 1\n", strlen("populated 0\nfrozen 1\n"), &ev), 0);
         ck_assert(!ev.populated && ev.frozen);
-        ck_assert_int_eq(cgroup_events_parse("populated 0\n", strlen("populated 0\n"), &ev), 0); /* pre-5.2: no frozen */
+        ck_assert_int_eq(cgroup_events_parse("populated 0\n", strlen("populated 0\n"), &ev),
+                         0); /* pre-5.2: no frozen */
         ck_assert_int_eq(cgroup_events_parse("frozen 1\n", strlen("frozen 1\n"), &ev), -EINVAL);
         ck_assert_int_eq(cgroup_events_parse("populated 2\n", strlen("populated 2\n"), &ev), -EINVAL);
         ck_assert_int_eq(cgroup_events_parse("populated\n", strlen("populated\n"), &ev), -EINVAL);
@@ -269,7 +273,8 @@ START_TEST(test_find_cgroup2_mount)
         unlink(p);
 
         p = write_temp("29 22 0:26 / /mnt/with\\040space rw shared:4 - cgroup2 cgroup2 rw\n"
-                       "30 22 0:27 / /sys/fs/cgroup rw shared:5 - cgroup2 cgroup2 rw,nsdelegate,memory_localevents\n");
+                       "30 22 0:27 / /sys/fs/cgroup rw shared:5 - cgroup2 cgroup2 "
+                       "rw,nsdelegate,memory_localevents\n");
         ck_assert_int_eq(cg_find_cgroup2_mount(p, out, sizeof(out), &local), 0);
         ck_assert_str_eq(out, "/sys/fs/cgroup");
         ck_assert(local);
@@ -298,10 +303,10 @@ START_TEST(test_readers_dirfd)
         ck_assert_ptr_nonnull(mkdtemp(dir));
         dfd = open(dir, O_RDONLY | O_DIRECTORY);
         ck_assert_int_ge(dfd, 0);
-#define PUT(name, text)                                                                                      \
-        snprintf(p, sizeof(p), "%s/%s", dir, name);                                                          \
-        f = fopen(p, "w");                                                                                   \
-        fputs(text, f);                                                                                      \
+#define PUT(name, text)                                                                                     \
+        snprintf(p, sizeof(p), "%s/%s", dir, name);                                                         \
+        f = fopen(p, "w");                                                                                  \
+        fputs(text, f);                                                                                     \
         fclose(f)
         PUT("memory.current", "123456\n");
         PUT("memory.high", "max\n");

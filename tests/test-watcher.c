@@ -81,7 +81,8 @@ static void put(const char *rel, const char *file, const char *text)
 static void events(const char *rel, unsigned high, unsigned oom_kill)
 {
         char t[200];
-        snprintf(t, sizeof(t), "low 0\nhigh %u\nmax 0\noom 0\noom_kill %u\noom_group_kill 0\n", high, oom_kill);
+        snprintf(t, sizeof(t), "low 0\nhigh %u\nmax 0\noom 0\noom_kill %u\noom_group_kill 0\n", high,
+                 oom_kill);
         put(rel, "memory.events", t);
         put(rel, "memory.events.local", t);
 }
@@ -224,7 +225,8 @@ START_TEST(test_counters)
         drain(w);
         s = last(RECORD_CGROUP_EVENTS, "/system.slice");
         ck_assert_ptr_nonnull(s);
-        ck_assert_ptr_nonnull(strstr(s->json, "\"populated\":true,\"frozen\":false,\"was\":{\"populated\":false"));
+        ck_assert_ptr_nonnull(
+                strstr(s->json, "\"populated\":true,\"frozen\":false,\"was\":{\"populated\":false"));
         teardown(w);
 }
 END_TEST
@@ -321,8 +323,8 @@ START_TEST(test_hostile_names)
         WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
         Watcher *w = setup_watcher(&cfg);
         static const char *const names[] = {
-                "quote\"back\\slash.slice", "new\nline.slice", "bad\xff\xfe utf8.slice", "ctl\x01\x1b.slice",
-                "-leading-dash.slice",
+                "quote\"back\\slash.slice", "new\nline.slice",     "bad\xff\xfe utf8.slice",
+                "ctl\x01\x1b.slice",        "-leading-dash.slice",
         };
 
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
