@@ -31,13 +31,14 @@ mw_status() {
 
 # Resource figures of the running daemon: fds, inotify watches, RSS and locked KiB.
 mw_footprint() {
-    local fds watches rss lck
+    local fds watches rss lck anon
     fds=$(ls /proc/"$MW_PID"/fd | wc -l)
     watches=$(cat /proc/"$MW_PID"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:')
     rss=$(awk '/^VmRSS:/ {print $2}' /proc/"$MW_PID"/status)
     lck=$(awk '/^VmLck:/ {print $2}' /proc/"$MW_PID"/status)
-    echo "{\"label\":\"$1\",\"fds\":$fds,\"watches\":$watches,\"rss_kib\":$rss,\"locked_kib\":$lck}" >>"$MW_OUT/footprint.jsonl"
-    echo "footprint $1: fds=$fds watches=$watches rss=${rss}KiB locked=${lck}KiB"
+    anon=$(awk '/^RssAnon:/ {print $2}' /proc/"$MW_PID"/status)
+    echo "{\"label\":\"$1\",\"fds\":$fds,\"watches\":$watches,\"rss_kib\":$rss,\"anon_kib\":$anon,\"locked_kib\":$lck}" >>"$MW_OUT/footprint.jsonl"
+    echo "footprint $1: fds=$fds watches=$watches rss=${rss}KiB anon=${anon}KiB locked=${lck}KiB"
 }
 
 # Wait until the records file has a line matching a pattern (grep -E), or time out.

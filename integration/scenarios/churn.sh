@@ -28,6 +28,10 @@ for batch in 0 1 2 3; do
         mw_footprint peak
     fi
     wait "${pids[@]}"
+    if [ "$batch" = 1 ]; then
+        sleep 3
+        mw_footprint round1
+    fi
 done
 sleep 3
 mw_footprint after
