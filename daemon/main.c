@@ -53,6 +53,27 @@ static void help(void)
                "  --version, --help\n");
 }
 
+/* CAP_SYS_RESOURCE in the effective set: PSI windows that are not 2 s
+ * multiples need it (Linux 6.4+). */
+static bool have_cap_sys_resource(void)
+{
+        char line[256];
+        bool r = false;
+        FILE *f = fopen("/proc/self/status", "re");
+
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f)) {
+                uint64_t caps;
+                if (strncmp(line, "CapEff:", 7) != 0)
+                        continue;
+                caps = strtoull(line + 7, NULL, 16);
+                r = caps & (1ULL << 24); /* CAP_SYS_RESOURCE */
+        }
+        fclose(f);
+        return r;
+}
+
 static int parse_args(int argc, char **argv)
 {
         enum {
@@ -198,8 +219,8 @@ static int parse_args(int argc, char **argv)
         }
         if (wc->psi) {
                 const char *why;
-                /* The daemon runs as root; the kernel rejects what root may not do. */
-                if (psi_trigger_validate(wc->psi_stall_usec, wc->psi_window_usec, true, &why) < 0) {
+                if (psi_trigger_validate(wc->psi_stall_usec, wc->psi_window_usec, have_cap_sys_resource(),
+                                         &why) < 0) {
                         log_error("PSI trigger: %s.", why);
                         return -EINVAL;
                 }

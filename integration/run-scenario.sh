@@ -35,6 +35,7 @@ work="$builddir/integration-runs/$name"
 rm -rf "$work"
 mkdir -p "$work/payload/bin" "$work/results"
 cp -r "$here" "$work/payload/integration"
+cp -r "$here/../deploy" "$work/payload/deploy"
 for bin in daemon/memwardend daemon/memwardenctl tests/mw-hog; do
     cp "$builddir/$bin" "$work/payload/bin/"
 done
