@@ -7,23 +7,30 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "policy.h"
 
 static const char *arg_socket = MW_SOCKET_DEFAULT;
+static const char *arg_namespace;
 static bool arg_json;
 
 static void help(void)
 {
         printf("Usage: memwardenctl [OPTIONS] COMMAND\n\n"
                "Commands:\n"
-               "  status        watched cgroups with their last counters and PSI\n\n"
+               "  status        watched cgroups with their last counters and PSI\n"
+               "  check PATH... validate policy files or directories (a directory: NAME.yaml for\n"
+               "                the node admin, NAMESPACE/NAME.yaml per namespace); prints every\n"
+               "                error as file:line:col: message\n\n"
                "Options:\n"
                "  --socket PATH status socket of memwardend (default " MW_SOCKET_DEFAULT ")\n"
                "  --json        print the daemon's JSON lines as they are\n"
                "  --all         list unwatched cgroups too (table output)\n"
+               "  --namespace NS  check: treat the files given as NS's policies\n"
                "  --help, --version\n");
 }
 
@@ -180,12 +187,42 @@ static int cmd_status(bool all)
         return 0;
 }
 
+static int cmd_check(char **paths, int n)
+{
+        PolicySet set = {};
+        PolicyErrors *errors = calloc(1, sizeof(PolicyErrors));
+        size_t n_errors;
+
+        if (!errors)
+                return 1;
+        for (int i = 0; i < n; i++) {
+                struct stat st;
+                if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+                        (void)policy_load_dir(&set, paths[i], errors);
+                else
+                        (void)policy_load_file(&set, paths[i], arg_namespace, errors);
+        }
+        for (size_t i = 0; i < errors->n; i++)
+                fprintf(stderr, "%s\n", errors->msg[i]);
+        if (errors->dropped)
+                fprintf(stderr, "... and %zu more errors\n", errors->dropped);
+        n_errors = errors->n + errors->dropped;
+        if (n_errors == 0)
+                printf("configuration OK (%zu %s)\n", set.n, set.n == 1 ? "policy" : "policies");
+        else
+                fprintf(stderr, "%zu %s\n", n_errors, n_errors == 1 ? "error" : "errors");
+        policy_set_done(&set);
+        free(errors);
+        return n_errors ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
                 { "all", no_argument, NULL, 'a' },          { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },      {},
+                { "version", no_argument, NULL, 'V' },      { "namespace", required_argument, NULL, 'n' },
+                {},
         };
         bool all = false;
         int c;
@@ -200,6 +237,9 @@ int main(int argc, char **argv)
                         break;
                 case 'a':
                         all = true;
+                        break;
+                case 'n':
+                        arg_namespace = optarg;
                         break;
                 case 'h':
                         help();
@@ -216,6 +256,13 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[optind], "status") == 0)
                 return cmd_status(all);
+        if (strcmp(argv[optind], "check") == 0) {
+                if (optind + 1 >= argc) {
+                        fprintf(stderr, "memwardenctl: check needs at least one file or directory\n");
+                        return 2;
+                }
+                return cmd_check(argv + optind + 1, argc - optind - 1);
+        }
         fprintf(stderr, "memwardenctl: unknown command '%s'\n", argv[optind]);
         return 2;
 }

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memevents.h"
+#include "psi.h"
+
+/* Policies, stage one: YAML files (libyaml's document API, which keeps every
+ * node's line and column) compiled and validated into plain structures. Every
+ * error is collected as "file:line:col: message"; a file with any error
+ * yields no policy. The schema is in docs/policies.md. */
+
+#define POLICY_API_VERSION  "memwarden/v1"
+#define POLICY_TRIGGERS_MAX 8
+#define POLICY_ACTIONS_MAX  8
+#define POLICY_ERRORS_MAX   64
+
+typedef enum QosClass {
+        QOS_GUARANTEED,
+        QOS_BURSTABLE,
+        QOS_BESTEFFORT,
+        _QOS_MAX,
+        _QOS_INVALID = -22,
+} QosClass;
+
+typedef struct PolicyMatch {
+        char *cgroup;    /* glob on the cgroup path */
+        char *unit;      /* glob on the systemd unit or slice name */
+        char *namespace; /* Kubernetes namespace, exact */
+        char *pod;       /* glob on the pod name */
+        char *container; /* container name, exact */
+        QosClass qos;    /* _QOS_INVALID: any */
+} PolicyMatch;
+
+typedef enum TriggerType {
+        TRIGGER_MEMORY_EVENTS, /* growth of a memory.events counter over a window */
+        TRIGGER_PRESSURE,      /* PSI stall share of the cgroup over a window */
+        TRIGGER_USAGE,         /* memory.current as a share of memory.high or memory.max */
+        TRIGGER_NODE_PRESSURE, /* PSI of the whole node */
+        TRIGGER_NODE_AVAILABLE, /* MemAvailable below a watermark */
+        _TRIGGER_TYPE_MAX,
+        _TRIGGER_TYPE_INVALID = -22,
+} TriggerType;
+
+typedef enum UsageOf {
+        USAGE_OF_HIGH,
+        USAGE_OF_MAX,
+} UsageOf;
+
+typedef struct Trigger {
+        TriggerType type;
+        unsigned line, column;
+        MemEvent counter;      /* memory_events */
+        uint64_t increase;     /* memory_events: at least this many in the window */
+        uint64_t window_usec;  /* memory_events, pressure */
+        PsiType psi_type;      /* pressure */
+        uint32_t above_bp;     /* pressure, usage: basis points (1/100 %) */
+        UsageOf usage_of;      /* usage */
+        uint64_t below_bytes;  /* node_available */
+} Trigger;
+
+typedef enum ActionType {
+        ACTION_NOTIFY,
+        ACTION_REPORT,
+        ACTION_THROTTLE,
+        ACTION_RESTART,
+        ACTION_STOP,
+        ACTION_FREEZE,
+        ACTION_KILL,
+        ACTION_EXEC,
+        _ACTION_TYPE_MAX,
+        _ACTION_TYPE_INVALID = -22,
+} ActionType;
+
+typedef struct Action {
+        ActionType type;
+        unsigned line, column;
+        uint64_t after_usec;    /* how long the trigger must hold before this step */
+        uint64_t cooldown_usec; /* at least this long between two runs of this step */
+        bool dry_run;
+        /* throttle */
+        uint64_t floor_bytes;
+        uint32_t step_bp;
+        uint64_t interval_usec;
+        /* notify */
+        char *webhook;
+        /* exec */
+        char **argv;
+        size_t argc;
+} Action;
+
+typedef struct Policy {
+        char *name;
+        char *file;
+        unsigned line, column;
+        char *scope_namespace; /* NULL: a node-admin policy; else the namespace directory it came from */
+        PolicyMatch match;
+        bool all;              /* triggers combine with all (true) or any (false) */
+        Trigger triggers[POLICY_TRIGGERS_MAX];
+        size_t n_triggers;
+        uint64_t for_usec;     /* the triggers must hold this long before the policy fires */
+        uint64_t clear_usec;   /* ... and be false this long before it clears (hysteresis) */
+        Action actions[POLICY_ACTIONS_MAX];
+        size_t n_actions;
+} Policy;
+
+typedef struct PolicyErrors {
+        char msg[POLICY_ERRORS_MAX][320];
+        size_t n;
+        size_t dropped;
+} PolicyErrors;
+
+typedef struct PolicySet {
+        Policy *policies;
+        size_t n;
+} PolicySet;
+
+const char *qos_class_to_string(QosClass q);
+const char *trigger_type_to_string(TriggerType t);
+const char *action_type_to_string(ActionType t);
+
+/* Parse and compile one file's text. scope_namespace: NULL for node-admin
+ * files, else the namespace whose directory the file is in (confinement).
+ * Appends the file's policies to set only if the whole file is valid.
+ * Returns 0, or -EINVAL with the errors in errors (always all of them). */
+int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_t len,
+                       const char *scope_namespace, PolicyErrors *errors);
+int policy_load_file(PolicySet *set, const char *path, const char *scope_namespace, PolicyErrors *errors);
+
+/* A policy directory: NAME.yaml at the top (node admin) and NAMESPACE/NAME.yaml
+ * (one namespace each, as ConfigMaps are mounted). Files and directories
+ * starting with '.' are skipped (Kubernetes' ..data symlink swaps). */
+int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors);
+
+void policy_set_done(PolicySet *set);

@@ -1,0 +1,871 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "macro.h"
+#include "parse.h"
+
+#define POLICY_FILE_MAX (1024 * 1024)
+
+static const char *const qos_names[_QOS_MAX] = { "guaranteed", "burstable", "besteffort" };
+static const char *const trigger_names[_TRIGGER_TYPE_MAX] = {
+        "memoryEvents", "pressure", "usage", "nodePressure", "nodeAvailable",
+};
+static const char *const action_names[_ACTION_TYPE_MAX] = {
+        "notify", "report", "throttle", "restart", "stop", "freeze", "kill", "exec",
+};
+
+const char *qos_class_to_string(QosClass q)
+{
+        return q >= 0 && q < _QOS_MAX ? qos_names[q] : NULL;
+}
+
+const char *trigger_type_to_string(TriggerType t)
+{
+        return t >= 0 && t < _TRIGGER_TYPE_MAX ? trigger_names[t] : NULL;
+}
+
+const char *action_type_to_string(ActionType t)
+{
+        return t >= 0 && t < _ACTION_TYPE_MAX ? action_names[t] : NULL;
+}
+
+static int lookup(const char *const *names, int n, const char *s)
+{
+        for (int i = 0; i < n; i++)
+                if (names[i] && strcmp(names[i], s) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+typedef struct Ctx {
+        yaml_document_t *doc;
+        const char *file;
+        const char *scope_ns;
+        PolicyErrors *errors;
+        unsigned n_errors; /* in this file */
+} Ctx;
+
+_printf_(4, 5) static void error_at(Ctx *c, unsigned line, unsigned column, const char *fmt, ...)
+{
+        PolicyErrors *e = c->errors;
+        va_list ap;
+        int n;
+
+        c->n_errors++;
+        if (e->n >= POLICY_ERRORS_MAX) {
+                e->dropped++;
+                return;
+        }
+        n = snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s:%u:%u: ", c->file, line, column);
+        va_start(ap, fmt);
+        vsnprintf(e->msg[e->n] + n, sizeof(e->msg[0]) - (size_t)n, fmt, ap);
+        va_end(ap);
+        e->n++;
+}
+
+#define error_node(c, node, ...)                                                                             \
+        error_at(c, (unsigned)(node)->start_mark.line + 1, (unsigned)(node)->start_mark.column + 1, __VA_ARGS__)
+
+static yaml_node_t *node_get(Ctx *c, int id)
+{
+        return yaml_document_get_node(c->doc, id);
+}
+
+/* A scalar's text, or NULL (with an error naming `what`) for anything else. */
+static const char *scalar(Ctx *c, yaml_node_t *n, const char *what)
+{
+        if (n->type != YAML_SCALAR_NODE) {
+                error_node(c, n, "%s must be a single value", what);
+                return NULL;
+        }
+        if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+                error_node(c, n, "%s contains a NUL byte", what);
+                return NULL;
+        }
+        return (const char *)n->data.scalar.value;
+}
+
+static bool is_map(Ctx *c, yaml_node_t *n, const char *what)
+{
+        if (n->type == YAML_MAPPING_NODE)
+                return true;
+        error_node(c, n, "%s must be a mapping (key: value)", what);
+        return false;
+}
+
+static bool is_seq(Ctx *c, yaml_node_t *n, const char *what)
+{
+        if (n->type == YAML_SEQUENCE_NODE)
+                return true;
+        error_node(c, n, "%s must be a list", what);
+        return false;
+}
+
+/* Walk a mapping: calls f for each key; rejects non-scalar and repeated keys. */
+typedef void (*KeyFunc)(Ctx *c, const char *key, yaml_node_t *keynode, yaml_node_t *value, void *userdata);
+
+static void each_key(Ctx *c, yaml_node_t *map, const char *what, KeyFunc f, void *userdata)
+{
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = node_get(c, p->key), *v = node_get(c, p->value);
+                const char *key;
+
+                if (!k || !v)
+                        continue;
+                key = scalar(c, k, "a key");
+                if (!key)
+                        continue;
+                for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+                        yaml_node_t *k2 = node_get(c, q->key);
+                        if (k2 && k2->type == YAML_SCALAR_NODE && strcmp((const char *)k2->data.scalar.value, key) == 0) {
+                                error_node(c, k, "'%s' is given twice in %s", key, what);
+                                key = NULL;
+                                break;
+                        }
+                }
+                if (key)
+                        f(c, key, k, v, userdata);
+        }
+}
+
+static void unknown_key(Ctx *c, yaml_node_t *k, const char *key, const char *what, const char *expected)
+{
+        error_node(c, k, "unknown key '%s' in %s (expected one of: %s)", key, what, expected);
+}
+
+static bool get_duration(Ctx *c, yaml_node_t *v, const char *what, uint64_t min_usec, uint64_t max_usec,
+                         uint64_t *ret)
+{
+        const char *s = scalar(c, v, what);
+        uint64_t u;
+
+        if (!s)
+                return false;
+        if (parse_duration(s, &u) < 0) {
+                error_node(c, v, "%s: '%s' is not a duration (e.g. 500ms, 10s, 5m, 1h)", what, s);
+                return false;
+        }
+        if (u < min_usec || u > max_usec) {
+                error_node(c, v, "%s: %s is out of range (%llu ms to %llu s)", what, s,
+                           (unsigned long long)(min_usec / 1000), (unsigned long long)(max_usec / 1000000));
+                return false;
+        }
+        *ret = u;
+        return true;
+}
+
+static bool get_size(Ctx *c, yaml_node_t *v, const char *what, uint64_t *ret)
+{
+        const char *s = scalar(c, v, what);
+
+        if (!s)
+                return false;
+        if (parse_size(s, ret) < 0 || *ret == 0) {
+                error_node(c, v, "%s: '%s' is not a size (e.g. 128Mi, 2Gi, 500M)", what, s);
+                return false;
+        }
+        return true;
+}
+
+/* "12%", "12.5%", "12.34%" -> basis points, 0 < x <= 100%. */
+static bool get_percent(Ctx *c, yaml_node_t *v, const char *what, uint32_t *ret)
+{
+        const char *s = scalar(c, v, what), *dot;
+        size_t len;
+        uint64_t ip = 0, fp = 0;
+        bool ok;
+
+        if (!s)
+                return false;
+        len = strlen(s);
+        ok = len >= 2 && s[len - 1] == '%';
+        if (ok) {
+                len--;
+                dot = memchr(s, '.', len);
+                size_t il = dot ? (size_t)(dot - s) : len, fl = dot ? len - il - 1 : 0;
+                ok = parse_u64_n(s, il, &ip) == 0 && (!dot || (fl >= 1 && fl <= 2 && parse_u64_n(dot + 1, fl, &fp) == 0));
+                if (ok && fl == 1)
+                        fp *= 10;
+        }
+        if (!ok || ip > 100 || (ip == 100 && fp > 0) || (ip == 0 && fp == 0)) {
+                error_node(c, v, "%s: '%s' is not a percentage above 0%% and at most 100%% (e.g. 20%%)", what, s);
+                return false;
+        }
+        *ret = (uint32_t)(ip * 100 + fp);
+        return true;
+}
+
+static bool get_bool(Ctx *c, yaml_node_t *v, const char *what, bool *ret)
+{
+        const char *s = scalar(c, v, what);
+
+        if (!s)
+                return false;
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+                *ret = s[0] == 't';
+                return true;
+        }
+        error_node(c, v, "%s: expected true or false, got '%s'", what, s);
+        return false;
+}
+
+static char *get_string(Ctx *c, yaml_node_t *v, const char *what)
+{
+        const char *s = scalar(c, v, what);
+
+        if (!s)
+                return NULL;
+        if (s[0] == '\0' || strlen(s) > 1024) {
+                error_node(c, v, "%s must be 1 to 1024 characters", what);
+                return NULL;
+        }
+        return strdup(s);
+}
+
+/* ---- match ---- */
+
+static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        PolicyMatch *m = userdata;
+        bool ns_file = c->scope_ns != NULL;
+
+        if (strcmp(key, "cgroup") == 0 || strcmp(key, "unit") == 0) {
+                if (ns_file) {
+                        error_node(c, k, "'%s' is for node-admin policies only: a namespace's policy matches "
+                                         "its own pods", key);
+                        return;
+                }
+                char **dst = key[0] == 'c' ? &m->cgroup : &m->unit;
+                *dst = get_string(c, v, key);
+                if (*dst && key[0] == 'c' && (*dst)[0] != '/')
+                        error_node(c, v, "cgroup: a path from the cgroup root, starting with '/'");
+        } else if (strcmp(key, "namespace") == 0) {
+                m->namespace = get_string(c, v, key);
+                if (m->namespace && ns_file && strcmp(m->namespace, c->scope_ns) != 0)
+                        error_node(c, v, "namespace '%s': a policy in '%s/' can only match namespace '%s'",
+                                   m->namespace, c->scope_ns, c->scope_ns);
+        } else if (strcmp(key, "pod") == 0)
+                m->pod = get_string(c, v, key);
+        else if (strcmp(key, "container") == 0)
+                m->container = get_string(c, v, key);
+        else if (strcmp(key, "qos") == 0) {
+                const char *s = scalar(c, v, key);
+                if (s && (m->qos = lookup(qos_names, _QOS_MAX, s)) < 0)
+                        error_node(c, v, "qos: expected guaranteed, burstable or besteffort, got '%s'", s);
+        } else
+                unknown_key(c, k, key, "match", "cgroup, unit, namespace, pod, container, qos");
+}
+
+/* ---- triggers ---- */
+
+typedef struct TriggerCtx {
+        Trigger *t;
+        bool seen_window, seen_above, seen_counter, seen_increase, seen_below, seen_of;
+} TriggerCtx;
+
+static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        TriggerCtx *tc = userdata;
+        Trigger *t = tc->t;
+        bool psi = t->type == TRIGGER_PRESSURE || t->type == TRIGGER_NODE_PRESSURE;
+
+        if (t->type == TRIGGER_MEMORY_EVENTS && strcmp(key, "counter") == 0) {
+                const char *s = scalar(c, v, key);
+                tc->seen_counter = true;
+                if (s && (t->counter = memevent_from_string_n(s, strlen(s))) < 0)
+                        error_node(c, v, "counter: expected high, max, oom, oom_kill, oom_group_kill or low, got "
+                                         "'%s'", s);
+        } else if (t->type == TRIGGER_MEMORY_EVENTS && strcmp(key, "increase") == 0) {
+                const char *s = scalar(c, v, key);
+                tc->seen_increase = true;
+                if (s && (parse_u64(s, &t->increase) < 0 || t->increase == 0))
+                        error_node(c, v, "increase: expected a whole number of at least 1, got '%s'", s);
+        } else if ((t->type == TRIGGER_MEMORY_EVENTS || psi) && strcmp(key, "window") == 0) {
+                tc->seen_window = true;
+                (void)get_duration(c, v, key, psi ? 2 * USEC_PER_SEC : USEC_PER_SEC,
+                                   psi ? 600 * USEC_PER_SEC : 3600 * USEC_PER_SEC, &t->window_usec);
+        } else if (psi && strcmp(key, "type") == 0) {
+                const char *s = scalar(c, v, key);
+                if (s && (t->psi_type = psi_type_from_string(s)) < 0)
+                        error_node(c, v, "type: expected some or full, got '%s'", s);
+        } else if ((psi || t->type == TRIGGER_USAGE) && strcmp(key, "above") == 0) {
+                tc->seen_above = true;
+                (void)get_percent(c, v, key, &t->above_bp);
+        } else if (t->type == TRIGGER_USAGE && strcmp(key, "of") == 0) {
+                const char *s = scalar(c, v, key);
+                tc->seen_of = true;
+                if (s && strcmp(s, "high") == 0)
+                        t->usage_of = USAGE_OF_HIGH;
+                else if (s && strcmp(s, "max") == 0)
+                        t->usage_of = USAGE_OF_MAX;
+                else if (s)
+                        error_node(c, v, "of: expected high or max, got '%s'", s);
+        } else if (t->type == TRIGGER_NODE_AVAILABLE && strcmp(key, "below") == 0) {
+                tc->seen_below = true;
+                (void)get_size(c, v, key, &t->below_bytes);
+        } else {
+                static const char *const expected[_TRIGGER_TYPE_MAX] = {
+                        [TRIGGER_MEMORY_EVENTS] = "counter, increase, window",
+                        [TRIGGER_PRESSURE] = "type, above, window",
+                        [TRIGGER_USAGE] = "of, above",
+                        [TRIGGER_NODE_PRESSURE] = "type, above, window",
+                        [TRIGGER_NODE_AVAILABLE] = "below",
+                };
+                char what[48];
+                snprintf(what, sizeof(what), "a %s trigger", trigger_names[t->type]);
+                unknown_key(c, k, key, what, expected[t->type]);
+        }
+}
+
+static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
+{
+        yaml_node_pair_t *pair;
+        yaml_node_t *k, *v;
+        const char *key;
+        TriggerCtx tc;
+        Trigger *t;
+        int type;
+
+        if (!is_map(c, item, "a trigger"))
+                return;
+        if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
+                error_node(c, item, "a trigger is one of: memoryEvents, pressure, usage, nodePressure, "
+                                    "nodeAvailable");
+                return;
+        }
+        pair = item->data.mapping.pairs.start;
+        k = node_get(c, pair->key);
+        v = node_get(c, pair->value);
+        if (!k || !v || !(key = scalar(c, k, "a trigger's kind")))
+                return;
+        type = lookup(trigger_names, _TRIGGER_TYPE_MAX, key);
+        if (type < 0) {
+                unknown_key(c, k, key, "triggers", "memoryEvents, pressure, usage, nodePressure, nodeAvailable");
+                return;
+        }
+        if (p->n_triggers >= POLICY_TRIGGERS_MAX) {
+                error_node(c, item, "at most %d triggers per policy", POLICY_TRIGGERS_MAX);
+                return;
+        }
+        t = &p->triggers[p->n_triggers++];
+        *t = (Trigger){ .type = type, .line = (unsigned)item->start_mark.line + 1,
+                        .column = (unsigned)item->start_mark.column + 1, .psi_type = PSI_SOME,
+                        .window_usec = 10 * USEC_PER_SEC, .increase = 1 };
+        if (!is_map(c, v, key))
+                return;
+        tc = (TriggerCtx){ .t = t };
+        each_key(c, v, key, trigger_key, &tc);
+        if (type == TRIGGER_MEMORY_EVENTS && !tc.seen_counter)
+                error_node(c, v, "memoryEvents needs 'counter'");
+        if ((type == TRIGGER_PRESSURE || type == TRIGGER_NODE_PRESSURE || type == TRIGGER_USAGE) && !tc.seen_above)
+                error_node(c, v, "%s needs 'above'", key);
+        if (type == TRIGGER_USAGE && !tc.seen_of)
+                error_node(c, v, "usage needs 'of' (high or max)");
+        if (type == TRIGGER_NODE_AVAILABLE && !tc.seen_below)
+                error_node(c, v, "nodeAvailable needs 'below'");
+}
+
+typedef struct TriggersCtx {
+        Policy *p;
+        bool seen_list;
+} TriggersCtx;
+
+static void triggers_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        TriggersCtx *tc = userdata;
+        Policy *p = tc->p;
+
+        if (strcmp(key, "any") == 0 || strcmp(key, "all") == 0) {
+                if (tc->seen_list) {
+                        error_node(c, k, "give either 'any' or 'all', not both");
+                        return;
+                }
+                tc->seen_list = true;
+                p->all = key[1] == 'l';
+                if (!is_seq(c, v, key))
+                        return;
+                if (v->data.sequence.items.top == v->data.sequence.items.start)
+                        error_node(c, v, "'%s' needs at least one trigger", key);
+                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+                        yaml_node_t *item = node_get(c, *i);
+                        if (item)
+                                parse_trigger(c, item, p);
+                }
+        } else if (strcmp(key, "for") == 0)
+                (void)get_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->for_usec);
+        else if (strcmp(key, "clearAfter") == 0)
+                (void)get_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->clear_usec);
+        else
+                unknown_key(c, k, key, "triggers", "any, all, for, clearAfter");
+}
+
+/* ---- actions ---- */
+
+static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        Action *a = userdata;
+
+        if (strcmp(key, "type") == 0)
+                return; /* read first, by parse_action */
+        if (strcmp(key, "after") == 0)
+                (void)get_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->after_usec);
+        else if (strcmp(key, "cooldown") == 0)
+                (void)get_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->cooldown_usec);
+        else if (strcmp(key, "dryRun") == 0)
+                (void)get_bool(c, v, key, &a->dry_run);
+        else if (a->type == ACTION_THROTTLE && strcmp(key, "floor") == 0)
+                (void)get_size(c, v, key, &a->floor_bytes);
+        else if (a->type == ACTION_THROTTLE && strcmp(key, "step") == 0)
+                (void)get_percent(c, v, key, &a->step_bp);
+        else if (a->type == ACTION_THROTTLE && strcmp(key, "interval") == 0)
+                (void)get_duration(c, v, key, USEC_PER_SEC, 3600 * USEC_PER_SEC, &a->interval_usec);
+        else if (a->type == ACTION_NOTIFY && strcmp(key, "webhook") == 0) {
+                if (c->scope_ns) {
+                        error_node(c, k, "webhook: not allowed in a namespace's policy (webhooks outside the "
+                                         "node admin's allowlist are refused; no allowlist is configured)");
+                        return;
+                }
+                a->webhook = get_string(c, v, key);
+                if (a->webhook && strncmp(a->webhook, "http://", 7) != 0 && strncmp(a->webhook, "https://", 8) != 0)
+                        error_node(c, v, "webhook: expected an http:// or https:// URL");
+        } else if (a->type == ACTION_EXEC && strcmp(key, "command") == 0) {
+                if (!is_seq(c, v, key))
+                        return;
+                size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+                if (n == 0 || n > 64) {
+                        error_node(c, v, "command: 1 to 64 words (no shell: the first is the program)");
+                        return;
+                }
+                a->argv = calloc(n + 1, sizeof(char *));
+                if (!a->argv)
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        yaml_node_t *w = node_get(c, v->data.sequence.items.start[i]);
+                        a->argv[i] = w ? get_string(c, w, "command") : NULL;
+                        if (!a->argv[i])
+                                break;
+                        a->argc++;
+                }
+                if (a->argc == n && a->argv[0][0] != '/')
+                        error_node(c, v, "command: the program must be an absolute path");
+        } else {
+                static const char *const expected[_ACTION_TYPE_MAX] = {
+                        [ACTION_NOTIFY] = "type, after, cooldown, dryRun, webhook",
+                        [ACTION_REPORT] = "type, after, cooldown, dryRun",
+                        [ACTION_THROTTLE] = "type, after, cooldown, dryRun, floor, step, interval",
+                        [ACTION_RESTART] = "type, after, cooldown, dryRun",
+                        [ACTION_STOP] = "type, after, cooldown, dryRun",
+                        [ACTION_FREEZE] = "type, after, cooldown, dryRun",
+                        [ACTION_KILL] = "type, after, cooldown, dryRun",
+                        [ACTION_EXEC] = "type, after, cooldown, dryRun, command",
+                };
+                char what[48];
+                snprintf(what, sizeof(what), "a %s action", action_names[a->type]);
+                unknown_key(c, k, key, what, expected[a->type]);
+        }
+}
+
+static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
+{
+        const char *type = NULL;
+        yaml_node_t *typenode = NULL;
+        Action *a;
+        int t;
+
+        if (!is_map(c, item, "an action"))
+                return;
+        for (yaml_node_pair_t *q = item->data.mapping.pairs.start; q < item->data.mapping.pairs.top; q++) {
+                yaml_node_t *k = node_get(c, q->key);
+                if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "type") == 0)
+                        typenode = node_get(c, q->value);
+        }
+        if (!typenode) {
+                error_node(c, item, "an action needs 'type' (notify, report, throttle, restart, stop, freeze, "
+                                    "kill, exec)");
+                return;
+        }
+        type = scalar(c, typenode, "type");
+        if (!type)
+                return;
+        t = lookup(action_names, _ACTION_TYPE_MAX, type);
+        if (t < 0) {
+                error_node(c, typenode, "unknown action type '%s' (expected notify, report, throttle, restart, "
+                                        "stop, freeze, kill or exec)", type);
+                return;
+        }
+        if (c->scope_ns && (t == ACTION_RESTART || t == ACTION_STOP || t == ACTION_EXEC)) {
+                error_node(c, typenode, "action '%s' is for node-admin policies only", type);
+                return;
+        }
+        if (p->n_actions >= POLICY_ACTIONS_MAX) {
+                error_node(c, item, "at most %d actions per policy", POLICY_ACTIONS_MAX);
+                return;
+        }
+        a = &p->actions[p->n_actions++];
+        *a = (Action){ .type = t, .line = (unsigned)item->start_mark.line + 1,
+                       .column = (unsigned)item->start_mark.column + 1, .cooldown_usec = 300 * USEC_PER_SEC };
+        if (t == ACTION_THROTTLE)
+                a->step_bp = 1000, a->interval_usec = 10 * USEC_PER_SEC;
+        each_key(c, item, "an action", action_key, a);
+        if (t == ACTION_THROTTLE && a->floor_bytes == 0)
+                error_node(c, item, "throttle needs 'floor': the lowest memory.high it may set (e.g. 256Mi)");
+        if (t == ACTION_EXEC && a->argc == 0)
+                error_node(c, item, "exec needs 'command'");
+        if (p->n_actions > 1 && a->after_usec < p->actions[p->n_actions - 2].after_usec)
+                error_node(c, item, "the ladder goes up: this step's 'after' is shorter than the step before");
+}
+
+/* ---- document ---- */
+
+typedef struct SpecCtx {
+        Policy *p;
+        bool seen_match, seen_triggers, seen_actions;
+} SpecCtx;
+
+static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        SpecCtx *sc = userdata;
+        Policy *p = sc->p;
+
+        if (strcmp(key, "match") == 0) {
+                sc->seen_match = true;
+                if (is_map(c, v, key))
+                        each_key(c, v, key, match_key, &p->match);
+        } else if (strcmp(key, "triggers") == 0) {
+                TriggersCtx tc = { .p = p };
+                sc->seen_triggers = true;
+                if (!is_map(c, v, key))
+                        return;
+                each_key(c, v, key, triggers_key, &tc);
+                if (!tc.seen_list)
+                        error_node(c, v, "triggers need 'any' or 'all'");
+                if (p->clear_usec == 0)
+                        p->clear_usec = p->for_usec > 10 * USEC_PER_SEC ? p->for_usec : 10 * USEC_PER_SEC;
+        } else if (strcmp(key, "actions") == 0) {
+                sc->seen_actions = true;
+                if (!is_seq(c, v, key))
+                        return;
+                if (v->data.sequence.items.top == v->data.sequence.items.start)
+                        error_node(c, v, "actions need at least one step");
+                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+                        yaml_node_t *item = node_get(c, *i);
+                        if (item)
+                                parse_action(c, item, p);
+                }
+        } else
+                unknown_key(c, k, key, "spec", "match, triggers, actions");
+}
+
+static bool valid_name(const char *s)
+{
+        size_t len = strlen(s);
+
+        if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+typedef struct DocCtx {
+        Policy *p;
+        bool seen_api, seen_kind, seen_spec;
+} DocCtx;
+
+static void metadata_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        Policy *p = userdata;
+
+        if (strcmp(key, "name") == 0) {
+                p->name = get_string(c, v, key);
+                if (p->name && !valid_name(p->name))
+                        error_node(c, v, "name: lowercase letters, digits and '-', at most 63, got '%s'", p->name);
+        } else if (strcmp(key, "description") != 0)
+                unknown_key(c, k, key, "metadata", "name, description");
+}
+
+static void doc_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        DocCtx *dc = userdata;
+        const char *s;
+
+        if (strcmp(key, "apiVersion") == 0) {
+                dc->seen_api = true;
+                s = scalar(c, v, key);
+                if (s && strcmp(s, POLICY_API_VERSION) != 0)
+                        error_node(c, v, "apiVersion: this memwarden reads '%s', not '%s'", POLICY_API_VERSION, s);
+        } else if (strcmp(key, "kind") == 0) {
+                dc->seen_kind = true;
+                s = scalar(c, v, key);
+                if (s && strcmp(s, "Policy") != 0)
+                        error_node(c, v, "kind: expected 'Policy', got '%s'", s);
+        } else if (strcmp(key, "metadata") == 0) {
+                if (is_map(c, v, key))
+                        each_key(c, v, key, metadata_key, dc->p);
+        } else if (strcmp(key, "spec") == 0) {
+                SpecCtx sc = { .p = dc->p };
+                dc->seen_spec = true;
+                if (!is_map(c, v, key))
+                        return;
+                each_key(c, v, key, spec_key, &sc);
+                if (!sc.seen_match)
+                        error_node(c, v, "spec needs 'match' (use 'match: {}' to match every cgroup)");
+                if (!sc.seen_triggers)
+                        error_node(c, v, "spec needs 'triggers'");
+                if (!sc.seen_actions)
+                        error_node(c, v, "spec needs 'actions'");
+        } else
+                unknown_key(c, k, key, "a policy", "apiVersion, kind, metadata, spec");
+}
+
+static void policy_free_fields(Policy *p)
+{
+        free(p->name);
+        free(p->file);
+        free(p->scope_namespace);
+        free(p->match.cgroup);
+        free(p->match.unit);
+        free(p->match.namespace);
+        free(p->match.pod);
+        free(p->match.container);
+        for (size_t i = 0; i < p->n_actions; i++) {
+                free(p->actions[i].webhook);
+                for (size_t j = 0; p->actions[i].argv && j < p->actions[i].argc; j++)
+                        free(p->actions[i].argv[j]);
+                free(p->actions[i].argv);
+        }
+}
+
+static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
+{
+        DocCtx dc = { .p = p };
+
+        *p = (Policy){ .line = (unsigned)root->start_mark.line + 1, .column = (unsigned)root->start_mark.column + 1,
+                       .match.qos = _QOS_INVALID };
+        if (!is_map(c, root, "a policy document"))
+                return;
+        each_key(c, root, "a policy", doc_key, &dc);
+        if (!dc.seen_api)
+                error_node(c, root, "a policy needs 'apiVersion: %s'", POLICY_API_VERSION);
+        if (!dc.seen_kind)
+                error_node(c, root, "a policy needs 'kind: Policy'");
+        if (!p->name)
+                error_node(c, root, "a policy needs 'metadata: {name: ...}'");
+        if (!dc.seen_spec)
+                error_node(c, root, "a policy needs 'spec'");
+        if (c->scope_ns && !p->match.namespace)
+                p->match.namespace = strdup(c->scope_ns);
+}
+
+int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_t len, const char *scope_ns,
+                       PolicyErrors *errors)
+{
+        Ctx c = { .file = file, .scope_ns = scope_ns, .errors = errors };
+        Policy *got = NULL;
+        size_t n_got = 0;
+        yaml_parser_t parser;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+        for (;;) {
+                yaml_document_t doc;
+                yaml_node_t *root;
+
+                if (!yaml_parser_load(&parser, &doc)) {
+                        error_at(&c, (unsigned)parser.problem_mark.line + 1, (unsigned)parser.problem_mark.column + 1,
+                                 "YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
+                                 parser.context ? " " : "", parser.context ? parser.context : "");
+                        break;
+                }
+                root = yaml_document_get_root_node(&doc);
+                if (!root) {
+                        yaml_document_delete(&doc);
+                        break;
+                }
+                Policy *np = realloc(got, (n_got + 1) * sizeof(Policy));
+                if (!np) {
+                        yaml_document_delete(&doc);
+                        r = -ENOMEM;
+                        break;
+                }
+                got = np;
+                c.doc = &doc;
+                compile_document(&c, root, &got[n_got]);
+                got[n_got].file = strdup(file);
+                got[n_got].scope_namespace = scope_ns ? strdup(scope_ns) : NULL;
+                n_got++;
+                yaml_document_delete(&doc);
+        }
+        yaml_parser_delete(&parser);
+
+        for (size_t i = 0; i < n_got && c.n_errors == 0; i++)
+                for (size_t j = 0; j < set->n; j++)
+                        if (got[i].name && set->policies[j].name && strcmp(got[i].name, set->policies[j].name) == 0 &&
+                            !!got[i].scope_namespace == !!set->policies[j].scope_namespace &&
+                            (!got[i].scope_namespace ||
+                             strcmp(got[i].scope_namespace, set->policies[j].scope_namespace) == 0))
+                                error_at(&c, got[i].line, got[i].column, "policy '%s' is already defined at %s:%u",
+                                         got[i].name, set->policies[j].file, set->policies[j].line);
+        if (r == 0 && c.n_errors == 0 && n_got > 0) {
+                Policy *np = realloc(set->policies, (set->n + n_got) * sizeof(Policy));
+                if (np) {
+                        set->policies = np;
+                        memcpy(set->policies + set->n, got, n_got * sizeof(Policy));
+                        set->n += n_got;
+                        free(got);
+                        return 0;
+                }
+                r = -ENOMEM;
+        }
+        for (size_t i = 0; i < n_got; i++)
+                policy_free_fields(&got[i]);
+        free(got);
+        return r < 0 ? r : c.n_errors ? -EINVAL : 0;
+}
+
+int policy_load_file(PolicySet *set, const char *path, const char *scope_ns, PolicyErrors *errors)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                int r = -errno;
+                Ctx c = { .file = path, .errors = errors };
+                error_at(&c, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
+                Ctx c = { .file = path, .errors = errors };
+                error_at(&c, 0, 0, "not a regular file of at most 1 MiB");
+                return -EINVAL;
+        }
+        buf = malloc((size_t)st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (len < (size_t)st.st_size) {
+                ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+        }
+        return policy_load_buffer(set, path, buf, len, scope_ns, errors);
+}
+
+static bool is_yaml_name(const char *n)
+{
+        size_t len = strlen(n);
+        return n[0] != '.' && ((len > 5 && strcmp(n + len - 5, ".yaml") == 0) || (len > 4 && strcmp(n + len - 4, ".yml") == 0));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entries of dir, sorted (a deterministic load order), skipping dot-entries. */
+static int list_dir(const char *dir, char ***ret, size_t *ret_n)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char **v = NULL;
+        size_t n = 0;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                char **nv;
+                if (de->d_name[0] == '.')
+                        continue;
+                nv = realloc(v, (n + 1) * sizeof(char *));
+                if (!nv || !(nv[n] = strdup(de->d_name))) {
+                        free(nv ? nv : v);
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                v = nv;
+                n++;
+        }
+        closedir(d);
+        if (n)
+                qsort(v, n, sizeof(char *), cmp_str);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors)
+{
+        char **top = NULL, path[4096];
+        size_t n_top = 0;
+        int r, ret = 0;
+
+        r = list_dir(dir, &top, &n_top);
+        if (r < 0) {
+                Ctx c = { .file = dir, .errors = errors };
+                error_at(&c, 0, 0, "cannot read the policy directory: %s", strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < n_top; i++) {
+                struct stat st;
+                snprintf(path, sizeof(path), "%s/%s", dir, top[i]);
+                if (stat(path, &st) < 0)
+                        continue;
+                if (S_ISREG(st.st_mode) && is_yaml_name(top[i])) {
+                        r = policy_load_file(set, path, NULL, errors);
+                } else if (S_ISDIR(st.st_mode) && valid_name(top[i])) {
+                        char **sub = NULL, sub_path[8192];
+                        size_t n_sub = 0;
+                        r = list_dir(path, &sub, &n_sub);
+                        for (size_t j = 0; r >= 0 && j < n_sub; j++) {
+                                if ((size_t)snprintf(sub_path, sizeof(sub_path), "%s/%s", path, sub[j]) >=
+                                    sizeof(sub_path))
+                                        continue;
+                                if (is_yaml_name(sub[j]) && stat(sub_path, &st) == 0 && S_ISREG(st.st_mode)) {
+                                        int k = policy_load_file(set, sub_path, top[i], errors);
+                                        if (k < 0 && ret == 0)
+                                                ret = k;
+                                }
+                        }
+                        free_list(sub, n_sub);
+                } else
+                        continue;
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        free_list(top, n_top);
+        return ret;
+}
+
+void policy_set_done(PolicySet *set)
+{
+        for (size_t i = 0; i < set->n; i++)
+                policy_free_fields(&set->policies[i]);
+        free(set->policies);
+        *set = (PolicySet){};
+}

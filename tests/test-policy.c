@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* Table tests for the policy loader: good files compile to the right values,
+ * broken ones give every error with its line and column. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "test-main.h"
+
+#define HEAD "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: p}\n"
+
+static int load(PolicySet *set, PolicyErrors *e, const char *ns, const char *text)
+{
+        memset(e, 0, sizeof(*e));
+        return policy_load_buffer(set, "t.yaml", text, strlen(text), ns, e);
+}
+
+START_TEST(test_good)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        const char *text = HEAD "spec:\n"
+                                "  match: {unit: \"web-*.service\", qos: burstable}\n"
+                                "  triggers:\n"
+                                "    all:\n"
+                                "      - memoryEvents: {counter: oom_kill, increase: 3, window: 2m}\n"
+                                "      - pressure: {type: full, above: 12.5%, window: 10s}\n"
+                                "      - usage: {of: high, above: 90%}\n"
+                                "      - nodeAvailable: {below: 128Mi}\n"
+                                "    for: 10s\n"
+                                "  actions:\n"
+                                "    - {type: notify, webhook: \"http://127.0.0.1:9/x\"}\n"
+                                "    - {type: throttle, after: 30s, floor: 256Mi, step: 5%, interval: 15s, dryRun: true}\n"
+                                "    - {type: exec, after: 1m, command: [/bin/echo, hi]}\n";
+
+        ck_assert_int_eq(load(&set, &e, NULL, text), 0);
+        ck_assert_uint_eq(e.n, 0);
+        ck_assert_uint_eq(set.n, 1);
+        Policy *p = &set.policies[0];
+        ck_assert_str_eq(p->name, "p");
+        ck_assert_str_eq(p->match.unit, "web-*.service");
+        ck_assert_int_eq(p->match.qos, QOS_BURSTABLE);
+        ck_assert(p->all);
+        ck_assert_uint_eq(p->n_triggers, 4);
+        ck_assert_int_eq(p->triggers[0].counter, MEMEV_OOM_KILL);
+        ck_assert_uint_eq(p->triggers[0].increase, 3);
+        ck_assert_uint_eq(p->triggers[0].window_usec, 120000000);
+        ck_assert_uint_eq(p->triggers[0].line, 8);
+        ck_assert_int_eq(p->triggers[1].psi_type, PSI_FULL);
+        ck_assert_uint_eq(p->triggers[1].above_bp, 1250);
+        ck_assert_uint_eq(p->triggers[2].above_bp, 9000);
+        ck_assert_uint_eq(p->triggers[3].below_bytes, 128ULL << 20);
+        ck_assert_uint_eq(p->for_usec, 10000000);
+        ck_assert_uint_eq(p->clear_usec, 10000000); /* default: at least 10 s */
+        ck_assert_uint_eq(p->n_actions, 3);
+        ck_assert_str_eq(p->actions[0].webhook, "http://127.0.0.1:9/x");
+        ck_assert_uint_eq(p->actions[0].cooldown_usec, 300000000);
+        ck_assert(p->actions[1].dry_run);
+        ck_assert_uint_eq(p->actions[1].floor_bytes, 256ULL << 20);
+        ck_assert_uint_eq(p->actions[1].step_bp, 500);
+        ck_assert_uint_eq(p->actions[2].argc, 2);
+        ck_assert_str_eq(p->actions[2].argv[1], "hi");
+        policy_set_done(&set);
+}
+END_TEST
+
+/* Each broken input and the errors it must give, in order, as "line:col: text". */
+START_TEST(test_broken)
+{
+        static const struct {
+                const char *ns;
+                const char *text;
+                const char *errors[4];
+        } t[] = {
+                { NULL, "", { NULL } }, /* an empty file: no policy, no error */
+                { NULL, "a: [1, 2\n", { "2:1: YAML: did not find expected ','" } },
+                { NULL, "- 1\n", { "1:1: a policy document must be a mapping" } },
+                { NULL, "kind: Policy\n", { "1:1: a policy needs 'apiVersion" } },
+                { NULL, HEAD "spec: {match: {}, triggers: {any: [{usage: {of: high}}]}, actions: [{type: notify}]}\n",
+                  { "4:44: usage needs 'above'" } },
+                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{memoryEvents: {counter: high, window: 2h}}]}\n"
+                             "  actions: [{type: notify}]\n",
+                  { "6:59: window: 2h is out of range" } },
+                { NULL, HEAD "spec:\n  match: {}\n  match: {}\n  triggers: {for: 1s}\n  actions: []\n",
+                  { "6:3: 'match' is given twice in spec", "7:13: triggers need 'any' or 'all'",
+                    "8:12: actions need at least one step" } },
+                { NULL, HEAD "spec:\n  match: {pod: [a]}\n  triggers: {any: [{nodeAvailable: {below: 0}}]}\n"
+                             "  actions: [{type: kill, dryRun: yes}]\n",
+                  { "5:16: pod must be a single value", "6:44: below: '0' is not a size",
+                    "7:34: dryRun: expected true or false" } },
+                /* Confinement: a namespace's file. */
+                { "shop", HEAD "spec:\n  match: {namespace: other, unit: x.service}\n"
+                               "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                               "  actions: [{type: restart}, {type: notify, webhook: \"http://x\"}, {type: exec, command: [/bin/true]}]\n",
+                  { "5:22: namespace 'other': a policy in 'shop/' can only match namespace 'shop'",
+                    "5:29: 'unit' is for node-admin policies only", "7:20: action 'restart' is for node-admin",
+                    "7:45: webhook: not allowed in a namespace's policy" } },
+                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{pressure: {above: 5%}, usage: {of: max, above: 1%}}]}\n"
+                             "  actions: [{type: notify}]\n",
+                  { "6:20: a trigger is one of" } },
+                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                             "  actions: [{type: notify, after: 1m}, {type: kill, after: 10s}]\n",
+                  { "7:40: the ladder goes up" } },
+                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                             "  actions: [{type: exec, command: [echo]}]\n",
+                  { "7:35: command: the program must be an absolute path" } },
+                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                             "  actions: [{type: notify}]\n---\n" HEAD "spec: {}\n",
+                  { "12:7: spec needs 'match'", "12:7: spec needs 'triggers'", "12:7: spec needs 'actions'" } },
+        };
+        static PolicyErrors e;
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                PolicySet set = {};
+                size_t want = 0;
+                int r = load(&set, &e, t[i].ns, t[i].text);
+
+                while (want < 4 && t[i].errors[want])
+                        want++;
+                ck_assert_int_eq(r, want ? -EINVAL : 0);
+                ck_assert_msg(e.n >= want, "case %zu: %zu errors, want at least %zu (first: %s)", i, e.n, want,
+                              e.n ? e.msg[0] : "-");
+                for (size_t j = 0; j < want; j++) {
+                        char expect[320];
+                        snprintf(expect, sizeof(expect), "t.yaml:%s", t[i].errors[j]);
+                        ck_assert_msg(strncmp(e.msg[j], expect, strlen(expect)) == 0, "case %zu error %zu: got '%s', want '%s...'",
+                                      i, j, e.msg[j], expect);
+                }
+                ck_assert_uint_eq(set.n, 0); /* a file with any error gives no policy */
+                policy_set_done(&set);
+        }
+}
+END_TEST
+
+START_TEST(test_namespace_default_and_duplicates)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        const char *text = HEAD "spec:\n  match: {pod: \"etl-*\"}\n  triggers: {any: [{usage: {of: max, above: 90%}}]}\n"
+                                "  actions: [{type: notify}]\n";
+
+        ck_assert_int_eq(load(&set, &e, "batch", text), 0);
+        ck_assert_str_eq(set.policies[0].match.namespace, "batch");
+        ck_assert_str_eq(set.policies[0].scope_namespace, "batch");
+        /* The same name in another namespace is another policy... */
+        ck_assert_int_eq(load(&set, &e, "shop", text), 0);
+        /* ...in the same one it is an error, and the old set is unchanged. */
+        ck_assert_int_eq(load(&set, &e, "batch", text), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "policy 'p' is already defined at t.yaml:1"));
+        ck_assert_uint_eq(set.n, 2);
+        policy_set_done(&set);
+}
+END_TEST
+
+START_TEST(test_examples)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_load_dir(&set, MW_SOURCE_ROOT "/policies", &e), 0);
+        ck_assert_msg(e.n == 0, "%s", e.msg[0]);
+        ck_assert_uint_ge(set.n, 4);
+        bool ns = false;
+        for (size_t i = 0; i < set.n; i++)
+                ns = ns || (set.policies[i].scope_namespace && strcmp(set.policies[i].scope_namespace, "batch") == 0);
+        ck_assert(ns);
+        policy_set_done(&set);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("policy");
+        TCase *tc = tcase_create("loader");
+        tcase_add_test(tc, test_good);
+        tcase_add_test(tc, test_broken);
+        tcase_add_test(tc, test_namespace_default_and_duplicates);
+        tcase_add_test(tc, test_examples);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MW_TEST_MAIN(suite)
