@@ -202,6 +202,7 @@ static int cmd_check(char **paths, int n)
                 else
                         (void)policy_load_file(&set, paths[i], arg_namespace, errors);
         }
+        (void)policy_set_check_ambiguity(&set, errors);
         for (size_t i = 0; i < errors->n; i++)
                 fprintf(stderr, "%s\n", errors->msg[i]);
         if (errors->dropped)

@@ -20,6 +20,34 @@ typedef enum CgroupKind {
 
 const char *cgroup_kind_to_string(CgroupKind k);
 
+typedef enum QosClass {
+        QOS_GUARANTEED,
+        QOS_BURSTABLE,
+        QOS_BESTEFFORT,
+        _QOS_MAX,
+        _QOS_INVALID = -22,
+} QosClass;
+
+const char *qos_class_to_string(QosClass q);
+
+/* A pod's QoS class from its parent cgroup's name (both drivers). */
+QosClass qos_from_pod_parent(const char *parent_name);
+
+/* Who a cgroup is, for matching policies against it. Strings are borrowed. */
+typedef struct CgroupIdentity {
+        const char *path;      /* "/system.slice/web.service" */
+        const char *unit;      /* systemd unit or slice name, NULL if none */
+        const char *namespace; /* Kubernetes, NULL when not a pod's or not known */
+        const char *pod;
+        const char *container; /* container name, NULL when not known */
+        QosClass qos;          /* _QOS_INVALID when not a pod's */
+} CgroupIdentity;
+
+/* A container's name from kubelet's /var/log/containers/<pod>_<ns>_<name>-<id>.log
+ * entries (no API needed). getdents64, no allocation. -ENOENT if none. */
+#define CONTAINER_NAME_MAX 64
+int container_log_lookup(int logdir_fd, const char *container_id, char name[CONTAINER_NAME_MAX]);
+
 CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len);
 
 /* For a pod cgroup name, its UID (with '-', as Kubernetes prints it) into ret

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "identity.h"
 #include "memevents.h"
 #include "psi.h"
 
@@ -17,14 +18,6 @@
 #define POLICY_TRIGGERS_MAX 8
 #define POLICY_ACTIONS_MAX  8
 #define POLICY_ERRORS_MAX   64
-
-typedef enum QosClass {
-        QOS_GUARANTEED,
-        QOS_BURSTABLE,
-        QOS_BESTEFFORT,
-        _QOS_MAX,
-        _QOS_INVALID = -22,
-} QosClass;
 
 typedef struct PolicyMatch {
         char *cgroup;    /* glob on the cgroup path */
@@ -118,7 +111,6 @@ typedef struct PolicySet {
         size_t n;
 } PolicySet;
 
-const char *qos_class_to_string(QosClass q);
 const char *trigger_type_to_string(TriggerType t);
 const char *action_type_to_string(ActionType t);
 
@@ -136,3 +128,22 @@ int policy_load_file(PolicySet *set, const char *path, const char *scope_namespa
 int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors);
 
 void policy_set_done(PolicySet *set);
+
+/* ---- matching ---- */
+
+/* How specific a match is: a bit per field given, the more telling fields
+ * higher (cgroup > unit > container > pod > namespace > qos). The policy with
+ * the highest value that matches a cgroup applies to it. */
+unsigned policy_specificity(const Policy *p);
+
+/* Whether p matches the cgroup; if not and why is given, the first field
+ * that fails, in words. */
+bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t why_size);
+
+/* The index of the policy that applies to id, or -ENOENT. */
+int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
+
+/* Precedence must be decidable at load time: two policies of equal
+ * specificity that could match the same cgroup are an error (at the second
+ * one's line). Returns 0 or -EINVAL. */
+int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors);

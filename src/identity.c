@@ -166,3 +166,59 @@ int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], c
                 }
         }
 }
+
+const char *qos_class_to_string(QosClass q)
+{
+        static const char *const names[_QOS_MAX] = { "guaranteed", "burstable", "besteffort" };
+        return q >= 0 && q < _QOS_MAX ? names[q] : NULL;
+}
+
+QosClass qos_from_pod_parent(const char *parent)
+{
+        if (!parent)
+                return _QOS_INVALID;
+        if (strcmp(parent, "burstable") == 0 || strcmp(parent, "kubepods-burstable.slice") == 0)
+                return QOS_BURSTABLE;
+        if (strcmp(parent, "besteffort") == 0 || strcmp(parent, "kubepods-besteffort.slice") == 0)
+                return QOS_BESTEFFORT;
+        if (strcmp(parent, "kubepods") == 0 || strcmp(parent, "kubepods.slice") == 0)
+                return QOS_GUARANTEED;
+        return _QOS_INVALID;
+}
+
+int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAME_MAX])
+{
+        size_t cl = strlen(cid);
+
+        if (logdir_fd < 0 || cl == 0)
+                return -ENOENT;
+        if (lseek(logdir_fd, 0, SEEK_SET) < 0)
+                return -errno;
+        for (;;) {
+                _Alignas(struct dirent64_raw) char buf[4096];
+                long n = syscall(SYS_getdents64, logdir_fd, buf, sizeof(buf));
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ENOENT;
+                for (long off = 0; off < n;) {
+                        struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
+                        const char *e = d->d_name, *second, *dash;
+                        size_t len = strlen(e);
+
+                        off += d->d_reclen;
+                        /* <pod>_<namespace>_<container>-<id>.log */
+                        if (len < cl + 6 || strcmp(e + len - 4, ".log") != 0 ||
+                            memcmp(e + len - 4 - cl, cid, cl) != 0 || e[len - 5 - cl] != '-')
+                                continue;
+                        dash = e + len - 5 - cl;
+                        second = strchr(e, '_');
+                        second = second ? strchr(second + 1, '_') : NULL;
+                        if (!second || second >= dash || (size_t)(dash - second - 1) >= CONTAINER_NAME_MAX)
+                                continue;
+                        memcpy(name, second + 1, (size_t)(dash - second - 1));
+                        name[dash - second - 1] = '\0';
+                        return 0;
+                }
+        }
+}

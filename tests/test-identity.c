@@ -129,6 +129,42 @@ START_TEST(test_pod_log_lookup)
 }
 END_TEST
 
+START_TEST(test_container_log_lookup)
+{
+        char dir[] = "/tmp/mw-ctrs-XXXXXX", p[300], name[CONTAINER_NAME_MAX];
+        static const char *const entries[] = {
+                "web-7d9f_shop_app-0123456789abcdef.log",
+                "web-7d9f_shop_istio-proxy-fedcba9876543210.log",
+                "broken-0123456789abcdee.log",
+        };
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, entries[i]);
+                fd = open(p, O_CREAT | O_WRONLY, 0644);
+                ck_assert_int_ge(fd, 0);
+                close(fd);
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", name), 0);
+        ck_assert_str_eq(name, "app");
+        ck_assert_int_eq(container_log_lookup(fd, "fedcba9876543210", name), 0);
+        ck_assert_str_eq(name, "istio-proxy");
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdee", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "ffff", name), -ENOENT);
+        close(fd);
+        snprintf(p, sizeof(p), "rm -rf %s", dir);
+        ck_assert_int_eq(system(p), 0);
+
+        ck_assert_int_eq(qos_from_pod_parent("kubepods-burstable.slice"), QOS_BURSTABLE);
+        ck_assert_int_eq(qos_from_pod_parent("besteffort"), QOS_BESTEFFORT);
+        ck_assert_int_eq(qos_from_pod_parent("kubepods.slice"), QOS_GUARANTEED);
+        ck_assert_int_eq(qos_from_pod_parent("kubepods"), QOS_GUARANTEED);
+        ck_assert_int_eq(qos_from_pod_parent("system.slice"), _QOS_INVALID);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("identity");
@@ -136,6 +172,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_kinds);
         tcase_add_test(tc, test_ids);
         tcase_add_test(tc, test_pod_log_lookup);
+        tcase_add_test(tc, test_container_log_lookup);
         suite_add_tcase(s, tc);
         return s;
 }

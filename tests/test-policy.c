@@ -171,6 +171,94 @@ START_TEST(test_examples)
 }
 END_TEST
 
+static void add(PolicySet *set, const char *ns, const char *name, const char *match)
+{
+        static PolicyErrors e;
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: %s}\nspec:\n  match: %s\n"
+                 "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n  actions: [{type: notify}]\n",
+                 name, match);
+        ck_assert_msg(load(set, &e, ns, text) == 0, "%s", e.msg[0]);
+}
+
+START_TEST(test_match_precedence)
+{
+        PolicySet set = {};
+        char why[256];
+
+        add(&set, NULL, "all", "{}");
+        add(&set, NULL, "besteffort", "{qos: besteffort}");
+        add(&set, NULL, "kube-system", "{namespace: kube-system}");
+        add(&set, NULL, "web", "{unit: \"web-*.service\"}");
+        add(&set, "shop", "shop-web", "{pod: \"web-*\"}");
+        add(&set, NULL, "tree", "{cgroup: \"/kubepods.slice/*\"}");
+
+        CgroupIdentity svc = { .path = "/system.slice/web-1.service", .unit = "web-1.service", .qos = _QOS_INVALID };
+        CgroupIdentity other = { .path = "/system.slice/db.service", .unit = "db.service", .qos = _QOS_INVALID };
+        CgroupIdentity ks = { .path = "/kubepods/besteffort/podx", .namespace = "kube-system", .pod = "coredns",
+                              .qos = QOS_BESTEFFORT };
+        CgroupIdentity be = { .path = "/kubepods/besteffort/pody", .namespace = "batch", .pod = "etl-0",
+                              .qos = QOS_BESTEFFORT };
+        CgroupIdentity shop = { .path = "/kubepods/burstable/podz", .namespace = "shop", .pod = "web-7d9f",
+                                .qos = QOS_BURSTABLE };
+        CgroupIdentity shop_sd = { .path = "/kubepods.slice/kubepods-burstable.slice/x", .namespace = "shop",
+                                   .pod = "web-7d9f", .qos = QOS_BURSTABLE };
+
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &svc)].name, "web");
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &other)].name, "all");
+        /* namespace beats qos */
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &ks)].name, "kube-system");
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &be)].name, "besteffort");
+        /* the namespace's own policy (pod + its namespace) */
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "shop-web");
+        /* a cgroup glob beats everything */
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop_sd)].name, "tree");
+
+        ck_assert(!policy_match(&set.policies[4], &be, why, sizeof(why)));
+        ck_assert_str_eq(why, "namespace 'batch' does not match 'shop'");
+        ck_assert(!policy_match(&set.policies[1], &svc, why, sizeof(why)));
+        ck_assert_str_eq(why, "qos (not a pod) is not besteffort");
+        ck_assert(!policy_match(&set.policies[3], &be, why, sizeof(why)));
+        ck_assert_str_eq(why, "unit: none here (wants 'web-*.service')");
+
+        static PolicyErrors e;
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_set_check_ambiguity(&set, &e), 0);
+        policy_set_done(&set);
+}
+END_TEST
+
+START_TEST(test_ambiguity)
+{
+        static const struct {
+                const char *a, *b;
+                bool ambiguous;
+        } t[] = {
+                { "{unit: \"web-*.service\"}", "{unit: \"db-*.service\"}", false },
+                { "{unit: \"web-*.service\"}", "{unit: \"*.service\"}", true },
+                { "{unit: \"web-*.service\"}", "{unit: \"web-*.scope\"}", false },
+                { "{unit: \"a.service\"}", "{unit: \"a.service\"}", true },
+                { "{namespace: a, qos: burstable}", "{namespace: a, qos: besteffort}", false },
+                { "{namespace: a, qos: burstable}", "{namespace: b, qos: burstable}", false },
+                { "{pod: \"web-*\", namespace: a}", "{pod: \"web-1\", namespace: a}", true },
+                { "{}", "{}", true },
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                static PolicyErrors e;
+                PolicySet set = {};
+                add(&set, NULL, "first", t[i].a);
+                add(&set, NULL, "second", t[i].b);
+                memset(&e, 0, sizeof(e));
+                ck_assert_msg((policy_set_check_ambiguity(&set, &e) < 0) == t[i].ambiguous, "case %zu", i);
+                if (t[i].ambiguous)
+                        ck_assert_ptr_nonnull(strstr(e.msg[0], "t.yaml:1:1: policy 'second' is as specific as 'first'"));
+                policy_set_done(&set);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -179,6 +267,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_broken);
         tcase_add_test(tc, test_namespace_default_and_duplicates);
         tcase_add_test(tc, test_examples);
+        tcase_add_test(tc, test_match_precedence);
+        tcase_add_test(tc, test_ambiguity);
         suite_add_tcase(s, tc);
         return s;
 }
