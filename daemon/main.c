@@ -45,6 +45,8 @@ static void help(void)
                "  --psi-stall DURATION  stall per window that fires the trigger (default 100ms)\n"
                "  --psi-window DURATION PSI window, <= 10s (default 2s)\n"
                "  --no-psi              do not arm PSI triggers\n"
+               "  --policy-dir DIR      policies (default /etc/memwarden/policies.d; '' for none);\n"
+               "                        SIGHUP reloads them, all or nothing\n"
                "  --pod-log-dir DIR     kubelet's pod log directory, for pod namespace and name\n"
                "                        (default /var/log/pods; '' disables)\n"
                "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
@@ -87,6 +89,7 @@ static int parse_args(int argc, char **argv)
                 ARG_PSI_WINDOW,
                 ARG_NO_PSI,
                 ARG_POD_LOG_DIR,
+                ARG_POLICY_DIR,
                 ARG_OOM,
                 ARG_MLOCK,
                 ARG_DEBUG,
@@ -103,6 +106,7 @@ static int parse_args(int argc, char **argv)
                 { "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
                 { "no-psi", no_argument, NULL, ARG_NO_PSI },
                 { "pod-log-dir", required_argument, NULL, ARG_POD_LOG_DIR },
+                { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "oom-score-adj", required_argument, NULL, ARG_OOM },
                 { "mlock", required_argument, NULL, ARG_MLOCK },
                 { "debug", no_argument, NULL, ARG_DEBUG },
@@ -118,6 +122,7 @@ static int parse_args(int argc, char **argv)
         *wc = WATCHER_CONFIG_DEFAULT;
         arg_config.output = under_systemd ? OUTPUT_JOURNAL : OUTPUT_STDOUT;
         arg_config.socket_path = MW_SOCKET_DEFAULT;
+        arg_config.policy_dir = "/etc/memwarden/policies.d";
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -178,6 +183,9 @@ static int parse_args(int argc, char **argv)
                         break;
                 case ARG_NO_PSI:
                         wc->psi = false;
+                        break;
+                case ARG_POLICY_DIR:
+                        arg_config.policy_dir = optarg[0] ? optarg : NULL;
                         break;
                 case ARG_POD_LOG_DIR:
                         wc->pod_log_dir = optarg[0] ? optarg : NULL;

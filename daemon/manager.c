@@ -141,8 +141,9 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         Manager *m = userdata;
 
         (void)s, (void)si;
-        /* Re-walk the tree and re-read every counter (policies will reload here too). */
-        log_info("Received SIGHUP, rescanning.");
+        /* Reload the policies (all or nothing), re-walk the tree, re-read every counter. */
+        log_info("Received SIGHUP: reloading policies and rescanning.");
+        (void)manager_load_policies(m, false);
         (void)watcher_rescan(m->watcher);
         return 0;
 }
@@ -194,6 +195,7 @@ Manager *manager_free(Manager *m)
         status_server_stop(m);
         sd_event_source_disable_unref(m->inotify_source);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
+        policy_set_done(&m->policies);
         if (m->out_fd > STDERR_FILENO)
                 close(m->out_fd);
         sd_event_unref(m->event);
@@ -234,6 +236,7 @@ int manager_start(Manager *m)
                 sd_event_source_unref(src);
         }
 
+        (void)manager_load_policies(m, true);
         r = watcher_scan(m->watcher);
         if (r < 0)
                 return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m",

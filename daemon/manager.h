@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "policy.h"
 #include "watcher.h"
 
 typedef enum OutputMode {
@@ -18,6 +19,7 @@ typedef struct ManagerConfig {
         OutputMode output;
         const char *output_path;
         const char *socket_path; /* NULL: no status socket */
+        const char *policy_dir;
 } ManagerConfig;
 
 typedef struct StatusClient StatusClient;
@@ -27,6 +29,9 @@ int manager_new(const ManagerConfig *cfg, Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+
+/* policies.c */
+int manager_load_policies(Manager *m, bool initial);
 
 /* status.c */
 int status_server_start(Manager *m, const char *path);
@@ -41,9 +46,11 @@ struct StatusClient {
         int fd;
         sd_event_source *io, *timeout;
         bool writing;
-        unsigned cursor; /* next slot to list; UINT_MAX before the header */
+        bool explain;
+        char filter[512]; /* explain: one cgroup's path, or "" for all */
+        unsigned cursor;  /* next slot to list; UINT_MAX before the header */
         size_t len, off, req_len;
-        char req[128];
+        char req[640];
         char buf[STATUS_BUF_SIZE];
 };
 
@@ -59,5 +66,7 @@ struct Manager {
         char *socket_path;
         sd_event_source *listen_source;
         StatusClient clients[STATUS_CLIENTS_MAX];
+        PolicySet policies;
+        uint64_t n_policy_reloads, n_policy_reload_failures;
         char record_buf[16384];
 };

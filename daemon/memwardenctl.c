@@ -23,6 +23,8 @@ static void help(void)
         printf("Usage: memwardenctl [OPTIONS] COMMAND\n\n"
                "Commands:\n"
                "  status        watched cgroups with their last counters and PSI\n"
+               "  explain [CGROUP]  which policy applies to each cgroup (or one), its armed\n"
+               "                triggers and actions, and why the other policies do not match\n"
                "  check PATH... validate policy files or directories (a directory: NAME.yaml for\n"
                "                the node admin, NAMESPACE/NAME.yaml per namespace); prints every\n"
                "                error as file:line:col: message\n\n"
@@ -93,6 +95,20 @@ static void print_field(const char *line, size_t len, const char *key, int width
                 printf("%*.*s ", width, (int)vl, v);
 }
 
+/* A value without padding: strings without their quotes. */
+static void print_value(const char *line, size_t len, const char *key)
+{
+        size_t vl;
+        const char *v = json_find(line, len, key, &vl);
+
+        if (!v)
+                printf("-");
+        else if (vl >= 2 && v[0] == '"')
+                printf("%.*s", (int)vl - 2, v + 1);
+        else
+                printf("%.*s", (int)vl, v);
+}
+
 static void print_counter(const char *line, size_t len, const char *key)
 {
         size_t cl;
@@ -104,31 +120,135 @@ static void print_counter(const char *line, size_t len, const char *key)
         print_field(c, cl, key, 8);
 }
 
-static int cmd_status(bool all)
+/* Send one request line, return the answer as a stream (NULL on failure, said). */
+static FILE *request(const char *req)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
+        size_t len = strlen(req);
+
+        if (strlen(arg_socket) >= sizeof(sa.sun_path) || len > 600) {
+                fprintf(stderr, "memwardenctl: socket path or request too long\n");
+                return NULL;
+        }
+        strcpy(sa.sun_path, arg_socket);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "memwardenctl: cannot reach memwardend at '%s': %m\n", arg_socket);
+                return NULL;
+        }
+        if (write(fd, req, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+                fprintf(stderr, "memwardenctl: cannot send the request: %m\n");
+                return NULL;
+        }
+        return fdopen(TAKE_FD(fd), "r");
+}
+
+/* Print a JSON array of strings, joined by sep. */
+static void print_list(const char *v, size_t vl, const char *sep)
+{
+        bool first = true;
+
+        for (size_t i = 0; i < vl; i++) {
+                if (v[i] != '"')
+                        continue;
+                size_t s = ++i;
+                while (i < vl && v[i] != '"')
+                        i += v[i] == '\\' ? 2 : 1;
+                printf("%s%.*s", first ? "" : sep, (int)(i - s), v + s);
+                first = false;
+        }
+}
+
+static int cmd_explain(const char *cgroup)
+{
+        char req[640];
+        FILE *f;
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        unsigned lines = 0;
+
+        snprintf(req, sizeof(req), "explain%s%s", cgroup ? " " : "", cgroup ? cgroup : "");
+        f = request(req);
+        if (!f)
+                return 1;
+        while ((n = getline(&line, &cap, f)) > 0) {
+                size_t len = (size_t)n, vl, il;
+                const char *v, *id;
+
+                if (lines++ == 0 || arg_json) {
+                        if (arg_json)
+                                fputs(line, stdout);
+                        continue;
+                }
+                print_value(line, len, "cgroup");
+                printf(" (");
+                print_value(line, len, "kind");
+                printf(")\n  who:");
+                id = json_find(line, len, "identity", &il);
+                static const char *const keys[] = { "unit", "namespace", "pod", "container", "qos" };
+                for (size_t k = 0; id && k < ELEMENTSOF(keys); k++) {
+                        v = json_find(id, il, keys[k], &vl);
+                        if (v && !(vl == 4 && memcmp(v, "null", 4) == 0))
+                                printf(" %s=%.*s", keys[k], (int)vl - 2, v + 1);
+                }
+                v = json_find(line, len, "policy", &vl);
+                if (!v || (vl == 4 && memcmp(v, "null", 4) == 0))
+                        printf("\n  policy: none applies\n");
+                else {
+                        printf("\n  policy: %.*s (", (int)vl - 2, v + 1);
+                        print_value(line, len, "source");
+                        const char *t = json_find(line, len, "any", &vl);
+                        bool all = !t;
+                        if (all)
+                                t = json_find(line, len, "all", &vl);
+                        printf(")\n  armed: %s of: ", all ? "all" : "any");
+                        if (t)
+                                print_list(t, vl, "; ");
+                        v = json_find(line, len, "actions", &vl);
+                        printf("\n  actions: ");
+                        if (v)
+                                print_list(v, vl, " -> ");
+                        putchar('\n');
+                }
+                v = json_find(line, len, "others", &vl);
+                for (size_t i = 0; v && i < vl; i++) {
+                        if (v[i] != '{')
+                                continue;
+                        size_t e = i;
+                        while (e < vl && v[e] != '}')
+                                e++;
+                        printf("  not: ");
+                        print_value(v + i, e - i + 1, "policy");
+                        printf(": ");
+                        print_value(v + i, e - i + 1, "why");
+                        putchar('\n');
+                        i = e;
+                }
+        }
+        free(line);
+        fclose(f);
+        if (lines == 0) {
+                fprintf(stderr, "memwardenctl: no answer from memwardend\n");
+                return 1;
+        }
+        if (lines == 1 && cgroup) {
+                fprintf(stderr, "memwardenctl: no cgroup '%s' is known to memwardend\n", cgroup);
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_status(bool all)
+{
         FILE *f;
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
         bool first = true;
 
-        if (strlen(arg_socket) >= sizeof(sa.sun_path)) {
-                fprintf(stderr, "memwardenctl: socket path too long\n");
-                return 1;
-        }
-        strcpy(sa.sun_path, arg_socket);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                fprintf(stderr, "memwardenctl: cannot reach memwardend at '%s': %m\n", arg_socket);
-                return 1;
-        }
-        if (write(fd, "status\n", 7) != 7) {
-                fprintf(stderr, "memwardenctl: cannot send the request: %m\n");
-                return 1;
-        }
-        f = fdopen(TAKE_FD(fd), "r");
+        f = request("status");
         if (!f)
                 return 1;
         while ((n = getline(&line, &cap, f)) > 0) {
@@ -220,9 +340,12 @@ static int cmd_check(char **paths, int n)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-                { "all", no_argument, NULL, 'a' },          { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },      { "namespace", required_argument, NULL, 'n' },
+                { "socket", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { "namespace", required_argument, NULL, 'n' },
                 {},
         };
         bool all = false;
@@ -257,6 +380,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[optind], "status") == 0)
                 return cmd_status(all);
+        if (strcmp(argv[optind], "explain") == 0)
+                return cmd_explain(optind + 1 < argc ? argv[optind + 1] : NULL);
         if (strcmp(argv[optind], "check") == 0) {
                 if (optind + 1 >= argc) {
                         fprintf(stderr, "memwardenctl: check needs at least one file or directory\n");

@@ -64,10 +64,122 @@ static void header(StatusClient *c)
         json_u64(&j, st.n_records);
         json_key(&j, "dropped_cgroups");
         json_u64(&j, st.n_dropped_cgroups);
+        json_key(&j, "policies");
+        json_u64(&j, m->policies.n);
+        json_key(&j, "policy_reloads");
+        json_u64(&j, m->n_policy_reloads);
+        json_key(&j, "policy_reload_failures");
+        json_u64(&j, m->n_policy_reload_failures);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
         c->off = 0;
+}
+
+static void put_trigger(JsonWriter *j, const Trigger *t)
+{
+        char b[160];
+
+        switch (t->type) {
+        case TRIGGER_MEMORY_EVENTS:
+                snprintf(b, sizeof(b), "memoryEvents %s grows by >= %llu in %llu s",
+                         memevent_to_string(t->counter), (unsigned long long)t->increase,
+                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
+                break;
+        case TRIGGER_PRESSURE:
+        case TRIGGER_NODE_PRESSURE:
+                snprintf(b, sizeof(b), "%s %s > %u.%02u%% over %llu s", trigger_type_to_string(t->type),
+                         psi_type_to_string(t->psi_type), t->above_bp / 100, t->above_bp % 100,
+                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
+                break;
+        case TRIGGER_USAGE:
+                snprintf(b, sizeof(b), "usage > %u.%02u%% of memory.%s", t->above_bp / 100,
+                         t->above_bp % 100, t->usage_of == USAGE_OF_HIGH ? "high" : "max");
+                break;
+        case TRIGGER_NODE_AVAILABLE:
+                snprintf(b, sizeof(b), "nodeAvailable < %llu MiB",
+                         (unsigned long long)(t->below_bytes >> 20));
+                break;
+        default:
+                b[0] = '\0';
+        }
+        json_string(j, b);
+}
+
+/* Which policy applies to cg and why the others do not: one JSON object. */
+static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, size_t *ret_len)
+{
+        char path[4096], why[256], src[4200];
+        CgroupIdentity id;
+        JsonWriter j;
+        unsigned others = 0;
+        int best;
+
+        watcher_cgroup_identity(m->watcher, cg, path, sizeof(path), &id);
+        best = policy_set_lookup(&m->policies, &id);
+        json_init(&j, buf, size);
+        json_object_open(&j);
+        json_key(&j, "cgroup");
+        json_string(&j, id.path);
+        json_key(&j, "kind");
+        json_string(&j, cgroup_kind_to_string(cg->kind));
+        json_key(&j, "identity");
+        json_object_open(&j);
+        json_key(&j, "unit");
+        json_string(&j, id.unit);
+        json_key(&j, "namespace");
+        json_string(&j, id.namespace);
+        json_key(&j, "pod");
+        json_string(&j, id.pod);
+        json_key(&j, "container");
+        json_string(&j, id.container);
+        json_key(&j, "qos");
+        json_string(&j, id.qos >= 0 ? qos_class_to_string(id.qos) : NULL);
+        json_object_close(&j);
+        json_key(&j, "policy");
+        if (best >= 0) {
+                const Policy *p = &m->policies.policies[best];
+                json_string(&j, p->name);
+                json_key(&j, "source");
+                snprintf(src, sizeof(src), "%s:%u", p->file, p->line);
+                json_string(&j, src);
+                json_key(&j, p->all ? "all" : "any");
+                json_array_open(&j);
+                for (size_t i = 0; i < p->n_triggers; i++)
+                        put_trigger(&j, &p->triggers[i]);
+                json_array_close(&j);
+                json_key(&j, "for_us");
+                json_u64(&j, p->for_usec);
+                json_key(&j, "actions");
+                json_array_open(&j);
+                for (size_t i = 0; i < p->n_actions; i++)
+                        json_string(&j, action_type_to_string(p->actions[i].type));
+                json_array_close(&j);
+        } else
+                json_null(&j);
+        json_key(&j, "others");
+        json_array_open(&j);
+        for (size_t i = 0; i < m->policies.n && others < 16; i++) {
+                const Policy *p = &m->policies.policies[i];
+                if ((int)i == best)
+                        continue;
+                json_object_open(&j);
+                json_key(&j, "policy");
+                json_string(&j, p->name);
+                json_key(&j, "why");
+                if (policy_match(p, &id, why, sizeof(why)))
+                        json_string(&j, "matches, but a more specific policy applies");
+                else
+                        json_string(&j, why);
+                json_object_close(&j);
+                others++;
+        }
+        json_array_close(&j);
+        json_object_close(&j);
+        if (j.overflow)
+                return -ENOBUFS;
+        *ret_len = j.len;
+        return 0;
 }
 
 /* Fill the buffer with as many cgroup lines as fit. */
@@ -75,15 +187,25 @@ static void fill(StatusClient *c)
 {
         Watcher *w = c->manager->watcher;
         unsigned n = watcher_n_slots(w);
+        char path[4096];
 
         c->len = c->off = 0;
         for (; c->cursor < n; c->cursor++) {
                 const Cgroup *cg = watcher_slot(w, c->cursor);
                 size_t len;
+                int r;
 
                 if (!cg)
                         continue;
-                if (cgroup_format_json(cg, c->buf + c->len, sizeof(c->buf) - c->len - 1, &len) < 0) {
+                if (c->filter[0] &&
+                    (cgroup_path(cg, path, sizeof(path)) < 0 || strcmp(path, c->filter) != 0))
+                        continue;
+                if (c->explain)
+                        r = explain_format(c->manager, cg, c->buf + c->len, sizeof(c->buf) - c->len - 1,
+                                           &len);
+                else
+                        r = cgroup_format_json(cg, c->buf + c->len, sizeof(c->buf) - c->len - 1, &len);
+                if (r < 0) {
                         if (c->len > 0)
                                 return; /* next round */
                         continue;       /* one cgroup larger than the buffer: skip it */
@@ -97,9 +219,20 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
 
 static void handle_request(StatusClient *c)
 {
-        if (c->req_len >= 6 && memcmp(c->req, "status", 6) == 0) {
+        char *nl = memchr(c->req, '\n', c->req_len);
+
+        if (nl)
+                *nl = '\0';
+        else
+                c->req[c->req_len] = '\0';
+        if (strcmp(c->req, "status") == 0) {
                 header(c);
                 c->cursor = 0;
+        } else if (strcmp(c->req, "explain") == 0 || strncmp(c->req, "explain ", 8) == 0) {
+                header(c);
+                c->cursor = 0;
+                c->explain = true;
+                snprintf(c->filter, sizeof(c->filter), "%s", c->req[7] ? c->req + 8 : "");
         } else {
                 int n = snprintf(c->buf, sizeof(c->buf), "{\"error\":\"unknown request\"}\n");
                 c->len = (size_t)n;

@@ -29,10 +29,10 @@ typedef struct PolicyMatch {
 } PolicyMatch;
 
 typedef enum TriggerType {
-        TRIGGER_MEMORY_EVENTS, /* growth of a memory.events counter over a window */
-        TRIGGER_PRESSURE,      /* PSI stall share of the cgroup over a window */
-        TRIGGER_USAGE,         /* memory.current as a share of memory.high or memory.max */
-        TRIGGER_NODE_PRESSURE, /* PSI of the whole node */
+        TRIGGER_MEMORY_EVENTS,  /* growth of a memory.events counter over a window */
+        TRIGGER_PRESSURE,       /* PSI stall share of the cgroup over a window */
+        TRIGGER_USAGE,          /* memory.current as a share of memory.high or memory.max */
+        TRIGGER_NODE_PRESSURE,  /* PSI of the whole node */
         TRIGGER_NODE_AVAILABLE, /* MemAvailable below a watermark */
         _TRIGGER_TYPE_MAX,
         _TRIGGER_TYPE_INVALID = -22,
@@ -46,13 +46,13 @@ typedef enum UsageOf {
 typedef struct Trigger {
         TriggerType type;
         unsigned line, column;
-        MemEvent counter;      /* memory_events */
-        uint64_t increase;     /* memory_events: at least this many in the window */
-        uint64_t window_usec;  /* memory_events, pressure */
-        PsiType psi_type;      /* pressure */
-        uint32_t above_bp;     /* pressure, usage: basis points (1/100 %) */
-        UsageOf usage_of;      /* usage */
-        uint64_t below_bytes;  /* node_available */
+        MemEvent counter;     /* memory_events */
+        uint64_t increase;    /* memory_events: at least this many in the window */
+        uint64_t window_usec; /* memory_events, pressure */
+        PsiType psi_type;     /* pressure */
+        uint32_t above_bp;    /* pressure, usage: basis points (1/100 %) */
+        UsageOf usage_of;     /* usage */
+        uint64_t below_bytes; /* node_available */
 } Trigger;
 
 typedef enum ActionType {
@@ -91,11 +91,11 @@ typedef struct Policy {
         unsigned line, column;
         char *scope_namespace; /* NULL: a node-admin policy; else the namespace directory it came from */
         PolicyMatch match;
-        bool all;              /* triggers combine with all (true) or any (false) */
+        bool all; /* triggers combine with all (true) or any (false) */
         Trigger triggers[POLICY_TRIGGERS_MAX];
         size_t n_triggers;
-        uint64_t for_usec;     /* the triggers must hold this long before the policy fires */
-        uint64_t clear_usec;   /* ... and be false this long before it clears (hysteresis) */
+        uint64_t for_usec;   /* the triggers must hold this long before the policy fires */
+        uint64_t clear_usec; /* ... and be false this long before it clears (hysteresis) */
         Action actions[POLICY_ACTIONS_MAX];
         size_t n_actions;
 } Policy;

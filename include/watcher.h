@@ -40,7 +40,8 @@ typedef struct WatcherConfig {
         PsiType psi_type;
         uint64_t psi_stall_usec;
         uint64_t psi_window_usec;
-        const char *pod_log_dir; /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
+        const char *pod_log_dir;       /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
+        const char *container_log_dir; /* kubelet's /var/log/containers, for container names */
 } WatcherConfig;
 
 #define WATCHER_CONFIG_DEFAULT                                                                              \
@@ -51,7 +52,8 @@ typedef struct WatcherConfig {
                           .psi_type = PSI_SOME,                                                             \
                           .psi_stall_usec = 100000,                                                         \
                           .psi_window_usec = 2000000,                                                       \
-                          .pod_log_dir = "/var/log/pods" })
+                          .pod_log_dir = "/var/log/pods",                                                   \
+                          .container_log_dir = "/var/log/containers" })
 
 typedef struct Cgroup Cgroup;
 struct Cgroup {
@@ -74,6 +76,7 @@ struct Cgroup {
         uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last record about it */
         char *pod_namespace;      /* pods only: room for the names, set aside when the pod appears */
         char *pod_name;           /* "" until kubelet's log directory has been found */
+        char *container_name;     /* containers only, likewise */
         uint16_t name_len;
         char name[];
 };
@@ -150,10 +153,17 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);
 
 void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 
+/* Emit a warning record on the owner's behalf (e.g. a failed policy reload). */
+void watcher_warn(Watcher *w, int error, const char *message);
+
 /* Cgroups by slot, for status listings: slots may be empty (NULL). */
 unsigned watcher_n_slots(const Watcher *w);
 const Cgroup *watcher_slot(const Watcher *w, unsigned i);
 const Cgroup *watcher_root(const Watcher *w);
+
+/* Who c is, for matching policies: path into path_buf, the rest borrowed
+ * from c (looked up in kubelet's log directories first if still unknown). */
+void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
 /* The pod a pod or container cgroup belongs to, NULL for others. */
 const Cgroup *cgroup_pod(const Cgroup *c);

@@ -36,6 +36,7 @@ rm -rf "$work"
 mkdir -p "$work/payload/bin" "$work/results"
 cp -r "$here" "$work/payload/integration"
 cp -r "$here/../deploy" "$work/payload/deploy"
+cp -r "$here/../policies" "$work/payload/policies"
 for bin in daemon/memwardend daemon/memwardenctl tests/mw-hog; do
     cp "$builddir/$bin" "$work/payload/bin/"
 done

@@ -69,8 +69,9 @@ _printf_(4, 5) static void error_at(Ctx *c, unsigned line, unsigned column, cons
         e->n++;
 }
 
-#define error_node(c, node, ...)                                                                             \
-        error_at(c, (unsigned)(node)->start_mark.line + 1, (unsigned)(node)->start_mark.column + 1, __VA_ARGS__)
+#define error_node(c, node, ...)                                                                            \
+        error_at(c, (unsigned)(node)->start_mark.line + 1, (unsigned)(node)->start_mark.column + 1,         \
+                 __VA_ARGS__)
 
 static yaml_node_t *node_get(Ctx *c, int id)
 {
@@ -123,7 +124,8 @@ static void each_key(Ctx *c, yaml_node_t *map, const char *what, KeyFunc f, void
                         continue;
                 for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
                         yaml_node_t *k2 = node_get(c, q->key);
-                        if (k2 && k2->type == YAML_SCALAR_NODE && strcmp((const char *)k2->data.scalar.value, key) == 0) {
+                        if (k2 && k2->type == YAML_SCALAR_NODE &&
+                            strcmp((const char *)k2->data.scalar.value, key) == 0) {
                                 error_node(c, k, "'%s' is given twice in %s", key, what);
                                 key = NULL;
                                 break;
@@ -189,12 +191,14 @@ static bool get_percent(Ctx *c, yaml_node_t *v, const char *what, uint32_t *ret)
                 len--;
                 dot = memchr(s, '.', len);
                 size_t il = dot ? (size_t)(dot - s) : len, fl = dot ? len - il - 1 : 0;
-                ok = parse_u64_n(s, il, &ip) == 0 && (!dot || (fl >= 1 && fl <= 2 && parse_u64_n(dot + 1, fl, &fp) == 0));
+                ok = parse_u64_n(s, il, &ip) == 0 &&
+                     (!dot || (fl >= 1 && fl <= 2 && parse_u64_n(dot + 1, fl, &fp) == 0));
                 if (ok && fl == 1)
                         fp *= 10;
         }
         if (!ok || ip > 100 || (ip == 100 && fp > 0) || (ip == 0 && fp == 0)) {
-                error_node(c, v, "%s: '%s' is not a percentage above 0%% and at most 100%% (e.g. 20%%)", what, s);
+                error_node(c, v, "%s: '%s' is not a percentage above 0%% and at most 100%% (e.g. 20%%)",
+                           what, s);
                 return false;
         }
         *ret = (uint32_t)(ip * 100 + fp);
@@ -237,8 +241,10 @@ static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, v
 
         if (strcmp(key, "cgroup") == 0 || strcmp(key, "unit") == 0) {
                 if (ns_file) {
-                        error_node(c, k, "'%s' is for node-admin policies only: a namespace's policy matches "
-                                         "its own pods", key);
+                        error_node(c, k,
+                                   "'%s' is for node-admin policies only: a namespace's policy matches "
+                                   "its own pods",
+                                   key);
                         return;
                 }
                 char **dst = key[0] == 'c' ? &m->cgroup : &m->unit;
@@ -256,7 +262,8 @@ static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, v
                 m->container = get_string(c, v, key);
         else if (strcmp(key, "qos") == 0) {
                 const char *s = scalar(c, v, key);
-                if (s && (m->qos = lookup((const char *const[]){ "guaranteed", "burstable", "besteffort" }, _QOS_MAX, s)) < 0)
+                if (s && (m->qos = lookup((const char *const[]){ "guaranteed", "burstable", "besteffort" },
+                                          _QOS_MAX, s)) < 0)
                         error_node(c, v, "qos: expected guaranteed, burstable or besteffort, got '%s'", s);
         } else
                 unknown_key(c, k, key, "match", "cgroup, unit, namespace, pod, container, qos");
@@ -279,8 +286,10 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                 const char *s = scalar(c, v, key);
                 tc->seen_counter = true;
                 if (s && (t->counter = memevent_from_string_n(s, strlen(s))) < 0)
-                        error_node(c, v, "counter: expected high, max, oom, oom_kill, oom_group_kill or low, got "
-                                         "'%s'", s);
+                        error_node(c, v,
+                                   "counter: expected high, max, oom, oom_kill, oom_group_kill or low, got "
+                                   "'%s'",
+                                   s);
         } else if (t->type == TRIGGER_MEMORY_EVENTS && strcmp(key, "increase") == 0) {
                 const char *s = scalar(c, v, key);
                 tc->seen_increase = true;
@@ -335,8 +344,9 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
         if (!is_map(c, item, "a trigger"))
                 return;
         if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
-                error_node(c, item, "a trigger is one of: memoryEvents, pressure, usage, nodePressure, "
-                                    "nodeAvailable");
+                error_node(c, item,
+                           "a trigger is one of: memoryEvents, pressure, usage, nodePressure, "
+                           "nodeAvailable");
                 return;
         }
         pair = item->data.mapping.pairs.start;
@@ -346,7 +356,8 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         type = lookup(trigger_names, _TRIGGER_TYPE_MAX, key);
         if (type < 0) {
-                unknown_key(c, k, key, "triggers", "memoryEvents, pressure, usage, nodePressure, nodeAvailable");
+                unknown_key(c, k, key, "triggers",
+                            "memoryEvents, pressure, usage, nodePressure, nodeAvailable");
                 return;
         }
         if (p->n_triggers >= POLICY_TRIGGERS_MAX) {
@@ -354,16 +365,20 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         }
         t = &p->triggers[p->n_triggers++];
-        *t = (Trigger){ .type = type, .line = (unsigned)item->start_mark.line + 1,
-                        .column = (unsigned)item->start_mark.column + 1, .psi_type = PSI_SOME,
-                        .window_usec = 10 * USEC_PER_SEC, .increase = 1 };
+        *t = (Trigger){ .type = type,
+                        .line = (unsigned)item->start_mark.line + 1,
+                        .column = (unsigned)item->start_mark.column + 1,
+                        .psi_type = PSI_SOME,
+                        .window_usec = 10 * USEC_PER_SEC,
+                        .increase = 1 };
         if (!is_map(c, v, key))
                 return;
         tc = (TriggerCtx){ .t = t };
         each_key(c, v, key, trigger_key, &tc);
         if (type == TRIGGER_MEMORY_EVENTS && !tc.seen_counter)
                 error_node(c, v, "memoryEvents needs 'counter'");
-        if ((type == TRIGGER_PRESSURE || type == TRIGGER_NODE_PRESSURE || type == TRIGGER_USAGE) && !tc.seen_above)
+        if ((type == TRIGGER_PRESSURE || type == TRIGGER_NODE_PRESSURE || type == TRIGGER_USAGE) &&
+            !tc.seen_above)
                 error_node(c, v, "%s needs 'above'", key);
         if (type == TRIGGER_USAGE && !tc.seen_of)
                 error_node(c, v, "usage needs 'of' (high or max)");
@@ -392,7 +407,8 @@ static void triggers_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v
                         return;
                 if (v->data.sequence.items.top == v->data.sequence.items.start)
                         error_node(c, v, "'%s' needs at least one trigger", key);
-                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+                     i++) {
                         yaml_node_t *item = node_get(c, *i);
                         if (item)
                                 parse_trigger(c, item, p);
@@ -427,12 +443,14 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 (void)get_duration(c, v, key, USEC_PER_SEC, 3600 * USEC_PER_SEC, &a->interval_usec);
         else if (a->type == ACTION_NOTIFY && strcmp(key, "webhook") == 0) {
                 if (c->scope_ns) {
-                        error_node(c, k, "webhook: not allowed in a namespace's policy (webhooks outside the "
-                                         "node admin's allowlist are refused; no allowlist is configured)");
+                        error_node(c, k,
+                                   "webhook: not allowed in a namespace's policy (webhooks outside the "
+                                   "node admin's allowlist are refused; no allowlist is configured)");
                         return;
                 }
                 a->webhook = get_string(c, v, key);
-                if (a->webhook && strncmp(a->webhook, "http://", 7) != 0 && strncmp(a->webhook, "https://", 8) != 0)
+                if (a->webhook && strncmp(a->webhook, "http://", 7) != 0 &&
+                    strncmp(a->webhook, "https://", 8) != 0)
                         error_node(c, v, "webhook: expected an http:// or https:// URL");
         } else if (a->type == ACTION_EXEC && strcmp(key, "command") == 0) {
                 if (!is_seq(c, v, key))
@@ -482,12 +500,14 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         for (yaml_node_pair_t *q = item->data.mapping.pairs.start; q < item->data.mapping.pairs.top; q++) {
                 yaml_node_t *k = node_get(c, q->key);
-                if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "type") == 0)
+                if (k && k->type == YAML_SCALAR_NODE &&
+                    strcmp((const char *)k->data.scalar.value, "type") == 0)
                         typenode = node_get(c, q->value);
         }
         if (!typenode) {
-                error_node(c, item, "an action needs 'type' (notify, report, throttle, restart, stop, freeze, "
-                                    "kill, exec)");
+                error_node(c, item,
+                           "an action needs 'type' (notify, report, throttle, restart, stop, freeze, "
+                           "kill, exec)");
                 return;
         }
         type = scalar(c, typenode, "type");
@@ -495,8 +515,10 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         t = lookup(action_names, _ACTION_TYPE_MAX, type);
         if (t < 0) {
-                error_node(c, typenode, "unknown action type '%s' (expected notify, report, throttle, restart, "
-                                        "stop, freeze, kill or exec)", type);
+                error_node(c, typenode,
+                           "unknown action type '%s' (expected notify, report, throttle, restart, "
+                           "stop, freeze, kill or exec)",
+                           type);
                 return;
         }
         if (c->scope_ns && (t == ACTION_RESTART || t == ACTION_STOP || t == ACTION_EXEC)) {
@@ -508,17 +530,21 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         }
         a = &p->actions[p->n_actions++];
-        *a = (Action){ .type = t, .line = (unsigned)item->start_mark.line + 1,
-                       .column = (unsigned)item->start_mark.column + 1, .cooldown_usec = 300 * USEC_PER_SEC };
+        *a = (Action){ .type = t,
+                       .line = (unsigned)item->start_mark.line + 1,
+                       .column = (unsigned)item->start_mark.column + 1,
+                       .cooldown_usec = 300 * USEC_PER_SEC };
         if (t == ACTION_THROTTLE)
                 a->step_bp = 1000, a->interval_usec = 10 * USEC_PER_SEC;
         each_key(c, item, "an action", action_key, a);
         if (t == ACTION_THROTTLE && a->floor_bytes == 0)
-                error_node(c, item, "throttle needs 'floor': the lowest memory.high it may set (e.g. 256Mi)");
+                error_node(c, item,
+                           "throttle needs 'floor': the lowest memory.high it may set (e.g. 256Mi)");
         if (t == ACTION_EXEC && a->argc == 0)
                 error_node(c, item, "exec needs 'command'");
         if (p->n_actions > 1 && a->after_usec < p->actions[p->n_actions - 2].after_usec)
-                error_node(c, item, "the ladder goes up: this step's 'after' is shorter than the step before");
+                error_node(c, item,
+                           "the ladder goes up: this step's 'after' is shorter than the step before");
 }
 
 /* ---- document ---- */
@@ -553,7 +579,8 @@ static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, vo
                         return;
                 if (v->data.sequence.items.top == v->data.sequence.items.start)
                         error_node(c, v, "actions need at least one step");
-                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+                for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+                     i++) {
                         yaml_node_t *item = node_get(c, *i);
                         if (item)
                                 parse_action(c, item, p);
@@ -586,7 +613,8 @@ static void metadata_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v
         if (strcmp(key, "name") == 0) {
                 p->name = get_string(c, v, key);
                 if (p->name && !valid_name(p->name))
-                        error_node(c, v, "name: lowercase letters, digits and '-', at most 63, got '%s'", p->name);
+                        error_node(c, v, "name: lowercase letters, digits and '-', at most 63, got '%s'",
+                                   p->name);
         } else if (strcmp(key, "description") != 0)
                 unknown_key(c, k, key, "metadata", "name, description");
 }
@@ -600,7 +628,8 @@ static void doc_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, voi
                 dc->seen_api = true;
                 s = scalar(c, v, key);
                 if (s && strcmp(s, POLICY_API_VERSION) != 0)
-                        error_node(c, v, "apiVersion: this memwarden reads '%s', not '%s'", POLICY_API_VERSION, s);
+                        error_node(c, v, "apiVersion: this memwarden reads '%s', not '%s'",
+                                   POLICY_API_VERSION, s);
         } else if (strcmp(key, "kind") == 0) {
                 dc->seen_kind = true;
                 s = scalar(c, v, key);
@@ -647,7 +676,8 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
 {
         DocCtx dc = { .p = p };
 
-        *p = (Policy){ .line = (unsigned)root->start_mark.line + 1, .column = (unsigned)root->start_mark.column + 1,
+        *p = (Policy){ .line = (unsigned)root->start_mark.line + 1,
+                       .column = (unsigned)root->start_mark.column + 1,
                        .match.qos = _QOS_INVALID };
         if (!is_map(c, root, "a policy document"))
                 return;
@@ -681,9 +711,10 @@ int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_
                 yaml_node_t *root;
 
                 if (!yaml_parser_load(&parser, &doc)) {
-                        error_at(&c, (unsigned)parser.problem_mark.line + 1, (unsigned)parser.problem_mark.column + 1,
-                                 "YAML: %s%s%s", parser.problem ? parser.problem : "syntax error",
-                                 parser.context ? " " : "", parser.context ? parser.context : "");
+                        error_at(&c, (unsigned)parser.problem_mark.line + 1,
+                                 (unsigned)parser.problem_mark.column + 1, "YAML: %s%s%s",
+                                 parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                                 parser.context ? parser.context : "");
                         break;
                 }
                 root = yaml_document_get_root_node(&doc);
@@ -709,12 +740,14 @@ int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_
 
         for (size_t i = 0; i < n_got && c.n_errors == 0; i++)
                 for (size_t j = 0; j < set->n; j++)
-                        if (got[i].name && set->policies[j].name && strcmp(got[i].name, set->policies[j].name) == 0 &&
+                        if (got[i].name && set->policies[j].name &&
+                            strcmp(got[i].name, set->policies[j].name) == 0 &&
                             !!got[i].scope_namespace == !!set->policies[j].scope_namespace &&
                             (!got[i].scope_namespace ||
                              strcmp(got[i].scope_namespace, set->policies[j].scope_namespace) == 0))
-                                error_at(&c, got[i].line, got[i].column, "policy '%s' is already defined at %s:%u",
-                                         got[i].name, set->policies[j].file, set->policies[j].line);
+                                error_at(&c, got[i].line, got[i].column,
+                                         "policy '%s' is already defined at %s:%u", got[i].name,
+                                         set->policies[j].file, set->policies[j].line);
         if (r == 0 && c.n_errors == 0 && n_got > 0) {
                 Policy *np = realloc(set->policies, (set->n + n_got) * sizeof(Policy));
                 if (np) {
@@ -768,7 +801,8 @@ int policy_load_file(PolicySet *set, const char *path, const char *scope_ns, Pol
 static bool is_yaml_name(const char *n)
 {
         size_t len = strlen(n);
-        return n[0] != '.' && ((len > 5 && strcmp(n + len - 5, ".yaml") == 0) || (len > 4 && strcmp(n + len - 4, ".yml") == 0));
+        return n[0] != '.' && ((len > 5 && strcmp(n + len - 5, ".yaml") == 0) ||
+                               (len > 4 && strcmp(n + len - 4, ".yml") == 0));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -841,7 +875,8 @@ int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors)
                                 if ((size_t)snprintf(sub_path, sizeof(sub_path), "%s/%s", path, sub[j]) >=
                                     sizeof(sub_path))
                                         continue;
-                                if (is_yaml_name(sub[j]) && stat(sub_path, &st) == 0 && S_ISREG(st.st_mode)) {
+                                if (is_yaml_name(sub[j]) && stat(sub_path, &st) == 0 &&
+                                    S_ISREG(st.st_mode)) {
                                         int k = policy_load_file(set, sub_path, top[i], errors);
                                         if (k < 0 && ret == 0)
                                                 ret = k;
@@ -881,7 +916,8 @@ unsigned policy_specificity(const Policy *p)
         const PolicyMatch *m = &p->match;
 
         return (m->qos >= 0 ? SPEC_QOS : 0) | (m->namespace ? SPEC_NAMESPACE : 0) | (m->pod ? SPEC_POD : 0) |
-               (m->container ? SPEC_CONTAINER : 0) | (m->unit ? SPEC_UNIT : 0) | (m->cgroup ? SPEC_CGROUP : 0);
+               (m->container ? SPEC_CONTAINER : 0) | (m->unit ? SPEC_UNIT : 0) |
+               (m->cgroup ? SPEC_CGROUP : 0);
 }
 
 static bool field_fails(const char *pattern, const char *value, bool glob, const char *what, char *why,
@@ -893,8 +929,8 @@ static bool field_fails(const char *pattern, const char *value, bool glob, const
                 return false;
         ok = value && (glob ? fnmatch(pattern, value, 0) == 0 : strcmp(pattern, value) == 0);
         if (!ok && why)
-                snprintf(why, why_size, value ? "%s '%s' does not match '%s'" : "%s: none here (wants '%s')", what,
-                         value ? value : pattern, pattern);
+                snprintf(why, why_size, value ? "%s '%s' does not match '%s'" : "%s: none here (wants '%s')",
+                         what, value ? value : pattern, pattern);
         return !ok;
 }
 
@@ -924,7 +960,8 @@ int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
 
         for (size_t i = 0; i < set->n; i++)
                 if (policy_match(&set->policies[i], id, NULL, 0) &&
-                    (best < 0 || policy_specificity(&set->policies[i]) > policy_specificity(&set->policies[best])))
+                    (best < 0 ||
+                     policy_specificity(&set->policies[i]) > policy_specificity(&set->policies[best])))
                         best = (int)i;
         return best;
 }

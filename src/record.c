@@ -94,6 +94,10 @@ static void put_identity(JsonWriter *j, const Cgroup *c)
                 json_key(j, "container_id");
                 json_string(j, id);
         }
+        if (c->container_name && c->container_name[0]) {
+                json_key(j, "container");
+                json_string(j, c->container_name);
+        }
         const Cgroup *pod = cgroup_pod(c);
         if (pod && pod->pod_namespace && pod->pod_namespace[0]) {
                 json_key(j, "namespace");

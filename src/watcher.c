@@ -25,7 +25,7 @@ struct Watcher {
         WatcherConfig cfg;
         WatcherEmitFunc emit;
         void *userdata;
-        int inotify_fd, epoll_fd, pod_log_fd;
+        int inotify_fd, epoll_fd, pod_log_fd, container_log_fd;
         int root_fd; /* O_PATH: every cgroup file is opened relative to it */
         Cgroup *root;
         Cgroup **slots;
@@ -126,6 +126,19 @@ const Cgroup *cgroup_pod(const Cgroup *c)
         return NULL;
 }
 
+static void resolve_container(Watcher *w, Cgroup *c)
+{
+        char id[72];
+
+        if (!c->container_name || c->container_name[0] || !w->cfg.container_log_dir)
+                return;
+        if (w->container_log_fd < 0)
+                w->container_log_fd = open(w->cfg.container_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->container_log_fd < 0 || container_id_from_name(c->name, id, sizeof(id)) < 0)
+                return;
+        (void)container_log_lookup(w->container_log_fd, id, c->container_name);
+}
+
 static void resolve_pod(Watcher *w, Cgroup *pod)
 {
         char uid[40];
@@ -152,6 +165,7 @@ static void emit(Watcher *w, Record *r, const Cgroup *c)
         if (c) {
                 ((Cgroup *)c)->last_event_usec = r->mono_usec;
                 resolve_pod(w, (Cgroup *)cgroup_pod(c));
+                resolve_container(w, (Cgroup *)c);
         }
         w->n_records++;
         if (w->emit)
@@ -162,6 +176,11 @@ static void warn(Watcher *w, const Cgroup *c, int error, const char *message)
 {
         Record r = { .type = RECORD_WARNING, .message = message, .error = error, .current = UINT64_MAX };
         emit(w, &r, c);
+}
+
+void watcher_warn(Watcher *w, int error, const char *message)
+{
+        warn(w, NULL, error, message);
 }
 
 /* "a/b/file" for a cgroup's file relative to the root ("file" for the root;
@@ -431,20 +450,42 @@ static Cgroup *find_child(const Cgroup *parent, const char *name, size_t len)
 static void remove_cgroup(Watcher *w, Cgroup *c);
 static void unlink_child(Cgroup *c);
 
+void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret)
+{
+        const Cgroup *pod = cgroup_pod(c);
+
+        resolve_pod(w, (Cgroup *)pod);
+        resolve_container(w, (Cgroup *)c);
+        *ret = (CgroupIdentity){ .qos = _QOS_INVALID };
+        ret->path = cgroup_path(c, path_buf, size) >= 0 ? path_buf : NULL;
+        if (c->kind == CGROUP_KIND_SLICE || c->kind == CGROUP_KIND_SCOPE || c->kind == CGROUP_KIND_SERVICE)
+                ret->unit = c->name;
+        if (pod) {
+                ret->namespace = pod->pod_namespace[0] ? pod->pod_namespace : NULL;
+                ret->pod = pod->pod_name[0] ? pod->pod_name : NULL;
+                ret->qos = qos_from_pod_parent(pod->parent ? pod->parent->name : NULL);
+        }
+        if (c->container_name && c->container_name[0])
+                ret->container = c->container_name;
+}
+
 static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len)
 {
         CgroupKind kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
         /* A pod gets room for its namespace and name now, so that learning
          * them later (kubelet makes the log directory) allocates nothing. */
-        size_t extra = kind == CGROUP_KIND_POD ? POD_NAMESPACE_MAX + POD_NAME_MAX : 0;
+        size_t extra = kind == CGROUP_KIND_POD         ? POD_NAMESPACE_MAX + POD_NAME_MAX
+                       : kind == CGROUP_KIND_CONTAINER ? CONTAINER_NAME_MAX
+                                                       : 0;
         Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1 + extra);
 
         if (!c)
                 return NULL;
-        if (extra) {
+        if (kind == CGROUP_KIND_POD) {
                 c->pod_namespace = c->name + len + 1;
                 c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
-        }
+        } else if (kind == CGROUP_KIND_CONTAINER)
+                c->container_name = c->name + len + 1;
         c->parent = parent;
         c->wd_dir = c->wd_events = c->wd_cgevents = -1;
         c->events_fd = c->psi_fd = -1;
@@ -640,6 +681,7 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->epoll_fd = -1;
         w->root_fd = -1;
         w->pod_log_fd = cfg->pod_log_dir ? open(cfg->pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        w->container_log_fd = -1;
         watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
         w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->inotify_fd < 0) {
@@ -671,6 +713,7 @@ Watcher *watcher_free(Watcher *w)
         safe_close(w->inotify_fd);
         safe_close(w->epoll_fd);
         safe_close(w->pod_log_fd);
+        safe_close(w->container_log_fd);
         safe_close(w->root_fd);
         wdmap_done(&w->wds);
         free(w->slots);

@@ -21,19 +21,20 @@ START_TEST(test_good)
 {
         static PolicyErrors e;
         PolicySet set = {};
-        const char *text = HEAD "spec:\n"
-                                "  match: {unit: \"web-*.service\", qos: burstable}\n"
-                                "  triggers:\n"
-                                "    all:\n"
-                                "      - memoryEvents: {counter: oom_kill, increase: 3, window: 2m}\n"
-                                "      - pressure: {type: full, above: 12.5%, window: 10s}\n"
-                                "      - usage: {of: high, above: 90%}\n"
-                                "      - nodeAvailable: {below: 128Mi}\n"
-                                "    for: 10s\n"
-                                "  actions:\n"
-                                "    - {type: notify, webhook: \"http://127.0.0.1:9/x\"}\n"
-                                "    - {type: throttle, after: 30s, floor: 256Mi, step: 5%, interval: 15s, dryRun: true}\n"
-                                "    - {type: exec, after: 1m, command: [/bin/echo, hi]}\n";
+        const char *text = HEAD
+                "spec:\n"
+                "  match: {unit: \"web-*.service\", qos: burstable}\n"
+                "  triggers:\n"
+                "    all:\n"
+                "      - memoryEvents: {counter: oom_kill, increase: 3, window: 2m}\n"
+                "      - pressure: {type: full, above: 12.5%, window: 10s}\n"
+                "      - usage: {of: high, above: 90%}\n"
+                "      - nodeAvailable: {below: 128Mi}\n"
+                "    for: 10s\n"
+                "  actions:\n"
+                "    - {type: notify, webhook: \"http://127.0.0.1:9/x\"}\n"
+                "    - {type: throttle, after: 30s, floor: 256Mi, step: 5%, interval: 15s, dryRun: true}\n"
+                "    - {type: exec, after: 1m, command: [/bin/echo, hi]}\n";
 
         ck_assert_int_eq(load(&set, &e, NULL, text), 0);
         ck_assert_uint_eq(e.n, 0);
@@ -78,37 +79,52 @@ START_TEST(test_broken)
                 { NULL, "a: [1, 2\n", { "2:1: YAML: did not find expected ','" } },
                 { NULL, "- 1\n", { "1:1: a policy document must be a mapping" } },
                 { NULL, "kind: Policy\n", { "1:1: a policy needs 'apiVersion" } },
-                { NULL, HEAD "spec: {match: {}, triggers: {any: [{usage: {of: high}}]}, actions: [{type: notify}]}\n",
+                { NULL,
+                  HEAD
+                  "spec: {match: {}, triggers: {any: [{usage: {of: high}}]}, actions: [{type: notify}]}\n",
                   { "4:44: usage needs 'above'" } },
-                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{memoryEvents: {counter: high, window: 2h}}]}\n"
-                             "  actions: [{type: notify}]\n",
+                { NULL,
+                  HEAD
+                  "spec:\n  match: {}\n  triggers: {any: [{memoryEvents: {counter: high, window: 2h}}]}\n"
+                  "  actions: [{type: notify}]\n",
                   { "6:59: window: 2h is out of range" } },
-                { NULL, HEAD "spec:\n  match: {}\n  match: {}\n  triggers: {for: 1s}\n  actions: []\n",
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  match: {}\n  triggers: {for: 1s}\n  actions: []\n",
                   { "6:3: 'match' is given twice in spec", "7:13: triggers need 'any' or 'all'",
                     "8:12: actions need at least one step" } },
-                { NULL, HEAD "spec:\n  match: {pod: [a]}\n  triggers: {any: [{nodeAvailable: {below: 0}}]}\n"
-                             "  actions: [{type: kill, dryRun: yes}]\n",
+                { NULL,
+                  HEAD "spec:\n  match: {pod: [a]}\n  triggers: {any: [{nodeAvailable: {below: 0}}]}\n"
+                       "  actions: [{type: kill, dryRun: yes}]\n",
                   { "5:16: pod must be a single value", "6:44: below: '0' is not a size",
                     "7:34: dryRun: expected true or false" } },
                 /* Confinement: a namespace's file. */
-                { "shop", HEAD "spec:\n  match: {namespace: other, unit: x.service}\n"
-                               "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
-                               "  actions: [{type: restart}, {type: notify, webhook: \"http://x\"}, {type: exec, command: [/bin/true]}]\n",
+                { "shop",
+                  HEAD "spec:\n  match: {namespace: other, unit: x.service}\n"
+                       "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                       "  actions: [{type: restart}, {type: notify, webhook: \"http://x\"}, {type: exec, "
+                       "command: [/bin/true]}]\n",
                   { "5:22: namespace 'other': a policy in 'shop/' can only match namespace 'shop'",
-                    "5:29: 'unit' is for node-admin policies only", "7:20: action 'restart' is for node-admin",
+                    "5:29: 'unit' is for node-admin policies only",
+                    "7:20: action 'restart' is for node-admin",
                     "7:45: webhook: not allowed in a namespace's policy" } },
-                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{pressure: {above: 5%}, usage: {of: max, above: 1%}}]}\n"
-                             "  actions: [{type: notify}]\n",
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  triggers: {any: [{pressure: {above: 5%}, usage: {of: max, "
+                       "above: 1%}}]}\n"
+                       "  actions: [{type: notify}]\n",
                   { "6:20: a trigger is one of" } },
-                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
-                             "  actions: [{type: notify, after: 1m}, {type: kill, after: 10s}]\n",
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                       "  actions: [{type: notify, after: 1m}, {type: kill, after: 10s}]\n",
                   { "7:40: the ladder goes up" } },
-                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
-                             "  actions: [{type: exec, command: [echo]}]\n",
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                       "  actions: [{type: exec, command: [echo]}]\n",
                   { "7:35: command: the program must be an absolute path" } },
-                { NULL, HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
-                             "  actions: [{type: notify}]\n---\n" HEAD "spec: {}\n",
-                  { "12:7: spec needs 'match'", "12:7: spec needs 'triggers'", "12:7: spec needs 'actions'" } },
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                       "  actions: [{type: notify}]\n---\n" HEAD "spec: {}\n",
+                  { "12:7: spec needs 'match'", "12:7: spec needs 'triggers'",
+                    "12:7: spec needs 'actions'" } },
         };
         static PolicyErrors e;
 
@@ -120,13 +136,13 @@ START_TEST(test_broken)
                 while (want < 4 && t[i].errors[want])
                         want++;
                 ck_assert_int_eq(r, want ? -EINVAL : 0);
-                ck_assert_msg(e.n >= want, "case %zu: %zu errors, want at least %zu (first: %s)", i, e.n, want,
-                              e.n ? e.msg[0] : "-");
+                ck_assert_msg(e.n >= want, "case %zu: %zu errors, want at least %zu (first: %s)", i, e.n,
+                              want, e.n ? e.msg[0] : "-");
                 for (size_t j = 0; j < want; j++) {
                         char expect[320];
                         snprintf(expect, sizeof(expect), "t.yaml:%s", t[i].errors[j]);
-                        ck_assert_msg(strncmp(e.msg[j], expect, strlen(expect)) == 0, "case %zu error %zu: got '%s', want '%s...'",
-                                      i, j, e.msg[j], expect);
+                        ck_assert_msg(strncmp(e.msg[j], expect, strlen(expect)) == 0,
+                                      "case %zu error %zu: got '%s', want '%s...'", i, j, e.msg[j], expect);
                 }
                 ck_assert_uint_eq(set.n, 0); /* a file with any error gives no policy */
                 policy_set_done(&set);
@@ -138,8 +154,9 @@ START_TEST(test_namespace_default_and_duplicates)
 {
         static PolicyErrors e;
         PolicySet set = {};
-        const char *text = HEAD "spec:\n  match: {pod: \"etl-*\"}\n  triggers: {any: [{usage: {of: max, above: 90%}}]}\n"
-                                "  actions: [{type: notify}]\n";
+        const char *text = HEAD
+                "spec:\n  match: {pod: \"etl-*\"}\n  triggers: {any: [{usage: {of: max, above: 90%}}]}\n"
+                "  actions: [{type: notify}]\n";
 
         ck_assert_int_eq(load(&set, &e, "batch", text), 0);
         ck_assert_str_eq(set.policies[0].match.namespace, "batch");
@@ -165,7 +182,8 @@ START_TEST(test_examples)
         ck_assert_uint_ge(set.n, 4);
         bool ns = false;
         for (size_t i = 0; i < set.n; i++)
-                ns = ns || (set.policies[i].scope_namespace && strcmp(set.policies[i].scope_namespace, "batch") == 0);
+                ns = ns || (set.policies[i].scope_namespace &&
+                            strcmp(set.policies[i].scope_namespace, "batch") == 0);
         ck_assert(ns);
         policy_set_done(&set);
 }
@@ -195,16 +213,28 @@ START_TEST(test_match_precedence)
         add(&set, "shop", "shop-web", "{pod: \"web-*\"}");
         add(&set, NULL, "tree", "{cgroup: \"/kubepods.slice/*\"}");
 
-        CgroupIdentity svc = { .path = "/system.slice/web-1.service", .unit = "web-1.service", .qos = _QOS_INVALID };
-        CgroupIdentity other = { .path = "/system.slice/db.service", .unit = "db.service", .qos = _QOS_INVALID };
-        CgroupIdentity ks = { .path = "/kubepods/besteffort/podx", .namespace = "kube-system", .pod = "coredns",
+        CgroupIdentity svc = { .path = "/system.slice/web-1.service",
+                               .unit = "web-1.service",
+                               .qos = _QOS_INVALID };
+        CgroupIdentity other = { .path = "/system.slice/db.service",
+                                 .unit = "db.service",
+                                 .qos = _QOS_INVALID };
+        CgroupIdentity ks = { .path = "/kubepods/besteffort/podx",
+                              .namespace = "kube-system",
+                              .pod = "coredns",
                               .qos = QOS_BESTEFFORT };
-        CgroupIdentity be = { .path = "/kubepods/besteffort/pody", .namespace = "batch", .pod = "etl-0",
+        CgroupIdentity be = { .path = "/kubepods/besteffort/pody",
+                              .namespace = "batch",
+                              .pod = "etl-0",
                               .qos = QOS_BESTEFFORT };
-        CgroupIdentity shop = { .path = "/kubepods/burstable/podz", .namespace = "shop", .pod = "web-7d9f",
+        CgroupIdentity shop = { .path = "/kubepods/burstable/podz",
+                                .namespace = "shop",
+                                .pod = "web-7d9f",
                                 .qos = QOS_BURSTABLE };
-        CgroupIdentity shop_sd = { .path = "/kubepods.slice/kubepods-burstable.slice/x", .namespace = "shop",
-                                   .pod = "web-7d9f", .qos = QOS_BURSTABLE };
+        CgroupIdentity shop_sd = { .path = "/kubepods.slice/kubepods-burstable.slice/x",
+                                   .namespace = "shop",
+                                   .pod = "web-7d9f",
+                                   .qos = QOS_BURSTABLE };
 
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &svc)].name, "web");
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &other)].name, "all");
@@ -253,7 +283,8 @@ START_TEST(test_ambiguity)
                 memset(&e, 0, sizeof(e));
                 ck_assert_msg((policy_set_check_ambiguity(&set, &e) < 0) == t[i].ambiguous, "case %zu", i);
                 if (t[i].ambiguous)
-                        ck_assert_ptr_nonnull(strstr(e.msg[0], "t.yaml:1:1: policy 'second' is as specific as 'first'"));
+                        ck_assert_ptr_nonnull(
+                                strstr(e.msg[0], "t.yaml:1:1: policy 'second' is as specific as 'first'"));
                 policy_set_done(&set);
         }
 }

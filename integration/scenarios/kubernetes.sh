@@ -10,6 +10,16 @@ uid_b=9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff   # cgroupfs driver, burstable
 cid_a=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 cid_b=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
 mkdir -p "/var/log/pods/shop_web-7d9f_$uid_a" "/var/log/pods/batch_etl-0_$uid_b"
+mkdir -p /var/log/containers
+touch "/var/log/containers/web-7d9f_shop_app-$cid_a.log" "/var/log/containers/etl-0_batch_worker-$cid_b.log"
+
+# The example policies, plus one of namespace shop's own.
+mkdir -p /etc/memwarden/policies.d/shop
+cp -r /opt/mw/policies/. /etc/memwarden/policies.d/
+printf '%s\n' 'apiVersion: memwarden/v1' 'kind: Policy' 'metadata: {name: shop-web}' 'spec:' \
+    '  match: {pod: "web-*", container: app}' '  triggers: {any: [{usage: {of: high, above: 95%}}]}' \
+    '  actions: [{type: notify}]' >/etc/memwarden/policies.d/shop/web.yaml
+"$MW_BIN/memwardenctl" check /etc/memwarden/policies.d
 
 mw_start
 
@@ -33,6 +43,8 @@ fs=$!
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods.slice/kubepods-burstable.slice/$podslice/cri-containerd-$cid_a.scope\"" 60
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods/burstable/pod$uid_b\"" 60
 mw_status --all >"$MW_OUT/status.txt"
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain.jsonl"
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain | tee "$MW_OUT/explain.txt"
 # Throttled hogs take long to finish: end them.
 kill -9 "$fs" 2>/dev/null || true
 systemctl kill --signal=KILL "cri-containerd-$cid_a.scope" || true
