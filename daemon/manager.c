@@ -159,6 +159,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         m->cfg = *cfg;
         m->out_fd = -1;
         m->listen_fd = -1;
+        m->policy_inotify_fd = -1;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 m->clients[i].fd = -1;
 
@@ -193,6 +194,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         status_server_stop(m);
+        manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         policy_set_done(&m->policies);
@@ -237,6 +239,9 @@ int manager_start(Manager *m)
         }
 
         (void)manager_load_policies(m, true);
+        r = manager_watch_policies(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch the policy directory, reload with SIGHUP: %m");
         r = watcher_scan(m->watcher);
         if (r < 0)
                 return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m",

@@ -32,6 +32,8 @@ int manager_run(Manager *m);
 
 /* policies.c */
 int manager_load_policies(Manager *m, bool initial);
+int manager_watch_policies(Manager *m);
+void manager_unwatch_policies(Manager *m);
 
 /* status.c */
 int status_server_start(Manager *m, const char *path);
@@ -68,5 +70,7 @@ struct Manager {
         StatusClient clients[STATUS_CLIENTS_MAX];
         PolicySet policies;
         uint64_t n_policy_reloads, n_policy_reload_failures;
+        int policy_inotify_fd;
+        sd_event_source *policy_inotify_source, *policy_reload_timer;
         char record_buf[16384];
 };

@@ -16,9 +16,17 @@ touch "/var/log/containers/web-7d9f_shop_app-$cid_a.log" "/var/log/containers/et
 # The example policies, plus one of namespace shop's own.
 mkdir -p /etc/memwarden/policies.d/shop
 cp -r /opt/mw/policies/. /etc/memwarden/policies.d/
-printf '%s\n' 'apiVersion: memwarden/v1' 'kind: Policy' 'metadata: {name: shop-web}' 'spec:' \
-    '  match: {pod: "web-*", container: app}' '  triggers: {any: [{usage: {of: high, above: 95%}}]}' \
-    '  actions: [{type: notify}]' >/etc/memwarden/policies.d/shop/web.yaml
+# Laid out as kubelet mounts a ConfigMap: the file is a symlink through ..data.
+shop_policy() { # version container
+    mkdir -p "/etc/memwarden/policies.d/shop/..$1"
+    printf '%s\n' 'apiVersion: memwarden/v1' 'kind: Policy' 'metadata: {name: shop-web}' 'spec:' \
+        "  match: {pod: \"web-*\", container: $2}" '  triggers: {any: [{usage: {of: high, above: 95%}}]}' \
+        '  actions: [{type: notify}]' >"/etc/memwarden/policies.d/shop/..$1/web.yaml"
+    ln -sfn "..$1" /etc/memwarden/policies.d/shop/..data_tmp
+    mv -T /etc/memwarden/policies.d/shop/..data_tmp /etc/memwarden/policies.d/shop/..data
+}
+shop_policy v1 app
+ln -s ..data/web.yaml /etc/memwarden/policies.d/shop/web.yaml
 "$MW_BIN/memwardenctl" check /etc/memwarden/policies.d
 
 mw_start
@@ -45,6 +53,18 @@ mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods/burstable/pod
 mw_status --all >"$MW_OUT/status.txt"
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain.jsonl"
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain | tee "$MW_OUT/explain.txt"
+
+# A ConfigMap update (atomic ..data swap) reloads by itself...
+shop_policy v2 sidecar
+sleep 2
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain-v2.jsonl"
+# ...and a broken one keeps the policies that were in force.
+mkdir -p /etc/memwarden/policies.d/shop/..v3
+printf 'apiVersion: memwarden/v1\nkind: Policy\nspec: [\n' >/etc/memwarden/policies.d/shop/..v3/web.yaml
+ln -sfn ..v3 /etc/memwarden/policies.d/shop/..data_tmp
+mv -T /etc/memwarden/policies.d/shop/..data_tmp /etc/memwarden/policies.d/shop/..data
+sleep 2
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain-v3.jsonl"
 # Throttled hogs take long to finish: end them.
 kill -9 "$fs" 2>/dev/null || true
 systemctl kill --signal=KILL "cri-containerd-$cid_a.scope" || true
