@@ -4,7 +4,7 @@
 # Extra arguments go to memwardend (see memwardend --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/install-deps.sh
-[ -f build/build.ninja ] || meson setup build -Dtests=false
-ninja -C build
+deploy/install-deps.sh >&2
+[ -f build/build.ninja ] || meson setup build -Dtests=false >&2
+ninja -C build >&2
 exec build/daemon/memwardend "$@"
