@@ -129,6 +129,10 @@ int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors);
 
 void policy_set_done(PolicySet *set);
 
+/* Append "file:line:col: message" to errors (bounded; the rest are counted). */
+void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned column, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
 /* ---- matching ---- */
 
 /* How specific a match is: a bit per field given, the more telling fields

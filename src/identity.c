@@ -130,41 +130,106 @@ struct dirent64_raw {
         char d_name[];
 };
 
-int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX])
+/* Call f for each entry of the directory at fd (from its start) until f
+ * returns non-zero; getdents64 into the stack, no allocation. Returns f's
+ * value, -ENOENT when no entry satisfied it, or -errno. */
+static int for_each_entry(int fd, int (*f)(const char *name, void *userdata), void *userdata)
 {
-        size_t ul = strlen(uid);
-
-        if (logdir_fd < 0 || ul == 0)
+        if (fd < 0)
                 return -ENOENT;
-        if (lseek(logdir_fd, 0, SEEK_SET) < 0)
+        if (lseek(fd, 0, SEEK_SET) < 0)
                 return -errno;
         for (;;) {
                 _Alignas(struct dirent64_raw) char buf[4096];
-                long n = syscall(SYS_getdents64, logdir_fd, buf, sizeof(buf));
+                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
                 if (n < 0)
                         return -errno;
                 if (n == 0)
                         return -ENOENT;
                 for (long off = 0; off < n;) {
                         struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
-                        const char *name = d->d_name, *first, *last;
-                        size_t len = strlen(name);
-
+                        int r;
                         off += d->d_reclen;
-                        if (len < ul + 4 || strcmp(name + len - ul, uid) != 0 || name[len - ul - 1] != '_')
-                                continue;
-                        first = strchr(name, '_');
-                        last = name + len - ul - 1;
-                        if (first == name || first >= last || (size_t)(first - name) >= POD_NAMESPACE_MAX ||
-                            (size_t)(last - first - 1) >= POD_NAME_MAX)
-                                continue;
-                        memcpy(ns, name, (size_t)(first - name));
-                        ns[first - name] = '\0';
-                        memcpy(pod, first + 1, (size_t)(last - first - 1));
-                        pod[last - first - 1] = '\0';
-                        return 0;
+                        r = f(d->d_name, userdata);
+                        if (r != 0)
+                                return r;
                 }
         }
+}
+
+struct pod_lookup {
+        const char *uid;
+        size_t uid_len;
+        char *ns, *pod;
+};
+
+/* <namespace>_<pod>_<uid> */
+static int match_pod_dir(const char *name, void *userdata)
+{
+        struct pod_lookup *l = userdata;
+        size_t len = strlen(name), ul = l->uid_len;
+        const char *first, *last;
+
+        if (len < ul + 4 || strcmp(name + len - ul, l->uid) != 0 || name[len - ul - 1] != '_')
+                return 0;
+        first = strchr(name, '_');
+        last = name + len - ul - 1;
+        if (first == name || first >= last || (size_t)(first - name) >= POD_NAMESPACE_MAX ||
+            (size_t)(last - first - 1) >= POD_NAME_MAX)
+                return 0;
+        memcpy(l->ns, name, (size_t)(first - name));
+        l->ns[first - name] = '\0';
+        memcpy(l->pod, first + 1, (size_t)(last - first - 1));
+        l->pod[last - first - 1] = '\0';
+        return 1;
+}
+
+int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX])
+{
+        struct pod_lookup l = { .uid = uid, .uid_len = strlen(uid), .ns = ns, .pod = pod };
+        int r;
+
+        if (l.uid_len == 0)
+                return -ENOENT;
+        r = for_each_entry(logdir_fd, match_pod_dir, &l);
+        return r > 0 ? 0 : r;
+}
+
+struct container_lookup {
+        const char *id;
+        size_t id_len;
+        char *name;
+};
+
+/* <pod>_<namespace>_<container>-<id>.log */
+static int match_container_log(const char *e, void *userdata)
+{
+        struct container_lookup *l = userdata;
+        size_t len = strlen(e), cl = l->id_len;
+        const char *second, *dash;
+
+        if (len < cl + 6 || strcmp(e + len - 4, ".log") != 0 || memcmp(e + len - 4 - cl, l->id, cl) != 0 ||
+            e[len - 5 - cl] != '-')
+                return 0;
+        dash = e + len - 5 - cl;
+        second = strchr(e, '_');
+        second = second ? strchr(second + 1, '_') : NULL;
+        if (!second || second >= dash || (size_t)(dash - second - 1) >= CONTAINER_NAME_MAX)
+                return 0;
+        memcpy(l->name, second + 1, (size_t)(dash - second - 1));
+        l->name[dash - second - 1] = '\0';
+        return 1;
+}
+
+int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAME_MAX])
+{
+        struct container_lookup l = { .id = cid, .id_len = strlen(cid), .name = name };
+        int r;
+
+        if (l.id_len == 0)
+                return -ENOENT;
+        r = for_each_entry(logdir_fd, match_container_log, &l);
+        return r > 0 ? 0 : r;
 }
 
 const char *qos_class_to_string(QosClass q)
@@ -184,41 +249,4 @@ QosClass qos_from_pod_parent(const char *parent)
         if (strcmp(parent, "kubepods") == 0 || strcmp(parent, "kubepods.slice") == 0)
                 return QOS_GUARANTEED;
         return _QOS_INVALID;
-}
-
-int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAME_MAX])
-{
-        size_t cl = strlen(cid);
-
-        if (logdir_fd < 0 || cl == 0)
-                return -ENOENT;
-        if (lseek(logdir_fd, 0, SEEK_SET) < 0)
-                return -errno;
-        for (;;) {
-                _Alignas(struct dirent64_raw) char buf[4096];
-                long n = syscall(SYS_getdents64, logdir_fd, buf, sizeof(buf));
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENOENT;
-                for (long off = 0; off < n;) {
-                        struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
-                        const char *e = d->d_name, *second, *dash;
-                        size_t len = strlen(e);
-
-                        off += d->d_reclen;
-                        /* <pod>_<namespace>_<container>-<id>.log */
-                        if (len < cl + 6 || strcmp(e + len - 4, ".log") != 0 ||
-                            memcmp(e + len - 4 - cl, cid, cl) != 0 || e[len - 5 - cl] != '-')
-                                continue;
-                        dash = e + len - 5 - cl;
-                        second = strchr(e, '_');
-                        second = second ? strchr(second + 1, '_') : NULL;
-                        if (!second || second >= dash || (size_t)(dash - second - 1) >= CONTAINER_NAME_MAX)
-                                continue;
-                        memcpy(name, second + 1, (size_t)(dash - second - 1));
-                        name[dash - second - 1] = '\0';
-                        return 0;
-                }
-        }
 }

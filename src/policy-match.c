@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* Which policy applies to a cgroup: matching, precedence, ambiguity. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+enum {
+        SPEC_QOS = 1 << 0,
+        SPEC_NAMESPACE = 1 << 1,
+        SPEC_POD = 1 << 2,
+        SPEC_CONTAINER = 1 << 3,
+        SPEC_UNIT = 1 << 4,
+        SPEC_CGROUP = 1 << 5,
+};
+
+unsigned policy_specificity(const Policy *p)
+{
+        const PolicyMatch *m = &p->match;
+
+        return (m->qos >= 0 ? SPEC_QOS : 0) | (m->namespace ? SPEC_NAMESPACE : 0) | (m->pod ? SPEC_POD : 0) |
+               (m->container ? SPEC_CONTAINER : 0) | (m->unit ? SPEC_UNIT : 0) |
+               (m->cgroup ? SPEC_CGROUP : 0);
+}
+
+static bool field_fails(const char *pattern, const char *value, bool glob, const char *what, char *why,
+                        size_t why_size)
+{
+        bool ok;
+
+        if (!pattern)
+                return false;
+        ok = value && (glob ? fnmatch(pattern, value, 0) == 0 : strcmp(pattern, value) == 0);
+        if (!ok && why)
+                snprintf(why, why_size, value ? "%s '%s' does not match '%s'" : "%s: none here (wants '%s')",
+                         what, value ? value : pattern, pattern);
+        return !ok;
+}
+
+bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t why_size)
+{
+        const PolicyMatch *m = &p->match;
+
+        if (field_fails(m->cgroup, id->path, true, "cgroup", why, why_size) ||
+            field_fails(m->unit, id->unit, true, "unit", why, why_size) ||
+            field_fails(m->namespace, id->namespace, false, "namespace", why, why_size) ||
+            field_fails(m->pod, id->pod, true, "pod", why, why_size) ||
+            field_fails(m->container, id->container, false, "container", why, why_size))
+                return false;
+        if (m->qos >= 0 && m->qos != id->qos) {
+                if (why)
+                        snprintf(why, why_size, "qos %s is not %s",
+                                 id->qos >= 0 ? qos_class_to_string(id->qos) : "(not a pod)",
+                                 qos_class_to_string(m->qos));
+                return false;
+        }
+        return true;
+}
+
+int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
+{
+        int best = -ENOENT;
+
+        for (size_t i = 0; i < set->n; i++)
+                if (policy_match(&set->policies[i], id, NULL, 0) &&
+                    (best < 0 ||
+                     policy_specificity(&set->policies[i]) > policy_specificity(&set->policies[best])))
+                        best = (int)i;
+        return best;
+}
+
+/* Whether two patterns can match a common string: exact values must be
+ * equal; with globs, the literal parts before the first and after the last
+ * wildcard must agree (conservative: "may overlap" when unsure). */
+static bool may_overlap(const char *a, const char *b, bool glob)
+{
+        size_t pa, pb, sa, sb, la = strlen(a), lb = strlen(b);
+
+        if (!glob || (!strpbrk(a, "*?[") && !strpbrk(b, "*?[")))
+                return strcmp(a, b) == 0;
+        pa = strcspn(a, "*?[");
+        pb = strcspn(b, "*?[");
+        if (strncmp(a, b, pa < pb ? pa : pb) != 0)
+                return false;
+        for (sa = 0; sa < la && !strchr("*?]", a[la - 1 - sa]); sa++)
+                ;
+        for (sb = 0; sb < lb && !strchr("*?]", b[lb - 1 - sb]); sb++)
+                ;
+        size_t s = sa < sb ? sa : sb;
+        return strncmp(a + la - s, b + lb - s, s) == 0;
+}
+
+static bool both_may_overlap(const char *a, const char *b, bool glob)
+{
+        return !a || !b || may_overlap(a, b, glob);
+}
+
+int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors)
+{
+        int r = 0;
+
+        for (size_t j = 1; j < set->n; j++)
+                for (size_t i = 0; i < j; i++) {
+                        const Policy *a = &set->policies[i], *b = &set->policies[j];
+                        const PolicyMatch *ma = &a->match, *mb = &b->match;
+
+                        if (policy_specificity(a) != policy_specificity(b))
+                                continue;
+                        if (!both_may_overlap(ma->cgroup, mb->cgroup, true) ||
+                            !both_may_overlap(ma->unit, mb->unit, true) ||
+                            !both_may_overlap(ma->namespace, mb->namespace, false) ||
+                            !both_may_overlap(ma->pod, mb->pod, true) ||
+                            !both_may_overlap(ma->container, mb->container, false) ||
+                            (ma->qos >= 0 && mb->qos >= 0 && ma->qos != mb->qos))
+                                continue;
+                        policy_error(
+                                errors, b->file, b->line, b->column,
+                                "policy '%s' is as specific as '%s' (%s:%u) and both could match the same "
+                                "cgroup: make one of them more specific",
+                                b->name, a->name, a->file, a->line);
+                        r = -EINVAL;
+                }
+        return r;
+}
