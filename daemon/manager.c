@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -46,13 +47,11 @@ static void emit_journal(const Record *r, const char *json, size_t len)
                               "MEMWARDEN_JSON=%.*s", (int)(len > 0 ? len - 1 : 0), json, NULL);
 }
 
-static void on_record(Watcher *w, const Record *r, void *userdata)
+static void output_record(Manager *m, const Record *r)
 {
-        Manager *m = userdata;
         size_t len;
         int k;
 
-        (void)w;
         if (m->cfg.output == OUTPUT_NONE)
                 return;
         k = record_format_json(r, m->record_buf, sizeof(m->record_buf), &len);
@@ -65,6 +64,82 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
                 emit_journal(r, m->record_buf, len);
         else
                 write_all(m, m->record_buf, len);
+}
+
+static uint64_t now_clock(clockid_t clock)
+{
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A policy decision becomes a record like any other observation. */
+static void on_decision(const EngineDecision *d, void *userdata)
+{
+        Manager *m = userdata;
+        Record r = { .type = RECORD_POLICY, .cgroup = d->cgroup, .decision = d, .current = UINT64_MAX };
+
+        r.mono_usec = now_clock(CLOCK_MONOTONIC);
+        r.real_usec = now_clock(CLOCK_REALTIME);
+        if (cgroup_path(d->cgroup, m->decision_path, sizeof(m->decision_path)) >= 0)
+                r.path = m->decision_path;
+        output_record(m, &r);
+}
+
+static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The engine's timer runs only while some policy is pending, firing or
+ * clearing: an idle node has none. */
+static void arm_engine_timer(Manager *m)
+{
+        uint64_t next = engine_next_usec(m->engine);
+        int r;
+
+        if (next == 0) {
+                if (m->engine_timer)
+                        (void)sd_event_source_set_enabled(m->engine_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->engine_timer) {
+                r = sd_event_add_time(m->event, &m->engine_timer, CLOCK_MONOTONIC, next, 0, on_engine_timer, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot arm the policy timer: %m");
+                        return;
+                }
+                (void)sd_event_source_set_description(m->engine_timer, "policy-engine");
+        } else
+                (void)sd_event_source_set_time(m->engine_timer, next);
+        (void)sd_event_source_set_enabled(m->engine_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void)s, (void)usec;
+        engine_tick(m->engine, now_clock(CLOCK_MONOTONIC));
+        arm_engine_timer(m);
+        return 0;
+}
+
+static void on_record(Watcher *w, const Record *r, void *userdata)
+{
+        Manager *m = userdata;
+
+        output_record(m, r);
+        if (m->engine && m->scanned) {
+                engine_observe(m->engine, w, r, r->mono_usec);
+                arm_engine_timer(m);
+        }
+}
+
+void manager_rebind_policies(Manager *m, const PolicySet *set)
+{
+        if (!m->engine || !m->scanned)
+                return;
+        engine_set_policies(m->engine, m->watcher, set, now_clock(CLOCK_MONOTONIC));
+        arm_engine_timer(m);
 }
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -182,6 +257,11 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         watcher_set_psi_hooks(m->watcher, psi_add, psi_del, m);
+        m->engine = engine_new(on_decision, m);
+        if (!m->engine) {
+                r = log_error_errno(-ENOMEM, "Cannot set up the policy engine: %m");
+                goto fail;
+        }
         *ret = m;
         return 0;
 fail:
@@ -196,6 +276,8 @@ Manager *manager_free(Manager *m)
         status_server_stop(m);
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
+        sd_event_source_disable_unref(m->engine_timer);
+        engine_free(m->engine);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         policy_set_done(&m->policies);
         if (m->out_fd > STDERR_FILENO)
@@ -246,6 +328,8 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to walk the cgroup hierarchy at '%s': %m",
                                        m->cfg.watch.root);
+        m->scanned = true;
+        manager_rebind_policies(m, &m->policies);
         watcher_get_stats(m->watcher, &st);
         if (!st.has_memory_controller)
                 log_warning(

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "engine.h"
 #include "policy.h"
 #include "watcher.h"
 
@@ -32,6 +33,8 @@ int manager_run(Manager *m);
 
 /* policies.c */
 int manager_load_policies(Manager *m, bool initial);
+/* Bind every cgroup to its policy in set (the new one, while the old is alive). */
+void manager_rebind_policies(Manager *m, const PolicySet *set);
 int manager_watch_policies(Manager *m);
 void manager_unwatch_policies(Manager *m);
 
@@ -71,6 +74,10 @@ struct Manager {
         PolicySet policies;
         uint64_t n_policy_reloads, n_policy_reload_failures;
         int policy_inotify_fd;
+        Engine *engine;
+        sd_event_source *engine_timer;
+        bool scanned;
+        char decision_path[4096];
         sd_event_source *policy_inotify_source, *policy_reload_timer;
         char record_buf[16384];
 };

@@ -27,6 +27,7 @@ int manager_load_policies(Manager *m, bool initial)
                 return 0;
         if (stat(m->cfg.policy_dir, &st) < 0 && errno == ENOENT) {
                 log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
+                manager_rebind_policies(m, NULL);
                 policy_set_done(&m->policies);
                 return 0;
         }
@@ -56,6 +57,7 @@ int manager_load_policies(Manager *m, bool initial)
                 watcher_warn(m->watcher, -EINVAL, msg);
         }
         r = n_errors ? -EINVAL : 0;
+        manager_rebind_policies(m, &set); /* while the old set, which bindings point into, is alive */
         policy_set_done(&m->policies);
         m->policies = set;
         if (!initial)

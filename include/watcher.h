@@ -91,6 +91,7 @@ typedef enum RecordType {
         RECORD_LIMITS,
         RECORD_RESCAN,
         RECORD_WARNING,
+        RECORD_POLICY, /* a policy decision (engine.c), emitted by the owner */
         _RECORD_TYPE_MAX,
         _RECORD_TYPE_INVALID = -22,
 } RecordType;
@@ -110,6 +111,7 @@ typedef struct Record {
         const char *message;    /* warnings, start-up summary */
         uint64_t duration_usec; /* started, rescan: how long the walk took */
         int error;              /* -errno for warnings, 0 otherwise */
+        const struct EngineDecision *decision; /* policy */
 } Record;
 
 typedef struct Watcher Watcher;

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "macro.h"
+#include "engine.h"
 #include "watcher.h"
 
 static void put_time(JsonWriter *j, uint64_t real_usec)
@@ -107,6 +108,38 @@ static void put_identity(JsonWriter *j, const Cgroup *c)
         }
 }
 
+static void put_steps(JsonWriter *j, const char *key, const Policy *p, uint32_t mask, bool dry)
+{
+        json_key(j, key);
+        json_array_open(j);
+        for (size_t i = 0; i < p->n_actions; i++)
+                if ((mask & (1U << i)) && (!dry || p->actions[i].dry_run))
+                        json_string(j, action_type_to_string(p->actions[i].type));
+        json_array_close(j);
+}
+
+static void put_decision(JsonWriter *j, const EngineDecision *d)
+{
+        char src[4200];
+
+        if (!d)
+                return;
+        json_key(j, "policy");
+        json_string(j, d->policy->name);
+        json_key(j, "source");
+        snprintf(src, sizeof(src), "%s:%u", d->policy->file, d->policy->line);
+        json_string(j, src);
+        json_key(j, "phase");
+        json_string(j, policy_phase_to_string(d->phase));
+        json_key(j, "fired");
+        json_bool(j, d->d.fired);
+        json_key(j, "cleared");
+        json_bool(j, d->d.cleared);
+        put_steps(j, "run", d->policy, d->d.run_steps, false);
+        put_steps(j, "dry_run", d->policy, d->d.run_steps, true);
+        put_steps(j, "undo", d->policy, d->d.undo_steps, false);
+}
+
 static void put_limits(JsonWriter *j, const Cgroup *c)
 {
         json_key(j, "memory_high");
@@ -172,6 +205,9 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                 json_limit(&j, r->old_high);
                 json_key(&j, "old_memory_max");
                 json_limit(&j, r->old_max);
+                break;
+        case RECORD_POLICY:
+                put_decision(&j, r->decision);
                 break;
         case RECORD_CGROUP_ADDED:
                 json_key(&j, "watched");

@@ -61,6 +61,7 @@ static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_LIMITS] = "limits",
         [RECORD_RESCAN] = "rescan",
         [RECORD_WARNING] = "warning",
+        [RECORD_POLICY] = "policy",
 };
 
 const char *record_type_to_string(RecordType t)

@@ -44,12 +44,15 @@ mkdir -p "$k/burstable/pod$uid_b/$cid_b"
 echo +memory >"$k/cgroup.subtree_control"
 echo +memory >"$k/burstable/cgroup.subtree_control"
 echo +memory >"$k/burstable/pod$uid_b/cgroup.subtree_control"
-echo 40M >"$k/burstable/pod$uid_b/memory.high"
+# A hard limit here: max events and an OOM kill, which batch's policy acts on.
+echo 40M >"$k/burstable/pod$uid_b/memory.max"
 ( echo "$BASHPID" >"$k/burstable/pod$uid_b/$cid_b/cgroup.procs"; exec "$MW_BIN/mw-hog" 52 8 1 ) &
 fs=$!
 
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods.slice/kubepods-burstable.slice/$podslice/cri-containerd-$cid_a.scope\"" 60
 mw_wait_record "\"event\":\"memory_events\",\"cgroup\":\"/kubepods/burstable/pod$uid_b\"" 60
+mw_wait_record '"event":"policy","cgroup":"/kubepods/burstable/pod'"$uid_b"'"' 30 || true
+mw_wait_record '"event":"policy","cgroup":"/kubepods.slice/.*cri-containerd' 30 || true
 mw_status --all >"$MW_OUT/status.txt"
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain.jsonl"
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain | tee "$MW_OUT/explain.txt"

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Binding {
+        const Cgroup *cgroup; /* valid while bound: unbound on cgroup_removed */
+        uint32_t serial;
+        const Policy *policy;
+        PolicyState state;
+        uint64_t next_usec;
+        bool holds[POLICY_TRIGGERS_MAX];
+        CounterWindow windows[POLICY_TRIGGERS_MAX];
+} Binding;
+
+struct Engine {
+        EngineDecisionFunc func;
+        void *userdata;
+        PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
+        bool has_set;
+        Binding **by_slot;
+        unsigned n_slots;
+};
+
+Engine *engine_new(EngineDecisionFunc func, void *userdata)
+{
+        Engine *e = calloc(1, sizeof(Engine));
+
+        if (!e)
+                return NULL;
+        e->func = func;
+        e->userdata = userdata;
+        return e;
+}
+
+Engine *engine_free(Engine *e)
+{
+        if (!e)
+                return NULL;
+        for (unsigned i = 0; i < e->n_slots; i++)
+                free(e->by_slot[i]);
+        free(e->by_slot);
+        free(e);
+        return NULL;
+}
+
+static Binding *binding_of(const Engine *e, const Cgroup *c)
+{
+        Binding *b;
+
+        if (c->slot >= e->n_slots)
+                return NULL;
+        b = e->by_slot[c->slot];
+        return b && b->cgroup == c && b->serial == c->serial ? b : NULL;
+}
+
+static void unbind(Engine *e, const Cgroup *c)
+{
+        if (c->slot < e->n_slots) {
+                free(e->by_slot[c->slot]);
+                e->by_slot[c->slot] = NULL;
+        }
+}
+
+static bool same_policy(const Policy *a, const Policy *b)
+{
+        return a && b && strcmp(a->name, b->name) == 0 &&
+               ((!a->scope_namespace && !b->scope_namespace) ||
+                (a->scope_namespace && b->scope_namespace && strcmp(a->scope_namespace, b->scope_namespace) == 0));
+}
+
+static void bind(Engine *e, Watcher *w, const Cgroup *c)
+{
+        char path[4096];
+        CgroupIdentity id;
+        Binding *old = binding_of(e, c), *b;
+        int idx;
+
+        idx = -ENOENT;
+        if (e->has_set && c->watched) {
+                watcher_cgroup_identity(w, c, path, sizeof(path), &id);
+                idx = policy_set_lookup(&e->set, &id);
+        }
+        if (idx < 0) {
+                if (old && old->state.phase != POLICY_IDLE) {
+                        /* The policy no longer applies: what it did is to be undone. */
+                        EngineDecision ed = { .cgroup = c, .policy = old->policy, .phase = POLICY_IDLE };
+                        ed.d.cleared = true;
+                        for (size_t i = 0; i < old->policy->n_actions; i++)
+                                if ((old->state.steps_done & (1U << i)) &&
+                                    action_is_undoable(old->policy->actions[i].type))
+                                        ed.d.undo_steps |= 1U << i;
+                        e->func(&ed, e->userdata);
+                }
+                unbind(e, c);
+                return;
+        }
+        const Policy *p = &e->set.policies[idx];
+        if (old && same_policy(old->policy, p)) {
+                /* Same policy after a reload: the episode and windows go on. */
+                old->policy = p;
+                return;
+        }
+        if (c->slot >= e->n_slots) {
+                unsigned n = e->n_slots ? e->n_slots : 64;
+                while (n <= c->slot)
+                        n *= 2;
+                Binding **v = realloc(e->by_slot, n * sizeof(Binding *));
+                if (!v)
+                        return;
+                memset(v + e->n_slots, 0, (n - e->n_slots) * sizeof(Binding *));
+                e->by_slot = v;
+                e->n_slots = n;
+        }
+        b = calloc(1, sizeof(Binding));
+        if (!b)
+                return;
+        b->cgroup = c;
+        b->serial = c->serial;
+        b->policy = p;
+        for (size_t i = 0; i < p->n_triggers; i++)
+                counter_window_init(&b->windows[i], p->triggers[i].window_usec);
+        free(e->by_slot[c->slot]);
+        e->by_slot[c->slot] = b;
+}
+
+void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec)
+{
+        (void)now_usec;
+        e->set = set ? *set : (PolicySet){};
+        e->has_set = set != NULL;
+        /* Pointers into the old set die with it: detach first, rebind below. */
+        for (unsigned i = 0; i < e->n_slots; i++)
+                if (e->by_slot[i] && !watcher_slot(w, i)) {
+                        free(e->by_slot[i]);
+                        e->by_slot[i] = NULL;
+                }
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                if (c)
+                        bind(e, w, c);
+        }
+}
+
+static bool usage_holds(const Trigger *t, const Cgroup *c, uint64_t current)
+{
+        uint64_t limit = t->usage_of == USAGE_OF_HIGH ? c->high : c->max;
+
+        if (limit == UINT64_MAX || limit == 0 || current == UINT64_MAX)
+                return false;
+        return current >= limit / 10000 * t->above_bp + (limit % 10000) * t->above_bp / 10000;
+}
+
+/* Window-based triggers from their samples at `now` (they decay as the window slides). */
+static void evaluate_windows(Binding *b, uint64_t now)
+{
+        const Policy *p = b->policy;
+
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                const Trigger *t = &p->triggers[i];
+                uint64_t inc;
+
+                switch (t->type) {
+                case TRIGGER_MEMORY_EVENTS:
+                        b->holds[i] = counter_window_increase(&b->windows[i], now) >= t->increase;
+                        break;
+                case TRIGGER_PRESSURE:
+                        /* Stall time over the window as a share of it, in basis points. */
+                        inc = counter_window_increase(&b->windows[i], now);
+                        b->holds[i] = t->window_usec && inc * 10000 / t->window_usec >= t->above_bp;
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+static bool combined(const Binding *b)
+{
+        const Policy *p = b->policy;
+        bool any = false, all = p->n_triggers > 0;
+
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                any = any || b->holds[i];
+                all = all && b->holds[i];
+        }
+        return p->all ? all : any;
+}
+
+static void decide(Engine *e, Binding *b, uint64_t now)
+{
+        EngineDecision ed = { .cgroup = b->cgroup, .policy = b->policy };
+        PolicyPhase before = b->state.phase;
+
+        evaluate_windows(b, now);
+        policy_state_update(b->policy, &b->state, combined(b), now, &ed.d);
+        ed.phase = b->state.phase;
+        b->next_usec = ed.d.next_usec;
+        /* While not idle, windows slide: look again a bucket later. */
+        if (b->state.phase != POLICY_IDLE)
+                for (size_t i = 0; i < b->policy->n_triggers; i++) {
+                        uint64_t bucket = b->policy->triggers[i].window_usec / 8;
+                        if (bucket && (b->next_usec == 0 || now + bucket < b->next_usec))
+                                b->next_usec = now + bucket;
+                }
+        if (ed.d.fired || ed.d.cleared || ed.d.run_steps || ed.d.undo_steps || ed.phase != before)
+                e->func(&ed, e->userdata);
+}
+
+void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
+{
+        const Cgroup *c = r->cgroup;
+        Binding *b;
+
+        if (!c)
+                return;
+        switch (r->type) {
+        case RECORD_CGROUP_ADDED:
+        case RECORD_LIMITS:
+                bind(e, w, c);
+                break;
+        case RECORD_CGROUP_REMOVED:
+                unbind(e, c);
+                return;
+        default:
+                break;
+        }
+        b = binding_of(e, c);
+        if (!b)
+                return;
+        const Policy *p = b->policy;
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                const Trigger *t = &p->triggers[i];
+                if (t->type == TRIGGER_MEMORY_EVENTS && r->type == RECORD_MEMORY_EVENTS)
+                        counter_window_add(&b->windows[i], now, c->events.value[t->counter]);
+                else if (t->type == TRIGGER_PRESSURE && r->type == RECORD_PSI)
+                        counter_window_add(&b->windows[i], now,
+                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec : c->psi.some.total_usec);
+                else if (t->type == TRIGGER_USAGE && r->current != UINT64_MAX)
+                        b->holds[i] = usage_holds(t, c, r->current);
+        }
+        decide(e, b, now);
+}
+
+void engine_tick(Engine *e, uint64_t now)
+{
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *b = e->by_slot[i];
+                if (b && b->next_usec != 0 && b->next_usec <= now)
+                        decide(e, b, now);
+        }
+}
+
+uint64_t engine_next_usec(const Engine *e)
+{
+        uint64_t next = 0;
+
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                const Binding *b = e->by_slot[i];
+                if (b && b->next_usec != 0 && (next == 0 || b->next_usec < next))
+                        next = b->next_usec;
+        }
+        return next;
+}
+
+const Policy *engine_policy_of(const Engine *e, const Cgroup *c, PolicyPhase *ret_phase)
+{
+        const Binding *b = binding_of(e, c);
+
+        if (!b)
+                return NULL;
+        if (ret_phase)
+                *ret_phase = b->state.phase;
+        return b->policy;
+}
