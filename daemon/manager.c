@@ -102,7 +102,8 @@ static void arm_engine_timer(Manager *m)
                 return;
         }
         if (!m->engine_timer) {
-                r = sd_event_add_time(m->event, &m->engine_timer, CLOCK_MONOTONIC, next, 0, on_engine_timer, m);
+                r = sd_event_add_time(m->event, &m->engine_timer, CLOCK_MONOTONIC, next, 0, on_engine_timer,
+                                      m);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot arm the policy timer: %m");
                         return;

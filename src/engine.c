@@ -68,7 +68,8 @@ static bool same_policy(const Policy *a, const Policy *b)
 {
         return a && b && strcmp(a->name, b->name) == 0 &&
                ((!a->scope_namespace && !b->scope_namespace) ||
-                (a->scope_namespace && b->scope_namespace && strcmp(a->scope_namespace, b->scope_namespace) == 0));
+                (a->scope_namespace && b->scope_namespace &&
+                 strcmp(a->scope_namespace, b->scope_namespace) == 0));
 }
 
 static void bind(Engine *e, Watcher *w, const Cgroup *c)
@@ -237,7 +238,8 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                         counter_window_add(&b->windows[i], now, c->events.value[t->counter]);
                 else if (t->type == TRIGGER_PRESSURE && r->type == RECORD_PSI)
                         counter_window_add(&b->windows[i], now,
-                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec : c->psi.some.total_usec);
+                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec
+                                                                   : c->psi.some.total_usec);
                 else if (t->type == TRIGGER_USAGE && r->current != UINT64_MAX)
                         b->holds[i] = usage_holds(t, c, r->current);
         }
