@@ -12,6 +12,8 @@
  * - wakeups over IDLE_SECONDS of idleness (context switches of the daemon);
  * - latency from a memory.events change to the record read back from the
  *   daemon's stdout, p50/p99/max over N_EVENTS changes.
+ * With POLICY_DIR, the policies there are evaluated on every event too, so
+ * the latency includes the policy engine's decision.
  * The tree is a stand-in for cgroupfs: it measures the daemon (walk,
  * per-cgroup state, event path), not the kernel's side of a real cgroup. */
 #include <errno.h>
@@ -93,8 +95,8 @@ int main(int argc, char **argv)
         FILE *out;
         uint64_t t_exec, t_started = 0, walk_us = 0;
 
-        if (argc != 5) {
-                fprintf(stderr, "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS\n");
+        if (argc != 5 && argc != 6) {
+                fprintf(stderr, "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS [POLICY_DIR]\n");
                 return 2;
         }
         n = (unsigned)strtoul(argv[2], NULL, 10);
@@ -125,7 +127,8 @@ int main(int argc, char **argv)
                 snprintf(maxc, sizeof(maxc), "%u", n + 100);
                 dup2(pipefd[1], STDOUT_FILENO);
                 execl(argv[1], argv[1], "--cgroup-root", root, "--output", "-", "--socket", "", "--no-psi",
-                      "--pod-log-dir", "", "--max-cgroups", maxc, (char *)NULL);
+                      "--pod-log-dir", "", "--max-cgroups", maxc, "--policy-dir", argc > 5 ? argv[5] : "",
+                      (char *)NULL);
                 _exit(127);
         }
         close(pipefd[1]);

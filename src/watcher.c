@@ -845,8 +845,9 @@ static void handle_limits(Watcher *w, Cgroup *c)
         Record r = {
                 .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX
         };
-        emit(w, &r, c);
+        /* Watch (or stop) first: whoever reads the record sees the cgroup as it now is. */
         evaluate(w, c);
+        emit(w, &r, c);
 }
 
 static void rescan(Watcher *w)

@@ -19,6 +19,7 @@
 
 typedef struct Seen {
         RecordType type;
+        bool watched;
         char path[512];
         uint64_t delta_high, delta_local_high, delta_oom_kill;
         char json[2048];
@@ -37,7 +38,7 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
         (void)w, (void)userdata;
         ck_assert_uint_lt(n_seen, MAX_RECORDS);
         s = &seen[n_seen++];
-        *s = (Seen){ .type = r->type, .error = r->error };
+        *s = (Seen){ .type = r->type, .error = r->error, .watched = r->cgroup && r->cgroup->watched };
         if (r->path)
                 snprintf(s->path, sizeof(s->path), "%s", r->path);
         if (r->delta) {
@@ -275,6 +276,7 @@ START_TEST(test_limits_change)
         put("plain", "memory.max", "268435456\n");
         drain(w);
         ck_assert_uint_eq(count(RECORD_LIMITS, "/plain"), 1);
+        ck_assert(last(RECORD_LIMITS, "/plain")->watched); /* consumers see it watched already */
         ck_assert_ptr_nonnull(strstr(last(RECORD_LIMITS, "/plain")->json, "\"old_memory_max\":\"max\""));
         watcher_get_stats(w, &st);
         ck_assert_uint_eq(st.n_watched, 4);
