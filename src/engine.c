@@ -22,6 +22,8 @@ struct Engine {
         bool has_set;
         Binding **by_slot;
         unsigned n_slots;
+        uint64_t next_usec; /* earliest next_usec of any binding (0: none); kept so that a record
+                             * does not cost a scan of every binding */
 };
 
 Engine *engine_new(EngineDecisionFunc func, void *userdata)
@@ -72,7 +74,7 @@ static bool same_policy(const Policy *a, const Policy *b)
                  strcmp(a->scope_namespace, b->scope_namespace) == 0));
 }
 
-static void bind(Engine *e, Watcher *w, const Cgroup *c)
+static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
 {
         char path[4096];
         CgroupIdentity id;
@@ -121,15 +123,24 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c)
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;
-        for (size_t i = 0; i < p->n_triggers; i++)
-                counter_window_init(&b->windows[i], p->triggers[i].window_usec);
+        /* The counters as they are now are each window's first sample: growth is
+         * counted from the moment the policy applies. */
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                const Trigger *t = &p->triggers[i];
+                counter_window_init(&b->windows[i], t->window_usec);
+                if (t->type == TRIGGER_MEMORY_EVENTS)
+                        counter_window_add(&b->windows[i], now, c->events.value[t->counter]);
+                else if (t->type == TRIGGER_PRESSURE)
+                        counter_window_add(&b->windows[i], now,
+                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec
+                                                                   : c->psi.some.total_usec);
+        }
         free(e->by_slot[c->slot]);
         e->by_slot[c->slot] = b;
 }
 
 void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec)
 {
-        (void)now_usec;
         e->set = set ? *set : (PolicySet){};
         e->has_set = set != NULL;
         /* Pointers into the old set die with it: detach first, rebind below. */
@@ -141,7 +152,7 @@ void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t n
         for (unsigned i = 0; i < watcher_n_slots(w); i++) {
                 const Cgroup *c = watcher_slot(w, i);
                 if (c)
-                        bind(e, w, c);
+                        bind(e, w, c, now_usec);
         }
 }
 
@@ -206,6 +217,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                         if (bucket && (b->next_usec == 0 || now + bucket < b->next_usec))
                                 b->next_usec = now + bucket;
                 }
+        if (b->next_usec != 0 && (e->next_usec == 0 || b->next_usec < e->next_usec))
+                e->next_usec = b->next_usec;
         if (ed.d.fired || ed.d.cleared || ed.d.run_steps || ed.d.undo_steps || ed.phase != before)
                 e->func(&ed, e->userdata);
 }
@@ -220,7 +233,7 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
         switch (r->type) {
         case RECORD_CGROUP_ADDED:
         case RECORD_LIMITS:
-                bind(e, w, c);
+                bind(e, w, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:
                 unbind(e, c);
@@ -246,25 +259,26 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
         decide(e, b, now);
 }
 
+/* Only the timer scans every binding, and only while some policy is active. */
 void engine_tick(Engine *e, uint64_t now)
-{
-        for (unsigned i = 0; i < e->n_slots; i++) {
-                Binding *b = e->by_slot[i];
-                if (b && b->next_usec != 0 && b->next_usec <= now)
-                        decide(e, b, now);
-        }
-}
-
-uint64_t engine_next_usec(const Engine *e)
 {
         uint64_t next = 0;
 
         for (unsigned i = 0; i < e->n_slots; i++) {
-                const Binding *b = e->by_slot[i];
+                Binding *b = e->by_slot[i];
+                if (b && b->next_usec != 0 && b->next_usec <= now)
+                        decide(e, b, now);
                 if (b && b->next_usec != 0 && (next == 0 || b->next_usec < next))
                         next = b->next_usec;
         }
-        return next;
+        e->next_usec = next;
+}
+
+/* May be earlier than needed (a binding that was due went away or moved
+ * later): the tick then finds nothing to do and recomputes it. */
+uint64_t engine_next_usec(const Engine *e)
+{
+        return e->next_usec;
 }
 
 const Policy *engine_policy_of(const Engine *e, const Cgroup *c, PolicyPhase *ret_phase)

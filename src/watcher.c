@@ -165,8 +165,14 @@ static void emit(Watcher *w, Record *r, const Cgroup *c)
                 r->path = cgroup_path(c, w->path, sizeof(w->path)) >= 0 ? w->path : NULL;
         if (c) {
                 ((Cgroup *)c)->last_event_usec = r->mono_usec;
-                resolve_pod(w, (Cgroup *)cgroup_pod(c));
-                resolve_container(w, (Cgroup *)c);
+                /* Names still unknown are looked up on the rare records (appearance,
+                 * limits, populated/frozen), never per memory or PSI event: a pod
+                 * whose log directory never shows up must not cost a directory scan
+                 * on every event. */
+                if (r->type != RECORD_MEMORY_EVENTS && r->type != RECORD_PSI) {
+                        resolve_pod(w, (Cgroup *)cgroup_pod(c));
+                        resolve_container(w, (Cgroup *)c);
+                }
         }
         w->n_records++;
         if (w->emit)

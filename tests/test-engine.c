@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine between the watcher and the decision logic, on a fake tree:
+ * binding by policy, triggers fed from records, decisions, reloads that keep
+ * or end an episode. The real kernel side is the VM's kubernetes scenario. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "test-main.h"
+
+static char root[64];
+static Engine *engine;
+static uint64_t now;
+static EngineDecision last;
+static unsigned n_decisions;
+
+static void on_decision(const EngineDecision *d, void *userdata)
+{
+        (void)userdata;
+        last = *d;
+        n_decisions++;
+}
+
+static void on_record(Watcher *w, const Record *r, void *userdata)
+{
+        (void)userdata;
+        engine_observe(engine, w, r, now);
+}
+
+static void put(const char *rel, const char *file, const char *text)
+{
+        char p[512];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/%s/%s", root, rel, file);
+        f = fopen(p, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void load(PolicySet *set, const char *yaml)
+{
+        static PolicyErrors e;
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(policy_load_buffer(set, "t.yaml", yaml, strlen(yaml), NULL, &e) == 0, "%s", e.msg[0]);
+}
+
+#define POLICY(name, counter)                                                                               \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: " name "}\nspec:\n"                       \
+        "  match: {unit: \"web-*.service\"}\n"                                                              \
+        "  triggers: {any: [{memoryEvents: {counter: " counter                                              \
+        ", increase: 3, window: 10s}}], clearAfter: 5s}\n"                                                  \
+        "  actions: [{type: notify}, {type: throttle, after: 2s, floor: 64Mi}]\n"
+
+START_TEST(test_engine)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        PolicySet set = {}, set2 = {};
+        char p[256];
+        Watcher *w;
+
+        strcpy(root, "/tmp/mw-engine-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "memory\n");
+        snprintf(p, sizeof(p), "mkdir -p %s/system.slice/web-1.service %s/system.slice/db.service", root,
+                 root);
+        ck_assert_int_eq(system(p), 0);
+        for (int i = 0; i < 2; i++) {
+                const char *rel = i ? "system.slice/db.service" : "system.slice/web-1.service";
+                put(rel, "memory.events", "high 0\n");
+                put(rel, "memory.high", "max\n");
+                put(rel, "memory.max", "max\n");
+                put(rel, "memory.current", "4096\n");
+                put(rel, "cgroup.events", "populated 1\n");
+        }
+        cfg.root = root;
+        cfg.psi = false;
+        engine = engine_new(on_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        load(&set, POLICY("web", "high"));
+        engine_set_policies(engine, w, &set, now);
+
+        /* Not watched yet (no limit): nothing bound. A limit makes it watched and bound. */
+        put("system.slice/web-1.service", "memory.high", "1048576\n");
+        put("system.slice/db.service", "memory.high", "1048576\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        const Cgroup *web = NULL, *db = NULL;
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                if (c && strcmp(c->name, "web-1.service") == 0)
+                        web = c;
+                if (c && strcmp(c->name, "db.service") == 0)
+                        db = c;
+        }
+        ck_assert_ptr_nonnull(engine_policy_of(engine, web, NULL));
+        ck_assert_ptr_null(engine_policy_of(engine, db, NULL)); /* no policy matches db */
+
+        /* Two high events: below `increase: 3`; a third fires (for: 0) with notify. */
+        now = 1000000;
+        put("system.slice/web-1.service", "memory.events", "high 2\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert_uint_eq(n_decisions, 0);
+        now = 2000000;
+        put("system.slice/web-1.service", "memory.events", "high 3\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert_uint_eq(n_decisions, 1);
+        ck_assert(last.d.fired);
+        ck_assert_uint_eq(last.d.run_steps, 1U << 0);
+        ck_assert_uint_eq(engine_next_usec(engine),
+                          3250000); /* the window's next bucket, before the throttle at 4 s */
+
+        /* Time passes: the throttle comes due on the tick. */
+        now = 4000000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(last.d.run_steps, 1U << 1);
+        /* db's events never reach a policy. */
+        unsigned before = n_decisions;
+        put("system.slice/db.service", "memory.events", "high 50\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert_uint_eq(n_decisions, before);
+
+        /* A reload with the same policy keeps the episode: nothing fires again. */
+        load(&set2, POLICY("web", "high"));
+        engine_set_policies(engine, w, &set2, now);
+        policy_set_done(&set);
+        PolicyPhase phase;
+        ck_assert_ptr_nonnull(engine_policy_of(engine, web, &phase));
+        ck_assert_int_eq(phase, POLICY_FIRING);
+        ck_assert_uint_eq(n_decisions, before);
+
+        /* A reload without it: the episode ends with the throttle to undo. */
+        engine_set_policies(engine, w, NULL, now);
+        ck_assert(last.d.cleared);
+        ck_assert_uint_eq(last.d.undo_steps, 1U << 1);
+        ck_assert_ptr_null(engine_policy_of(engine, web, NULL));
+        policy_set_done(&set2);
+
+        watcher_free(w);
+        engine_free(engine);
+        snprintf(p, sizeof(p), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+        Suite *s = suite_create("engine");
+        TCase *tc = tcase_create("fake-tree");
+        tcase_add_test(tc, test_engine);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MW_TEST_MAIN(suite)
