@@ -82,31 +82,39 @@ static const char *json_find(const char *s, size_t len, const char *key, size_t 
         return NULL;
 }
 
-static void print_field(const char *line, size_t len, const char *key, int width)
+/* A top-level value of a JSON line, strings without their quotes; "-" if absent. */
+static int value_of(const char *line, size_t len, const char *key, const char **ret)
 {
         size_t vl;
         const char *v = json_find(line, len, key, &vl);
 
-        if (!v)
-                printf("%*s ", width, "-");
-        else if (vl >= 2 && v[0] == '"')
-                printf("%*.*s ", width, (int)vl - 2, v + 1);
-        else
-                printf("%*.*s ", width, (int)vl, v);
+        if (!v) {
+                *ret = "-";
+                return 1;
+        }
+        if (vl >= 2 && v[0] == '"') {
+                *ret = v + 1;
+                return (int)vl - 2;
+        }
+        *ret = v;
+        return (int)vl;
 }
 
-/* A value without padding: strings without their quotes. */
+/* A table cell: padded to width (negative: left-aligned), then a space. */
+static void print_field(const char *line, size_t len, const char *key, int width)
+{
+        const char *v;
+        int n = value_of(line, len, key, &v);
+
+        printf("%*.*s ", width, n, v);
+}
+
 static void print_value(const char *line, size_t len, const char *key)
 {
-        size_t vl;
-        const char *v = json_find(line, len, key, &vl);
+        const char *v;
+        int n = value_of(line, len, key, &v);
 
-        if (!v)
-                printf("-");
-        else if (vl >= 2 && v[0] == '"')
-                printf("%.*s", (int)vl - 2, v + 1);
-        else
-                printf("%.*s", (int)vl, v);
+        printf("%.*s", n, v);
 }
 
 static void print_counter(const char *line, size_t len, const char *key)
