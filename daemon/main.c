@@ -28,6 +28,7 @@ static bool arg_root_given;
 static int arg_oom_score_adj = -1000;
 static MlockMode arg_mlock = MLOCK_MODE_ONFAULT;
 static char arg_root_buf[4096];
+static char arg_self_exe[4096];
 
 static void help(void)
 {
@@ -49,6 +50,15 @@ static void help(void)
                "                        SIGHUP reloads them, all or nothing\n"
                "  --pod-log-dir DIR     kubelet's pod log directory, for pod namespace and name\n"
                "                        (default /var/log/pods; '' disables)\n"
+               "  --report-dir DIR      where report steps write (default /var/lib/memwarden/reports;\n"
+               "                        '' disables)\n"
+               "  --report-keep N       newest reports kept (default 64)\n"
+               "  --event-log FILE      policy decisions and action outcomes as JSON lines\n"
+               "                        (default /var/log/memwarden/events.jsonl; '' disables)\n"
+               "  --event-log-max SIZE  rotate the event log past this size (default 16M)\n"
+               "  --event-log-keep N    rotated event logs kept (default 3)\n"
+               "  --webhook-timeout DURATION  per attempt (default 5s)\n"
+               "  --no-bus              do not use the system bus (systemd units: files instead)\n"
                "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
                "  --mlock all|onfault|off  lock the daemon's memory (default all)\n"
                "  --debug               log debug messages\n"
@@ -92,6 +102,13 @@ static int parse_args(int argc, char **argv)
                 ARG_POLICY_DIR,
                 ARG_OOM,
                 ARG_MLOCK,
+                ARG_REPORT_DIR,
+                ARG_REPORT_KEEP,
+                ARG_EVENT_LOG,
+                ARG_EVENT_LOG_MAX,
+                ARG_EVENT_LOG_KEEP,
+                ARG_WEBHOOK_TIMEOUT,
+                ARG_NO_BUS,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -109,6 +126,13 @@ static int parse_args(int argc, char **argv)
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "oom-score-adj", required_argument, NULL, ARG_OOM },
                 { "mlock", required_argument, NULL, ARG_MLOCK },
+                { "report-dir", required_argument, NULL, ARG_REPORT_DIR },
+                { "report-keep", required_argument, NULL, ARG_REPORT_KEEP },
+                { "event-log", required_argument, NULL, ARG_EVENT_LOG },
+                { "event-log-max", required_argument, NULL, ARG_EVENT_LOG_MAX },
+                { "event-log-keep", required_argument, NULL, ARG_EVENT_LOG_KEEP },
+                { "webhook-timeout", required_argument, NULL, ARG_WEBHOOK_TIMEOUT },
+                { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "help", no_argument, NULL, 'h' },
@@ -123,6 +147,13 @@ static int parse_args(int argc, char **argv)
         arg_config.output = under_systemd ? OUTPUT_JOURNAL : OUTPUT_STDOUT;
         arg_config.socket_path = MW_SOCKET_DEFAULT;
         arg_config.policy_dir = "/etc/memwarden/policies.d";
+        arg_config.exec = (ExecutorConfig){ .report_dir = "/var/lib/memwarden/reports",
+                                            .report_keep = 64,
+                                            .bus = true,
+                                            .webhook_timeout_usec = 5 * USEC_PER_SEC };
+        arg_config.event_log = "/var/log/memwarden/events.jsonl";
+        arg_config.event_log_max = 16 << 20;
+        arg_config.event_log_keep = 3;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -213,6 +244,39 @@ static int parse_args(int argc, char **argv)
                                 log_error("--mlock: expected all, onfault or off, got '%s'", optarg);
                                 return -EINVAL;
                         }
+                        break;
+                case ARG_REPORT_DIR:
+                        arg_config.exec.report_dir = optarg[0] ? optarg : NULL;
+                        break;
+                case ARG_REPORT_KEEP:
+                case ARG_EVENT_LOG_KEEP:
+                        if (parse_u64(optarg, &u) < 0 || u > 100000) {
+                                log_error("--%s: expected a count, got '%s'",
+                                          c == ARG_REPORT_KEEP ? "report-keep" : "event-log-keep", optarg);
+                                return -EINVAL;
+                        }
+                        *(c == ARG_REPORT_KEEP ? &arg_config.exec.report_keep : &arg_config.event_log_keep) =
+                                (unsigned)u;
+                        break;
+                case ARG_EVENT_LOG:
+                        arg_config.event_log = optarg[0] ? optarg : NULL;
+                        break;
+                case ARG_EVENT_LOG_MAX:
+                        if (parse_size(optarg, &u) < 0 || u < 4096) {
+                                log_error("--event-log-max: expected a size of at least 4K, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg_config.event_log_max = u;
+                        break;
+                case ARG_WEBHOOK_TIMEOUT:
+                        if (parse_duration(optarg, &u) < 0 || u < 100 * USEC_PER_MSEC || u > 600 * USEC_PER_SEC) {
+                                log_error("--webhook-timeout: expected 100ms..10m, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        arg_config.exec.webhook_timeout_usec = u;
+                        break;
+                case ARG_NO_BUS:
+                        arg_config.exec.bus = false;
                         break;
                 case ARG_DEBUG:
                         log_set_max_level(LOG_DEBUG);
@@ -307,9 +371,20 @@ int main(int argc, char **argv)
         struct timespec ts;
         int r;
 
+        /* The exec helper (executor.h) is this program run again. */
+        if (argc == 3 && strcmp(argv[1], "--exec-helper") == 0)
+                return exec_helper_main(atoi(argv[2]));
+
         r = parse_args(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
+        {
+                ssize_t n = readlink("/proc/self/exe", arg_self_exe, sizeof(arg_self_exe) - 1);
+                if (n > 0) {
+                        arg_self_exe[n] = '\0';
+                        arg_config.exec.exec_helper = arg_self_exe;
+                }
+        }
         if (find_root() < 0)
                 return 1;
         protect_self();

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -74,7 +75,58 @@ static uint64_t now_clock(clockid_t clock)
         return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* A policy decision becomes a record like any other observation. */
+static int event_log_open(Manager *m)
+{
+        struct stat st;
+
+        m->event_log_fd = safe_close(m->event_log_fd);
+        m->event_log_fd = open(m->cfg.event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (m->event_log_fd < 0)
+                return -errno;
+        m->event_log_size = fstat(m->event_log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+        return 0;
+}
+
+/* The event log: what policies decided and what actions did, one JSON line
+ * each, rotated by size (FILE -> FILE.1 -> ... -> FILE.N, the oldest dropped). */
+static void event_log_write(Manager *m, const char *buf, size_t len)
+{
+        if (!m->cfg.event_log || m->event_log_fd < 0)
+                return;
+        if (m->event_log_size + len > m->cfg.event_log_max) {
+                char from[4200], to[4200];
+                for (unsigned i = m->cfg.event_log_keep; i > 0; i--) {
+                        snprintf(to, sizeof(to), "%s.%u", m->cfg.event_log, i);
+                        if (i == 1)
+                                snprintf(from, sizeof(from), "%s", m->cfg.event_log);
+                        else
+                                snprintf(from, sizeof(from), "%s.%u", m->cfg.event_log, i - 1);
+                        (void)rename(from, to);
+                }
+                if (m->cfg.event_log_keep == 0)
+                        (void)truncate(m->cfg.event_log, 0);
+                if (event_log_open(m) < 0) {
+                        m->n_event_log_errors++;
+                        return;
+                }
+        }
+        if (write(m->event_log_fd, buf, len) != (ssize_t)len)
+                m->n_event_log_errors++;
+        else
+                m->event_log_size += len;
+}
+
+static void output_action_record(Manager *m, const Record *r)
+{
+        size_t len;
+
+        output_record(m, r);
+        if (m->cfg.event_log && record_format_json(r, m->record_buf, sizeof(m->record_buf), &len) >= 0)
+                event_log_write(m, m->record_buf, len);
+}
+
+/* A policy decision becomes a record like any other observation; then the
+ * executor carries it out. */
 static void on_decision(const EngineDecision *d, void *userdata)
 {
         Manager *m = userdata;
@@ -84,7 +136,14 @@ static void on_decision(const EngineDecision *d, void *userdata)
         r.real_usec = now_clock(CLOCK_REALTIME);
         if (cgroup_path(d->cgroup, m->decision_path, sizeof(m->decision_path)) >= 0)
                 r.path = m->decision_path;
-        output_record(m, &r);
+        output_action_record(m, &r);
+        if (m->executor)
+                executor_decision(m->executor, d);
+}
+
+static void on_outcome(const Record *r, void *userdata)
+{
+        output_action_record(userdata, r);
 }
 
 static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata);
@@ -129,6 +188,8 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
         Manager *m = userdata;
 
         output_record(m, r);
+        if (m->executor)
+                executor_observe(m->executor, r);
         if (m->engine && m->scanned) {
                 engine_observe(m->engine, w, r, r->mono_usec);
                 arm_engine_timer(m);
@@ -209,6 +270,9 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         (void)s;
         log_info("Received %s, exiting.", strsignal((int)si->ssi_signo));
         (void)sd_notify(false, "STOPPING=1");
+        /* Nothing stays throttled or frozen by accident. */
+        if (m->executor)
+                executor_restore_all(m->executor);
         return sd_event_exit(m->event, 0);
 }
 
@@ -236,6 +300,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         m->out_fd = -1;
         m->listen_fd = -1;
         m->policy_inotify_fd = -1;
+        m->event_log_fd = -1;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 m->clients[i].fd = -1;
 
@@ -263,6 +328,23 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 r = log_error_errno(-ENOMEM, "Cannot set up the policy engine: %m");
                 goto fail;
         }
+        m->cfg.exec.cgroup_root = cfg->watch.root;
+        r = executor_new(m->event, m->watcher, m->engine, &m->cfg.exec, on_outcome, m, &m->executor);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the actions: %m");
+                goto fail;
+        }
+        if (cfg->event_log) {
+                char dir[4096], *slash;
+                snprintf(dir, sizeof(dir), "%s", cfg->event_log);
+                if ((slash = strrchr(dir, '/')) && slash != dir) {
+                        *slash = '\0';
+                        (void)mkdir(dir, 0750);
+                }
+        }
+        if (cfg->event_log && event_log_open(m) < 0)
+                log_warning_errno(-errno, "Cannot open the event log '%s', continuing without: %m",
+                                  cfg->event_log);
         *ret = m;
         return 0;
 fail:
@@ -278,7 +360,9 @@ Manager *manager_free(Manager *m)
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
         sd_event_source_disable_unref(m->engine_timer);
+        executor_free(m->executor);
         engine_free(m->engine);
+        safe_close(m->event_log_fd);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         policy_set_done(&m->policies);
         if (m->out_fd > STDERR_FILENO)

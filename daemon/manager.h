@@ -5,6 +5,7 @@
 #include <systemd/sd-event.h>
 
 #include "engine.h"
+#include "executor.h"
 #include "policy.h"
 #include "watcher.h"
 
@@ -21,6 +22,10 @@ typedef struct ManagerConfig {
         const char *output_path;
         const char *socket_path; /* NULL: no status socket */
         const char *policy_dir;
+        ExecutorConfig exec;
+        const char *event_log; /* policy decisions and action outcomes, JSON lines; NULL: none */
+        uint64_t event_log_max;  /* rotate past this size */
+        unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
 } ManagerConfig;
 
 typedef struct StatusClient StatusClient;
@@ -75,6 +80,9 @@ struct Manager {
         uint64_t n_policy_reloads, n_policy_reload_failures;
         int policy_inotify_fd;
         Engine *engine;
+        Executor *executor;
+        int event_log_fd;
+        uint64_t event_log_size, n_event_log_errors;
         sd_event_source *engine_timer;
         bool scanned;
         char decision_path[4096];

@@ -3,7 +3,7 @@
 # with --tests also to test it (Check, and qemu + debootstrap for the VM suite).
 set -euo pipefail
 
-pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev)
+pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev libcurl4-openssl-dev)
 if [ "${1:-}" = "--tests" ]; then
     pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd)
 fi

@@ -74,6 +74,7 @@ typedef struct Action {
         uint64_t after_usec;    /* how long the trigger must hold before this step */
         uint64_t cooldown_usec; /* at least this long between two runs of this step */
         bool dry_run;
+        bool allow_protected; /* node admin: may act on init.scope, system.slice, kubepods* */
         /* throttle */
         uint64_t floor_bytes;
         uint32_t step_bp;
@@ -83,6 +84,7 @@ typedef struct Action {
         /* exec */
         char **argv;
         size_t argc;
+        uint64_t timeout_usec;
 } Action;
 
 typedef struct Policy {

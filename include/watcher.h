@@ -92,6 +92,7 @@ typedef enum RecordType {
         RECORD_RESCAN,
         RECORD_WARNING,
         RECORD_POLICY, /* a policy decision (engine.c), emitted by the owner */
+        RECORD_ACTION, /* what an action did (the daemon's actions), emitted by the owner */
         _RECORD_TYPE_MAX,
         _RECORD_TYPE_INVALID = -22,
 } RecordType;
@@ -112,6 +113,7 @@ typedef struct Record {
         uint64_t duration_usec; /* started, rescan: how long the walk took */
         int error;              /* -errno for warnings, 0 otherwise */
         const struct EngineDecision *decision; /* policy */
+        const struct ActionOutcome *outcome;   /* action */
 } Record;
 
 typedef struct Watcher Watcher;

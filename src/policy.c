@@ -449,6 +449,16 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 (void)get_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->cooldown_usec);
         else if (strcmp(key, "dryRun") == 0)
                 (void)get_bool(c, v, key, &a->dry_run);
+        else if (strcmp(key, "allowProtected") == 0 &&
+                 (a->type == ACTION_THROTTLE || a->type == ACTION_RESTART || a->type == ACTION_STOP ||
+                  a->type == ACTION_FREEZE || a->type == ACTION_KILL)) {
+                if (c->scope_ns) {
+                        error_node(c, k, "allowProtected: for node-admin policies only");
+                        return;
+                }
+                (void)get_bool(c, v, key, &a->allow_protected);
+        } else if (a->type == ACTION_EXEC && strcmp(key, "timeout") == 0)
+                (void)get_duration(c, v, key, USEC_PER_SEC, 600 * USEC_PER_SEC, &a->timeout_usec);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "floor") == 0)
                 (void)get_size(c, v, key, &a->floor_bytes);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "step") == 0)
@@ -490,12 +500,13 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 static const char *const expected[_ACTION_TYPE_MAX] = {
                         [ACTION_NOTIFY] = "type, after, cooldown, dryRun, webhook",
                         [ACTION_REPORT] = "type, after, cooldown, dryRun",
-                        [ACTION_THROTTLE] = "type, after, cooldown, dryRun, floor, step, interval",
-                        [ACTION_RESTART] = "type, after, cooldown, dryRun",
-                        [ACTION_STOP] = "type, after, cooldown, dryRun",
-                        [ACTION_FREEZE] = "type, after, cooldown, dryRun",
-                        [ACTION_KILL] = "type, after, cooldown, dryRun",
-                        [ACTION_EXEC] = "type, after, cooldown, dryRun, command",
+                        [ACTION_THROTTLE] = "type, after, cooldown, dryRun, floor, step, interval, "
+                                            "allowProtected",
+                        [ACTION_RESTART] = "type, after, cooldown, dryRun, allowProtected",
+                        [ACTION_STOP] = "type, after, cooldown, dryRun, allowProtected",
+                        [ACTION_FREEZE] = "type, after, cooldown, dryRun, allowProtected",
+                        [ACTION_KILL] = "type, after, cooldown, dryRun, allowProtected",
+                        [ACTION_EXEC] = "type, after, cooldown, dryRun, command, timeout",
                 };
                 char what[48];
                 snprintf(what, sizeof(what), "a %s action", action_names[a->type]);
@@ -550,6 +561,8 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                        .cooldown_usec = 300 * USEC_PER_SEC };
         if (t == ACTION_THROTTLE)
                 a->step_bp = 1000, a->interval_usec = 10 * USEC_PER_SEC;
+        if (t == ACTION_EXEC)
+                a->timeout_usec = 10 * USEC_PER_SEC;
         each_key(c, item, "an action", action_key, a);
         if (t == ACTION_THROTTLE && a->floor_bytes == 0)
                 error_node(c, item,

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "macro.h"
+#include "actions.h"
 #include "engine.h"
 #include "watcher.h"
 
@@ -140,6 +141,46 @@ static void put_decision(JsonWriter *j, const EngineDecision *d)
         put_steps(j, "undo", d->policy, d->d.undo_steps, false);
 }
 
+static void put_outcome(JsonWriter *j, const ActionOutcome *o)
+{
+        if (!o)
+                return;
+        json_key(j, "policy");
+        json_string(j, o->policy);
+        if (o->policy_namespace) {
+                json_key(j, "policy_namespace");
+                json_string(j, o->policy_namespace);
+        }
+        json_key(j, "action");
+        json_string(j, action_type_to_string(o->action));
+        json_key(j, "undo");
+        json_bool(j, o->undo);
+        json_key(j, "result");
+        json_string(j, o->result);
+        if (o->via) {
+                json_key(j, "via");
+                json_string(j, o->via);
+        }
+        if (o->unit) {
+                json_key(j, "unit");
+                json_string(j, o->unit);
+        }
+        if (o->has_values) {
+                json_key(j, "old_memory_high");
+                json_limit(j, o->old_value);
+                json_key(j, "new_memory_high");
+                json_limit(j, o->new_value);
+        }
+        if (o->report) {
+                json_key(j, "report");
+                json_string(j, o->report);
+        }
+        if (o->detail) {
+                json_key(j, "detail");
+                json_string(j, o->detail);
+        }
+}
+
 static void put_limits(JsonWriter *j, const Cgroup *c)
 {
         json_key(j, "memory_high");
@@ -209,6 +250,16 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
         case RECORD_POLICY:
                 put_decision(&j, r->decision);
                 break;
+        case RECORD_ACTION:
+                put_outcome(&j, r->outcome);
+                if (c && c->watched && r->outcome && r->outcome->action == ACTION_NOTIFY) {
+                        /* A notification carries what it is about. */
+                        if (c->has_memory)
+                                put_counters(&j, "counters", &c->events);
+                        if (c->psi_fd >= 0)
+                                put_psi(&j, &c->psi);
+                }
+                break;
         case RECORD_CGROUP_ADDED:
                 json_key(&j, "watched");
                 json_bool(&j, c->watched);
@@ -217,7 +268,8 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                 break;
         }
         if (c && (r->type == RECORD_MEMORY_EVENTS || r->type == RECORD_PSI || r->type == RECORD_LIMITS ||
-                  r->type == RECORD_CGROUP_ADDED))
+                  r->type == RECORD_CGROUP_ADDED ||
+                  (r->type == RECORD_ACTION && r->outcome && r->outcome->action == ACTION_NOTIFY)))
                 put_limits(&j, c);
         if (r->current != UINT64_MAX) {
                 json_key(&j, "memory_current");

@@ -62,6 +62,7 @@ static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_RESCAN] = "rescan",
         [RECORD_WARNING] = "warning",
         [RECORD_POLICY] = "policy",
+        [RECORD_ACTION] = "action",
 };
 
 const char *record_type_to_string(RecordType t)

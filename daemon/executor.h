@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "actions.h"
+#include "engine.h"
+#include "watcher.h"
+
+/* Carrying out what the engine decides: throttle, notify, report, restart,
+ * stop, freeze, kill, exec. Nothing here blocks the loop: D-Bus calls are
+ * asynchronous on one long-lived system-bus connection, limit writes that
+ * make the writer reclaim run on a writer thread started at launch with a
+ * time bound, webhooks run through curl's multi interface on the loop, exec
+ * goes through a helper process started at launch. Every step ends in an
+ * `action` record (ActionOutcome), also for dry runs and refusals. */
+
+typedef struct Executor Executor;
+typedef void (*ExecutorEmit)(const Record *r, void *userdata);
+
+typedef struct ExecutorConfig {
+        const char *cgroup_root;
+        const char *report_dir; /* NULL or "": reports are refused */
+        unsigned report_keep;   /* newest reports kept */
+        bool bus;               /* use the system bus (systemd units, the D-Bus signal) */
+        uint64_t webhook_timeout_usec;
+        const char *exec_helper; /* the program run as the exec helper (memwardend itself) */
+} ExecutorConfig;
+
+typedef struct ExecutorStats {
+        uint64_t n_outcomes, n_failed;
+        unsigned n_throttled, n_frozen, n_jobs;
+        uint64_t n_webhooks_sent, n_webhooks_failed, n_webhooks_dropped;
+        bool bus_connected;
+} ExecutorStats;
+
+int executor_new(sd_event *event, Watcher *w, Engine *engine, const ExecutorConfig *cfg, ExecutorEmit emit,
+                 void *userdata, Executor **ret);
+Executor *executor_free(Executor *x);
+
+/* Run the steps of a decision, and undo what is to be undone. */
+void executor_decision(Executor *x, const EngineDecision *d);
+
+/* Records of the watcher: a removed cgroup ends its throttle, a frozen one
+ * completes its freeze. */
+void executor_observe(Executor *x, const Record *r);
+
+/* At SIGTERM: give back every throttled memory.high and thaw what we froze,
+ * synchronously, each within a bound. */
+void executor_restore_all(Executor *x);
+
+void executor_get_stats(const Executor *x, ExecutorStats *ret);
+
+/* ---- webhook.c ---- */
+typedef struct Webhooks Webhooks;
+int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret);
+Webhooks *webhooks_free(Webhooks *h);
+/* Queue a POST of body to url; done is called with the outcome later (on the
+ * loop). -ENOBUFS when the queue is full. */
+typedef void (*WebhookDone)(void *userdata, const char *url, const char *cookie, bool ok, long http_code,
+                            unsigned attempts, const char *error);
+int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, const char *cookie,
+                  WebhookDone done, void *userdata);
+void webhooks_get_stats(const Webhooks *h, uint64_t *sent, uint64_t *failed, uint64_t *dropped);
+
+/* ---- exec-helper.c ---- */
+typedef struct ExecHelper ExecHelper;
+typedef void (*ExecDone)(void *userdata, const char *cookie, int status, const char *detail);
+/* Start the helper process now (at launch), so that no fork is needed later. */
+int exec_helper_start(sd_event *event, const char *program, ExecDone done, void *userdata, ExecHelper **ret);
+ExecHelper *exec_helper_free(ExecHelper *h);
+int exec_helper_run(ExecHelper *h, char *const *argv, size_t argc, uint64_t timeout_usec, const char *input,
+                    size_t len, const char *cookie);
+/* The helper's own main (memwardend --exec-helper FD). */
+int exec_helper_main(int fd);

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* Webhooks: HTTP(S) POSTs of an event's JSON, driven by libcurl's multi-socket
+ * interface on the daemon's own sd-event loop (as systemd's importer does):
+ * curl tells us which sockets to poll and when to wake it, nothing blocks.
+ * A bounded set of slots (the queue), each with its body copied in, a
+ * timeout per attempt, and retries with exponential backoff. An endpoint that
+ * hangs holds one slot until its timeout; nothing else waits for it. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "executor.h"
+#include "log.h"
+#include "macro.h"
+
+#define WEBHOOK_SLOTS     16
+#define WEBHOOK_BODY_MAX  16384
+#define WEBHOOK_ATTEMPTS  4
+#define WEBHOOK_BACKOFF_USEC (1 * USEC_PER_SEC)
+
+typedef enum HookState {
+        HOOK_FREE,
+        HOOK_WAITING, /* for its (first or next) attempt at due_usec */
+        HOOK_RUNNING,
+} HookState;
+
+typedef struct Hook {
+        HookState state;
+        CURL *easy;
+        unsigned attempts;
+        uint64_t due_usec;
+        WebhookDone done;
+        void *userdata;
+        size_t len;
+        char url[1024];
+        char cookie[1200];
+        char error[CURL_ERROR_SIZE];
+        char body[WEBHOOK_BODY_MAX];
+} Hook;
+
+struct Webhooks {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *curl_timer, *retry_timer;
+        struct curl_slist *headers;
+        uint64_t timeout_usec;
+        uint64_t n_sent, n_failed, n_dropped;
+        Hook hooks[WEBHOOK_SLOTS];
+};
+
+static uint64_t now_mono(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *userdata)
+{
+        (void)ptr, (void)userdata;
+        return size * n;
+}
+
+static void arm_retry_timer(Webhooks *h);
+
+static void start(Webhooks *h, Hook *k)
+{
+        CURL *e = k->easy;
+
+        curl_easy_reset(e);
+        k->error[0] = '\0';
+        (void)curl_easy_setopt(e, CURLOPT_URL, k->url);
+        (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->body);
+        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)k->len);
+        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+        (void)curl_easy_setopt(e, CURLOPT_USERAGENT, "memwarden/" MEMWARDEN_VERSION);
+        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
+        (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
+        (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->error);
+        (void)curl_easy_setopt(e, CURLOPT_PRIVATE, k);
+        k->attempts++;
+        k->state = HOOK_RUNNING;
+        if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+                k->state = HOOK_WAITING;
+                k->due_usec = now_mono() + WEBHOOK_BACKOFF_USEC;
+                arm_retry_timer(h);
+        }
+}
+
+static void finish(Webhooks *h, Hook *k, bool ok, long code)
+{
+        if (!ok && k->attempts < WEBHOOK_ATTEMPTS) {
+                k->state = HOOK_WAITING;
+                k->due_usec = now_mono() + (WEBHOOK_BACKOFF_USEC << (k->attempts - 1));
+                arm_retry_timer(h);
+                return;
+        }
+        if (ok)
+                h->n_sent++;
+        else
+                h->n_failed++;
+        k->state = HOOK_FREE;
+        k->done(k->userdata, k->url, k->cookie, ok, code, k->attempts, ok ? NULL : k->error[0] ? k->error : NULL);
+}
+
+static void check_done(Webhooks *h)
+{
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(h->multi, &left))) {
+                Hook *k = NULL;
+                long code = 0;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
+                (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+                CURLcode result = msg->data.result;
+                curl_multi_remove_handle(h->multi, msg->easy_handle);
+                if (!k)
+                        continue;
+                if (result != CURLE_OK && !k->error[0])
+                        snprintf(k->error, sizeof(k->error), "%s", curl_easy_strerror(result));
+                else if (result == CURLE_OK && (code < 200 || code >= 300))
+                        snprintf(k->error, sizeof(k->error), "HTTP %ld", code);
+                finish(h, k, result == CURLE_OK && code >= 200 && code < 300, code);
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Webhooks *h = userdata;
+        int running, action = 0;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+        (void)curl_multi_socket_action(h->multi, fd, action, &running);
+        check_done(h);
+        return 0;
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+        Webhooks *h = userp;
+        sd_event_source *src = socketp;
+        uint32_t events = 0;
+
+        (void)easy;
+        if (what == CURL_POLL_REMOVE) {
+                if (src) {
+                        sd_event_source_disable_unref(src);
+                        curl_multi_assign(h->multi, fd, NULL);
+                }
+                return 0;
+        }
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+        if (src) {
+                if (sd_event_source_set_io_events(src, events) < 0 ||
+                    sd_event_source_set_enabled(src, SD_EVENT_ON) < 0)
+                        return -1;
+                return 0;
+        }
+        if (sd_event_add_io(h->event, &src, fd, events, on_io, h) < 0)
+                return -1;
+        (void)sd_event_source_set_description(src, "webhook-io");
+        curl_multi_assign(h->multi, fd, src);
+        return 0;
+}
+
+static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Webhooks *h = userdata;
+        int running;
+
+        (void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        check_done(h);
+        return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+        Webhooks *h = userp;
+        uint64_t usec = timeout_ms <= 0 ? 1 : (uint64_t)timeout_ms * USEC_PER_MSEC;
+
+        (void)multi;
+        if (timeout_ms < 0)
+                return h->curl_timer ? sd_event_source_set_enabled(h->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0 : 0;
+        if (!h->curl_timer) {
+                if (sd_event_add_time_relative(h->event, &h->curl_timer, CLOCK_MONOTONIC, usec, 0, on_curl_timer,
+                                               h) < 0)
+                        return -1;
+                (void)sd_event_source_set_description(h->curl_timer, "webhook-curl-timer");
+                return 0;
+        }
+        if (sd_event_source_set_time_relative(h->curl_timer, usec) < 0 ||
+            sd_event_source_set_enabled(h->curl_timer, SD_EVENT_ONESHOT) < 0)
+                return -1;
+        return 0;
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Webhooks *h = userdata;
+        uint64_t now = now_mono();
+
+        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+                if (h->hooks[i].state == HOOK_WAITING && h->hooks[i].due_usec <= now)
+                        start(h, &h->hooks[i]);
+        arm_retry_timer(h);
+        return 0;
+}
+
+static void arm_retry_timer(Webhooks *h)
+{
+        uint64_t next = 0;
+
+        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+                if (h->hooks[i].state == HOOK_WAITING && (next == 0 || h->hooks[i].due_usec < next))
+                        next = h->hooks[i].due_usec;
+        if (next == 0) {
+                if (h->retry_timer)
+                        (void)sd_event_source_set_enabled(h->retry_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!h->retry_timer) {
+                if (sd_event_add_time(h->event, &h->retry_timer, CLOCK_MONOTONIC, next, 0, on_retry_timer, h) < 0)
+                        return;
+                (void)sd_event_source_set_description(h->retry_timer, "webhook-retry");
+        } else
+                (void)sd_event_source_set_time(h->retry_timer, next);
+        (void)sd_event_source_set_enabled(h->retry_timer, SD_EVENT_ONESHOT);
+}
+
+int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, const char *cookie,
+                  WebhookDone done, void *userdata)
+{
+        Hook *k = NULL;
+
+        if (len >= WEBHOOK_BODY_MAX || strlen(url) >= sizeof(k->url) || strlen(cookie) >= sizeof(k->cookie))
+                return -E2BIG;
+        for (int i = 0; i < WEBHOOK_SLOTS && !k; i++)
+                if (h->hooks[i].state == HOOK_FREE)
+                        k = &h->hooks[i];
+        if (!k) {
+                h->n_dropped++;
+                return -ENOBUFS;
+        }
+        memcpy(k->body, body, len);
+        k->body[len] = '\0';
+        k->len = len;
+        snprintf(k->url, sizeof(k->url), "%s", url);
+        snprintf(k->cookie, sizeof(k->cookie), "%s", cookie);
+        k->attempts = 0;
+        k->done = done;
+        k->userdata = userdata;
+        start(h, k);
+        return 0;
+}
+
+int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret)
+{
+        Webhooks *h;
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        h = calloc(1, sizeof(Webhooks));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(event);
+        h->timeout_usec = timeout_usec ? timeout_usec : 5 * USEC_PER_SEC;
+        h->multi = curl_multi_init();
+        h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        if (!h->multi || !h->headers)
+                goto fail;
+        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+                if (!(h->hooks[i].easy = curl_easy_init()))
+                        goto fail;
+        (void)curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+        (void)curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+        (void)curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+        (void)curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        *ret = h;
+        return 0;
+fail:
+        webhooks_free(h);
+        return -ENOMEM;
+}
+
+Webhooks *webhooks_free(Webhooks *h)
+{
+        if (!h)
+                return NULL;
+        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+                if (h->hooks[i].easy) {
+                        if (h->hooks[i].state == HOOK_RUNNING)
+                                curl_multi_remove_handle(h->multi, h->hooks[i].easy);
+                        curl_easy_cleanup(h->hooks[i].easy);
+                }
+        if (h->multi)
+                curl_multi_cleanup(h->multi);
+        curl_slist_free_all(h->headers);
+        sd_event_source_disable_unref(h->curl_timer);
+        sd_event_source_disable_unref(h->retry_timer);
+        sd_event_unref(h->event);
+        free(h);
+        return NULL;
+}
+
+void webhooks_get_stats(const Webhooks *h, uint64_t *sent, uint64_t *failed, uint64_t *dropped)
+{
+        *sent = h->n_sent;
+        *failed = h->n_failed;
+        *dropped = h->n_dropped;
+}

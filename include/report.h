@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The "why did memory run out" report: a snapshot of one cgroup taken when a
+ * policy's report step runs. memory.stat (every key), memory.events, PSI,
+ * the limits, the children ranked by memory.current and the processes of the
+ * whole subtree ranked by RSS (with PSS and swap from smaps_rollup, comm and
+ * a bounded command line). Built into the caller's buffer from fixed-size
+ * scratch space: no allocation, no fork. Bounded work: at most
+ * REPORT_DIRS_MAX cgroups and REPORT_PIDS_MAX processes are looked at (the
+ * report says when it stopped short). */
+
+#define REPORT_TOP_PROCESSES 10
+#define REPORT_TOP_CHILDREN  10
+#define REPORT_PIDS_MAX      16384
+#define REPORT_DIRS_MAX      1024
+#define REPORT_CMDLINE_MAX   256
+
+typedef struct ReportProcess {
+        int pid;
+        uint64_t rss, pss, swap; /* bytes; pss/swap UINT64_MAX when smaps_rollup was unreadable */
+        char comm[32];
+} ReportProcess;
+
+typedef struct ReportSummary {
+        unsigned n_processes; /* processes found in the subtree */
+        unsigned n_children;
+        ReportProcess top; /* the process with the most RSS; pid 0 if none */
+        uint64_t anon, file, kernel, current;
+        bool truncated;
+} ReportSummary;
+
+/* root_fd: the cgroup2 mount (any fd usable with openat); rel: the cgroup's
+ * path relative to it ("" or "." for the root); proc_fd: /proc. */
+int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_path, const char *policy,
+                 uint64_t real_usec, char *buf, size_t size, size_t *ret_len, ReportSummary *ret_summary);

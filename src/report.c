@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+#include "report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup-read.h"
+#include "json.h"
+#include "macro.h"
+#include "parse.h"
+#include "psi.h"
+
+#define REPORT_DEPTH_MAX 16
+
+typedef struct Walk {
+        int proc_fd;
+        long page_size;
+        unsigned n_dirs, n_pids;
+        bool truncated;
+        ReportProcess top[REPORT_TOP_PROCESSES];
+        unsigned n_top;
+        char procs[65536]; /* one cgroup.procs at a time */
+} Walk;
+
+/* Up to size-1 bytes of a file, NUL-terminated; *ret_full false if there was more. */
+static int read_prefix(int dirfd, const char *file, char *buf, size_t size, size_t *ret_len, bool *ret_full)
+{
+        _cleanup_close_ int fd = -1;
+        size_t len = 0;
+
+        fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        while (len < size - 1) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        *ret_len = len;
+        if (ret_full) {
+                char c;
+                *ret_full = len < size - 1 || read(fd, &c, 1) <= 0;
+        }
+        return 0;
+}
+
+/* Scratch for one report at a time: the daemon builds reports on its loop. */
+static Walk walk_scratch;
+
+static void top_insert(Walk *w, int pid, uint64_t rss)
+{
+        unsigned i;
+
+        if (w->n_top == REPORT_TOP_PROCESSES && rss <= w->top[w->n_top - 1].rss)
+                return;
+        i = w->n_top < REPORT_TOP_PROCESSES ? w->n_top++ : w->n_top - 1;
+        while (i > 0 && w->top[i - 1].rss < rss) {
+                w->top[i] = w->top[i - 1];
+                i--;
+        }
+        w->top[i] = (ReportProcess){ .pid = pid, .rss = rss, .pss = UINT64_MAX, .swap = UINT64_MAX };
+}
+
+static void scan_procs(Walk *w, int dirfd)
+{
+        size_t len;
+        bool full;
+        char path[64], statm[128];
+
+        if (read_prefix(dirfd, "cgroup.procs", w->procs, sizeof(w->procs), &len, &full) < 0)
+                return;
+        if (!full) {
+                /* More pids than fit: keep whole lines only. */
+                w->truncated = true;
+                while (len > 0 && w->procs[len - 1] != '\n')
+                        len--;
+        }
+        for (char *p = w->procs, *end = w->procs + len; p < end;) {
+                char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                uint64_t pid, size_pages, rss_pages;
+                size_t slen;
+
+                if (parse_u64_n(p, n, &pid) >= 0 && pid > 0 && pid <= INT32_MAX) {
+                        if (w->n_pids >= REPORT_PIDS_MAX) {
+                                w->truncated = true;
+                                return;
+                        }
+                        w->n_pids++;
+                        snprintf(path, sizeof(path), "%llu/statm", (unsigned long long)pid);
+                        if (cg_read_file(w->proc_fd, path, statm, sizeof(statm), &slen) >= 0 &&
+                            sscanf(statm, "%" SCNu64 " %" SCNu64, &size_pages, &rss_pages) == 2)
+                                top_insert(w, (int)pid, rss_pages * (uint64_t)w->page_size);
+                }
+                p += n + 1;
+        }
+}
+
+static void walk_subtree(Walk *w, int dirfd, unsigned depth)
+{
+        char buf[2048];
+
+        scan_procs(w, dirfd);
+        if (depth >= REPORT_DEPTH_MAX) {
+                w->truncated = true;
+                return;
+        }
+        for (;;) {
+                long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+                if (n <= 0)
+                        return;
+                for (long off = 0; off < n;) {
+                        struct dirent64 *de = (struct dirent64 *)(buf + off);
+                        off += de->d_reclen;
+                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                                continue;
+                        if (w->n_dirs >= REPORT_DIRS_MAX) {
+                                w->truncated = true;
+                                return;
+                        }
+                        w->n_dirs++;
+                        int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0)
+                                continue; /* gone meanwhile */
+                        walk_subtree(w, fd, depth + 1);
+                        close(fd);
+                }
+        }
+}
+
+/* "key value" lines as one JSON object, numbers as numbers. */
+static void put_flat_keyed(JsonWriter *j, const char *key, const char *buf, size_t len)
+{
+        json_key(j, key);
+        json_object_open(j);
+        for (const char *p = buf, *end = buf + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                const char *sp = memchr(p, ' ', n);
+                uint64_t v;
+                char k[64];
+
+                if (sp && (size_t)(sp - p) < sizeof(k) &&
+                    parse_u64_n(sp + 1, n - (size_t)(sp + 1 - p), &v) >= 0) {
+                        memcpy(k, p, (size_t)(sp - p));
+                        k[sp - p] = '\0';
+                        json_key(j, k);
+                        json_u64(j, v);
+                }
+                p += n + 1;
+        }
+        json_object_close(j);
+}
+
+static void put_psi_line(JsonWriter *j, const char *key, const PsiLine *l)
+{
+        json_key(j, key);
+        json_object_open(j);
+        json_key(j, "avg10");
+        json_fixed(j, l->avg10, 2);
+        json_key(j, "avg60");
+        json_fixed(j, l->avg60, 2);
+        json_key(j, "avg300");
+        json_fixed(j, l->avg300, 2);
+        json_key(j, "total_us");
+        json_u64(j, l->total_usec);
+        json_object_close(j);
+}
+
+typedef struct Child {
+        char name[256];
+        uint64_t current;
+} Child;
+
+static void put_children(JsonWriter *j, int dirfd, ReportSummary *sum)
+{
+        Child top[REPORT_TOP_CHILDREN];
+        unsigned n_top = 0, n = 0;
+        char buf[2048];
+        int fd;
+
+        /* A second fd: getdents64 moves the offset of the one it reads. */
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+                for (;;) {
+                        long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                        if (k <= 0)
+                                break;
+                        for (long off = 0; off < k;) {
+                                struct dirent64 *de = (struct dirent64 *)(buf + off);
+                                char file[300];
+                                uint64_t cur;
+                                off += de->d_reclen;
+                                if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+                                    strlen(de->d_name) >= sizeof(top[0].name))
+                                        continue;
+                                snprintf(file, sizeof(file), "%s/memory.current", de->d_name);
+                                if (cg_read_u64(dirfd, file, &cur) < 0)
+                                        continue;
+                                n++;
+                                if (n_top == REPORT_TOP_CHILDREN && cur <= top[n_top - 1].current)
+                                        continue;
+                                unsigned i = n_top < REPORT_TOP_CHILDREN ? n_top++ : n_top - 1;
+                                while (i > 0 && top[i - 1].current < cur) {
+                                        top[i] = top[i - 1];
+                                        i--;
+                                }
+                                snprintf(top[i].name, sizeof(top[i].name), "%s", de->d_name);
+                                top[i].current = cur;
+                        }
+                }
+                close(fd);
+        }
+        sum->n_children = n;
+        json_key(j, "children_total");
+        json_u64(j, n);
+        json_key(j, "children");
+        json_array_open(j);
+        for (unsigned i = 0; i < n_top; i++) {
+                json_object_open(j);
+                json_key(j, "name");
+                json_string(j, top[i].name);
+                json_key(j, "memory_current");
+                json_u64(j, top[i].current);
+                json_object_close(j);
+        }
+        json_array_close(j);
+}
+
+static void read_process_details(Walk *w, ReportProcess *p, char *cmdline, size_t cmd_size, size_t *ret_cmd_len)
+{
+        char path[64], buf[4096];
+        size_t len;
+
+        *ret_cmd_len = 0;
+        snprintf(path, sizeof(path), "%d/comm", p->pid);
+        if (read_prefix(w->proc_fd, path, p->comm, sizeof(p->comm), &len, NULL) >= 0) {
+                while (len > 0 && p->comm[len - 1] == '\n')
+                        len--;
+                p->comm[len] = '\0';
+        }
+        snprintf(path, sizeof(path), "%d/cmdline", p->pid);
+        if (read_prefix(w->proc_fd, path, cmdline, cmd_size, &len, NULL) >= 0) {
+                while (len > 0 && cmdline[len - 1] == '\0')
+                        len--;
+                for (size_t i = 0; i < len; i++)
+                        if (cmdline[i] == '\0')
+                                cmdline[i] = ' ';
+                *ret_cmd_len = len;
+        }
+        snprintf(path, sizeof(path), "%d/smaps_rollup", p->pid);
+        if (read_prefix(w->proc_fd, path, buf, sizeof(buf), &len, NULL) >= 0) {
+                const char *s;
+                unsigned long long kb;
+                if ((s = strstr(buf, "\nPss:")) && sscanf(s + 5, "%llu", &kb) == 1)
+                        p->pss = (uint64_t)kb * 1024;
+                if ((s = strstr(buf, "\nSwap:")) && sscanf(s + 6, "%llu", &kb) == 1)
+                        p->swap = (uint64_t)kb * 1024;
+        }
+}
+
+int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_path, const char *policy,
+                 uint64_t real_usec, char *buf, size_t size, size_t *ret_len, ReportSummary *sum)
+{
+        _cleanup_close_ int dirfd = -1;
+        Walk *w = &walk_scratch;
+        char file[8192], ts[40];
+        JsonWriter j;
+        MemoryStat ms;
+        size_t len;
+        uint64_t v;
+        time_t t = (time_t)(real_usec / USEC_PER_SEC);
+        struct tm tm;
+
+        *sum = (ReportSummary){ 0 };
+        dirfd = openat(root_fd, rel && rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return -errno;
+
+        json_init(&j, buf, size);
+        json_object_open(&j);
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_key(&j, "ts");
+        json_string(&j, ts);
+        json_key(&j, "cgroup");
+        json_string(&j, cgroup_path);
+        if (policy) {
+                json_key(&j, "policy");
+                json_string(&j, policy);
+        }
+        static const char *const limits[] = { "memory.current", "memory.high", "memory.max",
+                                              "memory.swap.current", "memory.low", "memory.min" };
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
+                char key[32];
+                if (cg_read_limit(dirfd, limits[i], &v) < 0)
+                        continue;
+                snprintf(key, sizeof(key), "%s", limits[i]);
+                for (char *c = key; *c; c++)
+                        if (*c == '.')
+                                *c = '_';
+                json_key(&j, key);
+                json_limit(&j, v);
+                if (i == 0)
+                        sum->current = v;
+        }
+        if (cg_read_file(dirfd, "memory.stat", file, sizeof(file), &len) >= 0) {
+                put_flat_keyed(&j, "stat", file, len);
+                if (memory_stat_parse(file, len, &ms) >= 0) {
+                        sum->anon = ms.value[MEMSTAT_ANON];
+                        sum->file = ms.value[MEMSTAT_FILE];
+                        sum->kernel = ms.value[MEMSTAT_KERNEL];
+                }
+        }
+        if (cg_read_file(dirfd, "memory.events", file, sizeof(file), &len) >= 0)
+                put_flat_keyed(&j, "events", file, len);
+        PsiStats psi;
+        if (cg_read_file(dirfd, "memory.pressure", file, sizeof(file), &len) >= 0 &&
+            psi_parse(file, len, &psi) >= 0) {
+                json_key(&j, "pressure");
+                json_object_open(&j);
+                put_psi_line(&j, "some", &psi.some);
+                if (psi.has_full)
+                        put_psi_line(&j, "full", &psi.full);
+                json_object_close(&j);
+        }
+        put_children(&j, dirfd, sum);
+
+        w->proc_fd = proc_fd;
+        w->page_size = sysconf(_SC_PAGESIZE);
+        w->n_dirs = w->n_pids = w->n_top = 0;
+        w->truncated = false;
+        walk_subtree(w, dirfd, 0);
+        sum->n_processes = w->n_pids;
+        sum->truncated = w->truncated;
+        json_key(&j, "processes_total");
+        json_u64(&j, w->n_pids);
+        json_key(&j, "truncated");
+        json_bool(&j, w->truncated);
+        json_key(&j, "processes");
+        json_array_open(&j);
+        for (unsigned i = 0; i < w->n_top; i++) {
+                ReportProcess *p = &w->top[i];
+                char cmd[REPORT_CMDLINE_MAX];
+                size_t cmd_len;
+
+                read_process_details(w, p, cmd, sizeof(cmd), &cmd_len);
+                json_object_open(&j);
+                json_key(&j, "pid");
+                json_u64(&j, (uint64_t)p->pid);
+                json_key(&j, "comm");
+                json_string(&j, p->comm);
+                json_key(&j, "rss");
+                json_u64(&j, p->rss);
+                json_key(&j, "pss");
+                if (p->pss == UINT64_MAX)
+                        json_null(&j);
+                else
+                        json_u64(&j, p->pss);
+                json_key(&j, "swap");
+                if (p->swap == UINT64_MAX)
+                        json_null(&j);
+                else
+                        json_u64(&j, p->swap);
+                json_key(&j, "cmdline");
+                json_string_n(&j, cmd, cmd_len);
+                json_object_close(&j);
+                if (i == 0)
+                        sum->top = *p;
+        }
+        json_array_close(&j);
+        json_object_close(&j);
+        json_raw(&j, "\n", 1);
+        if (j.overflow)
+                return -ENOBUFS;
+        *ret_len = j.len;
+        return 0;
+}
