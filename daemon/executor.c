@@ -832,9 +832,14 @@ static void on_webhook_done(void *userdata, const char *url, const char *cookie,
         snprintf(t.ns, sizeof(t.ns), "%.*s", (int)(c - b - 1), b + 1);
         snprintf(t.path, sizeof(t.path), "%s", c + 1);
         t.slot = UINT32_MAX;
+        char answer[32];
+        if (http_code)
+                snprintf(answer, sizeof(answer), "HTTP %ld", http_code);
+        else
+                snprintf(answer, sizeof(answer), "no answer");
         outcome(x, &t, ACTION_NOTIFY, false, ok ? "done" : "failed", "webhook", ok ? 0 : -EIO,
-                "POST %s: %s%ld after %u attempt%s%s%s", url, http_code ? "HTTP " : "no answer ", http_code,
-                attempts, attempts == 1 ? "" : "s", error ? ": " : "", error ? error : "");
+                "POST %s: %s after %u attempt%s%s%s", url, answer, attempts, attempts == 1 ? "" : "s",
+                error ? ": " : "", error ? error : "");
 }
 
 static void run_notify(Executor *x, const Action *act, const Target *t, const Cgroup *c, const EngineDecision *d)

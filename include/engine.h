@@ -15,8 +15,13 @@
  * Trigger inputs: memoryEvents from memory_events records, pressure from
  * the growth of the PSI total between psi records (so thresholds below the
  * watcher's own PSI trigger, 5% by default, are not seen), usage from
- * memory.current at each record. nodePressure and nodeAvailable never hold
- * yet (the node-wide issue). */
+ * memory.current at each record and, because cgroup v2 has no notification
+ * of usage crossing a threshold, by reading memory.current every
+ * ENGINE_USAGE_SAMPLE_USEC for the cgroups bound to a policy with a usage
+ * trigger (the only polling; none without such policies). nodePressure and
+ * nodeAvailable never hold yet (the node-wide issue). */
+
+#define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
 
 typedef struct Engine Engine;
 

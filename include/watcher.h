@@ -169,6 +169,9 @@ const Cgroup *watcher_root(const Watcher *w);
  * from c (looked up in kubelet's log directories first if still unknown). */
 void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
+/* memory.current of c now; UINT64_MAX if unreadable. */
+uint64_t watcher_read_current(Watcher *w, const Cgroup *c);
+
 /* The pod a pod or container cgroup belongs to, NULL for others. */
 const Cgroup *cgroup_pod(const Cgroup *c);
 

@@ -11,6 +11,7 @@ typedef struct Binding {
         const Policy *policy;
         PolicyState state;
         uint64_t next_usec;
+        uint64_t next_sample_usec; /* usage triggers: next read of memory.current; 0: none */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -18,6 +19,7 @@ typedef struct Binding {
 struct Engine {
         EngineDecisionFunc func;
         void *userdata;
+        Watcher *watcher; /* for usage samples */
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
         Binding **by_slot;
@@ -106,6 +108,7 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                 old->policy = p;
                 return;
         }
+        e->watcher = w;
         if (c->slot >= e->n_slots) {
                 unsigned n = e->n_slots ? e->n_slots : 64;
                 while (n <= c->slot)
@@ -134,9 +137,13 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? c->psi.full.total_usec
                                                                    : c->psi.some.total_usec);
+                else if (t->type == TRIGGER_USAGE)
+                        b->next_sample_usec = now; /* sampled at the next tick */
         }
         free(e->by_slot[c->slot]);
         e->by_slot[c->slot] = b;
+        if (b->next_sample_usec && (e->next_usec == 0 || b->next_sample_usec < e->next_usec))
+                e->next_usec = b->next_sample_usec;
 }
 
 void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec)
@@ -210,6 +217,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
         policy_state_update(b->policy, &b->state, combined(b), now, &ed.d);
         ed.phase = b->state.phase;
         b->next_usec = ed.d.next_usec;
+        if (b->next_sample_usec && (b->next_usec == 0 || b->next_sample_usec < b->next_usec))
+                b->next_usec = b->next_sample_usec;
         /* While not idle, windows slide: look again a bucket later. */
         if (b->state.phase != POLICY_IDLE)
                 for (size_t i = 0; i < b->policy->n_triggers; i++) {
@@ -253,8 +262,14 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? c->psi.full.total_usec
                                                                    : c->psi.some.total_usec);
-                else if (t->type == TRIGGER_USAGE && r->current != UINT64_MAX)
-                        b->holds[i] = usage_holds(t, c, r->current);
+                else if (t->type == TRIGGER_USAGE) {
+                        /* A new limit changes the share at once: read the usage now. */
+                        uint64_t cur = r->current != UINT64_MAX ? r->current
+                                       : r->type == RECORD_LIMITS ? watcher_read_current(w, c)
+                                                                  : UINT64_MAX;
+                        if (cur != UINT64_MAX)
+                                b->holds[i] = usage_holds(t, c, cur);
+                }
         }
         decide(e, b, now);
 }
@@ -266,7 +281,15 @@ void engine_tick(Engine *e, uint64_t now)
 
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *b = e->by_slot[i];
-                if (b && b->next_usec != 0 && b->next_usec <= now)
+                if (b && b->next_sample_usec && b->next_sample_usec <= now && e->watcher) {
+                        uint64_t cur = watcher_read_current(e->watcher, b->cgroup);
+                        const Policy *p = b->policy;
+                        for (size_t k = 0; k < p->n_triggers; k++)
+                                if (p->triggers[k].type == TRIGGER_USAGE && cur != UINT64_MAX)
+                                        b->holds[k] = usage_holds(&p->triggers[k], b->cgroup, cur);
+                        b->next_sample_usec = now + ENGINE_USAGE_SAMPLE_USEC;
+                        decide(e, b, now);
+                } else if (b && b->next_usec != 0 && b->next_usec <= now)
                         decide(e, b, now);
                 if (b && b->next_usec != 0 && (next == 0 || b->next_usec < next))
                         next = b->next_usec;

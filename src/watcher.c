@@ -800,6 +800,14 @@ static void read_current(Watcher *w, const Cgroup *c, uint64_t *ret)
                 (void)cg_read_u64(w->root_fd, rel, ret);
 }
 
+uint64_t watcher_read_current(Watcher *w, const Cgroup *c)
+{
+        uint64_t v = UINT64_MAX;
+
+        read_current(w, c, &v);
+        return v;
+}
+
 static void handle_memory_events(Watcher *w, Cgroup *c)
 {
         MemEvents ev, local;
