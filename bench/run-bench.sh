@@ -10,3 +10,5 @@ events=${2:-2000}
 for n in 1000 10000; do
     "$builddir/bench/bench-agent" "$builddir/daemon/memwardend" "$n" "$idle" "$events"
 done
+# Latency from an event to each action's outcome (bench/bench-actions.c).
+"$builddir/bench/bench-actions" "$builddir/daemon/memwardend" 1000 2>/dev/null

@@ -1277,7 +1277,15 @@ int executor_new(sd_event *event, Watcher *w, Engine *engine, const ExecutorConf
         }
         read_own_cgroup(x);
         if (cfg->report_dir && cfg->report_dir[0]) {
-                (void)mkdir(cfg->report_dir, 0750);
+                char dir[4096];
+                snprintf(dir, sizeof(dir), "%s", cfg->report_dir);
+                for (char *p = dir + 1; *p; p++)
+                        if (*p == '/') {
+                                *p = '\0';
+                                (void)mkdir(dir, 0755);
+                                *p = '/';
+                        }
+                (void)mkdir(dir, 0750);
                 x->report_fd = open(cfg->report_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (x->report_fd < 0)
                         log_warning_errno(-errno, "Report directory %s unusable, reports will fail: %m",
