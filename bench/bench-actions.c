@@ -102,8 +102,9 @@ static int run(const char *daemon, const char *action, const char *extra, const 
         if (pid == 0) {
                 dup2(pipefd[1], STDOUT_FILENO);
                 execl(daemon, daemon, "--cgroup-root", root, "--output", "-", "--socket", "", "--no-psi",
-                      "--pod-log-dir", "", "--policy-dir", pol, "--report-dir", rep, "--report-keep", "100000",
-                      "--event-log", "", "--no-bus", "--mlock", "off", "--oom-score-adj", "0", (char *)NULL);
+                      "--pod-log-dir", "", "--policy-dir", pol, "--report-dir", rep, "--report-keep",
+                      "100000", "--event-log", "", "--no-bus", "--mlock", "off", "--oom-score-adj", "0",
+                      (char *)NULL);
                 _exit(127);
         }
         close(pipefd[1]);
@@ -149,8 +150,8 @@ static int run(const char *daemon, const char *action, const char *extra, const 
         snprintf(line, sizeof(line), "rm -rf '%s'", root);
         if (system(line) != 0)
                 fprintf(stderr, "cleanup of %s failed\n", root);
-        printf("{\"action\":\"%s\",\"cgroups\":%u,\"p50_us\":%llu,\"p99_us\":%llu,\"max_us\":%llu}\n", action, n,
-               (unsigned long long)lat[n / 2], (unsigned long long)lat[n * 99 / 100],
+        printf("{\"action\":\"%s\",\"cgroups\":%u,\"p50_us\":%llu,\"p99_us\":%llu,\"max_us\":%llu}\n",
+               action, n, (unsigned long long)lat[n / 2], (unsigned long long)lat[n * 99 / 100],
                (unsigned long long)lat[n - 1]);
         fflush(stdout);
         free(lat);
@@ -181,9 +182,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 /* The executor keeps at most 256 throttled and 64 frozen cgroups at once. */
                 if (run(argv[1], cases[i].action, cases[i].extra, cases[i].until,
-                        strcmp(cases[i].action, "freeze") == 0 ? (n < 64 ? n : 64)
+                        strcmp(cases[i].action, "freeze") == 0     ? (n < 64 ? n : 64)
                         : strcmp(cases[i].action, "throttle") == 0 ? (n < 256 ? n : 256)
-                                                                     : n) < 0)
+                                                                   : n) < 0)
                         return 1;
         return 0;
 }

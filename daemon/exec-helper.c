@@ -184,7 +184,8 @@ int exec_helper_run(ExecHelper *h, char *const *argv, size_t argc, uint64_t time
 
 /* ---- the helper process ---- */
 
-static void reply(int fd, int status, const char *cookie, size_t cookie_len, const char *fmt, ...) _printf_(5, 6);
+static void reply(int fd, int status, const char *cookie, size_t cookie_len, const char *fmt, ...)
+        _printf_(5, 6);
 static void reply(int fd, int status, const char *cookie, size_t cookie_len, const char *fmt, ...)
 {
         static char out[4096];
@@ -246,8 +247,10 @@ static void run_one(int fd, const char *msg, size_t n)
                 return;
         }
         if (pid == 0) {
-                static char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                              "LANG=C.UTF-8", NULL };
+                static char *const envp[] = {
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                        NULL
+                };
                 int o = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
                 /* The command is an ordinary process: not shielded from the OOM killer like us. */
                 if (o >= 0) {
@@ -307,8 +310,8 @@ static void run_one(int fd, const char *msg, size_t n)
                       "%s: exit %d after %u ms%s", argv[0], WEXITSTATUS(status), ms,
                       WEXITSTATUS(status) == 127 ? " (not found or not executable?)" : "");
         else
-                reply(fd, 128 + WTERMSIG(status), cookie, req.cookie_len, "%s: killed by signal %d after %u ms",
-                      argv[0], WTERMSIG(status), ms);
+                reply(fd, 128 + WTERMSIG(status), cookie, req.cookie_len,
+                      "%s: killed by signal %d after %u ms", argv[0], WTERMSIG(status), ms);
 }
 
 int exec_helper_main(int fd)

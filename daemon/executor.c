@@ -49,9 +49,9 @@ typedef struct Target {
 typedef struct Throttle {
         bool used;
         Target t;
-        uint64_t original;  /* memory.high before the first step */
-        uint64_t current;   /* what was set last */
-        uint64_t want;      /* in flight */
+        uint64_t original; /* memory.high before the first step */
+        uint64_t current;  /* what was set last */
+        uint64_t want;     /* in flight */
         uint64_t floor;
         uint32_t step_bp;
         uint64_t interval_usec;
@@ -151,10 +151,10 @@ static void emit(Executor *x, const Target *t, ActionOutcome *o, int error)
         x->emit(&r, x->userdata);
 }
 
-static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result, const char *via,
-                    int error, const char *fmt, ...) _printf_(8, 9);
-static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result, const char *via,
-                    int error, const char *fmt, ...)
+static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result,
+                    const char *via, int error, const char *fmt, ...) _printf_(8, 9);
+static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result,
+                    const char *via, int error, const char *fmt, ...)
 {
         ActionOutcome o = { .action = type, .undo = undo, .result = result, .via = via };
         char detail[768];
@@ -218,16 +218,17 @@ static sd_bus *get_bus(Executor *x)
                 r = sd_bus_attach_event(bus, x->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0) {
                 if (!x->bus_warned)
-                        log_warning_errno(r, "Cannot connect to the system bus (systemd actions and the D-Bus "
-                                             "signal are unavailable until it is back): %m");
+                        log_warning_errno(r,
+                                          "Cannot connect to the system bus (systemd actions and the D-Bus "
+                                          "signal are unavailable until it is back): %m");
                 x->bus_warned = true;
                 sd_bus_unref(bus);
                 return NULL;
         }
         x->bus_warned = false;
         (void)sd_bus_match_signal_async(bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                        "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL,
-                                        x);
+                                        "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed,
+                                        NULL, x);
         (void)sd_bus_call_method_async(bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
         /* Owning the name needs deploy/org.memwarden1.conf; the signal goes out without it. */
@@ -248,12 +249,30 @@ typedef struct CallCtx {
 static CallCtx *call_ctx_new(Executor *x, ActionType action, bool undo, int index, const Target *t)
 {
         /* Bus calls are rare (a policy step) and sd-bus allocates per message
-         * anyway; the context is freed in the reply handler. */
+         * anyway; the context goes with the call's slot (call_async). */
         CallCtx *c = malloc(sizeof(CallCtx));
         if (!c)
                 return NULL;
         *c = (CallCtx){ .x = x, .action = action, .undo = undo, .index = index, .t = *t };
         return c;
+}
+
+/* An asynchronous call whose context is freed with its slot: after the reply,
+ * or when the connection goes away first. */
+static int call_async(sd_bus *bus, sd_bus_message *m, sd_bus_message_handler_t handler, CallCtx *c)
+{
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        r = sd_bus_call_async(bus, &slot, m, handler, c, BUS_CALL_USEC);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        (void)sd_bus_slot_set_destroy_callback(slot, free);
+        (void)sd_bus_slot_set_floating(slot, true);
+        sd_bus_slot_unref(slot);
+        return 0;
 }
 
 /* ---- throttle ---- */
@@ -292,9 +311,9 @@ static void throttle_done(Executor *x, Throttle *th, int error, const char *via)
         } else {
                 o.result = "done";
                 snprintf(detail, sizeof(detail), "memory.high %s -> %s%s", a, b,
-                         th->restoring                  ? " (given back)"
-                         : new <= th->floor             ? " (at the floor)"
-                                                        : "");
+                         th->restoring      ? " (given back)"
+                         : new <= th->floor ? " (at the floor)"
+                                            : "");
                 th->current = new;
         }
         o.detail = detail;
@@ -326,7 +345,6 @@ static int on_set_unit_properties(sd_bus_message *m, void *userdata, sd_bus_erro
                         log_warning("SetUnitProperties(%s, MemoryHigh) failed: %s", th->t.unit, e->message);
                 throttle_done(x, th, e ? -sd_bus_message_get_errno(m) : 0, "systemd");
         }
-        free(c);
         return 0;
 }
 
@@ -350,14 +368,13 @@ static int throttle_apply(Executor *x, Throttle *th, uint64_t value)
                                            "org.freedesktop.systemd1.Manager", "SetUnitProperties");
         if (r >= 0)
                 r = sd_bus_message_append(m, "sba(sv)", th->t.unit, 1, 1, "MemoryHigh", "t", value);
-        CallCtx *c = r >= 0 ? call_ctx_new(x, ACTION_THROTTLE, th->restoring, (int)(th - x->throttles), &th->t)
-                            : NULL;
+        CallCtx *c =
+                r >= 0 ? call_ctx_new(x, ACTION_THROTTLE, th->restoring, (int)(th - x->throttles), &th->t)
+                       : NULL;
         if (!c)
                 r = r < 0 ? r : -ENOMEM;
         else {
-                r = sd_bus_call_async(bus, NULL, m, on_set_unit_properties, c, BUS_CALL_USEC);
-                if (r < 0)
-                        free(c);
+                r = call_async(bus, m, on_set_unit_properties, c);
         }
         if (r < 0)
                 throttle_done(x, th, r, "systemd");
@@ -445,8 +462,8 @@ static void arm_throttle_timer(Executor *x)
                 return;
         }
         if (!x->throttle_timer) {
-                if (sd_event_add_time(x->event, &x->throttle_timer, CLOCK_MONOTONIC, next, 0, on_throttle_timer,
-                                      x) < 0)
+                if (sd_event_add_time(x->event, &x->throttle_timer, CLOCK_MONOTONIC, next, 0,
+                                      on_throttle_timer, x) < 0)
                         return;
                 (void)sd_event_source_set_description(x->throttle_timer, "throttle-steps");
         } else
@@ -462,7 +479,8 @@ static void run_throttle(Executor *x, const Action *act, const Target *t, const 
 
         if (th) {
                 /* Throttling already: this step starts the descent again now. */
-                th->floor = act->floor_bytes, th->step_bp = act->step_bp, th->interval_usec = act->interval_usec;
+                th->floor = act->floor_bytes, th->step_bp = act->step_bp,
+                th->interval_usec = act->interval_usec;
                 if (!th->in_flight && !th->restoring)
                         throttle_step(x, th);
                 return;
@@ -649,8 +667,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 if (!j->used || strcmp(j->job, job) != 0)
                         continue;
                 j->used = false;
-                outcome(x, &j->t, j->action, false, strcmp(result, "done") == 0 ? "done" : "failed", "systemd",
-                        strcmp(result, "done") == 0 ? 0 : -EIO, "job %" PRIu32 " %s: %s", id, unit, result);
+                outcome(x, &j->t, j->action, false, strcmp(result, "done") == 0 ? "done" : "failed",
+                        "systemd", strcmp(result, "done") == 0 ? 0 : -EIO, "job %" PRIu32 " %s: %s", id,
+                        unit, result);
         }
         return 0;
 }
@@ -663,8 +682,8 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         const char *job = NULL;
 
         if (e) {
-                outcome(x, &c->t, c->action, c->undo, "failed", "systemd", -sd_bus_message_get_errno(m), "%s",
-                        e->message ? e->message : e->name);
+                outcome(x, &c->t, c->action, c->undo, "failed", "systemd", -sd_bus_message_get_errno(m),
+                        "%s", e->message ? e->message : e->name);
                 if (c->action == ACTION_FREEZE && !c->undo)
                         for (int i = 0; i < FROZEN_MAX; i++)
                                 if (x->frozen[i].used && strcmp(x->frozen[i].t.path, c->t.path) == 0)
@@ -681,7 +700,9 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         if (x->jobs[i].start_usec < oldest)
                                 oldest = x->jobs[i].start_usec, slot = &x->jobs[i];
                 }
-                *slot = (Job){ .used = true, .action = c->action, .t = c->t, .start_usec = now_usec(CLOCK_MONOTONIC) };
+                *slot = (Job){
+                        .used = true, .action = c->action, .t = c->t, .start_usec = now_usec(CLOCK_MONOTONIC)
+                };
                 snprintf(slot->job, sizeof(slot->job), "%s", job);
                 outcome(x, &c->t, c->action, false, "started", "systemd", 0, "job %s queued", job);
         } else if (c->action == ACTION_FREEZE) {
@@ -694,7 +715,6 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, c->undo ? "thawed" : "frozen");
         } else
                 outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, NULL);
-        free(c);
         return 0;
 }
 
@@ -721,9 +741,7 @@ static int unit_call(Executor *x, ActionType action, bool undo, const Target *t,
         c = call_ctx_new(x, action, undo, -1, t);
         if (!c)
                 return -ENOMEM;
-        r = sd_bus_call_async(bus, NULL, m, on_unit_call, c, BUS_CALL_USEC);
-        if (r < 0)
-                free(c);
+        r = call_async(bus, m, on_unit_call, c);
         return r;
 }
 
@@ -759,8 +777,8 @@ static void freeze(Executor *x, const Target *t, bool thaw)
                         if (!x->frozen[i].used)
                                 f = &x->frozen[i];
                 if (!f) {
-                        outcome(x, t, ACTION_FREEZE, false, "failed", NULL, -ENOSPC, "%d cgroups frozen already",
-                                FROZEN_MAX);
+                        outcome(x, t, ACTION_FREEZE, false, "failed", NULL, -ENOSPC,
+                                "%d cgroups frozen already", FROZEN_MAX);
                         return;
                 }
                 *f = (Frozen){ .used = true, .t = *t };
@@ -777,7 +795,8 @@ static void freeze(Executor *x, const Target *t, bool thaw)
         }
         r = write_cgroup_file(x, t, "cgroup.freeze", thaw ? "0" : "1");
         if (r < 0) {
-                outcome(x, t, ACTION_FREEZE, thaw, "failed", "cgroupfs", r, "cgroup.freeze: %s", strerror(-r));
+                outcome(x, t, ACTION_FREEZE, thaw, "failed", "cgroupfs", r, "cgroup.freeze: %s",
+                        strerror(-r));
                 if (f && !thaw)
                         f->used = false;
                 return;
@@ -803,7 +822,8 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
                 if (r >= 0)
                         return;
                 if (r != -ENOTCONN) {
-                        outcome(x, t, ACTION_KILL, false, "failed", "systemd", r, "KillUnit: %s", strerror(-r));
+                        outcome(x, t, ACTION_KILL, false, "failed", "systemd", r, "KillUnit: %s",
+                                strerror(-r));
                         return;
                 }
         }
@@ -813,7 +833,8 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
         else if (r < 0)
                 outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r, "cgroup.kill: %s", strerror(-r));
         else
-                outcome(x, t, ACTION_KILL, false, "done", "cgroupfs", 0, "cgroup.kill: every process SIGKILLed");
+                outcome(x, t, ACTION_KILL, false, "done", "cgroupfs", 0,
+                        "cgroup.kill: every process SIGKILLed");
 }
 
 /* ---- notify ---- */
@@ -842,10 +863,13 @@ static void on_webhook_done(void *userdata, const char *url, const char *cookie,
                 error ? ": " : "", error ? error : "");
 }
 
-static void run_notify(Executor *x, const Action *act, const Target *t, const Cgroup *c, const EngineDecision *d)
+static void run_notify(Executor *x, const Action *act, const Target *t, const Cgroup *c,
+                       const EngineDecision *d)
 {
         ActionOutcome o = { .action = ACTION_NOTIFY, .result = act->dry_run ? "dry-run" : "done" };
-        Record r = { .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX };
+        Record r = {
+                .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX
+        };
         char via[96], detail[PATH_MAX_CG + 200], cookie[PATH_MAX_CG + 160];
         size_t len = 0;
         sd_bus *bus;
@@ -913,8 +937,8 @@ static void prune_reports(Executor *x)
                                 struct dirent64 *de = (struct dirent64 *)(buf + off);
                                 size_t l = strlen(de->d_name);
                                 off += de->d_reclen;
-                                if (de->d_type != DT_REG || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0 ||
-                                    l >= sizeof(oldest))
+                                if (de->d_type != DT_REG || l < 6 ||
+                                    strcmp(de->d_name + l - 5, ".json") != 0 || l >= sizeof(oldest))
                                         continue;
                                 n++;
                                 if (!oldest[0] || strcmp(de->d_name, oldest) < 0)
@@ -947,23 +971,26 @@ static void run_report(Executor *x, const Action *act, const Target *t)
         r = report_build(x->root_fd, rel(t->path), x->proc_fd, t->path, t->policy, real, x->report,
                          sizeof(x->report), &len, &sum);
         if (r < 0) {
-                outcome(x, t, ACTION_REPORT, false, "failed", NULL, r, "building the report: %s", strerror(-r));
+                outcome(x, t, ACTION_REPORT, false, "failed", NULL, r, "building the report: %s",
+                        strerror(-r));
                 return;
         }
         /* Names sort by time: the oldest go first when the directory is full. */
         gmtime_r(&tt, &tm);
         k = strftime(name, sizeof(name), "%Y%m%dT%H%M%S", &tm);
-        k += (size_t)snprintf(name + k, sizeof(name) - k, ".%06uZ-%s-", (unsigned)(real % USEC_PER_SEC), t->policy);
+        k += (size_t)snprintf(name + k, sizeof(name) - k, ".%06uZ-%s-", (unsigned)(real % USEC_PER_SEC),
+                              t->policy);
         for (const char *p = t->path; *p && k < sizeof(name) - 8; p++)
-                name[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                                            *p == '-' || *p == '.'
+                name[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                                            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'
                                     ? *p
                                     : '_';
         snprintf(name + k, sizeof(name) - k, ".json");
         format_size(sum.top.rss, a, sizeof(a));
         format_size(sum.anon, b, sizeof(b));
         format_size(sum.file, cs, sizeof(cs));
-        snprintf(detail, sizeof(detail), "top process: pid %d (%s) rss %s; anon %s, file %s; %u processes, %u children%s",
+        snprintf(detail, sizeof(detail),
+                 "top process: pid %d (%s) rss %s; anon %s, file %s; %u processes, %u children%s",
                  sum.top.pid, sum.top.comm, a, b, cs, sum.n_processes, sum.n_children,
                  sum.truncated ? " (truncated)" : "");
         snprintf(full, sizeof(full), "%s/%s", x->cfg.report_dir, name);
@@ -1014,14 +1041,17 @@ static void on_exec_done(void *userdata, const char *cookie, int status, const c
         snprintf(t.policy, sizeof(t.policy), "%.*s", (int)(b - a), a);
         snprintf(t.ns, sizeof(t.ns), "%.*s", (int)(c - b - 1), b + 1);
         snprintf(t.path, sizeof(t.path), "%s", c + 1);
-        outcome(x, &t, ACTION_EXEC, false, status == 0 ? "done" : "failed", "exec-helper", status == 0 ? 0 : -EIO,
-                "%s", detail);
+        outcome(x, &t, ACTION_EXEC, false, status == 0 ? "done" : "failed", "exec-helper",
+                status == 0 ? 0 : -EIO, "%s", detail);
 }
 
-static void run_exec(Executor *x, const Action *act, const Target *t, const Cgroup *c, const EngineDecision *d)
+static void run_exec(Executor *x, const Action *act, const Target *t, const Cgroup *c,
+                     const EngineDecision *d)
 {
         ActionOutcome o = { .action = ACTION_EXEC, .result = "started", .via = "exec-helper" };
-        Record r = { .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX };
+        Record r = {
+                .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX
+        };
         char cookie[PATH_MAX_CG + 160], detail[300];
         size_t len;
         int k;
@@ -1102,8 +1132,9 @@ static void run_step(Executor *x, const EngineDecision *d, const Action *act, co
                 break;
         case ACTION_RESTART:
         case ACTION_STOP:
-                r = unit_call(x, act->type, false, t, act->type == ACTION_RESTART ? "RestartUnit" : "StopUnit",
-                              "ss", t->unit, "replace");
+                r = unit_call(x, act->type, false, t,
+                              act->type == ACTION_RESTART ? "RestartUnit" : "StopUnit", "ss", t->unit,
+                              "replace");
                 if (r < 0)
                         outcome(x, t, act->type, false, "failed", "systemd", r, "%s",
                                 r == -ENOTCONN ? "the system bus is not reachable" : strerror(-r));
@@ -1161,7 +1192,8 @@ void executor_observe(Executor *x, const Record *r)
                             x->throttles[i].t.serial == c->serial && !x->throttles[i].in_flight)
                                 x->throttles[i].used = false;
                 for (int i = 0; i < FROZEN_MAX; i++)
-                        if (x->frozen[i].used && x->frozen[i].t.cgroup == c && x->frozen[i].t.serial == c->serial)
+                        if (x->frozen[i].used && x->frozen[i].t.cgroup == c &&
+                            x->frozen[i].t.serial == c->serial)
                                 x->frozen[i].used = false;
         } else if (r->type == RECORD_CGROUP_EVENTS && c->cgevents.frozen && !r->cgevents_old->frozen) {
                 for (int i = 0; i < FROZEN_MAX; i++) {
@@ -1187,9 +1219,9 @@ void executor_restore_all(Executor *x)
                         continue;
                 if (th->t.unit[0] && th->via_bus && get_bus(x)) {
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-                        r = sd_bus_message_new_method_call(x->bus, &m, "org.freedesktop.systemd1",
-                                                           "/org/freedesktop/systemd1",
-                                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+                        r = sd_bus_message_new_method_call(
+                                x->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "SetUnitProperties");
                         if (r >= 0)
                                 r = sd_bus_message_append(m, "sba(sv)", th->t.unit, 1, 1, "MemoryHigh", "t",
                                                           th->original);
@@ -1219,13 +1251,13 @@ void executor_restore_all(Executor *x)
                         continue;
                 bool bus = f->t.unit[0] && get_bus(x);
                 if (bus)
-                        r = sd_bus_call_method(x->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                               "org.freedesktop.systemd1.Manager", "ThawUnit", &e, NULL, "s",
-                                               f->t.unit);
+                        r = sd_bus_call_method(
+                                x->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "ThawUnit", &e, NULL, "s", f->t.unit);
                 else
                         r = write_cgroup_file(x, &f->t, "cgroup.freeze", "0");
-                outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? "failed" : "done", bus ? "systemd" : "cgroupfs",
-                        r < 0 ? r : 0, "thawed at shutdown");
+                outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? "failed" : "done",
+                        bus ? "systemd" : "cgroupfs", r < 0 ? r : 0, "thawed at shutdown");
                 f->used = false;
         }
 }
@@ -1293,7 +1325,8 @@ int executor_new(sd_event *event, Watcher *w, Engine *engine, const ExecutorConf
         }
         r = writer_start(x);
         if (r < 0)
-                log_warning_errno(r, "Cannot start the limit writer thread; throttling by file will fail: %m");
+                log_warning_errno(r,
+                                  "Cannot start the limit writer thread; throttling by file will fail: %m");
         r = webhooks_new(event, cfg->webhook_timeout_usec, &x->webhooks);
         if (r < 0)
                 log_warning_errno(r, "Webhooks unavailable: %m");

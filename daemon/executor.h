@@ -55,6 +55,7 @@ void executor_restore_all(Executor *x);
 void executor_get_stats(const Executor *x, ExecutorStats *ret);
 
 /* ---- webhook.c ---- */
+#define WEBHOOK_QUEUE_MAX 16 /* posts waiting or in flight */
 typedef struct Webhooks Webhooks;
 int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret);
 Webhooks *webhooks_free(Webhooks *h);

@@ -263,13 +263,15 @@ static int parse_args(int argc, char **argv)
                         break;
                 case ARG_EVENT_LOG_MAX:
                         if (parse_size(optarg, &u) < 0 || u < 4096) {
-                                log_error("--event-log-max: expected a size of at least 4K, got '%s'", optarg);
+                                log_error("--event-log-max: expected a size of at least 4K, got '%s'",
+                                          optarg);
                                 return -EINVAL;
                         }
                         arg_config.event_log_max = u;
                         break;
                 case ARG_WEBHOOK_TIMEOUT:
-                        if (parse_duration(optarg, &u) < 0 || u < 100 * USEC_PER_MSEC || u > 600 * USEC_PER_SEC) {
+                        if (parse_duration(optarg, &u) < 0 || u < 100 * USEC_PER_MSEC ||
+                            u > 600 * USEC_PER_SEC) {
                                 log_error("--webhook-timeout: expected 100ms..10m, got '%s'", optarg);
                                 return -EINVAL;
                         }

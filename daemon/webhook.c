@@ -16,9 +16,8 @@
 #include "log.h"
 #include "macro.h"
 
-#define WEBHOOK_SLOTS     16
-#define WEBHOOK_BODY_MAX  16384
-#define WEBHOOK_ATTEMPTS  4
+#define WEBHOOK_BODY_MAX     16384
+#define WEBHOOK_ATTEMPTS     4
 #define WEBHOOK_BACKOFF_USEC (1 * USEC_PER_SEC)
 
 typedef enum HookState {
@@ -48,7 +47,7 @@ struct Webhooks {
         struct curl_slist *headers;
         uint64_t timeout_usec;
         uint64_t n_sent, n_failed, n_dropped;
-        Hook hooks[WEBHOOK_SLOTS];
+        Hook hooks[WEBHOOK_QUEUE_MAX];
 };
 
 static uint64_t now_mono(void)
@@ -107,7 +106,10 @@ static void finish(Webhooks *h, Hook *k, bool ok, long code)
         else
                 h->n_failed++;
         k->state = HOOK_FREE;
-        k->done(k->userdata, k->url, k->cookie, ok, code, k->attempts, ok ? NULL : k->error[0] ? k->error : NULL);
+        k->done(k->userdata, k->url, k->cookie, ok, code, k->attempts,
+                ok            ? NULL
+                : k->error[0] ? k->error
+                              : NULL);
 }
 
 static void check_done(Webhooks *h)
@@ -199,10 +201,11 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
         (void)multi;
         if (timeout_ms < 0)
-                return h->curl_timer ? sd_event_source_set_enabled(h->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0 : 0;
+                return h->curl_timer ? sd_event_source_set_enabled(h->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0
+                                     : 0;
         if (!h->curl_timer) {
-                if (sd_event_add_time_relative(h->event, &h->curl_timer, CLOCK_MONOTONIC, usec, 0, on_curl_timer,
-                                               h) < 0)
+                if (sd_event_add_time_relative(h->event, &h->curl_timer, CLOCK_MONOTONIC, usec, 0,
+                                               on_curl_timer, h) < 0)
                         return -1;
                 (void)sd_event_source_set_description(h->curl_timer, "webhook-curl-timer");
                 return 0;
@@ -218,7 +221,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Webhooks *h = userdata;
         uint64_t now = now_mono();
 
-        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (h->hooks[i].state == HOOK_WAITING && h->hooks[i].due_usec <= now)
                         start(h, &h->hooks[i]);
         arm_retry_timer(h);
@@ -229,7 +232,7 @@ static void arm_retry_timer(Webhooks *h)
 {
         uint64_t next = 0;
 
-        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (h->hooks[i].state == HOOK_WAITING && (next == 0 || h->hooks[i].due_usec < next))
                         next = h->hooks[i].due_usec;
         if (next == 0) {
@@ -238,7 +241,8 @@ static void arm_retry_timer(Webhooks *h)
                 return;
         }
         if (!h->retry_timer) {
-                if (sd_event_add_time(h->event, &h->retry_timer, CLOCK_MONOTONIC, next, 0, on_retry_timer, h) < 0)
+                if (sd_event_add_time(h->event, &h->retry_timer, CLOCK_MONOTONIC, next, 0, on_retry_timer,
+                                      h) < 0)
                         return;
                 (void)sd_event_source_set_description(h->retry_timer, "webhook-retry");
         } else
@@ -253,7 +257,7 @@ int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, co
 
         if (len >= WEBHOOK_BODY_MAX || strlen(url) >= sizeof(k->url) || strlen(cookie) >= sizeof(k->cookie))
                 return -E2BIG;
-        for (int i = 0; i < WEBHOOK_SLOTS && !k; i++)
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX && !k; i++)
                 if (h->hooks[i].state == HOOK_FREE)
                         k = &h->hooks[i];
         if (!k) {
@@ -287,7 +291,7 @@ int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret)
         h->headers = curl_slist_append(NULL, "Content-Type: application/json");
         if (!h->multi || !h->headers)
                 goto fail;
-        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (!(h->hooks[i].easy = curl_easy_init()))
                         goto fail;
         (void)curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -305,7 +309,7 @@ Webhooks *webhooks_free(Webhooks *h)
 {
         if (!h)
                 return NULL;
-        for (int i = 0; i < WEBHOOK_SLOTS; i++)
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (h->hooks[i].easy) {
                         if (h->hooks[i].state == HOOK_RUNNING)
                                 curl_multi_remove_handle(h->multi, h->hooks[i].easy);

@@ -13,11 +13,11 @@ typedef struct ActionOutcome {
         const char *policy;           /* policy name */
         const char *policy_namespace; /* NULL: a node-admin policy */
         ActionType action;
-        bool undo;          /* a give-back: throttle restored, thaw */
-        const char *result; /* "done", "started", "failed", "refused", "dry-run", "skipped" */
-        const char *via;    /* "systemd", "cgroupfs", the notify sinks, ... */
-        const char *unit;   /* the systemd unit acted on, if any */
-        const char *detail; /* in words */
+        bool undo;                     /* a give-back: throttle restored, thaw */
+        const char *result;            /* "done", "started", "failed", "refused", "dry-run", "skipped" */
+        const char *via;               /* "systemd", "cgroupfs", the notify sinks, ... */
+        const char *unit;              /* the systemd unit acted on, if any */
+        const char *detail;            /* in words */
         uint64_t old_value, new_value; /* throttle: memory.high before and after (UINT64_MAX: max) */
         bool has_values;
         const char *report; /* report: the file written */

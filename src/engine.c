@@ -20,7 +20,7 @@ struct Engine {
         EngineDecisionFunc func;
         void *userdata;
         Watcher *watcher; /* for usage samples */
-        PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
+        PolicySet set;    /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
         Binding **by_slot;
         unsigned n_slots;
@@ -264,7 +264,7 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                                                                    : c->psi.some.total_usec);
                 else if (t->type == TRIGGER_USAGE) {
                         /* A new limit changes the share at once: read the usage now. */
-                        uint64_t cur = r->current != UINT64_MAX ? r->current
+                        uint64_t cur = r->current != UINT64_MAX   ? r->current
                                        : r->type == RECORD_LIMITS ? watcher_read_current(w, c)
                                                                   : UINT64_MAX;
                         if (cur != UINT64_MAX)

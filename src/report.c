@@ -242,7 +242,8 @@ static void put_children(JsonWriter *j, int dirfd, ReportSummary *sum)
         json_array_close(j);
 }
 
-static void read_process_details(Walk *w, ReportProcess *p, char *cmdline, size_t cmd_size, size_t *ret_cmd_len)
+static void read_process_details(Walk *w, ReportProcess *p, char *cmdline, size_t cmd_size,
+                                 size_t *ret_cmd_len)
 {
         char path[64], buf[4096];
         size_t len;
@@ -304,8 +305,8 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
                 json_key(&j, "policy");
                 json_string(&j, policy);
         }
-        static const char *const limits[] = { "memory.current", "memory.high", "memory.max",
-                                              "memory.swap.current", "memory.low", "memory.min" };
+        static const char *const limits[] = { "memory.current",      "memory.high", "memory.max",
+                                              "memory.swap.current", "memory.low",  "memory.min" };
         for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
                 char key[32];
                 if (cg_read_limit(dirfd, limits[i], &v) < 0)
