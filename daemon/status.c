@@ -70,6 +70,33 @@ static void header(StatusClient *c)
         json_u64(&j, m->n_policy_reloads);
         json_key(&j, "policy_reload_failures");
         json_u64(&j, m->n_policy_reload_failures);
+        if (m->executor) {
+                ExecutorStats xs;
+                executor_get_stats(m->executor, &xs);
+                json_key(&j, "actions");
+                json_object_open(&j);
+                json_key(&j, "outcomes");
+                json_u64(&j, xs.n_outcomes);
+                json_key(&j, "failed");
+                json_u64(&j, xs.n_failed);
+                json_key(&j, "throttled");
+                json_u64(&j, xs.n_throttled);
+                json_key(&j, "frozen");
+                json_u64(&j, xs.n_frozen);
+                json_key(&j, "jobs");
+                json_u64(&j, xs.n_jobs);
+                json_key(&j, "webhooks_sent");
+                json_u64(&j, xs.n_webhooks_sent);
+                json_key(&j, "webhooks_failed");
+                json_u64(&j, xs.n_webhooks_failed);
+                json_key(&j, "webhooks_dropped");
+                json_u64(&j, xs.n_webhooks_dropped);
+                json_key(&j, "bus_connected");
+                json_bool(&j, xs.bus_connected);
+                json_object_close(&j);
+        }
+        json_key(&j, "event_log_errors");
+        json_u64(&j, m->n_event_log_errors);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
