@@ -218,7 +218,11 @@ static int cmd_explain(const char *cgroup)
                         printf("\n  actions: ");
                         if (v)
                                 print_list(v, vl, " -> ");
-                        putchar('\n');
+                        v = json_find(line, len, "phase", &vl);
+                        if (v && !(vl == 4 && memcmp(v, "null", 4) == 0))
+                                printf("\n  phase: %.*s\n", (int)vl - 2, v + 1);
+                        else
+                                printf("\n  phase: not evaluated (the cgroup is not watched)\n");
                 }
                 v = json_find(line, len, "others", &vl);
                 for (size_t i = 0; v && i < vl; i++) {

@@ -182,6 +182,13 @@ static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, 
                 for (size_t i = 0; i < p->n_actions; i++)
                         json_string(&j, action_type_to_string(p->actions[i].type));
                 json_array_close(&j);
+                /* Armed: the engine evaluates it here (the cgroup is watched). */
+                PolicyPhase phase;
+                bool armed = m->engine && engine_policy_of(m->engine, cg, &phase);
+                json_key(&j, "armed");
+                json_bool(&j, armed);
+                json_key(&j, "phase");
+                json_string(&j, armed ? policy_phase_to_string(phase) : NULL);
         } else
                 json_null(&j);
         json_key(&j, "others");

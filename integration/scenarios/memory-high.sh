@@ -7,7 +7,24 @@ set -euo pipefail
 . "$MW_LIB"
 
 cg=/sys/fs/cgroup/mwtest
-mw_start
+pol=/etc/mw-reload
+mkdir -p "$pol"
+write_policy() {
+    cat >"$pol/mwtest.yaml.tmp" <<EOF
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: mwtest, description: "version $1"}
+spec:
+  match: {cgroup: /mwtest}
+  triggers:
+    any: [{memoryEvents: {counter: high, increase: 1, window: 10s}}]
+    clearAfter: 60s
+  actions: [{type: notify, dryRun: true}]
+EOF
+    mv "$pol/mwtest.yaml.tmp" "$pol/mwtest.yaml"
+}
+write_policy 0
+mw_start --policy-dir "$pol"
 mw_footprint baseline
 
 mkdir "$cg"
@@ -19,8 +36,17 @@ mw_wait_record '"event":"limits","cgroup":"/mwtest"'
 hog=$!
 mw_wait_record '"event":"memory_events","cgroup":"/mwtest"' 30
 mw_wait_record '"event":"psi","cgroup":"/mwtest"' 30 || echo "no PSI record yet"
-sleep 5
+# Reloads under the stream of events: a changed file (inotify) and SIGHUP
+# (reload plus rescan), 20 of each; no event may be lost, the policy's
+# episode goes on (it fires once).
+for i in $(seq 1 20); do
+    write_policy "$i"
+    sleep 0.7
+    kill -HUP "$MW_PID"
+    sleep 0.1
+done
 mw_status | tee "$MW_OUT/status-during.txt"
+mw_status --json | head -1 >"$MW_OUT/status-header.json"
 kill -9 "$hog"
 wait "$hog" || true
 sleep 1
