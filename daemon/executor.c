@@ -911,7 +911,10 @@ static void run_notify(Executor *x, const Action *act, const Target *t, const Cg
                                     : -ENOTSUP;
                 if (k < 0)
                         outcome(x, t, ACTION_NOTIFY, false, "failed", "webhook", k, "POST %s not queued: %s",
-                                act->webhook, k == -ENOBUFS ? "queue full" : strerror(-k));
+                                act->webhook,
+                                k == -ENOBUFS    ? "queue full"
+                                : k == -ENOTCONN ? "libcurl is not set up"
+                                                 : strerror(-k));
         }
         emit(x, t, &o, 0);
 }
@@ -1366,6 +1369,19 @@ Executor *executor_free(Executor *x)
         sd_event_unref(x->event);
         free(x);
         return NULL;
+}
+
+void executor_prepare(Executor *x, const PolicySet *set)
+{
+        for (size_t i = 0; set && i < set->n; i++)
+                for (size_t k = 0; k < set->policies[i].n_actions; k++)
+                        if (set->policies[i].actions[k].webhook && x->webhooks) {
+                                int r = webhooks_prepare(x->webhooks);
+                                if (r < 0)
+                                        log_warning_errno(r,
+                                                          "Cannot set up libcurl; webhooks will fail: %m");
+                                return;
+                        }
 }
 
 void executor_get_stats(const Executor *x, ExecutorStats *ret)

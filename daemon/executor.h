@@ -54,11 +54,16 @@ void executor_restore_all(Executor *x);
 
 void executor_get_stats(const Executor *x, ExecutorStats *ret);
 
+/* After policies are loaded: set up what they will need (libcurl for webhooks). */
+void executor_prepare(Executor *x, const PolicySet *set);
+
 /* ---- webhook.c ---- */
 #define WEBHOOK_QUEUE_MAX 16 /* posts waiting or in flight */
 typedef struct Webhooks Webhooks;
 int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret);
 Webhooks *webhooks_free(Webhooks *h);
+/* Set libcurl up (once); the owner calls it when a policy with a webhook is loaded. */
+int webhooks_prepare(Webhooks *h);
 /* Queue a POST of body to url; done is called with the outcome later (on the
  * loop). -ENOBUFS when the queue is full. */
 typedef void (*WebhookDone)(void *userdata, const char *url, const char *cookie, bool ok, long http_code,

@@ -57,6 +57,8 @@ int manager_load_policies(Manager *m, bool initial)
                 watcher_warn(m->watcher, -EINVAL, msg);
         }
         r = n_errors ? -EINVAL : 0;
+        if (m->executor)
+                executor_prepare(m->executor, &set);
         manager_rebind_policies(m, &set); /* while the old set, which bindings point into, is alive */
         policy_set_done(&m->policies);
         m->policies = set;

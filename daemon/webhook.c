@@ -4,8 +4,15 @@
  * curl tells us which sockets to poll and when to wake it, nothing blocks.
  * A bounded set of slots (the queue), each with its body copied in, a
  * timeout per attempt, and retries with exponential backoff. An endpoint that
- * hangs holds one slot until its timeout; nothing else waits for it. */
+ * hangs holds one slot until its timeout; nothing else waits for it.
+ *
+ * libcurl is dlopen()ed when a policy with a webhook is loaded (as systemd
+ * does with its optional libraries): linked in, it and its TLS and Kerberos
+ * dependencies cost the daemon about 5 MiB of locked memory at start-up on
+ * every node, webhooks or not. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,66 @@
 #define WEBHOOK_BODY_MAX     16384
 #define WEBHOOK_ATTEMPTS     4
 #define WEBHOOK_BACKOFF_USEC (1 * USEC_PER_SEC)
+
+/* libcurl, resolved at webhooks_prepare(). */
+static CURLcode (*sym_curl_global_init)(long);
+static CURLM *(*sym_curl_multi_init)(void);
+static struct curl_slist *(*sym_curl_slist_append)(struct curl_slist *, const char *);
+static void (*sym_curl_slist_free_all)(struct curl_slist *);
+static CURL *(*sym_curl_easy_init)(void);
+static void (*sym_curl_easy_reset)(CURL *);
+static void (*sym_curl_easy_cleanup)(CURL *);
+static CURLcode (*sym_curl_easy_setopt)(CURL *, CURLoption, ...);
+static CURLcode (*sym_curl_easy_getinfo)(CURL *, CURLINFO, ...);
+static const char *(*sym_curl_easy_strerror)(CURLcode);
+static CURLMcode (*sym_curl_multi_setopt)(CURLM *, CURLMoption, ...);
+static CURLMcode (*sym_curl_multi_add_handle)(CURLM *, CURL *);
+static CURLMcode (*sym_curl_multi_remove_handle)(CURLM *, CURL *);
+static CURLMcode (*sym_curl_multi_assign)(CURLM *, curl_socket_t, void *);
+static CURLMcode (*sym_curl_multi_cleanup)(CURLM *);
+static CURLMsg *(*sym_curl_multi_info_read)(CURLM *, int *);
+static CURLMcode (*sym_curl_multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+
+static int curl_dlopen(void)
+{
+        static void *dl;
+
+        if (dl)
+                return 0;
+        dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!dl) {
+                log_warning("Cannot load libcurl.so.4 (install libcurl4 for webhooks): %s", dlerror());
+                return -EOPNOTSUPP;
+        }
+#define SYM(n)                                                                                              \
+        do {                                                                                                \
+                if (!(*(void **)&sym_##n = dlsym(dl, #n))) {                                                \
+                        log_warning("libcurl.so.4 lacks %s", #n);                                           \
+                        dlclose(dl);                                                                        \
+                        dl = NULL;                                                                          \
+                        return -EOPNOTSUPP;                                                                 \
+                }                                                                                           \
+        } while (0)
+        SYM(curl_global_init);
+        SYM(curl_multi_init);
+        SYM(curl_slist_append);
+        SYM(curl_slist_free_all);
+        SYM(curl_easy_init);
+        SYM(curl_easy_reset);
+        SYM(curl_easy_cleanup);
+        SYM(curl_easy_setopt);
+        SYM(curl_easy_getinfo);
+        SYM(curl_easy_strerror);
+        SYM(curl_multi_setopt);
+        SYM(curl_multi_add_handle);
+        SYM(curl_multi_remove_handle);
+        SYM(curl_multi_assign);
+        SYM(curl_multi_cleanup);
+        SYM(curl_multi_info_read);
+        SYM(curl_multi_socket_action);
+#undef SYM
+        return 0;
+}
 
 typedef enum HookState {
         HOOK_FREE,
@@ -69,24 +136,24 @@ static void start(Webhooks *h, Hook *k)
 {
         CURL *e = k->easy;
 
-        curl_easy_reset(e);
+        sym_curl_easy_reset(e);
         k->error[0] = '\0';
-        (void)curl_easy_setopt(e, CURLOPT_URL, k->url);
-        (void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->body);
-        (void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)k->len);
-        (void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-        (void)curl_easy_setopt(e, CURLOPT_USERAGENT, "memwarden/" MEMWARDEN_VERSION);
-        (void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
-        (void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
-        (void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        (void)curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-        (void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-        (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->error);
-        (void)curl_easy_setopt(e, CURLOPT_PRIVATE, k);
+        (void)sym_curl_easy_setopt(e, CURLOPT_URL, k->url);
+        (void)sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void)sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->body);
+        (void)sym_curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)k->len);
+        (void)sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+        (void)sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "memwarden/" MEMWARDEN_VERSION);
+        (void)sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
+        (void)sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
+        (void)sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void)sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        (void)sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        (void)sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->error);
+        (void)sym_curl_easy_setopt(e, CURLOPT_PRIVATE, k);
         k->attempts++;
         k->state = HOOK_RUNNING;
-        if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        if (sym_curl_multi_add_handle(h->multi, e) != CURLM_OK) {
                 k->state = HOOK_WAITING;
                 k->due_usec = now_mono() + WEBHOOK_BACKOFF_USEC;
                 arm_retry_timer(h);
@@ -117,20 +184,20 @@ static void check_done(Webhooks *h)
         CURLMsg *msg;
         int left;
 
-        while ((msg = curl_multi_info_read(h->multi, &left))) {
+        while ((msg = sym_curl_multi_info_read(h->multi, &left))) {
                 Hook *k = NULL;
                 long code = 0;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
-                (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+                (void)sym_curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
+                (void)sym_curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
                 CURLcode result = msg->data.result;
-                curl_multi_remove_handle(h->multi, msg->easy_handle);
+                sym_curl_multi_remove_handle(h->multi, msg->easy_handle);
                 if (!k)
                         continue;
                 if (result != CURLE_OK && !k->error[0])
-                        snprintf(k->error, sizeof(k->error), "%s", curl_easy_strerror(result));
+                        snprintf(k->error, sizeof(k->error), "%s", sym_curl_easy_strerror(result));
                 else if (result == CURLE_OK && (code < 200 || code >= 300))
                         snprintf(k->error, sizeof(k->error), "HTTP %ld", code);
                 finish(h, k, result == CURLE_OK && code >= 200 && code < 300, code);
@@ -148,7 +215,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 action |= CURL_CSELECT_OUT;
         if (revents & EPOLLERR)
                 action |= CURL_CSELECT_ERR;
-        (void)curl_multi_socket_action(h->multi, fd, action, &running);
+        (void)sym_curl_multi_socket_action(h->multi, fd, action, &running);
         check_done(h);
         return 0;
 }
@@ -163,7 +230,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (what == CURL_POLL_REMOVE) {
                 if (src) {
                         sd_event_source_disable_unref(src);
-                        curl_multi_assign(h->multi, fd, NULL);
+                        sym_curl_multi_assign(h->multi, fd, NULL);
                 }
                 return 0;
         }
@@ -180,7 +247,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (sd_event_add_io(h->event, &src, fd, events, on_io, h) < 0)
                 return -1;
         (void)sd_event_source_set_description(src, "webhook-io");
-        curl_multi_assign(h->multi, fd, src);
+        sym_curl_multi_assign(h->multi, fd, src);
         return 0;
 }
 
@@ -189,7 +256,7 @@ static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Webhooks *h = userdata;
         int running;
 
-        (void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void)sym_curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         check_done(h);
         return 0;
 }
@@ -257,6 +324,8 @@ int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, co
 
         if (len >= WEBHOOK_BODY_MAX || strlen(url) >= sizeof(k->url) || strlen(cookie) >= sizeof(k->cookie))
                 return -E2BIG;
+        if (!h->multi || !h->hooks[WEBHOOK_QUEUE_MAX - 1].easy)
+                return -ENOTCONN; /* not prepared: no policy had a webhook when they were loaded */
         for (int i = 0; i < WEBHOOK_QUEUE_MAX && !k; i++)
                 if (h->hooks[i].state == HOOK_FREE)
                         k = &h->hooks[i];
@@ -278,31 +347,42 @@ int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, co
 
 int webhooks_new(sd_event *event, uint64_t timeout_usec, Webhooks **ret)
 {
-        Webhooks *h;
+        Webhooks *h = calloc(1, sizeof(Webhooks));
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
-        h = calloc(1, sizeof(Webhooks));
         if (!h)
                 return -ENOMEM;
         h->event = sd_event_ref(event);
         h->timeout_usec = timeout_usec ? timeout_usec : 5 * USEC_PER_SEC;
-        h->multi = curl_multi_init();
-        h->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        if (!h->multi || !h->headers)
-                goto fail;
-        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
-                if (!(h->hooks[i].easy = curl_easy_init()))
-                        goto fail;
-        (void)curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-        (void)curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-        (void)curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-        (void)curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
         *ret = h;
         return 0;
-fail:
-        webhooks_free(h);
-        return -ENOMEM;
+}
+
+/* libcurl is set up only when some policy has a webhook: its TLS library
+ * alone faults in (and, with mlockall, locks) some 5 MiB. Done at policy
+ * load, never at the first post, which comes when memory is short. */
+int webhooks_prepare(Webhooks *h)
+{
+        int r;
+
+        if (h->multi)
+                return 0;
+        r = curl_dlopen();
+        if (r < 0)
+                return r;
+        if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        h->multi = sym_curl_multi_init();
+        h->headers = sym_curl_slist_append(NULL, "Content-Type: application/json");
+        if (!h->multi || !h->headers)
+                return -ENOMEM;
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
+                if (!h->hooks[i].easy && !(h->hooks[i].easy = sym_curl_easy_init()))
+                        return -ENOMEM;
+        (void)sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+        (void)sym_curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+        (void)sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+        (void)sym_curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+        return 0;
 }
 
 Webhooks *webhooks_free(Webhooks *h)
@@ -312,12 +392,12 @@ Webhooks *webhooks_free(Webhooks *h)
         for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (h->hooks[i].easy) {
                         if (h->hooks[i].state == HOOK_RUNNING)
-                                curl_multi_remove_handle(h->multi, h->hooks[i].easy);
-                        curl_easy_cleanup(h->hooks[i].easy);
+                                sym_curl_multi_remove_handle(h->multi, h->hooks[i].easy);
+                        sym_curl_easy_cleanup(h->hooks[i].easy);
                 }
         if (h->multi)
-                curl_multi_cleanup(h->multi);
-        curl_slist_free_all(h->headers);
+                sym_curl_multi_cleanup(h->multi);
+        sym_curl_slist_free_all(h->headers);
         sd_event_source_disable_unref(h->curl_timer);
         sd_event_source_disable_unref(h->retry_timer);
         sd_event_unref(h->event);
