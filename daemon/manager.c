@@ -116,6 +116,11 @@ static void event_log_write(Manager *m, const char *buf, size_t len)
                 m->event_log_size += len;
 }
 
+void manager_output_record(Manager *m, const Record *r)
+{
+        output_record(m, r);
+}
+
 static void output_action_record(Manager *m, const Record *r)
 {
         size_t len;
@@ -150,7 +155,7 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* The engine's timer runs only while some policy is pending, firing or
  * clearing: an idle node has none. */
-static void arm_engine_timer(Manager *m)
+void manager_arm_engine_timer(Manager *m)
 {
         uint64_t next = engine_next_usec(m->engine);
         int r;
@@ -179,7 +184,7 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
         (void)s, (void)usec;
         engine_tick(m->engine, now_clock(CLOCK_MONOTONIC));
-        arm_engine_timer(m);
+        manager_arm_engine_timer(m);
         return 0;
 }
 
@@ -192,7 +197,7 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
                 executor_observe(m->executor, r);
         if (m->engine && m->scanned) {
                 engine_observe(m->engine, w, r, r->mono_usec);
-                arm_engine_timer(m);
+                manager_arm_engine_timer(m);
         }
 }
 
@@ -201,7 +206,7 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
         if (!m->engine || !m->scanned)
                 return;
         engine_set_policies(m->engine, m->watcher, set, now_clock(CLOCK_MONOTONIC));
-        arm_engine_timer(m);
+        manager_arm_engine_timer(m);
 }
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -301,6 +306,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         m->listen_fd = -1;
         m->policy_inotify_fd = -1;
         m->event_log_fd = -1;
+        m->proc_fd = m->node_psi_fd = -1;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 m->clients[i].fd = -1;
 
@@ -360,6 +366,7 @@ Manager *manager_free(Manager *m)
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
         sd_event_source_disable_unref(m->engine_timer);
+        manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);
         safe_close(m->event_log_fd);
@@ -415,6 +422,8 @@ int manager_start(Manager *m)
                                        m->cfg.watch.root);
         m->scanned = true;
         manager_rebind_policies(m, &m->policies);
+        (void)manager_node_start(m);
+        manager_node_policies_changed(m);
         watcher_get_stats(m->watcher, &st);
         if (!st.has_memory_controller)
                 log_warning(

@@ -43,6 +43,15 @@ void manager_rebind_policies(Manager *m, const PolicySet *set);
 int manager_watch_policies(Manager *m);
 void manager_unwatch_policies(Manager *m);
 
+/* node.c */
+int manager_node_start(Manager *m);
+void manager_node_stop(Manager *m);
+void manager_node_policies_changed(Manager *m);
+
+/* manager.c, for node.c */
+void manager_output_record(Manager *m, const Record *r);
+void manager_arm_engine_timer(Manager *m);
+
 /* status.c */
 int status_server_start(Manager *m, const char *path);
 void status_server_stop(Manager *m);
@@ -81,6 +90,10 @@ struct Manager {
         int policy_inotify_fd;
         Engine *engine;
         Executor *executor;
+        int proc_fd, node_psi_fd;
+        sd_event_source *node_psi_source, *node_sample_timer;
+        uint32_t node_below_mask;
+        uint64_t n_node_psi_events;
         int event_log_fd;
         uint64_t event_log_size, n_event_log_errors;
         sd_event_source *engine_timer;

@@ -62,6 +62,8 @@ int manager_load_policies(Manager *m, bool initial)
         manager_rebind_policies(m, &set); /* while the old set, which bindings point into, is alive */
         policy_set_done(&m->policies);
         m->policies = set;
+        if (m->scanned)
+                manager_node_policies_changed(m);
         if (!initial)
                 m->n_policy_reloads++;
         log_info("Loaded %zu policies from '%s'.", set.n, m->cfg.policy_dir);

@@ -95,6 +95,12 @@ static void header(StatusClient *c)
                 json_bool(&j, xs.bus_connected);
                 json_object_close(&j);
         }
+        json_key(&j, "node_psi_armed");
+        json_bool(&j, m->node_psi_fd >= 0);
+        json_key(&j, "node_psi_events");
+        json_u64(&j, m->n_node_psi_events);
+        json_key(&j, "node_memavailable_sampled");
+        json_bool(&j, m->node_sample_timer != NULL);
         json_key(&j, "event_log_errors");
         json_u64(&j, m->n_event_log_errors);
         json_object_close(&j);

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "node.h"
 #include "policy-eval.h"
 #include "watcher.h"
 
@@ -19,7 +20,8 @@
  * of usage crossing a threshold, by reading memory.current every
  * ENGINE_USAGE_SAMPLE_USEC for the cgroups bound to a policy with a usage
  * trigger (the only polling; none without such policies). nodePressure and
- * nodeAvailable never hold yet (the node-wide issue). */
+ * nodeAvailable from engine_node_update(): the owner's PSI trigger on
+ * /proc/pressure/memory and its MemAvailable samples. */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
 
@@ -45,6 +47,9 @@ void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t n
 
 /* Feed one record (cgroup_added binds, cgroup_removed unbinds). */
 void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now_usec);
+
+/* New node-wide figures: every binding with a node trigger is evaluated. */
+void engine_node_update(Engine *e, const NodeStats *n, uint64_t now_usec);
 
 /* Re-evaluate what is due (windows that slid, `for`, `clearAfter`, ladder steps). */
 void engine_tick(Engine *e, uint64_t now_usec);

@@ -93,6 +93,7 @@ typedef enum RecordType {
         RECORD_WARNING,
         RECORD_POLICY, /* a policy decision (engine.c), emitted by the owner */
         RECORD_ACTION, /* what an action did (the daemon's actions), emitted by the owner */
+        RECORD_NODE,   /* node-wide: the node's PSI trigger fired, or MemAvailable crossed a watermark */
         _RECORD_TYPE_MAX,
         _RECORD_TYPE_INVALID = -22,
 } RecordType;
@@ -114,6 +115,7 @@ typedef struct Record {
         int error;              /* -errno for warnings, 0 otherwise */
         const struct EngineDecision *decision; /* policy */
         const struct ActionOutcome *outcome;   /* action */
+        const struct NodeStats *node;          /* node */
 } Record;
 
 typedef struct Watcher Watcher;

@@ -20,7 +20,9 @@ struct Engine {
         EngineDecisionFunc func;
         void *userdata;
         Watcher *watcher; /* for usage samples */
-        PolicySet set;    /* a copy of the caller's {array, count}: the array is borrowed */
+        NodeStats node;   /* the node's last figures (engine_node_update) */
+        bool has_node;
+        PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
         Binding **by_slot;
         unsigned n_slots;
@@ -139,6 +141,12 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                                                                    : c->psi.some.total_usec);
                 else if (t->type == TRIGGER_USAGE)
                         b->next_sample_usec = now; /* sampled at the next tick */
+                else if (t->type == TRIGGER_NODE_PRESSURE && e->has_node && e->node.has_psi)
+                        counter_window_add(&b->windows[i], now,
+                                           t->psi_type == PSI_FULL ? e->node.psi.full.total_usec
+                                                                   : e->node.psi.some.total_usec);
+                else if (t->type == TRIGGER_NODE_AVAILABLE && e->has_node && e->node.has_mem)
+                        b->holds[i] = e->node.mem_available < t->below_bytes;
         }
         free(e->by_slot[c->slot]);
         e->by_slot[c->slot] = b;
@@ -186,6 +194,7 @@ static void evaluate_windows(Binding *b, uint64_t now)
                         b->holds[i] = counter_window_increase(&b->windows[i], now) >= t->increase;
                         break;
                 case TRIGGER_PRESSURE:
+                case TRIGGER_NODE_PRESSURE:
                         /* Stall time over the window as a share of it, in basis points. */
                         inc = counter_window_increase(&b->windows[i], now);
                         b->holds[i] = t->window_usec && inc * 10000 / t->window_usec >= t->above_bp;
@@ -272,6 +281,35 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                 }
         }
         decide(e, b, now);
+}
+
+void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
+{
+        e->node = *n;
+        e->has_node = true;
+        /* Node figures come rarely (a PSI trigger at most once per window, MemAvailable
+         * samples): a scan of the bindings is fine here. */
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *b = e->by_slot[i];
+                bool node = false;
+                if (!b)
+                        continue;
+                const Policy *p = b->policy;
+                for (size_t k = 0; k < p->n_triggers; k++) {
+                        const Trigger *t = &p->triggers[k];
+                        if (t->type == TRIGGER_NODE_PRESSURE && n->has_psi) {
+                                counter_window_add(&b->windows[k], now,
+                                                   t->psi_type == PSI_FULL ? n->psi.full.total_usec
+                                                                           : n->psi.some.total_usec);
+                                node = true;
+                        } else if (t->type == TRIGGER_NODE_AVAILABLE && n->has_mem) {
+                                b->holds[k] = n->mem_available < t->below_bytes;
+                                node = true;
+                        }
+                }
+                if (node)
+                        decide(e, b, now);
+        }
 }
 
 /* Only the timer scans every binding, and only while some policy is active. */

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "actions.h"
 #include "engine.h"
+#include "node.h"
 #include "watcher.h"
 
 static void put_time(JsonWriter *j, uint64_t real_usec)
@@ -258,6 +259,16 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                                 put_counters(&j, "counters", &c->events);
                         if (c->psi_fd >= 0)
                                 put_psi(&j, &c->psi);
+                }
+                break;
+        case RECORD_NODE:
+                if (r->node && r->node->has_psi)
+                        put_psi(&j, &r->node->psi);
+                if (r->node && r->node->has_mem) {
+                        json_key(&j, "mem_available");
+                        json_u64(&j, r->node->mem_available);
+                        json_key(&j, "mem_total");
+                        json_u64(&j, r->node->mem_total);
                 }
                 break;
         case RECORD_CGROUP_ADDED:

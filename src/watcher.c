@@ -63,6 +63,7 @@ static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_WARNING] = "warning",
         [RECORD_POLICY] = "policy",
         [RECORD_ACTION] = "action",
+        [RECORD_NODE] = "node",
 };
 
 const char *record_type_to_string(RecordType t)

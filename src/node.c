@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#include "node.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cgroup-read.h"
+#include "parse.h"
+
+int meminfo_parse(const char *buf, size_t len, uint64_t *ret_available, uint64_t *ret_total)
+{
+        bool have_avail = false, have_total = false;
+        size_t pos = 0, n;
+        const char *line;
+
+        while (next_line(buf, len, &pos, &line, &n)) {
+                const char *colon = memchr(line, ':', n);
+                uint64_t kb;
+                size_t k;
+
+                if (!colon)
+                        continue;
+                k = (size_t)(colon - line);
+                const char *v = colon + 1, *end = line + n;
+                while (v < end && *v == ' ')
+                        v++;
+                const char *num = v;
+                while (v < end && *v >= '0' && *v <= '9')
+                        v++;
+                if (v == num || parse_u64_n(num, (size_t)(v - num), &kb) < 0 || kb > UINT64_MAX / 1024)
+                        continue;
+                if (k == 12 && memcmp(line, "MemAvailable", 12) == 0) {
+                        *ret_available = kb * 1024;
+                        have_avail = true;
+                } else if (k == 8 && memcmp(line, "MemTotal", 8) == 0) {
+                        *ret_total = kb * 1024;
+                        have_total = true;
+                }
+        }
+        return have_avail && have_total ? 0 : -EINVAL;
+}
+
+int node_read_meminfo(int proc_fd, NodeStats *n)
+{
+        char buf[8192];
+        size_t len;
+        int r;
+
+        r = cg_read_file(proc_fd, "meminfo", buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        r = meminfo_parse(buf, len, &n->mem_available, &n->mem_total);
+        n->has_mem = r >= 0;
+        return r;
+}
+
+int node_read_psi(int proc_fd, NodeStats *n)
+{
+        char buf[512];
+        size_t len;
+        int r;
+
+        r = cg_read_file(proc_fd, "pressure/memory", buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        r = psi_parse(buf, len, &n->psi);
+        n->has_psi = r >= 0;
+        return r;
+}
