@@ -150,11 +150,84 @@ START_TEST(test_engine)
 }
 END_TEST
 
+/* Node triggers: fed by engine_node_update, for every binding with one. */
+START_TEST(test_engine_node)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        PolicySet set = {};
+        char p[256];
+        Watcher *w;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30 };
+
+        strcpy(root, "/tmp/mw-engine-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "memory\n");
+        snprintf(p, sizeof(p), "mkdir -p %s/batch.slice", root);
+        ck_assert_int_eq(system(p), 0);
+        put("batch.slice", "memory.events", "high 0\n");
+        put("batch.slice", "memory.high", "max\n");
+        put("batch.slice", "memory.max", "max\n");
+        put("batch.slice", "cgroup.events", "populated 1\n");
+        cfg.root = root;
+        cfg.psi = false;
+        n_decisions = 0;
+        now = 1000000;
+        engine = engine_new(on_decision, NULL);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: low}\nspec:\n"
+                   "  match: {unit: batch.slice}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}, "
+                   "{nodePressure: {type: full, above: 10%, window: 10s}}], clearAfter: 5s}\n"
+                   "  actions: [{type: notify}, {type: kill, after: 3s}]\n");
+        engine_set_policies(engine, w, &set, now);
+
+        n.mem_available = 2ULL << 30;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_decisions, 0);
+        now = 2000000;
+        n.mem_available = 512ULL << 20; /* below the watermark: fires, notify now */
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        ck_assert(last.d.fired);
+        ck_assert_uint_eq(last.d.run_steps, 1U << 0);
+        now = 5000000;
+        engine_tick(engine, now); /* the kill comes due 3 s later */
+        ck_assert_uint_eq(last.d.run_steps, 1U << 1);
+        now = 6000000;
+        n.mem_available = 3ULL << 30;
+        engine_node_update(engine, &n, now);
+        now = 11000000;
+        engine_tick(engine, now);
+        ck_assert(last.d.cleared);
+
+        /* Node PSI: full stall of 2 s in a 10 s window is 20% > 10%. */
+        n.has_psi = true;
+        n.psi.full.total_usec = 1000000;
+        now = 20000000;
+        engine_node_update(engine, &n, now);
+        n_decisions = 0;
+        n.psi.full.total_usec = 3000000;
+        now = 21000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        ck_assert(last.d.fired);
+
+        engine_set_policies(engine, w, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        watcher_free(w);
+        snprintf(p, sizeof(p), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("fake-tree");
         tcase_add_test(tc, test_engine);
+        tcase_add_test(tc, test_engine_node);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -10,6 +10,7 @@
 
 #include "cgroup-read.h"
 #include "memevents.h"
+#include "node.h"
 #include "parse.h"
 #include "psi.h"
 #include "test-main.h"
@@ -340,6 +341,28 @@ START_TEST(test_readers_dirfd)
 }
 END_TEST
 
+START_TEST(test_meminfo_parse)
+{
+        static const char good[] = "MemTotal:       24684084 kB\nMemFree:        1000 kB\n"
+                                   "MemAvailable:   131072 kB\nBuffers: 0 kB\n";
+        uint64_t avail = 0, total = 0;
+
+        ck_assert_int_eq(meminfo_parse(good, strlen(good), &avail, &total), 0);
+        ck_assert_uint_eq(avail, 128ULL << 20);
+        ck_assert_uint_eq(total, 24684084ULL * 1024);
+        /* Missing MemAvailable (kernels before 3.14), garbage, truncation. */
+        static const char *const bad[] = {
+                "MemTotal: 100 kB\nMemFree: 10 kB\n",
+                "MemAvailable: lots kB\nMemTotal: 100 kB\n",
+                "MemAvailabl",
+                "",
+                "MemAvailable: 99999999999999999999 kB\nMemTotal: 1 kB\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_int_eq(meminfo_parse(bad[i], strlen(bad[i]), &avail, &total), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("parsers");
@@ -356,6 +379,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_memory_stat_parse);
         tcase_add_test(tc, test_find_cgroup2_mount);
         tcase_add_test(tc, test_readers_dirfd);
+        tcase_add_test(tc, test_meminfo_parse);
         suite_add_tcase(s, tc);
         return s;
 }

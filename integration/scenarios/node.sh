@@ -1,0 +1,63 @@
+#!/bin/bash
+# Node-wide triggers on the real kernel: MemAvailable below a watermark
+# (a hog takes most of the VM's memory), and the node's PSI trigger on
+# /proc/pressure/memory (a hog throttled under memory.high stalls).
+set -euo pipefail
+. "$MW_LIB"
+
+HOG="$MW_BIN/mw-hog"
+avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+# The watermark: 250 MiB below what is available now; the hog takes 400 MiB.
+below=$(( avail_kb / 1024 - 250 ))
+echo "watermark_mib=$below" >>"$MW_OUT/expect.txt"
+POL=/etc/mw-node
+mkdir -p "$POL"
+cat >"$POL/node.yaml" <<EOF2
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: low-available}
+spec:
+  match: {cgroup: /mwnode}
+  triggers:
+    any: [{nodeAvailable: {below: ${below}Mi}}]
+    clearAfter: 2s
+  actions:
+    - {type: notify}
+    - {type: report}
+    - {type: kill, after: 3s}
+---
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: node-pressure}
+spec:
+  match: {cgroup: /mwpsi}
+  triggers:
+    any: [{nodePressure: {type: some, above: 5%, window: 4s}}]
+  actions:
+    - {type: notify}
+EOF2
+
+mkdir /sys/fs/cgroup/mwnode /sys/fs/cgroup/mwpsi
+echo 600M >/sys/fs/cgroup/mwnode/memory.max
+echo 40M >/sys/fs/cgroup/mwpsi/memory.high
+mw_start --policy-dir "$POL" --report-dir "$MW_OUT/reports" --event-log "$MW_OUT/events.jsonl" --no-bus
+mw_status --json | head -1 >"$MW_OUT/status-start.json"
+
+# 1. MemAvailable: a hog of 400 MiB in /mwnode; the policy fires, reports, kills it.
+/bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwnode/cgroup.procs; exec $HOG 400 0 8" &
+NODE_HOG=$!
+mw_wait_record '"event":"node".*"MemAvailable fell below' 90
+mw_wait_record '"cgroup":"/mwnode".*"action":"kill".*"result":"done"' 60
+wait "$NODE_HOG" && echo "node_hog_exit=0" >>"$MW_OUT/expect.txt" || echo "node_hog_exit=$?" >>"$MW_OUT/expect.txt"
+mw_wait_record '"event":"node".*"MemAvailable rose above' 30
+mw_wait_record '"cgroup":"/mwnode".*"event":"policy".*"cleared":true|"event":"policy","cgroup":"/mwnode".*"cleared":true' 30
+
+# 2. Node PSI: a hog held under memory.high stalls the node.
+/bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwpsi/cgroup.procs; exec $HOG 60 0 1" &
+PSI_HOG=$!
+mw_wait_record '"event":"node".*"memory pressure on the node"' 60
+mw_wait_record '"cgroup":"/mwpsi".*"action":"notify"' 60
+kill -9 "$PSI_HOG"; wait "$PSI_HOG" || true
+mw_status --json | head -1 >"$MW_OUT/status-end.json"
+mw_stop
+rmdir /sys/fs/cgroup/mwnode /sys/fs/cgroup/mwpsi
