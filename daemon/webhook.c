@@ -397,7 +397,8 @@ Webhooks *webhooks_free(Webhooks *h)
                 }
         if (h->multi)
                 sym_curl_multi_cleanup(h->multi);
-        sym_curl_slist_free_all(h->headers);
+        if (h->headers) /* libcurl may never have been loaded */
+                sym_curl_slist_free_all(h->headers);
         sd_event_source_disable_unref(h->curl_timer);
         sd_event_source_disable_unref(h->retry_timer);
         sd_event_unref(h->event);

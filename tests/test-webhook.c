@@ -128,6 +128,9 @@ START_TEST(test_webhooks)
         snprintf(url_flaky, sizeof(url_flaky), "http://127.0.0.1:%d/flaky", flaky.port);
         snprintf(url_hang, sizeof(url_hang), "http://127.0.0.1:%d/hang", hang.port);
         ck_assert_int_ge(sd_event_new(&e), 0);
+        /* Made and freed without libcurl ever being loaded (no policy had a webhook). */
+        ck_assert_int_eq(webhooks_new(e, 500000, &h), 0);
+        h = webhooks_free(h);
         ck_assert_int_eq(webhooks_new(e, 500000, &h), 0);
         ck_assert_int_eq(webhooks_post(h, "http://127.0.0.1:1/", "{}", 2, "c", on_done, &d_ok), -ENOTCONN);
         ck_assert_int_eq(webhooks_prepare(h), 0);
