@@ -75,6 +75,18 @@ spec:
 ---
 apiVersion: memwarden/v1
 kind: Policy
+metadata: {name: thrplain}
+spec:
+  match: {cgroup: /mwthrplain}
+  triggers:
+    any: [{usage: {of: max, above: 30%}}]
+    for: 3s
+    clearAfter: 2s
+  actions:
+    - {type: throttle, floor: 64Mi, step: 20%, interval: 2s}
+---
+apiVersion: memwarden/v1
+kind: Policy
 metadata: {name: ntf}
 spec:
   match: {unit: mw-notify.service}
@@ -140,6 +152,20 @@ mw_wait_record '"cgroup":"/mwplain".*"action":"kill".*"result":"done"' 60
 wait "$PLAIN_PID" && echo "plain_exit=0" >>"$MW_OUT/expect.txt" || echo "plain_exit=$?" >>"$MW_OUT/expect.txt"
 mw_wait_record '"cgroup":"/mwplain".*"action":"freeze","undo":true' 30 || true
 rmdir /sys/fs/cgroup/mwplain
+
+# 5b. Throttle a plain cgroup: memory.high written by the writer thread (the
+# kernel makes the writer reclaim; without swap it cannot, and gives up).
+mkdir /sys/fs/cgroup/mwthrplain
+echo 200M >/sys/fs/cgroup/mwthrplain/memory.max
+/bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwthrplain/cgroup.procs; exec $HOG 100 0 4" &
+THR_PID=$!
+mw_wait_record '"cgroup":"/mwthrplain".*"action":"throttle".*"result":"done"' 60
+sleep 5
+echo "thrplain_high=$(cat /sys/fs/cgroup/mwthrplain/memory.high)" >>"$MW_OUT/expect.txt"
+kill -9 "$THR_PID"; wait "$THR_PID" || true
+mw_wait_record '"cgroup":"/mwthrplain".*"action":"throttle","undo":true' 30
+echo "thrplain_restored=$(cat /sys/fs/cgroup/mwthrplain/memory.high)" >>"$MW_OUT/expect.txt"
+rmdir /sys/fs/cgroup/mwthrplain
 
 # 6. Kill a unit through systemd.
 systemd-run --unit=mw-kill -p MemoryMax=200M "$HOG" 80 0 4

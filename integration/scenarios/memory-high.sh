@@ -30,7 +30,7 @@ mw_footprint baseline
 mkdir "$cg"
 echo 40M >"$cg/memory.high"
 echo 256M >"$cg/memory.max"
-mw_wait_record '"event":"limits","cgroup":"/mwtest"'
+mw_wait_record '"cgroup":"/mwtest",.*"memory_high":41943040'
 
 ( echo "$BASHPID" >"$cg/cgroup.procs"; exec "$MW_BIN/mw-hog" 52 0 1 ) &
 hog=$!
