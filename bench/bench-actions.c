@@ -30,32 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void put(const char *dir, const char *file, const char *text)
-{
-        char p[512];
-        int fd;
-
-        snprintf(p, sizeof(p), "%s/%s", dir, file);
-        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-                perror(p);
-                exit(1);
-        }
-        close(fd);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return x < y ? -1 : x > y;
-}
+#include "bench-util.h"
 
 static int run(const char *daemon, const char *action, const char *extra, const char *until, unsigned n)
 {

@@ -28,26 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void put(const char *dir, const char *file, const char *text)
-{
-        char p[512];
-        int fd;
-
-        snprintf(p, sizeof(p), "%s/%s", dir, file);
-        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-                perror(p);
-                exit(1);
-        }
-        close(fd);
-}
+#include "bench-util.h"
 
 static void mkcg(const char *dir)
 {
@@ -80,12 +61,6 @@ static long status_field(pid_t pid, const char *key)
         return v;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
         char root[] = "/dev/shm/mw-bench-XXXXXX", dir[512], line[65536];
@@ -96,7 +71,8 @@ int main(int argc, char **argv)
         uint64_t t_exec, t_started = 0, walk_us = 0;
 
         if (argc != 5 && argc != 6) {
-                fprintf(stderr, "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS [POLICY_DIR]\n");
+                fprintf(stderr,
+                        "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS [POLICY_DIR]\n");
                 return 2;
         }
         n = (unsigned)strtoul(argv[2], NULL, 10);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
@@ -921,38 +920,39 @@ static void run_notify(Executor *x, const Action *act, const Target *t, const Cg
 
 /* ---- report ---- */
 
+typedef struct PruneCtx {
+        unsigned n;
+        char oldest[256];
+} PruneCtx;
+
+static int count_report(const char *name, unsigned char type, void *userdata)
+{
+        PruneCtx *ctx = userdata;
+        size_t l = strlen(name);
+
+        if (type != DT_REG || l < 6 || strcmp(name + l - 5, ".json") != 0 || l >= sizeof(ctx->oldest))
+                return 0;
+        ctx->n++;
+        /* Names start with the UTC time: the smallest is the oldest. */
+        if (!ctx->oldest[0] || strcmp(name, ctx->oldest) < 0)
+                memcpy(ctx->oldest, name, l + 1);
+        return 0;
+}
+
 static void prune_reports(Executor *x)
 {
-        char buf[4096], oldest[256];
-        unsigned n;
+        int fd = openat(x->report_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+        if (fd < 0)
+                return;
         for (int round = 0; round < 8; round++) {
-                int fd = openat(x->report_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return;
-                n = 0;
-                oldest[0] = '\0';
-                for (;;) {
-                        long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-                        if (k <= 0)
-                                break;
-                        for (long off = 0; off < k;) {
-                                struct dirent64 *de = (struct dirent64 *)(buf + off);
-                                size_t l = strlen(de->d_name);
-                                off += de->d_reclen;
-                                if (de->d_type != DT_REG || l < 6 ||
-                                    strcmp(de->d_name + l - 5, ".json") != 0 || l >= sizeof(oldest))
-                                        continue;
-                                n++;
-                                if (!oldest[0] || strcmp(de->d_name, oldest) < 0)
-                                        memcpy(oldest, de->d_name, l + 1);
-                        }
-                }
-                close(fd);
-                if (n <= x->cfg.report_keep || !oldest[0])
-                        return;
-                (void)unlinkat(x->report_fd, oldest, 0);
+                PruneCtx ctx = {};
+                (void)dir_for_each(fd, count_report, &ctx);
+                if (ctx.n <= x->cfg.report_keep || !ctx.oldest[0])
+                        break;
+                (void)unlinkat(x->report_fd, ctx.oldest, 0);
         }
+        close(fd);
 }
 
 static void run_report(Executor *x, const Action *act, const Target *t)

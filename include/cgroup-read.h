@@ -71,3 +71,10 @@ int cg_find_cgroup2_mount(const char *mountinfo_path, char *ret_path, size_t siz
 
 /* Whether "memory" is in the controllers file of the cgroup at dirfd (cgroup.controllers). */
 int cg_has_controller(int dirfd, const char *controller);
+
+/* Call f for each entry of the directory at fd (from its start: the offset is
+ * reset) until f returns non-zero; getdents64 into the stack, no allocation.
+ * type is the DT_* of the entry. Returns f's value, -ENOENT when no call
+ * returned non-zero, or -errno. */
+typedef int (*DirEntryFunc)(const char *name, unsigned char type, void *userdata);
+int dir_for_each(int fd, DirEntryFunc f, void *userdata);

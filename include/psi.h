@@ -30,6 +30,10 @@ PsiType psi_type_from_string(const char *s);
 
 int psi_parse(const char *buf, size_t len, PsiStats *ret);
 
+/* One line as a JSON object {avg10, avg60, avg300 (percent), total_us} under key. */
+struct JsonWriter;
+void psi_line_format_json(struct JsonWriter *j, const char *key, const PsiLine *l);
+
 /* The kernel's rules for a trigger: 0 < window <= 10 s, stall <= window, and a
  * window that is a multiple of 2 s when the caller lacks CAP_SYS_RESOURCE
  * (Linux 6.4+; older kernels accept 500 ms and up). -EINVAL with a reason. */

@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -250,4 +251,36 @@ int cg_has_controller(int dirfd, const char *controller)
                 if ((p == buf || p[-1] == ' ') && (p[cl] == ' ' || p[cl] == '\n' || p[cl] == '\0'))
                         return 1;
         return 0;
+}
+
+struct dirent64_raw {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+int dir_for_each(int fd, DirEntryFunc f, void *userdata)
+{
+        if (fd < 0)
+                return -ENOENT;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        for (;;) {
+                _Alignas(struct dirent64_raw) char buf[4096];
+                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ENOENT;
+                for (long off = 0; off < n;) {
+                        struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
+                        int r;
+                        off += d->d_reclen;
+                        r = f(d->d_name, d->d_type, userdata);
+                        if (r != 0)
+                                return r;
+                }
+        }
 }

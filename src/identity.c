@@ -5,8 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "cgroup-read.h"
 
 static const char *const kind_names[_CGROUP_KIND_MAX] = {
         [CGROUP_KIND_ROOT] = "root",       [CGROUP_KIND_OTHER] = "other",
@@ -122,41 +123,6 @@ int container_id_from_name(const char *name, char *ret, size_t size)
         return 0;
 }
 
-struct dirent64_raw {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-};
-
-/* Call f for each entry of the directory at fd (from its start) until f
- * returns non-zero; getdents64 into the stack, no allocation. Returns f's
- * value, -ENOENT when no entry satisfied it, or -errno. */
-static int for_each_entry(int fd, int (*f)(const char *name, void *userdata), void *userdata)
-{
-        if (fd < 0)
-                return -ENOENT;
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return -errno;
-        for (;;) {
-                _Alignas(struct dirent64_raw) char buf[4096];
-                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENOENT;
-                for (long off = 0; off < n;) {
-                        struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
-                        int r;
-                        off += d->d_reclen;
-                        r = f(d->d_name, userdata);
-                        if (r != 0)
-                                return r;
-                }
-        }
-}
-
 struct pod_lookup {
         const char *uid;
         size_t uid_len;
@@ -164,7 +130,7 @@ struct pod_lookup {
 };
 
 /* <namespace>_<pod>_<uid> */
-static int match_pod_dir(const char *name, void *userdata)
+static int match_pod_dir(const char *name, unsigned char type, void *userdata)
 {
         struct pod_lookup *l = userdata;
         size_t len = strlen(name), ul = l->uid_len;
@@ -191,7 +157,7 @@ int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], c
 
         if (l.uid_len == 0)
                 return -ENOENT;
-        r = for_each_entry(logdir_fd, match_pod_dir, &l);
+        r = dir_for_each(logdir_fd, match_pod_dir, &l);
         return r > 0 ? 0 : r;
 }
 
@@ -202,7 +168,7 @@ struct container_lookup {
 };
 
 /* <pod>_<namespace>_<container>-<id>.log */
-static int match_container_log(const char *e, void *userdata)
+static int match_container_log(const char *e, unsigned char type, void *userdata)
 {
         struct container_lookup *l = userdata;
         size_t len = strlen(e), cl = l->id_len;
@@ -228,7 +194,7 @@ int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAM
 
         if (l.id_len == 0)
                 return -ENOENT;
-        r = for_each_entry(logdir_fd, match_container_log, &l);
+        r = dir_for_each(logdir_fd, match_container_log, &l);
         return r > 0 ? 0 : r;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "psi.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -143,4 +144,19 @@ int psi_trigger_open(int dirfd, const char *file, PsiType type, uint64_t stall_u
         if (write(fd, buf, (size_t)n + 1) < 0)
                 return -errno;
         return TAKE_FD(fd);
+}
+
+void psi_line_format_json(JsonWriter *j, const char *key, const PsiLine *l)
+{
+        json_key(j, key);
+        json_object_open(j);
+        json_key(j, "avg10");
+        json_fixed(j, l->avg10, 2);
+        json_key(j, "avg60");
+        json_fixed(j, l->avg60, 2);
+        json_key(j, "avg300");
+        json_fixed(j, l->avg300, 2);
+        json_key(j, "total_us");
+        json_u64(j, l->total_usec);
+        json_object_close(j);
 }

@@ -58,28 +58,13 @@ static void put_delta(JsonWriter *j, const char *key, const MemEventsDelta *d, c
         json_object_close(j);
 }
 
-static void put_psi_line(JsonWriter *j, const char *key, const PsiLine *l)
-{
-        json_key(j, key);
-        json_object_open(j);
-        json_key(j, "avg10");
-        json_fixed(j, l->avg10, 2);
-        json_key(j, "avg60");
-        json_fixed(j, l->avg60, 2);
-        json_key(j, "avg300");
-        json_fixed(j, l->avg300, 2);
-        json_key(j, "total_us");
-        json_u64(j, l->total_usec);
-        json_object_close(j);
-}
-
 static void put_psi(JsonWriter *j, const PsiStats *p)
 {
         json_key(j, "psi");
         json_object_open(j);
-        put_psi_line(j, "some", &p->some);
+        psi_line_format_json(j, "some", &p->some);
         if (p->has_full)
-                put_psi_line(j, "full", &p->full);
+                psi_line_format_json(j, "full", &p->full);
         json_object_close(j);
 }
 

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,36 +110,44 @@ static void scan_procs(Walk *w, int dirfd)
         }
 }
 
+typedef struct SubtreeCtx {
+        Walk *w;
+        int dirfd;
+        unsigned depth;
+} SubtreeCtx;
+
+static void walk_subtree(Walk *w, int dirfd, unsigned depth);
+
+static int walk_child(const char *name, unsigned char type, void *userdata)
+{
+        SubtreeCtx *ctx = userdata;
+        int fd;
+
+        if (type != DT_DIR || name[0] == '.')
+                return 0;
+        if (ctx->w->n_dirs >= REPORT_DIRS_MAX) {
+                ctx->w->truncated = true;
+                return 1;
+        }
+        ctx->w->n_dirs++;
+        fd = openat(ctx->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0; /* gone meanwhile */
+        walk_subtree(ctx->w, fd, ctx->depth + 1);
+        close(fd);
+        return 0;
+}
+
 static void walk_subtree(Walk *w, int dirfd, unsigned depth)
 {
-        char buf[2048];
+        SubtreeCtx ctx = { .w = w, .dirfd = dirfd, .depth = depth };
 
         scan_procs(w, dirfd);
         if (depth >= REPORT_DEPTH_MAX) {
                 w->truncated = true;
                 return;
         }
-        for (;;) {
-                long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
-                if (n <= 0)
-                        return;
-                for (long off = 0; off < n;) {
-                        struct dirent64 *de = (struct dirent64 *)(buf + off);
-                        off += de->d_reclen;
-                        if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                                continue;
-                        if (w->n_dirs >= REPORT_DIRS_MAX) {
-                                w->truncated = true;
-                                return;
-                        }
-                        w->n_dirs++;
-                        int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (fd < 0)
-                                continue; /* gone meanwhile */
-                        walk_subtree(w, fd, depth + 1);
-                        close(fd);
-                }
-        }
+        (void)dir_for_each(dirfd, walk_child, &ctx);
 }
 
 /* "key value" lines as one JSON object, numbers as numbers. */
@@ -167,65 +174,51 @@ static void put_flat_keyed(JsonWriter *j, const char *key, const char *buf, size
         json_object_close(j);
 }
 
-static void put_psi_line(JsonWriter *j, const char *key, const PsiLine *l)
-{
-        json_key(j, key);
-        json_object_open(j);
-        json_key(j, "avg10");
-        json_fixed(j, l->avg10, 2);
-        json_key(j, "avg60");
-        json_fixed(j, l->avg60, 2);
-        json_key(j, "avg300");
-        json_fixed(j, l->avg300, 2);
-        json_key(j, "total_us");
-        json_u64(j, l->total_usec);
-        json_object_close(j);
-}
-
 typedef struct Child {
         char name[256];
         uint64_t current;
 } Child;
 
+typedef struct ChildrenCtx {
+        int dirfd;
+        Child top[REPORT_TOP_CHILDREN];
+        unsigned n_top, n;
+} ChildrenCtx;
+
+static int rank_child(const char *name, unsigned char type, void *userdata)
+{
+        ChildrenCtx *ctx = userdata;
+        char file[300];
+        uint64_t cur;
+        unsigned i;
+
+        if (type != DT_DIR || name[0] == '.' || strlen(name) >= sizeof(ctx->top[0].name))
+                return 0;
+        snprintf(file, sizeof(file), "%s/memory.current", name);
+        if (cg_read_u64(ctx->dirfd, file, &cur) < 0)
+                return 0;
+        ctx->n++;
+        if (ctx->n_top == REPORT_TOP_CHILDREN && cur <= ctx->top[ctx->n_top - 1].current)
+                return 0;
+        i = ctx->n_top < REPORT_TOP_CHILDREN ? ctx->n_top++ : ctx->n_top - 1;
+        while (i > 0 && ctx->top[i - 1].current < cur) {
+                ctx->top[i] = ctx->top[i - 1];
+                i--;
+        }
+        snprintf(ctx->top[i].name, sizeof(ctx->top[i].name), "%s", name);
+        ctx->top[i].current = cur;
+        return 0;
+}
+
 static void put_children(JsonWriter *j, int dirfd, ReportSummary *sum)
 {
-        Child top[REPORT_TOP_CHILDREN];
-        unsigned n_top = 0, n = 0;
-        char buf[2048];
-        int fd;
+        ChildrenCtx ctx = { .dirfd = dirfd };
+        Child *top = ctx.top;
+        unsigned n, n_top;
 
-        /* A second fd: getdents64 moves the offset of the one it reads. */
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-                for (;;) {
-                        long k = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-                        if (k <= 0)
-                                break;
-                        for (long off = 0; off < k;) {
-                                struct dirent64 *de = (struct dirent64 *)(buf + off);
-                                char file[300];
-                                uint64_t cur;
-                                off += de->d_reclen;
-                                if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
-                                    strlen(de->d_name) >= sizeof(top[0].name))
-                                        continue;
-                                snprintf(file, sizeof(file), "%s/memory.current", de->d_name);
-                                if (cg_read_u64(dirfd, file, &cur) < 0)
-                                        continue;
-                                n++;
-                                if (n_top == REPORT_TOP_CHILDREN && cur <= top[n_top - 1].current)
-                                        continue;
-                                unsigned i = n_top < REPORT_TOP_CHILDREN ? n_top++ : n_top - 1;
-                                while (i > 0 && top[i - 1].current < cur) {
-                                        top[i] = top[i - 1];
-                                        i--;
-                                }
-                                snprintf(top[i].name, sizeof(top[i].name), "%s", de->d_name);
-                                top[i].current = cur;
-                        }
-                }
-                close(fd);
-        }
+        (void)dir_for_each(dirfd, rank_child, &ctx);
+        n = ctx.n;
+        n_top = ctx.n_top;
         sum->n_children = n;
         json_key(j, "children_total");
         json_u64(j, n);
@@ -335,9 +328,9 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
             psi_parse(file, len, &psi) >= 0) {
                 json_key(&j, "pressure");
                 json_object_open(&j);
-                put_psi_line(&j, "some", &psi.some);
+                psi_line_format_json(&j, "some", &psi.some);
                 if (psi.has_full)
-                        put_psi_line(&j, "full", &psi.full);
+                        psi_line_format_json(&j, "full", &psi.full);
                 json_object_close(&j);
         }
         put_children(&j, dirfd, sum);
