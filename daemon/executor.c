@@ -838,20 +838,34 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
 
 /* ---- notify ---- */
 
+/* Webhook and exec results come back later, named by a cookie
+ * "policy\tnamespace\tpath" (the cgroup may be gone by then). */
+static void target_cookie(const Target *t, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s\t%s\t%s", t->policy, t->ns, t->path);
+}
+
+static bool target_from_cookie(const char *cookie, Target *t)
+{
+        const char *b = strchr(cookie, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
+
+        if (!c)
+                return false;
+        *t = (Target){ .slot = UINT32_MAX };
+        snprintf(t->policy, sizeof(t->policy), "%.*s", (int)(b - cookie), cookie);
+        snprintf(t->ns, sizeof(t->ns), "%.*s", (int)(c - b - 1), b + 1);
+        snprintf(t->path, sizeof(t->path), "%s", c + 1);
+        return true;
+}
+
 static void on_webhook_done(void *userdata, const char *url, const char *cookie, bool ok, long http_code,
                             unsigned attempts, const char *error)
 {
         Executor *x = userdata;
-        Target t = { 0 };
+        Target t;
 
-        /* cookie: "policy\tnamespace\tpath" */
-        const char *a = cookie, *b = strchr(a, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
-        if (!b || !c)
+        if (!target_from_cookie(cookie, &t))
                 return;
-        snprintf(t.policy, sizeof(t.policy), "%.*s", (int)(b - a), a);
-        snprintf(t.ns, sizeof(t.ns), "%.*s", (int)(c - b - 1), b + 1);
-        snprintf(t.path, sizeof(t.path), "%s", c + 1);
-        t.slot = UINT32_MAX;
         char answer[32];
         if (http_code)
                 snprintf(answer, sizeof(answer), "HTTP %ld", http_code);
@@ -904,7 +918,7 @@ static void run_notify(Executor *x, const Action *act, const Target *t, const Cg
                 (void)sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "ssss",
                                          t->policy, t->path, policy_phase_to_string(d->phase), x->json);
         if (act->webhook) {
-                snprintf(cookie, sizeof(cookie), "%s\t%s\t%s", t->policy, t->ns, t->path);
+                target_cookie(t, cookie, sizeof(cookie));
                 int k = x->webhooks ? webhooks_post(x->webhooks, act->webhook, x->json, len - 1, cookie,
                                                     on_webhook_done, x)
                                     : -ENOTSUP;
@@ -1036,14 +1050,10 @@ static void run_report(Executor *x, const Action *act, const Target *t)
 static void on_exec_done(void *userdata, const char *cookie, int status, const char *detail)
 {
         Executor *x = userdata;
-        Target t = { .slot = UINT32_MAX };
-        const char *a = cookie, *b = strchr(a, '\t'), *c = b ? strchr(b + 1, '\t') : NULL;
+        Target t;
 
-        if (!b || !c)
+        if (!target_from_cookie(cookie, &t))
                 return;
-        snprintf(t.policy, sizeof(t.policy), "%.*s", (int)(b - a), a);
-        snprintf(t.ns, sizeof(t.ns), "%.*s", (int)(c - b - 1), b + 1);
-        snprintf(t.path, sizeof(t.path), "%s", c + 1);
         outcome(x, &t, ACTION_EXEC, false, status == 0 ? "done" : "failed", "exec-helper",
                 status == 0 ? 0 : -EIO, "%s", detail);
 }
@@ -1071,7 +1081,7 @@ static void run_exec(Executor *x, const Action *act, const Target *t, const Cgro
         }
         if (record_format_json(&r, x->json, sizeof(x->json), &len) < 0)
                 len = 0;
-        snprintf(cookie, sizeof(cookie), "%s\t%s\t%s", t->policy, t->ns, t->path);
+        target_cookie(t, cookie, sizeof(cookie));
         k = x->exec ? exec_helper_run(x->exec, act->argv, act->argc, act->timeout_usec, x->json, len, cookie)
                     : -ECHILD;
         if (k < 0) {
