@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cgroup v1 memory notifications, all through cgroup.event_control and an
+ * eventfd (Documentation/admin-guide/cgroup-v1/memory.rst): the eventfd is
+ * signalled when the event happens, and once more when the cgroup goes
+ * away. These are the building blocks of the v1 watcher (not yet wired into
+ * the daemon). */
+
+typedef enum V1Level {
+        V1_LEVEL_LOW,
+        V1_LEVEL_MEDIUM,
+        V1_LEVEL_CRITICAL,
+        _V1_LEVEL_MAX,
+        _V1_LEVEL_INVALID = -22,
+} V1Level;
+
+typedef enum V1Mode {
+        V1_MODE_DEFAULT,   /* also events of descendants without listeners of their own */
+        V1_MODE_HIERARCHY, /* every event in the subtree */
+        V1_MODE_LOCAL,     /* only this cgroup's own */
+        _V1_MODE_MAX,
+        _V1_MODE_INVALID = -22,
+} V1Mode;
+
+const char *v1_level_to_string(V1Level l);
+const char *v1_mode_to_string(V1Mode m);
+
+/* The mount point of the v1 hierarchy with the memory controller, from
+ * /proc/self/mountinfo. -ENOENT if there is none. */
+int cg_find_v1_memory_mount(const char *mountinfo_path, char *ret_path, size_t size);
+
+/* Register an event on the cgroup at dirfd; returns the eventfd (non-blocking,
+ * close-on-exec) or -errno. */
+int memcg_v1_watch_pressure(int dirfd, V1Level level, V1Mode mode);
+int memcg_v1_watch_threshold(int dirfd, uint64_t usage_bytes); /* crossed either way */
+int memcg_v1_watch_oom(int dirfd);
+
+/* memory.oom_control: under_oom and the oom_kill counter (Linux 4.13+; 0 before). */
+int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom, uint64_t *ret_oom_kill);

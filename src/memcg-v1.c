@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#include "memcg-v1.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse.h"
+
+static const char *const level_names[_V1_LEVEL_MAX] = { "low", "medium", "critical" };
+static const char *const mode_names[_V1_MODE_MAX] = { "default", "hierarchy", "local" };
+
+const char *v1_level_to_string(V1Level l)
+{
+        return l >= 0 && l < _V1_LEVEL_MAX ? level_names[l] : NULL;
+}
+
+const char *v1_mode_to_string(V1Mode m)
+{
+        return m >= 0 && m < _V1_MODE_MAX ? mode_names[m] : NULL;
+}
+
+/* Whether the comma-separated option list holds opt exactly. */
+static bool has_option(const char *opts, const char *opt)
+{
+        size_t n = strlen(opt);
+
+        for (const char *p = opts; p && *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                if (len == n && memcmp(p, opt, n) == 0)
+                        return true;
+                p = comma ? comma + 1 : NULL;
+        }
+        return false;
+}
+
+int cg_find_v1_memory_mount(const char *mountinfo_path, char *ret_path, size_t size)
+{
+        char line[4096];
+        int r = -ENOENT;
+        FILE *f;
+
+        f = fopen(mountinfo_path, "re");
+        if (!f)
+                return -errno;
+        while (r == -ENOENT && fgets(line, sizeof(line), f)) {
+                /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
+                char *sep = strstr(line, " - "), *save = NULL, *mnt = NULL;
+                if (!sep)
+                        continue;
+                *sep = '\0';
+                char *t = strtok_r(line, " ", &save);
+                for (int i = 0; t && i < 4; i++)
+                        t = strtok_r(NULL, " ", &save);
+                mnt = t;
+                char *save2 = NULL, *fstype = strtok_r(sep + 3, " ", &save2);
+                (void)strtok_r(NULL, " ", &save2);
+                char *superopts = strtok_r(NULL, " \n", &save2);
+                if (!mnt || !fstype || strcmp(fstype, "cgroup") != 0 || !superopts ||
+                    !has_option(superopts, "memory"))
+                        continue;
+                r = strlen(mnt) < size ? 0 : -ENAMETOOLONG;
+                if (r == 0)
+                        strcpy(ret_path, mnt);
+        }
+        fclose(f);
+        return r;
+}
+
+static int watch(int dirfd, const char *file, const char *args)
+{
+        _cleanup_close_ int efd = -1, cfd = -1, ctl = -1;
+        char line[128];
+        int n;
+
+        efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (efd < 0)
+                return -errno;
+        cfd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+        if (cfd < 0)
+                return -errno;
+        ctl = openat(dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC);
+        if (ctl < 0)
+                return -errno;
+        n = snprintf(line, sizeof(line), "%d %d%s%s", efd, cfd, args ? " " : "", args ? args : "");
+        if (n < 0 || (size_t)n >= sizeof(line))
+                return -EINVAL;
+        if (write(ctl, line, (size_t)n) < 0)
+                return -errno;
+        /* The kernel holds the event now; the control file may be closed. */
+        return TAKE_FD(efd);
+}
+
+int memcg_v1_watch_pressure(int dirfd, V1Level level, V1Mode mode)
+{
+        char args[32];
+
+        if (!v1_level_to_string(level) || !v1_mode_to_string(mode))
+                return -EINVAL;
+        snprintf(args, sizeof(args), "%s,%s", v1_level_to_string(level), v1_mode_to_string(mode));
+        return watch(dirfd, "memory.pressure_level", args);
+}
+
+int memcg_v1_watch_threshold(int dirfd, uint64_t usage_bytes)
+{
+        char args[32];
+
+        snprintf(args, sizeof(args), "%llu", (unsigned long long)usage_bytes);
+        return watch(dirfd, "memory.usage_in_bytes", args);
+}
+
+int memcg_v1_watch_oom(int dirfd)
+{
+        return watch(dirfd, "memory.oom_control", NULL);
+}
+
+int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom, uint64_t *ret_oom_kill)
+{
+        size_t pos = 0, n, kl, vl;
+        const char *line, *k, *v;
+        bool seen = false;
+        uint64_t x;
+
+        *ret_under_oom = false;
+        *ret_oom_kill = 0;
+        while (next_line(buf, len, &pos, &line, &n)) {
+                if (!split_key_value(line, n, &k, &kl, &v, &vl) || parse_u64_n(v, vl, &x) < 0)
+                        continue;
+                if (kl == 9 && memcmp(k, "under_oom", 9) == 0) {
+                        *ret_under_oom = x != 0;
+                        seen = true;
+                } else if (kl == 8 && memcmp(k, "oom_kill", 8) == 0)
+                        *ret_oom_kill = x;
+        }
+        return seen ? 0 : -EINVAL;
+}
