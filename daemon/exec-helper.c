@@ -45,13 +45,6 @@ struct ExecHelper {
         char buf[EXEC_MSG_MAX];
 };
 
-static uint64_t now_mono(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* ---- the daemon's side ---- */
 
 static int on_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -237,7 +230,7 @@ static void run_one(int fd, const char *msg, size_t n)
                 reply(fd, -errno, cookie, req.cookie_len, "%s: pipe: %s", argv[0], strerror(errno));
                 return;
         }
-        uint64_t start = now_mono();
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
         pid = fork();
         if (pid < 0) {
                 int e = errno;
@@ -293,7 +286,7 @@ static void run_one(int fd, const char *msg, size_t n)
                 /* No pidfd (Linux < 5.3): poll the child's state. */
                 uint64_t deadline = start + (uint64_t)req.timeout_ms * USEC_PER_MSEC;
                 while (waitpid(pid, &status, WNOHANG) == 0) {
-                        if (req.timeout_ms && now_mono() > deadline) {
+                        if (req.timeout_ms && now_usec(CLOCK_MONOTONIC) > deadline) {
                                 timed_out = true;
                                 kill(pid, SIGKILL);
                                 break;
@@ -302,7 +295,7 @@ static void run_one(int fd, const char *msg, size_t n)
                 }
         }
         (void)waitpid(pid, &status, 0);
-        unsigned ms = (unsigned)((now_mono() - start) / USEC_PER_MSEC);
+        unsigned ms = (unsigned)((now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC);
         if (timed_out)
                 reply(fd, -ETIME, cookie, req.cookie_len, "%s: timed out after %u ms, killed", argv[0], ms);
         else if (WIFEXITED(status))

@@ -109,13 +109,6 @@ struct Executor {
         char report[REPORT_BUF_SIZE];
 };
 
-static uint64_t now_usec(clockid_t clock)
-{
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void format_size(uint64_t v, char *buf, size_t size)
 {
         if (v == UINT64_MAX)
@@ -130,13 +123,23 @@ static void format_size(uint64_t v, char *buf, size_t size)
 
 /* ---- outcomes ---- */
 
+static bool target_alive(Executor *x, const Target *t, const Cgroup **ret)
+{
+        const Cgroup *c = watcher_slot(x->watcher, t->slot);
+
+        if (c && c == t->cgroup && c->serial == t->serial) {
+                if (ret)
+                        *ret = c;
+                return true;
+        }
+        return false;
+}
+
 static void emit(Executor *x, const Target *t, ActionOutcome *o, int error)
 {
         Record r = { .type = RECORD_ACTION, .path = t->path, .outcome = o, .current = UINT64_MAX };
-        const Cgroup *c = watcher_slot(x->watcher, t->slot);
 
-        if (c == t->cgroup && c && c->serial == t->serial)
-                r.cgroup = c;
+        (void)target_alive(x, t, &r.cgroup);
         r.error = error;
         o->policy = t->policy;
         o->policy_namespace = t->ns[0] ? t->ns : NULL;
@@ -166,18 +169,6 @@ static void outcome(Executor *x, const Target *t, ActionType type, bool undo, co
                 o.detail = detail;
         }
         emit(x, t, &o, error);
-}
-
-static bool target_alive(Executor *x, const Target *t, const Cgroup **ret)
-{
-        const Cgroup *c = watcher_slot(x->watcher, t->slot);
-
-        if (c && c == t->cgroup && c->serial == t->serial) {
-                if (ret)
-                        *ret = c;
-                return true;
-        }
-        return false;
 }
 
 static const char *rel(const char *path)
@@ -383,16 +374,13 @@ static int throttle_apply(Executor *x, Throttle *th, uint64_t value)
 static void throttle_step(Executor *x, Throttle *th)
 {
         const Cgroup *c;
-        uint64_t usage = UINT64_MAX, next;
-        char file[PATH_MAX_CG + 32];
+        uint64_t next;
 
         if (!target_alive(x, &th->t, &c)) {
                 th->used = false;
                 return;
         }
-        snprintf(file, sizeof(file), "%s/memory.current", rel(th->t.path));
-        (void)cg_read_u64(x->root_fd, file, &usage);
-        next = throttle_next_high(th->current, usage, th->floor, th->step_bp);
+        next = throttle_next_high(th->current, watcher_read_current(x->watcher, c), th->floor, th->step_bp);
         if (next == UINT64_MAX) {
                 th->next_usec = 0; /* at the floor: stay there until the policy clears */
                 return;
@@ -473,8 +461,8 @@ static void arm_throttle_timer(Executor *x)
 static void run_throttle(Executor *x, const Action *act, const Target *t, const Cgroup *c)
 {
         Throttle *th = throttle_find(x, t);
-        char file[PATH_MAX_CG + 32], a[32], b[32];
-        uint64_t usage = UINT64_MAX, next;
+        char a[32], b[32];
+        uint64_t next;
 
         if (th) {
                 /* Throttling already: this step starts the descent again now. */
@@ -484,9 +472,8 @@ static void run_throttle(Executor *x, const Action *act, const Target *t, const 
                         throttle_step(x, th);
                 return;
         }
-        snprintf(file, sizeof(file), "%s/memory.current", rel(t->path));
-        (void)cg_read_u64(x->root_fd, file, &usage);
-        next = throttle_next_high(c->high, usage, act->floor_bytes, act->step_bp);
+        next = throttle_next_high(c->high, watcher_read_current(x->watcher, c), act->floor_bytes,
+                                  act->step_bp);
         format_size(c->high, a, sizeof(a));
         format_size(next, b, sizeof(b));
         if (next == UINT64_MAX) {
@@ -653,6 +640,14 @@ static int writer_start(Executor *x)
 
 /* ---- restart, stop, freeze, kill over the bus ---- */
 
+static Frozen *frozen_find(Executor *x, const Target *t)
+{
+        for (int i = 0; i < FROZEN_MAX; i++)
+                if (x->frozen[i].used && strcmp(x->frozen[i].t.path, t->path) == 0)
+                        return &x->frozen[i];
+        return NULL;
+}
+
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         Executor *x = userdata;
@@ -683,10 +678,9 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         if (e) {
                 outcome(x, &c->t, c->action, c->undo, "failed", "systemd", -sd_bus_message_get_errno(m),
                         "%s", e->message ? e->message : e->name);
-                if (c->action == ACTION_FREEZE && !c->undo)
-                        for (int i = 0; i < FROZEN_MAX; i++)
-                                if (x->frozen[i].used && strcmp(x->frozen[i].t.path, c->t.path) == 0)
-                                        x->frozen[i].used = false;
+                Frozen *f = c->action == ACTION_FREEZE && !c->undo ? frozen_find(x, &c->t) : NULL;
+                if (f)
+                        f->used = false;
         } else if ((c->action == ACTION_RESTART || c->action == ACTION_STOP) &&
                    sd_bus_message_read(m, "o", &job) >= 0) {
                 Job *slot = NULL;
@@ -705,12 +699,11 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 snprintf(slot->job, sizeof(slot->job), "%s", job);
                 outcome(x, &c->t, c->action, false, "started", "systemd", 0, "job %s queued", job);
         } else if (c->action == ACTION_FREEZE) {
-                for (int i = 0; i < FROZEN_MAX; i++)
-                        if (x->frozen[i].used && strcmp(x->frozen[i].t.path, c->t.path) == 0) {
-                                x->frozen[i].confirmed = true;
-                                if (c->undo)
-                                        x->frozen[i].used = false;
-                        }
+                Frozen *f = frozen_find(x, &c->t);
+                if (f) {
+                        f->confirmed = true;
+                        f->used = !c->undo;
+                }
                 outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, c->undo ? "thawed" : "frozen");
         } else
                 outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, NULL);
@@ -758,14 +751,6 @@ static int write_cgroup_file(Executor *x, const Target *t, const char *file, con
         return 0;
 }
 
-static Frozen *frozen_find(Executor *x, const Target *t)
-{
-        for (int i = 0; i < FROZEN_MAX; i++)
-                if (x->frozen[i].used && strcmp(x->frozen[i].t.path, t->path) == 0)
-                        return &x->frozen[i];
-        return NULL;
-}
-
 static void freeze(Executor *x, const Target *t, bool thaw)
 {
         Frozen *f = frozen_find(x, t);
@@ -789,6 +774,8 @@ static void freeze(Executor *x, const Target *t, bool thaw)
                 if (r != -ENOTCONN) {
                         outcome(x, t, ACTION_FREEZE, thaw, "failed", "systemd", r, "%s: %s",
                                 thaw ? "ThawUnit" : "FreezeUnit", strerror(-r));
+                        if (f && !thaw)
+                                f->used = false; /* not frozen: nothing to thaw later */
                         return;
                 }
         }
@@ -897,13 +884,7 @@ static void run_notify(Executor *x, const Action *act, const Target *t, const Cg
         o.policy_namespace = t->ns[0] ? t->ns : NULL;
         r.mono_usec = now_usec(CLOCK_MONOTONIC);
         r.real_usec = now_usec(CLOCK_REALTIME);
-        {
-                char f[PATH_MAX_CG + 32];
-                uint64_t cur;
-                snprintf(f, sizeof(f), "%s/memory.current", rel(t->path));
-                if (cg_read_u64(x->root_fd, f, &cur) >= 0)
-                        r.current = cur;
-        }
+        r.current = watcher_read_current(x->watcher, c);
         if (record_format_json(&r, x->json, sizeof(x->json), &len) < 0)
                 len = 0;
         if (act->dry_run || len == 0) {

@@ -67,14 +67,6 @@ static void output_record(Manager *m, const Record *r)
                 write_all(m, m->record_buf, len);
 }
 
-static uint64_t now_clock(clockid_t clock)
-{
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int event_log_open(Manager *m)
 {
         struct stat st;
@@ -137,8 +129,8 @@ static void on_decision(const EngineDecision *d, void *userdata)
         Manager *m = userdata;
         Record r = { .type = RECORD_POLICY, .cgroup = d->cgroup, .decision = d, .current = UINT64_MAX };
 
-        r.mono_usec = now_clock(CLOCK_MONOTONIC);
-        r.real_usec = now_clock(CLOCK_REALTIME);
+        r.mono_usec = now_usec(CLOCK_MONOTONIC);
+        r.real_usec = now_usec(CLOCK_REALTIME);
         if (cgroup_path(d->cgroup, m->decision_path, sizeof(m->decision_path)) >= 0)
                 r.path = m->decision_path;
         output_action_record(m, &r);
@@ -183,7 +175,7 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
 
         (void)s, (void)usec;
-        engine_tick(m->engine, now_clock(CLOCK_MONOTONIC));
+        engine_tick(m->engine, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
         return 0;
 }
@@ -205,7 +197,7 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
 {
         if (!m->engine || !m->scanned)
                 return;
-        engine_set_policies(m->engine, m->watcher, set, now_clock(CLOCK_MONOTONIC));
+        engine_set_policies(m->engine, m->watcher, set, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
 }
 

@@ -17,13 +17,6 @@
 
 #define NODE_SAMPLE_USEC (1 * USEC_PER_SEC)
 
-static uint64_t now_clock(clockid_t clock)
-{
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Which of the policies' watermarks MemAvailable is below: a bit per distinct
  * threshold, in the order met (at most 32). */
 static uint32_t below_mask(const Manager *m, uint64_t avail)
@@ -47,15 +40,15 @@ static void node_emit(Manager *m, const NodeStats *n, const char *why)
 {
         Record r = { .type = RECORD_NODE, .path = "/", .node = n, .current = UINT64_MAX, .message = why };
 
-        r.mono_usec = now_clock(CLOCK_MONOTONIC);
-        r.real_usec = now_clock(CLOCK_REALTIME);
+        r.mono_usec = now_usec(CLOCK_MONOTONIC);
+        r.real_usec = now_usec(CLOCK_REALTIME);
         manager_output_record(m, &r);
 }
 
 static void node_feed(Manager *m, const NodeStats *n)
 {
         if (m->engine && m->scanned) {
-                engine_node_update(m->engine, n, now_clock(CLOCK_MONOTONIC));
+                engine_node_update(m->engine, n, now_usec(CLOCK_MONOTONIC));
                 manager_arm_engine_timer(m);
         }
 }

@@ -117,13 +117,6 @@ struct Webhooks {
         Hook hooks[WEBHOOK_QUEUE_MAX];
 };
 
-static uint64_t now_mono(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static size_t discard(char *ptr, size_t size, size_t n, void *userdata)
 {
         (void)ptr, (void)userdata;
@@ -155,7 +148,7 @@ static void start(Webhooks *h, Hook *k)
         k->state = HOOK_RUNNING;
         if (sym_curl_multi_add_handle(h->multi, e) != CURLM_OK) {
                 k->state = HOOK_WAITING;
-                k->due_usec = now_mono() + WEBHOOK_BACKOFF_USEC;
+                k->due_usec = now_usec(CLOCK_MONOTONIC) + WEBHOOK_BACKOFF_USEC;
                 arm_retry_timer(h);
         }
 }
@@ -164,7 +157,7 @@ static void finish(Webhooks *h, Hook *k, bool ok, long code)
 {
         if (!ok && k->attempts < WEBHOOK_ATTEMPTS) {
                 k->state = HOOK_WAITING;
-                k->due_usec = now_mono() + (WEBHOOK_BACKOFF_USEC << (k->attempts - 1));
+                k->due_usec = now_usec(CLOCK_MONOTONIC) + (WEBHOOK_BACKOFF_USEC << (k->attempts - 1));
                 arm_retry_timer(h);
                 return;
         }
@@ -286,7 +279,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Webhooks *h = userdata;
-        uint64_t now = now_mono();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
                 if (h->hooks[i].state == HOOK_WAITING && h->hooks[i].due_usec <= now)

@@ -87,14 +87,6 @@ WatchSelect watch_select_from_string(const char *s)
         return _WATCH_SELECT_INVALID;
 }
 
-static uint64_t now_usec(clockid_t clock)
-{
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 int cgroup_path(const Cgroup *c, char *buf, size_t size)
 {
         size_t len = 0;
