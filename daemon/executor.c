@@ -19,6 +19,7 @@
 #include "cgroup-read.h"
 #include "log.h"
 #include "macro.h"
+#include "memcg-v1.h"
 #include "report.h"
 
 #define THROTTLE_MAX        256
@@ -813,6 +814,22 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
                         return;
                 }
         }
+        if (x->cfg.v1) {
+                /* No cgroup.kill on v1: every process listed in the subtree (memcg-v1.c). */
+                _cleanup_close_ int dfd = -1;
+                unsigned n = 0;
+                char path[PATH_MAX_CG + 8];
+                snprintf(path, sizeof(path), "%s", rel(t->path));
+                dfd = openat(x->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = dfd < 0 ? -errno : memcg_v1_kill_subtree(dfd, SIGKILL, &n);
+                if (r < 0)
+                        outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r,
+                                "cgroup v1 kill (cgroup.procs): %s", strerror(-r));
+                else
+                        outcome(x, t, ACTION_KILL, false, "done", "cgroupfs", 0,
+                                "cgroup v1: %u processes SIGKILLed from cgroup.procs", n);
+                return;
+        }
         r = write_cgroup_file(x, t, "cgroup.kill", "1");
         if (r == -ENOENT && target_exists(x, t))
                 outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r, "cgroup.kill needs Linux 5.14");
@@ -1266,13 +1283,17 @@ static void read_own_cgroup(Executor *x)
         x->own_cgroup[0] = '\0';
         if (cg_read_file(AT_FDCWD, "/proc/self/cgroup", buf, sizeof(buf), &len) < 0)
                 return;
-        /* The v2 line: "0::/path". */
+        /* The v2 line "0::/path", or on cgroup v1 the memory controller's "N:memory:/path". */
         for (char *p = buf; p && *p;) {
-                char *nl = strchr(p, '\n');
+                char *nl = strchr(p, '\n'), *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 if (nl)
                         *nl = '\0';
-                if (strncmp(p, "0::", 3) == 0)
+                if (!c2)
+                        ;
+                else if (!x->cfg.v1 && strncmp(p, "0::", 3) == 0)
                         snprintf(x->own_cgroup, sizeof(x->own_cgroup), "%s", p + 3);
+                else if (x->cfg.v1 && c2 - c1 == 7 && memcmp(c1 + 1, "memory", 6) == 0)
+                        snprintf(x->own_cgroup, sizeof(x->own_cgroup), "%s", c2 + 1);
                 p = nl ? nl + 1 : NULL;
         }
 }

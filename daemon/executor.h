@@ -23,6 +23,7 @@ typedef void (*ExecutorEmit)(const Record *r, void *userdata);
 
 typedef struct ExecutorConfig {
         const char *cgroup_root;
+        bool v1;                /* cgroup_root is a cgroup v1 memory hierarchy */
         const char *report_dir; /* NULL or "": reports are refused */
         unsigned report_keep;   /* newest reports kept */
         bool bus;               /* use the system bus (systemd units, the D-Bus signal) */

@@ -8,13 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup-read.h"
 #include "log.h"
+#include "macro.h"
 #include "manager.h"
+#include "memcg-v1.h"
 #include "parse.h"
 
 typedef enum MlockMode {
@@ -25,6 +29,9 @@ typedef enum MlockMode {
 
 static ManagerConfig arg_config;
 static bool arg_root_given;
+static int arg_cgroup_version; /* 0: auto */
+static bool arg_psi_root_given;
+static char arg_psi_root_buf[4096];
 static int arg_oom_score_adj = -1000;
 static MlockMode arg_mlock = MLOCK_MODE_ONFAULT;
 static char arg_root_buf[4096];
@@ -33,8 +40,15 @@ static char arg_self_exe[4096];
 static void help(void)
 {
         printf("Usage: memwardend [OPTIONS]\n\n"
-               "Watch cgroup-v2 memory events and pressure, event-driven, from locked memory.\n\n"
-               "  --cgroup-root DIR     cgroup2 mount to watch (default: found in /proc/self/mountinfo)\n"
+               "Watch cgroup memory events and pressure, event-driven, from locked memory.\n\n"
+               "  --cgroup-root DIR     hierarchy to watch (default: the cgroup2 mount if it has the "
+               "memory\n"
+               "                        controller, else the cgroup v1 memory mount)\n"
+               "  --cgroup-version auto|1|2  what --cgroup-root is (default auto: by its file system)\n"
+               "  --psi-root DIR        cgroup v1: the unified hierarchy whose cgroups of the same path\n"
+               "                        give PSI (default: the cgroup2 mount, if any; '' for none)\n"
+               "  --pressure-level-mode hierarchy|default|local  cgroup v1 memory.pressure_level\n"
+               "                        registration mode (default hierarchy)\n"
                "  --output TARGET       records to '-' (stdout), 'journal', 'none' or a file\n"
                "                        (default: journal under systemd, stdout otherwise)\n"
                "  --socket PATH         status socket for memwardenctl (default " MW_SOCKET_DEFAULT ";\n"
@@ -109,6 +123,9 @@ static int parse_args(int argc, char **argv)
                 ARG_EVENT_LOG_KEEP,
                 ARG_WEBHOOK_TIMEOUT,
                 ARG_NO_BUS,
+                ARG_CGROUP_VERSION,
+                ARG_PSI_ROOT,
+                ARG_LEVEL_MODE,
                 ARG_DEBUG,
                 ARG_VERSION
         };
@@ -133,6 +150,9 @@ static int parse_args(int argc, char **argv)
                 { "event-log-keep", required_argument, NULL, ARG_EVENT_LOG_KEEP },
                 { "webhook-timeout", required_argument, NULL, ARG_WEBHOOK_TIMEOUT },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
+                { "cgroup-version", required_argument, NULL, ARG_CGROUP_VERSION },
+                { "psi-root", required_argument, NULL, ARG_PSI_ROOT },
+                { "pressure-level-mode", required_argument, NULL, ARG_LEVEL_MODE },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "help", no_argument, NULL, 'h' },
@@ -212,6 +232,34 @@ static int parse_args(int argc, char **argv)
                         }
                         *(c == ARG_PSI_STALL ? &wc->psi_stall_usec : &wc->psi_window_usec) = u;
                         break;
+                case ARG_CGROUP_VERSION:
+                        if (strcmp(optarg, "auto") == 0)
+                                arg_cgroup_version = 0;
+                        else if (strcmp(optarg, "1") == 0 || strcmp(optarg, "2") == 0)
+                                arg_cgroup_version = optarg[0] - '0';
+                        else {
+                                log_error("--cgroup-version: expected auto, 1 or 2, got '%s'", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_PSI_ROOT:
+                        wc->psi_root = optarg[0] ? optarg : NULL;
+                        arg_psi_root_given = true;
+                        break;
+                case ARG_LEVEL_MODE: {
+                        int m = -1;
+                        for (int i = 0; i < _V1_MODE_MAX; i++)
+                                if (strcmp(optarg, v1_mode_to_string((V1Mode)i)) == 0)
+                                        m = i;
+                        if (m < 0) {
+                                log_error("--pressure-level-mode: expected hierarchy, default or local, got "
+                                          "'%s'",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        wc->v1_mode = (V1Mode)m;
+                        break;
+                }
                 case ARG_NO_PSI:
                         wc->psi = false;
                         break;
@@ -302,27 +350,60 @@ static int parse_args(int argc, char **argv)
         return 1;
 }
 
+/* cgroup v2 if its mount has the memory controller; else the v1 memory
+ * hierarchy (hybrid and legacy hosts), with PSI from the cgroup2 mount by the
+ * same paths. An explicit --cgroup-root is taken as it is; its file system
+ * says which version it is unless --cgroup-version does. */
 static int find_root(void)
 {
-        bool localevents;
-        int r;
+        WatcherConfig *wc = &arg_config.watch;
+        bool localevents = false, have_v2;
+        char v1[4096];
 
+        have_v2 = cg_find_cgroup2_mount("/proc/self/mountinfo", arg_psi_root_buf, sizeof(arg_psi_root_buf),
+                                        &localevents) >= 0;
         if (!arg_root_given) {
-                r = cg_find_cgroup2_mount("/proc/self/mountinfo", arg_root_buf, sizeof(arg_root_buf),
-                                          &localevents);
-                if (r < 0)
-                        return log_error_errno(r, "No cgroup2 mount found in /proc/self/mountinfo: %m");
-                arg_config.watch.root = arg_root_buf;
-                if (localevents)
+                _cleanup_close_ int fd =
+                        have_v2 ? open(arg_psi_root_buf, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+                bool v2_memory = fd >= 0 && cg_has_controller(fd, "memory") > 0;
+
+                if (arg_cgroup_version != 2 && !v2_memory &&
+                    cg_find_v1_memory_mount("/proc/self/mountinfo", v1, sizeof(v1)) >= 0) {
+                        snprintf(arg_root_buf, sizeof(arg_root_buf), "%s", v1);
+                        wc->v1 = true;
+                } else if (have_v2 && arg_cgroup_version != 1)
+                        snprintf(arg_root_buf, sizeof(arg_root_buf), "%s", arg_psi_root_buf);
+                else
+                        return log_error_errno(-ENOENT,
+                                               "No cgroup%s memory hierarchy found in /proc/self/mountinfo.",
+                                               arg_cgroup_version == 1 ? " v1" : "");
+                wc->root = arg_root_buf;
+                if (!wc->v1 && localevents)
                         log_info("cgroup2 is mounted with memory_localevents: memory.events is not "
                                  "hierarchical.");
+                if (!wc->v1 && !v2_memory)
+                        log_warning("The memory controller is not on in '%s' and there is no cgroup v1 "
+                                    "memory hierarchy: only PSI can be watched.",
+                                    wc->root);
+        } else {
+                struct statfs sfs;
+                if (statfs(wc->root, &sfs) < 0)
+                        return log_error_errno(-errno, "Cannot stat cgroup root '%s': %m", wc->root);
+                wc->v1 = arg_cgroup_version == 1 ||
+                         (arg_cgroup_version == 0 && sfs.f_type == CGROUP_SUPER_MAGIC);
+                if (arg_cgroup_version == 0 && sfs.f_type != CGROUP_SUPER_MAGIC &&
+                    sfs.f_type != CGROUP2_SUPER_MAGIC)
+                        log_warning(
+                                "'%s' is not a cgroup file system; watching it as cgroup v2 anyway (a test "
+                                "tree?).",
+                                wc->root);
         }
-        r = cg_is_cgroup2(arg_config.watch.root);
-        if (r < 0)
-                return log_error_errno(r, "Cannot stat cgroup root '%s': %m", arg_config.watch.root);
-        if (r == 0)
-                log_warning("'%s' is not a cgroup2 file system; watching it anyway (a test tree?).",
-                            arg_config.watch.root);
+        if (wc->v1 && !arg_psi_root_given)
+                wc->psi_root = have_v2 ? arg_psi_root_buf : NULL;
+        if (wc->v1)
+                log_info("cgroup v1 memory hierarchy at '%s'; per-cgroup PSI from %s%s.", wc->root,
+                         wc->psi_root ? "the same paths under " : "nowhere (no unified hierarchy)",
+                         wc->psi_root ? wc->psi_root : "");
         return 0;
 }
 
@@ -332,7 +413,9 @@ static void protect_self(void)
         struct rlimit rl;
         char buf[16];
         int fd, n;
-        rlim_t want = (rlim_t)arg_config.watch.max_cgroups * 2 + 256;
+        /* Per watched cgroup: memory.events and the PSI trigger; on v1, three eventfds
+         * (medium, critical, OOM; low and a threshold where a policy asks) and PSI. */
+        rlim_t want = (rlim_t)arg_config.watch.max_cgroups * (arg_config.watch.v1 ? 6 : 2) + 256;
 
         fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
         n = snprintf(buf, sizeof(buf), "%d", arg_oom_score_adj);
@@ -340,7 +423,6 @@ static void protect_self(void)
                 log_warning_errno(-errno, "Failed to set oom_score_adj to %d: %m", arg_oom_score_adj);
         safe_close(fd);
 
-        /* Up to two fds per watched cgroup: memory.events and the PSI trigger. */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
                 rlim_t old = rl.rlim_cur;
                 rl.rlim_cur = want;

@@ -180,11 +180,47 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static int on_v1_recheck(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void)s;
+        if (watcher_v1_recheck(m->watcher) == 0 || ++m->v1_recheck_tries >= 20) {
+                watcher_v1_recheck_done(m->watcher);
+                return sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_OFF);
+        }
+        (void)sd_event_source_set_time(m->v1_recheck_timer, usec + WATCHER_V1_RECHECK_USEC);
+        return sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_ONESHOT);
+}
+
+/* cgroup v1: oom_kill grows a moment after the OOM notification. */
+static void arm_v1_recheck(Manager *m)
+{
+        uint64_t when = now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC;
+        int enabled = SD_EVENT_OFF;
+
+        if (m->v1_recheck_timer && sd_event_source_get_enabled(m->v1_recheck_timer, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return; /* one is due already; it handles every pending cgroup */
+        m->v1_recheck_tries = 0;
+        if (!m->v1_recheck_timer) {
+                if (sd_event_add_time(m->event, &m->v1_recheck_timer, CLOCK_MONOTONIC, when, 0,
+                                      on_v1_recheck, m) < 0)
+                        return;
+                (void)sd_event_source_set_description(m->v1_recheck_timer, "memcg-v1-oom-recheck");
+        } else
+                (void)sd_event_source_set_time(m->v1_recheck_timer, when);
+        (void)sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_ONESHOT);
+}
+
 static void on_record(Watcher *w, const Record *r, void *userdata)
 {
         Manager *m = userdata;
 
         output_record(m, r);
+        if (r->type == RECORD_MEMORY_EVENTS && r->cgroup && r->cgroup->v1 && r->delta &&
+            r->delta->value[MEMEV_OOM] > 0)
+                arm_v1_recheck(m);
         if (m->executor)
                 executor_observe(m->executor, r);
         if (m->engine && m->scanned) {
@@ -229,7 +265,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-static int psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
+static int psi_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
 {
         Manager *m = userdata;
         PsiSource *p;
@@ -239,12 +275,13 @@ static int psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
         if (!p)
                 return -ENOMEM;
         *p = (PsiSource){ .manager = m, .key = key };
-        r = sd_event_add_io(m->event, &p->source, fd, EPOLLPRI, on_psi, p);
+        r = sd_event_add_io(m->event, &p->source, fd, events, on_psi, p);
         if (r < 0) {
                 free(p);
                 return r;
         }
-        (void)sd_event_source_set_description(p->source, "psi-trigger");
+        (void)sd_event_source_set_description(p->source,
+                                              events == EPOLLPRI ? "psi-trigger" : "memcg-v1-event");
         *ret_handle = p;
         return 0;
 }
@@ -327,6 +364,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         m->cfg.exec.cgroup_root = cfg->watch.root;
+        m->cfg.exec.v1 = cfg->watch.v1;
         r = executor_new(m->event, m->watcher, m->engine, &m->cfg.exec, on_outcome, m, &m->executor);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the actions: %m");
@@ -358,6 +396,7 @@ Manager *manager_free(Manager *m)
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
         sd_event_source_disable_unref(m->engine_timer);
+        sd_event_source_disable_unref(m->v1_recheck_timer);
         manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);

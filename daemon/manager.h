@@ -23,7 +23,7 @@ typedef struct ManagerConfig {
         const char *socket_path; /* NULL: no status socket */
         const char *policy_dir;
         ExecutorConfig exec;
-        const char *event_log; /* policy decisions and action outcomes, JSON lines; NULL: none */
+        const char *event_log;   /* policy decisions and action outcomes, JSON lines; NULL: none */
         uint64_t event_log_max;  /* rotate past this size */
         unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
 } ManagerConfig;
@@ -97,6 +97,8 @@ struct Manager {
         int event_log_fd;
         uint64_t event_log_size, n_event_log_errors;
         sd_event_source *engine_timer;
+        sd_event_source *v1_recheck_timer; /* cgroup v1: oom_kill after an OOM notification */
+        unsigned v1_recheck_tries;
         bool scanned;
         char decision_path[4096];
         sd_event_source *policy_inotify_source, *policy_reload_timer;

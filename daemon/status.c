@@ -95,6 +95,12 @@ static void header(StatusClient *c)
                 json_bool(&j, xs.bus_connected);
                 json_object_close(&j);
         }
+        json_key(&j, "cgroup_v1");
+        json_bool(&j, st.v1);
+        if (st.v1) {
+                json_key(&j, "v1_eventfds");
+                json_u64(&j, st.n_v1_fds);
+        }
         json_key(&j, "node_psi_armed");
         json_bool(&j, m->node_psi_fd >= 0);
         json_key(&j, "node_psi_events");
@@ -132,6 +138,11 @@ static void put_trigger(JsonWriter *j, const Trigger *t)
         case TRIGGER_NODE_AVAILABLE:
                 snprintf(b, sizeof(b), "nodeAvailable < %llu MiB",
                          (unsigned long long)(t->below_bytes >> 20));
+                break;
+        case TRIGGER_PRESSURE_LEVEL:
+                snprintf(b, sizeof(b), "pressureLevel %s or worse >= %llu times in %llu s (cgroup v1)",
+                         v1_level_to_string(t->level), (unsigned long long)t->increase,
+                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
                 break;
         default:
                 b[0] = '\0';

@@ -40,5 +40,12 @@ int memcg_v1_watch_pressure(int dirfd, V1Level level, V1Mode mode);
 int memcg_v1_watch_threshold(int dirfd, uint64_t usage_bytes); /* crossed either way */
 int memcg_v1_watch_oom(int dirfd);
 
+/* Send sig to every process in the cgroup at dirfd and its descendants (v1
+ * has no cgroup.kill), read from cgroup.procs; twice, so that a child forked
+ * between a read and the kill of its parent is caught by the second pass.
+ * Bounded: 64 levels, no allocation. ret_n: processes signalled in the first
+ * pass. Returns 0 or -errno (not a cgroup directory). */
+int memcg_v1_kill_subtree(int dirfd, int sig, unsigned *ret_n);
+
 /* memory.oom_control: under_oom and the oom_kill counter (Linux 4.13+; 0 before). */
 int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom, uint64_t *ret_oom_kill);

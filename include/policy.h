@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "memcg-v1.h"
 #include "memevents.h"
 #include "psi.h"
 
@@ -34,6 +35,7 @@ typedef enum TriggerType {
         TRIGGER_USAGE,          /* memory.current as a share of memory.high or memory.max */
         TRIGGER_NODE_PRESSURE,  /* PSI of the whole node */
         TRIGGER_NODE_AVAILABLE, /* MemAvailable below a watermark */
+        TRIGGER_PRESSURE_LEVEL, /* cgroup v1: memory.pressure_level notifications over a window */
         _TRIGGER_TYPE_MAX,
         _TRIGGER_TYPE_INVALID = -22,
 } TriggerType;
@@ -47,8 +49,9 @@ typedef struct Trigger {
         TriggerType type;
         unsigned line, column;
         MemEvent counter;     /* memory_events */
-        uint64_t increase;    /* memory_events: at least this many in the window */
-        uint64_t window_usec; /* memory_events, pressure */
+        uint64_t increase;    /* memory_events, pressure_level (count): at least this many in the window */
+        uint64_t window_usec; /* memory_events, pressure, pressure_level */
+        V1Level level;        /* pressure_level: notifications at this level or worse */
         PsiType psi_type;     /* pressure */
         uint32_t above_bp;    /* pressure, usage: basis points (1/100 %) */
         UsageOf usage_of;     /* usage */

@@ -6,6 +6,7 @@
 
 #include "cgroup-read.h"
 #include "identity.h"
+#include "memcg-v1.h"
 #include "memevents.h"
 #include "psi.h"
 
@@ -17,6 +18,17 @@
  * cgroup.events. One epoll fd carries every PSI trigger. The owner polls the
  * two fds (the daemon adds them to its sd-event loop) and calls
  * watcher_process_inotify() / watcher_process_psi() when they are readable.
+ *
+ * cgroup v1 (cfg.v1): the same model on the v1 memory hierarchy. There is no
+ * memory.events and no per-cgroup PSI there; instead each watched cgroup gets
+ * eventfds through cgroup.event_control: memory.pressure_level at medium and
+ * critical (low and a memory.usage_in_bytes threshold when the owner asks,
+ * watcher_v1_request()) and memory.oom_control. They are registered through
+ * the same owner hooks as PSI triggers. memory.limit_in_bytes stands for
+ * memory.max, memory.soft_limit_in_bytes for memory.high, usage_in_bytes for
+ * memory.current; memory.events' max, oom and oom_kill are memory.failcnt,
+ * the OOM notifications and oom_control's oom_kill. PSI comes from the cgroup
+ * of the same path in the unified hierarchy (cfg.psi_root) where one exists.
  *
  * Allocation happens only when a cgroup appears (its struct, a slot, a hash
  * entry). Processing an event allocates nothing: it reads into the watcher's
@@ -33,7 +45,11 @@ const char *watch_select_to_string(WatchSelect s);
 WatchSelect watch_select_from_string(const char *s);
 
 typedef struct WatcherConfig {
-        const char *root;     /* the cgroup2 mount, or a test's fake tree */
+        const char *root; /* the cgroup2 mount (v1: the memory controller's), or a test's fake tree */
+        bool v1;          /* root is a cgroup v1 memory hierarchy */
+        const char
+                *psi_root; /* v1: the unified hierarchy, for memory.pressure by the same path; NULL: none */
+        V1Mode v1_mode;    /* v1: mode of the pressure_level registrations */
         unsigned max_cgroups; /* past it, new cgroups are reported and not watched */
         WatchSelect select;
         bool psi; /* arm a PSI trigger on each watched cgroup */
@@ -47,6 +63,7 @@ typedef struct WatcherConfig {
 #define WATCHER_CONFIG_DEFAULT                                                                              \
         ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                         \
                           .max_cgroups = 65536,                                                             \
+                          .v1_mode = V1_MODE_HIERARCHY,                                                     \
                           .select = WATCH_SELECT_LIMITED,                                                   \
                           .psi = true,                                                                      \
                           .psi_type = PSI_SOME,                                                             \
@@ -54,6 +71,27 @@ typedef struct WatcherConfig {
                           .psi_window_usec = 2000000,                                                       \
                           .pod_log_dir = "/var/log/pods",                                                   \
                           .container_log_dir = "/var/log/containers" })
+
+/* cgroup v1 eventfds, indexed like V1Level for the pressure levels. */
+typedef enum V1Fd {
+        V1_FD_LOW,
+        V1_FD_MEDIUM,
+        V1_FD_CRITICAL,
+        V1_FD_OOM,
+        V1_FD_THRESHOLD,
+        _V1_FD_MAX,
+} V1Fd;
+
+typedef struct CgroupV1 {
+        int fd[_V1_FD_MAX];
+        void *handle[_V1_FD_MAX];
+        uint64_t pressure[_V1_LEVEL_MAX]; /* notifications at this level or worse, since seen */
+        uint64_t threshold;               /* the armed usage threshold; 0: none */
+        uint64_t want_threshold;          /* what the owner asked for (watcher_v1_request) */
+        bool want_low;
+        bool under_oom;
+        bool oom_pending; /* an OOM notification came; oom_kill not re-read since */
+} CgroupV1;
 
 typedef struct Cgroup Cgroup;
 struct Cgroup {
@@ -77,6 +115,7 @@ struct Cgroup {
         char *pod_namespace;      /* pods only: room for the names, set aside when the pod appears */
         char *pod_name;           /* "" until kubelet's log directory has been found */
         char *container_name;     /* containers only, likewise */
+        CgroupV1 *v1;             /* cgroup v1 only */
         uint16_t name_len;
         char name[];
 };
@@ -94,6 +133,8 @@ typedef enum RecordType {
         RECORD_POLICY, /* a policy decision (engine.c), emitted by the owner */
         RECORD_ACTION, /* what an action did (the daemon's actions), emitted by the owner */
         RECORD_NODE,   /* node-wide: the node's PSI trigger fired, or MemAvailable crossed a watermark */
+        RECORD_PRESSURE_LEVEL,  /* cgroup v1: memory.pressure_level notification(s) */
+        RECORD_USAGE_THRESHOLD, /* cgroup v1: usage crossed the armed threshold (either way) */
         _RECORD_TYPE_MAX,
         _RECORD_TYPE_INVALID = -22,
 } RecordType;
@@ -110,12 +151,15 @@ typedef struct Record {
         uint64_t current; /* memory.current at the time, UINT64_MAX if unknown */
         const CgroupEvents *cgevents_old;
         uint64_t old_high, old_max;
-        const char *message;    /* warnings, start-up summary */
-        uint64_t duration_usec; /* started, rescan: how long the walk took */
-        int error;              /* -errno for warnings, 0 otherwise */
+        const char *message;                   /* warnings, start-up summary */
+        uint64_t duration_usec;                /* started, rescan: how long the walk took */
+        int error;                             /* -errno for warnings, 0 otherwise */
         const struct EngineDecision *decision; /* policy */
         const struct ActionOutcome *outcome;   /* action */
         const struct NodeStats *node;          /* node */
+        V1Level level;                         /* pressure_level */
+        uint64_t count;                        /* pressure_level: notifications since the last record */
+        uint64_t threshold;                    /* usage_threshold */
 } Record;
 
 typedef struct Watcher Watcher;
@@ -125,7 +169,8 @@ typedef struct WatcherStats {
         unsigned n_cgroups, n_watched, n_psi;
         uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
         uint64_t scan_usec; /* the first walk */
-        bool has_memory_controller, psi_supported;
+        unsigned n_v1_fds;  /* cgroup v1 eventfds */
+        bool has_memory_controller, psi_supported, v1;
 } WatcherStats;
 
 int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit, void *userdata, Watcher **ret);
@@ -144,13 +189,14 @@ int watcher_rescan(Watcher *w);
  * handled or -errno on a failure of the fd itself. */
 int watcher_process_inotify(Watcher *w);
 
-/* PSI trigger fds. By default the watcher registers them in an epoll fd of
+/* PSI trigger fds and, on cgroup v1, eventfds (events says which poll
+ * event to wait for: EPOLLPRI or EPOLLIN). By default the watcher registers them in an epoll fd of
  * its own (watcher_psi_fd), drained by watcher_process_psi(): right for tests
  * and tools that block in epoll_wait on it. An owner with an event loop must
  * register each fd in its loop instead (a PSI trigger's event is consumed by
  * the first poll of it, so it must not sit in a nested epoll set), and call
  * watcher_handle_psi() with the key it was given. Call before watcher_scan(). */
-typedef int (*WatcherPsiAdd)(void *userdata, int fd, uint64_t key, void **ret_handle);
+typedef int (*WatcherPsiAdd)(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle);
 typedef void (*WatcherPsiDel)(void *userdata, int fd, void *handle);
 void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, void *userdata);
 int watcher_psi_fd(const Watcher *w);
@@ -171,7 +217,22 @@ const Cgroup *watcher_root(const Watcher *w);
  * from c (looked up in kubelet's log directories first if still unknown). */
 void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
-/* memory.current of c now; UINT64_MAX if unreadable. */
+/* cgroup v1: what a policy bound to c needs beyond medium/critical pressure
+ * and OOM: low pressure notifications, a usage threshold in bytes (0: none).
+ * Armed now if c is watched, else when it is. Returns 1 if the threshold is
+ * armed, 0 if not (v2, none asked, or the kernel refused), never fails. */
+int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold);
+
+/* cgroup v1: an OOM notification comes just before the kernel's OOM killer
+ * acts, so oom_kill is re-read a moment later: the owner calls this about
+ * WATCHER_V1_RECHECK_USEC after a memory_events record with an oom delta,
+ * and again while it returns non-zero (the cgroups still waiting), giving up
+ * with watcher_v1_recheck_done() after a few tries. */
+#define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
+unsigned watcher_v1_recheck(Watcher *w);
+void watcher_v1_recheck_done(Watcher *w);
+
+/* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);
 
 /* The pod a pod or container cgroup belongs to, NULL for others. */

@@ -44,6 +44,12 @@ const char *action_refusal(ActionType t, bool allow_protected, const Cgroup *c, 
                 if (disruptive && is_ancestor_or_self(path, own_cgroup))
                         return "never a cgroup that holds memwarden itself";
         }
+        /* cgroup v1: no memory.high; freezing needs the separate freezer hierarchy,
+         * which only systemd (for its units) may drive here. */
+        if (c && c->v1 && t == ACTION_THROTTLE)
+                return "cgroup v1 has no memory.high: throttle does not apply";
+        if (c && c->v1 && t == ACTION_FREEZE && !cgroup_unit_name(c))
+                return "cgroup v1: only systemd units can be frozen (FreezeUnit)";
         if (allow_protected)
                 return NULL;
         if (c && c->kind == CGROUP_KIND_KUBEPODS)

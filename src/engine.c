@@ -12,6 +12,7 @@ typedef struct Binding {
         PolicyState state;
         uint64_t next_usec;
         uint64_t next_sample_usec; /* usage triggers: next read of memory.current; 0: none */
+        bool usage_events;         /* cgroup v1: a usage threshold is armed, no sampling needed */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -62,8 +63,10 @@ static Binding *binding_of(const Engine *e, const Cgroup *c)
         return b && b->cgroup == c && b->serial == c->serial ? b : NULL;
 }
 
-static void unbind(Engine *e, const Cgroup *c)
+static void unbind(Engine *e, Watcher *w, const Cgroup *c)
 {
+        if (w && c->v1 && binding_of(e, c))
+                (void)watcher_v1_request(w, c, false, 0);
         if (c->slot < e->n_slots) {
                 free(e->by_slot[c->slot]);
                 e->by_slot[c->slot] = NULL;
@@ -76,6 +79,50 @@ static bool same_policy(const Policy *a, const Policy *b)
                ((!a->scope_namespace && !b->scope_namespace) ||
                 (a->scope_namespace && b->scope_namespace &&
                  strcmp(a->scope_namespace, b->scope_namespace) == 0));
+}
+
+/* The usage threshold a usage trigger stands for, in bytes; 0 if there is no limit. */
+static uint64_t usage_threshold(const Trigger *t, const Cgroup *c)
+{
+        uint64_t limit = t->usage_of == USAGE_OF_HIGH ? c->high : c->max;
+
+        if (limit == UINT64_MAX || limit == 0)
+                return 0;
+        return limit / 10000 * t->above_bp + (limit % 10000) * t->above_bp / 10000;
+}
+
+/* Usage triggers are sampled (cgroup v2 has no notification of usage), but
+ * cgroup v1 has notifications for what v2 lacks: ask the watcher for low
+ * pressure notifications where a pressureLevel trigger wants them, and for a
+ * usage threshold where the policy has one usage trigger (usage is then
+ * event-driven: read once at binding, then at each crossing). */
+static void request_usage(Engine *e, Watcher *w, Binding *b, uint64_t now)
+{
+        const Policy *p = b->policy;
+        const Trigger *usage = NULL;
+        unsigned n_usage = 0;
+        bool low = false;
+
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                const Trigger *t = &p->triggers[i];
+                if (t->type == TRIGGER_PRESSURE_LEVEL && t->level == V1_LEVEL_LOW)
+                        low = true;
+                else if (t->type == TRIGGER_USAGE) {
+                        usage = t;
+                        n_usage++;
+                }
+        }
+        if (b->cgroup->v1) {
+                uint64_t threshold = n_usage == 1 ? usage_threshold(usage, b->cgroup) : 0;
+                b->usage_events = watcher_v1_request(w, b->cgroup, low, threshold) > 0;
+        }
+        if (n_usage > 0) {
+                /* Read at the next tick; from then on every ENGINE_USAGE_SAMPLE_USEC unless
+                 * a threshold is armed. */
+                b->next_sample_usec = now;
+                if (e->next_usec == 0 || now < e->next_usec)
+                        e->next_usec = now;
+        }
 }
 
 static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
@@ -101,13 +148,14 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                                         ed.d.undo_steps |= 1U << i;
                         e->func(&ed, e->userdata);
                 }
-                unbind(e, c);
+                unbind(e, w, c);
                 return;
         }
         const Policy *p = &e->set.policies[idx];
         if (old && same_policy(old->policy, p)) {
                 /* Same policy after a reload: the episode and windows go on. */
                 old->policy = p;
+                request_usage(e, w, old, now); /* the limit may have changed */
                 return;
         }
         e->watcher = w;
@@ -139,15 +187,16 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? c->psi.full.total_usec
                                                                    : c->psi.some.total_usec);
-                else if (t->type == TRIGGER_USAGE)
-                        b->next_sample_usec = now; /* sampled at the next tick */
                 else if (t->type == TRIGGER_NODE_PRESSURE && e->has_node && e->node.has_psi)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? e->node.psi.full.total_usec
                                                                    : e->node.psi.some.total_usec);
                 else if (t->type == TRIGGER_NODE_AVAILABLE && e->has_node && e->node.has_mem)
                         b->holds[i] = e->node.mem_available < t->below_bytes;
+                else if (t->type == TRIGGER_PRESSURE_LEVEL)
+                        counter_window_add(&b->windows[i], now, c->v1 ? c->v1->pressure[t->level] : 0);
         }
+        request_usage(e, w, b, now);
         free(e->by_slot[c->slot]);
         e->by_slot[c->slot] = b;
         if (b->next_sample_usec && (e->next_usec == 0 || b->next_sample_usec < e->next_usec))
@@ -173,11 +222,9 @@ void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t n
 
 static bool usage_holds(const Trigger *t, const Cgroup *c, uint64_t current)
 {
-        uint64_t limit = t->usage_of == USAGE_OF_HIGH ? c->high : c->max;
+        uint64_t threshold = usage_threshold(t, c);
 
-        if (limit == UINT64_MAX || limit == 0 || current == UINT64_MAX)
-                return false;
-        return current >= limit / 10000 * t->above_bp + (limit % 10000) * t->above_bp / 10000;
+        return threshold > 0 && current != UINT64_MAX && current >= threshold;
 }
 
 /* Window-based triggers from their samples at `now` (they decay as the window slides). */
@@ -191,6 +238,7 @@ static void evaluate_windows(Binding *b, uint64_t now)
 
                 switch (t->type) {
                 case TRIGGER_MEMORY_EVENTS:
+                case TRIGGER_PRESSURE_LEVEL:
                         b->holds[i] = counter_window_increase(&b->windows[i], now) >= t->increase;
                         break;
                 case TRIGGER_PRESSURE:
@@ -254,7 +302,7 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                 bind(e, w, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:
-                unbind(e, c);
+                unbind(e, NULL, c); /* the watcher closes its fds itself */
                 return;
         default:
                 break;
@@ -271,6 +319,8 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? c->psi.full.total_usec
                                                                    : c->psi.some.total_usec);
+                else if (t->type == TRIGGER_PRESSURE_LEVEL && r->type == RECORD_PRESSURE_LEVEL && c->v1)
+                        counter_window_add(&b->windows[i], now, c->v1->pressure[t->level]);
                 else if (t->type == TRIGGER_USAGE) {
                         /* A new limit changes the share at once: read the usage now. */
                         uint64_t cur = r->current != UINT64_MAX   ? r->current
@@ -325,7 +375,7 @@ void engine_tick(Engine *e, uint64_t now)
                         for (size_t k = 0; k < p->n_triggers; k++)
                                 if (p->triggers[k].type == TRIGGER_USAGE && cur != UINT64_MAX)
                                         b->holds[k] = usage_holds(&p->triggers[k], b->cgroup, cur);
-                        b->next_sample_usec = now + ENGINE_USAGE_SAMPLE_USEC;
+                        b->next_sample_usec = b->usage_events ? 0 : now + ENGINE_USAGE_SAMPLE_USEC;
                         decide(e, b, now);
                 } else if (b && b->next_usec != 0 && b->next_usec <= now)
                         decide(e, b, now);

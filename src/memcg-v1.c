@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cgroup-read.h"
 #include "macro.h"
 #include "parse.h"
 
@@ -138,4 +141,88 @@ int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom,
                         *ret_oom_kill = x;
         }
         return seen ? 0 : -EINVAL;
+}
+
+typedef struct KillCtx {
+        int sig, dirfd;
+        unsigned depth, n;
+        bool count;
+        pid_t self;
+} KillCtx;
+
+static void kill_procs(int dirfd, KillCtx *k)
+{
+        _cleanup_close_ int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        char buf[4096];
+        uint64_t pid = 0;
+        bool in = false;
+
+        if (fd < 0)
+                return;
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                /* Numbers may be split across reads: carry the partial one. */
+                for (ssize_t i = 0; i <= n; i++) {
+                        if (i < n && buf[i] >= '0' && buf[i] <= '9') {
+                                pid = pid * 10 + (uint64_t)(buf[i] - '0');
+                                in = pid < INT32_MAX;
+                                continue;
+                        }
+                        if (i == n)
+                                break;
+                        if (in && pid > 0 && (pid_t)pid != k->self && kill((pid_t)pid, k->sig) == 0 &&
+                            k->count)
+                                k->n++;
+                        pid = 0;
+                        in = false;
+                }
+        }
+        if (in && pid > 0 && (pid_t)pid != k->self && kill((pid_t)pid, k->sig) == 0 && k->count)
+                k->n++;
+}
+
+static void kill_dir(int dirfd, KillCtx *k);
+
+static int kill_child(const char *name, unsigned char type, void *userdata)
+{
+        KillCtx *k = userdata;
+        _cleanup_close_ int fd = -1;
+
+        if (type != DT_DIR || name[0] == '.')
+                return 0;
+        fd = openat(k->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+                kill_dir(fd, k);
+        return 0;
+}
+
+static void kill_dir(int dirfd, KillCtx *k)
+{
+        int saved = k->dirfd;
+
+        kill_procs(dirfd, k);
+        if (k->depth >= 64)
+                return;
+        k->depth++;
+        k->dirfd = dirfd;
+        (void)dir_for_each(dirfd, kill_child, k);
+        k->dirfd = saved;
+        k->depth--;
+}
+
+int memcg_v1_kill_subtree(int dirfd, int sig, unsigned *ret_n)
+{
+        KillCtx k = { .sig = sig, .dirfd = dirfd, .count = true, .self = getpid() };
+
+        if (faccessat(dirfd, "cgroup.procs", F_OK, 0) < 0)
+                return -errno;
+        kill_dir(dirfd, &k);
+        /* A child forked between the read and the kill of its parent: once more
+         * (processes killed already and still exiting get a second, harmless signal). */
+        k.count = false;
+        kill_dir(dirfd, &k);
+        *ret_n = k.n;
+        return 0;
 }

@@ -18,7 +18,7 @@
 #define POLICY_FILE_MAX (1024 * 1024)
 
 static const char *const trigger_names[_TRIGGER_TYPE_MAX] = {
-        "memoryEvents", "pressure", "usage", "nodePressure", "nodeAvailable",
+        "memoryEvents", "pressure", "usage", "nodePressure", "nodeAvailable", "pressureLevel",
 };
 static const char *const action_names[_ACTION_TYPE_MAX] = {
         "notify", "report", "throttle", "restart", "stop", "freeze", "kill", "exec",
@@ -287,7 +287,7 @@ static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, v
 
 typedef struct TriggerCtx {
         Trigger *t;
-        bool seen_window, seen_above, seen_counter, seen_increase, seen_below, seen_of;
+        bool seen_window, seen_above, seen_counter, seen_increase, seen_below, seen_of, seen_level;
 } TriggerCtx;
 
 static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
@@ -309,7 +309,22 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                 tc->seen_increase = true;
                 if (s && (parse_u64(s, &t->increase) < 0 || t->increase == 0))
                         error_node(c, v, "increase: expected a whole number of at least 1, got '%s'", s);
-        } else if ((t->type == TRIGGER_MEMORY_EVENTS || psi) && strcmp(key, "window") == 0) {
+        } else if (t->type == TRIGGER_PRESSURE_LEVEL && strcmp(key, "level") == 0) {
+                const char *s = scalar(c, v, key);
+                tc->seen_level = true;
+                int l = -1;
+                for (int i = 0; s && i < _V1_LEVEL_MAX; i++)
+                        if (strcmp(s, v1_level_to_string((V1Level)i)) == 0)
+                                l = i;
+                if (s && l < 0)
+                        error_node(c, v, "level: expected low, medium or critical, got '%s'", s);
+                t->level = l < 0 ? V1_LEVEL_MEDIUM : (V1Level)l;
+        } else if (t->type == TRIGGER_PRESSURE_LEVEL && strcmp(key, "count") == 0) {
+                const char *s = scalar(c, v, key);
+                if (s && (parse_u64(s, &t->increase) < 0 || t->increase == 0))
+                        error_node(c, v, "count: expected a whole number of at least 1, got '%s'", s);
+        } else if ((t->type == TRIGGER_MEMORY_EVENTS || t->type == TRIGGER_PRESSURE_LEVEL || psi) &&
+                   strcmp(key, "window") == 0) {
                 tc->seen_window = true;
                 (void)get_duration(c, v, key, psi ? 2 * USEC_PER_SEC : USEC_PER_SEC,
                                    psi ? 600 * USEC_PER_SEC : 3600 * USEC_PER_SEC, &t->window_usec);
@@ -339,6 +354,7 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                         [TRIGGER_USAGE] = "of, above",
                         [TRIGGER_NODE_PRESSURE] = "type, above, window",
                         [TRIGGER_NODE_AVAILABLE] = "below",
+                        [TRIGGER_PRESSURE_LEVEL] = "level, count, window",
                 };
                 char what[48];
                 snprintf(what, sizeof(what), "a %s trigger", trigger_names[t->type]);
@@ -360,7 +376,7 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
         if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
                 error_node(c, item,
                            "a trigger is one of: memoryEvents, pressure, usage, nodePressure, "
-                           "nodeAvailable");
+                           "nodeAvailable, pressureLevel");
                 return;
         }
         pair = item->data.mapping.pairs.start;
@@ -371,7 +387,7 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
         type = lookup(trigger_names, _TRIGGER_TYPE_MAX, key);
         if (type < 0) {
                 unknown_key(c, k, key, "triggers",
-                            "memoryEvents, pressure, usage, nodePressure, nodeAvailable");
+                            "memoryEvents, pressure, usage, nodePressure, nodeAvailable, pressureLevel");
                 return;
         }
         if (p->n_triggers >= POLICY_TRIGGERS_MAX) {
@@ -398,6 +414,8 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
                 error_node(c, v, "usage needs 'of' (high or max)");
         if (type == TRIGGER_NODE_AVAILABLE && !tc.seen_below)
                 error_node(c, v, "nodeAvailable needs 'below'");
+        if (type == TRIGGER_PRESSURE_LEVEL && !tc.seen_level)
+                error_node(c, v, "pressureLevel needs 'level' (low, medium or critical)");
 }
 
 typedef struct TriggersCtx {

@@ -183,6 +183,23 @@ static int finish(JsonWriter *j, size_t *ret_len)
         return 0;
 }
 
+static void put_v1(JsonWriter *j, const Cgroup *c)
+{
+        json_key(j, "pressure_level");
+        json_object_open(j);
+        for (int i = 0; i < _V1_LEVEL_MAX; i++) {
+                json_key(j, v1_level_to_string((V1Level)i));
+                json_u64(j, c->v1->pressure[i]);
+        }
+        json_object_close(j);
+        json_key(j, "under_oom");
+        json_bool(j, c->v1->under_oom);
+        if (c->v1->threshold) {
+                json_key(j, "usage_threshold");
+                json_u64(j, c->v1->threshold);
+        }
+}
+
 int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
 {
         const Cgroup *c = r->cgroup;
@@ -244,6 +261,8 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                                 put_counters(&j, "counters", &c->events);
                         if (c->psi_fd >= 0)
                                 put_psi(&j, &c->psi);
+                        if (c->v1)
+                                put_v1(&j, c);
                 }
                 break;
         case RECORD_NODE:
@@ -256,6 +275,17 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                         json_u64(&j, r->node->mem_total);
                 }
                 break;
+        case RECORD_PRESSURE_LEVEL:
+                json_key(&j, "level");
+                json_string(&j, v1_level_to_string(r->level));
+                json_key(&j, "count");
+                json_u64(&j, r->count);
+                put_v1(&j, c);
+                break;
+        case RECORD_USAGE_THRESHOLD:
+                json_key(&j, "threshold");
+                json_u64(&j, r->threshold);
+                break;
         case RECORD_CGROUP_ADDED:
                 json_key(&j, "watched");
                 json_bool(&j, c->watched);
@@ -264,7 +294,8 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                 break;
         }
         if (c && (r->type == RECORD_MEMORY_EVENTS || r->type == RECORD_PSI || r->type == RECORD_LIMITS ||
-                  r->type == RECORD_CGROUP_ADDED ||
+                  r->type == RECORD_CGROUP_ADDED || r->type == RECORD_PRESSURE_LEVEL ||
+                  r->type == RECORD_USAGE_THRESHOLD ||
                   (r->type == RECORD_ACTION && r->outcome && r->outcome->action == ACTION_NOTIFY)))
                 put_limits(&j, c);
         if (r->current != UINT64_MAX) {
@@ -308,10 +339,14 @@ int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len)
         if (c->watched) {
                 if (c->has_memory)
                         put_counters(&j, "counters", &c->events);
-                json_key(&j, "populated");
-                json_bool(&j, c->cgevents.populated);
-                json_key(&j, "frozen");
-                json_bool(&j, c->cgevents.frozen);
+                if (c->v1)
+                        put_v1(&j, c);
+                else {
+                        json_key(&j, "populated");
+                        json_bool(&j, c->cgevents.populated);
+                        json_key(&j, "frozen");
+                        json_bool(&j, c->cgevents.frozen);
+                }
                 json_key(&j, "psi_armed");
                 json_bool(&j, c->psi_fd >= 0);
                 if (c->psi_fd >= 0)

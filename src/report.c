@@ -195,8 +195,12 @@ static int rank_child(const char *name, unsigned char type, void *userdata)
         if (type != DT_DIR || name[0] == '.' || strlen(name) >= sizeof(ctx->top[0].name))
                 return 0;
         snprintf(file, sizeof(file), "%s/memory.current", name);
-        if (cg_read_u64(ctx->dirfd, file, &cur) < 0)
-                return 0;
+        if (cg_read_u64(ctx->dirfd, file, &cur) < 0) {
+                /* cgroup v1 */
+                snprintf(file, sizeof(file), "%s/memory.usage_in_bytes", name);
+                if (cg_read_u64(ctx->dirfd, file, &cur) < 0)
+                        return 0;
+        }
         ctx->n++;
         if (ctx->n_top == REPORT_TOP_CHILDREN && cur <= ctx->top[ctx->n_top - 1].current)
                 return 0;
@@ -298,8 +302,19 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
                 json_key(&j, "policy");
                 json_string(&j, policy);
         }
-        static const char *const limits[] = { "memory.current",      "memory.high", "memory.max",
-                                              "memory.swap.current", "memory.low",  "memory.min" };
+        /* cgroup v2, then cgroup v1 (where the first two of each set are current and the limit). */
+        static const char *const limits[] = { "memory.current",
+                                              "memory.high",
+                                              "memory.max",
+                                              "memory.swap.current",
+                                              "memory.low",
+                                              "memory.min",
+                                              "memory.usage_in_bytes",
+                                              "memory.limit_in_bytes",
+                                              "memory.soft_limit_in_bytes",
+                                              "memory.max_usage_in_bytes",
+                                              "memory.memsw.usage_in_bytes",
+                                              "memory.failcnt" };
         for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
                 char key[32];
                 if (cg_read_limit(dirfd, limits[i], &v) < 0)
@@ -310,7 +325,7 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
                                 *c = '_';
                 json_key(&j, key);
                 json_limit(&j, v);
-                if (i == 0)
+                if (i == 0 || i == 6)
                         sum->current = v;
         }
         if (cg_read_file(dirfd, "memory.stat", file, sizeof(file), &len) >= 0) {
@@ -323,6 +338,8 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
         }
         if (cg_read_file(dirfd, "memory.events", file, sizeof(file), &len) >= 0)
                 put_flat_keyed(&j, "events", file, len);
+        if (cg_read_file(dirfd, "memory.oom_control", file, sizeof(file), &len) >= 0)
+                put_flat_keyed(&j, "oom_control", file, len);
         PsiStats psi;
         if (cg_read_file(dirfd, "memory.pressure", file, sizeof(file), &len) >= 0 &&
             psi_parse(file, len, &psi) >= 0) {

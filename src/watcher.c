@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "watcher.h"
+#include "watcher-internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,40 +17,6 @@
 #include "macro.h"
 #include "wdmap.h"
 
-#define DIR_MASK                                                                                            \
-        (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR |    \
-         IN_EXCL_UNLINK)
-
-struct Watcher {
-        WatcherConfig cfg;
-        WatcherEmitFunc emit;
-        void *userdata;
-        int inotify_fd, epoll_fd, pod_log_fd, container_log_fd;
-        int root_fd; /* O_PATH: every cgroup file is opened relative to it */
-        Cgroup *root;
-        Cgroup **slots;
-        unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi;
-        uint32_t next_serial;
-        unsigned generation;
-        WdMap wds;
-        WatcherPsiAdd psi_add;
-        WatcherPsiDel psi_del;
-        void *psi_userdata;
-        bool scanning;       /* initial walk: no added/removed records */
-        bool limit_reported; /* the max_cgroups warning, once per crossing */
-        bool psi_reported;   /* PSI trouble, reported once */
-        bool watch_limit_reported;
-        bool fd_limit_reported;
-        bool has_memory_controller;
-        bool psi_supported;
-        uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups, scan_usec;
-        char path[PATH_MAX]; /* a record's cgroup path */
-        char rel[PATH_MAX];  /* a file's path relative to root_fd */
-        char abs[PATH_MAX];  /* an absolute path, for inotify_add_watch */
-        char text[8192];
-        _Alignas(struct inotify_event) char ibuf[16384];
-};
-
 static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_STARTED] = "started",
         [RECORD_CGROUP_ADDED] = "cgroup_added",
@@ -64,6 +30,8 @@ static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_POLICY] = "policy",
         [RECORD_ACTION] = "action",
         [RECORD_NODE] = "node",
+        [RECORD_PRESSURE_LEVEL] = "pressure_level",
+        [RECORD_USAGE_THRESHOLD] = "usage_threshold",
 };
 
 const char *record_type_to_string(RecordType t)
@@ -150,7 +118,7 @@ static void resolve_pod(Watcher *w, Cgroup *pod)
         (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
 }
 
-static void emit(Watcher *w, Record *r, const Cgroup *c)
+void watcher_emit(Watcher *w, Record *r, const Cgroup *c)
 {
         r->mono_usec = now_usec(CLOCK_MONOTONIC);
         r->real_usec = now_usec(CLOCK_REALTIME);
@@ -163,7 +131,8 @@ static void emit(Watcher *w, Record *r, const Cgroup *c)
                  * limits, populated/frozen), never per memory or PSI event: a pod
                  * whose log directory never shows up must not cost a directory scan
                  * on every event. */
-                if (r->type != RECORD_MEMORY_EVENTS && r->type != RECORD_PSI) {
+                if (r->type != RECORD_MEMORY_EVENTS && r->type != RECORD_PSI &&
+                    r->type != RECORD_PRESSURE_LEVEL && r->type != RECORD_USAGE_THRESHOLD) {
                         resolve_pod(w, (Cgroup *)cgroup_pod(c));
                         resolve_container(w, (Cgroup *)c);
                 }
@@ -173,20 +142,19 @@ static void emit(Watcher *w, Record *r, const Cgroup *c)
                 w->emit(w, r, w->userdata);
 }
 
-static void warn(Watcher *w, const Cgroup *c, int error, const char *message)
+void watcher_emit_warning(Watcher *w, const Cgroup *c, int error, const char *message)
 {
         Record r = { .type = RECORD_WARNING, .message = message, .error = error, .current = UINT64_MAX };
-        emit(w, &r, c);
+        watcher_emit(w, &r, c);
 }
 
 void watcher_warn(Watcher *w, int error, const char *message)
 {
-        warn(w, NULL, error, message);
+        watcher_emit_warning(w, NULL, error, message);
 }
 
-/* "a/b/file" for a cgroup's file relative to the root ("file" for the root;
- * the cgroup directory itself when file is NULL). NULL if too long. */
-static const char *relpath(Watcher *w, const Cgroup *c, const char *file)
+/* "file" for the root; the cgroup directory itself when file is NULL. */
+const char *watcher_relpath(Watcher *w, const Cgroup *c, const char *file)
 {
         int n;
 
@@ -206,9 +174,9 @@ static const char *relpath(Watcher *w, const Cgroup *c, const char *file)
         return c->parent ? w->rel + 1 : w->rel;
 }
 
-static int cg_open(Watcher *w, const Cgroup *c, const char *file, int flags)
+int watcher_cg_open(Watcher *w, const Cgroup *c, const char *file, int flags)
 {
-        const char *rel = relpath(w, c, file);
+        const char *rel = watcher_relpath(w, c, file);
         int fd;
 
         if (!rel)
@@ -217,17 +185,18 @@ static int cg_open(Watcher *w, const Cgroup *c, const char *file, int flags)
         return fd < 0 ? -errno : fd;
 }
 
-static void report_fd_trouble(Watcher *w, const Cgroup *c, int error)
+void watcher_fd_trouble(Watcher *w, const Cgroup *c, int error)
 {
         if ((error == -EMFILE || error == -ENFILE) && !w->fd_limit_reported) {
                 w->fd_limit_reported = true;
-                warn(w, c, error, "out of file descriptors (RLIMIT_NOFILE): cgroups are left unwatched");
+                watcher_emit_warning(w, c, error,
+                                     "out of file descriptors (RLIMIT_NOFILE): cgroups are left unwatched");
         }
 }
 
 static int add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mask)
 {
-        const char *rel = relpath(w, c, file);
+        const char *rel = watcher_relpath(w, c, file);
         int n, wd;
 
         if (!rel)
@@ -239,9 +208,10 @@ static int add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mas
         if (wd < 0) {
                 if (errno == ENOSPC && !w->watch_limit_reported) {
                         w->watch_limit_reported = true;
-                        warn(w, NULL, -ENOSPC,
-                             "inotify watch limit reached: raise fs.inotify.max_user_watches; "
-                             "new cgroups are not watched until then");
+                        watcher_emit_warning(
+                                w, NULL, -ENOSPC,
+                                "inotify watch limit reached: raise fs.inotify.max_user_watches; "
+                                "new cgroups are not watched until then");
                 }
                 return -errno;
         }
@@ -255,11 +225,6 @@ static void rm_watch(Watcher *w, int *wd)
         wdmap_remove(&w->wds, *wd);
         (void)inotify_rm_watch(w->inotify_fd, *wd); /* EINVAL when the kernel already dropped it */
         *wd = -1;
-}
-
-static uint64_t psi_key(const Cgroup *c)
-{
-        return ((uint64_t)c->serial << 32) | c->slot;
 }
 
 static void disarm_psi(Watcher *w, Cgroup *c)
@@ -279,39 +244,42 @@ static void detach(Watcher *w, Cgroup *c)
         rm_watch(w, &c->wd_events);
         rm_watch(w, &c->wd_cgevents);
         disarm_psi(w, c);
+        if (c->v1)
+                watcher_v1_detach(w, c);
         c->events_fd = safe_close(c->events_fd);
         c->watched = false;
         w->n_watched--;
 }
 
-static void arm_psi(Watcher *w, Cgroup *c)
+void watcher_arm_psi(Watcher *w, Cgroup *c)
 {
         int fd;
 
-        if (!w->cfg.psi || !w->psi_supported)
+        if (!w->cfg.psi || !w->psi_supported || w->psi_root_fd < 0 || c->psi_fd >= 0)
                 return;
-        const char *rel = relpath(w, c, "memory.pressure");
+        const char *rel = watcher_relpath(w, c, "memory.pressure");
         if (!rel)
                 return;
-        fd = psi_trigger_open(w->root_fd, rel, w->cfg.psi_type, w->cfg.psi_stall_usec,
+        fd = psi_trigger_open(w->psi_root_fd, rel, w->cfg.psi_type, w->cfg.psi_stall_usec,
                               w->cfg.psi_window_usec);
         if (fd == -ENOENT || fd == -ENODEV)
                 return; /* gone, or pressure off here (cgroup.pressure 0) */
         if (fd == -EMFILE || fd == -ENFILE) {
-                report_fd_trouble(w, c, fd);
+                watcher_fd_trouble(w, c, fd);
                 return;
         }
         if (fd < 0) {
                 if (!w->psi_reported) {
                         w->psi_reported = true;
-                        warn(w, c, fd,
-                             fd == -EINVAL ? "the kernel refused the PSI trigger (window or threshold); "
-                                             "PSI is not watched"
-                                           : "cannot arm a PSI trigger on memory.pressure");
+                        watcher_emit_warning(
+                                w, c, fd,
+                                fd == -EINVAL ? "the kernel refused the PSI trigger (window or threshold); "
+                                                "PSI is not watched"
+                                              : "cannot arm a PSI trigger on memory.pressure");
                 }
                 return;
         }
-        if (w->psi_add(w->psi_userdata, fd, psi_key(c), &c->psi_handle) < 0) {
+        if (w->psi_add(w->psi_userdata, fd, EPOLLPRI, watcher_key(c, KEY_PSI), &c->psi_handle) < 0) {
                 /* EPERM: not a pollable pressure file (a test's fake tree). */
                 close(fd);
                 return;
@@ -335,9 +303,9 @@ static int read_events(Watcher *w, int fd, MemEvents *ret)
 }
 
 /* Read a small attribute file of c into w->text. */
-static int read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret_len)
+int watcher_read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret_len)
 {
-        const char *rel = relpath(w, c, file);
+        const char *rel = watcher_relpath(w, c, file);
 
         if (!rel)
                 return -ENAMETOOLONG;
@@ -353,11 +321,16 @@ static void attach(Watcher *w, Cgroup *c)
                 return;
         c->watched = true;
         w->n_watched++;
+        if (c->v1) {
+                watcher_v1_attach(w, c);
+                watcher_arm_psi(w, c);
+                return;
+        }
 
         /* memory.events is kept open: it is re-read on every notification.
          * The rest is opened when needed; the inotify watch on a file pins
          * its inode, which is what the kernel's notification needs. */
-        fd = cg_open(w, c, "memory.events", O_RDONLY);
+        fd = watcher_cg_open(w, c, "memory.events", O_RDONLY);
         if (fd >= 0) {
                 c->events_fd = fd;
                 c->has_memory = true;
@@ -366,18 +339,18 @@ static void attach(Watcher *w, Cgroup *c)
                 if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_EVENTS) >= 0)
                         c->wd_events = fd;
                 MemEvents local;
-                if (read_attr(w, c, "memory.events.local", &len) >= 0 &&
+                if (watcher_read_attr(w, c, "memory.events.local", &len) >= 0 &&
                     memevents_parse(w->text, len, &local) >= 0)
                         memcpy(c->events_local, local.value, sizeof(c->events_local));
         } else
-                report_fd_trouble(w, c, fd);
-        if (read_attr(w, c, "cgroup.events", &len) >= 0) {
+                watcher_fd_trouble(w, c, fd);
+        if (watcher_read_attr(w, c, "cgroup.events", &len) >= 0) {
                 (void)cgroup_events_parse(w->text, len, &c->cgevents);
                 fd = add_watch(w, c, "cgroup.events", IN_MODIFY);
                 if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_CGEVENTS) >= 0)
                         c->wd_cgevents = fd;
         }
-        arm_psi(w, c);
+        watcher_arm_psi(w, c);
 }
 
 static bool want_watched(const Watcher *w, const Cgroup *c)
@@ -398,10 +371,14 @@ static void read_limits(Watcher *w, Cgroup *c)
 {
         const char *rel;
 
-        rel = relpath(w, c, "memory.high");
+        if (c->v1) {
+                watcher_v1_read_limits(w, c);
+                return;
+        }
+        rel = watcher_relpath(w, c, "memory.high");
         if (!rel || cg_read_limit(w->root_fd, rel, &c->high) < 0)
                 c->high = UINT64_MAX;
-        rel = relpath(w, c, "memory.max");
+        rel = watcher_relpath(w, c, "memory.max");
         /* No memory.max: the memory controller is not enabled here. */
         c->has_memory = rel && cg_read_limit(w->root_fd, rel, &c->max) >= 0;
         if (!c->has_memory)
@@ -487,6 +464,10 @@ static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t
                 c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
         } else if (kind == CGROUP_KIND_CONTAINER)
                 c->container_name = c->name + len + 1;
+        if (w->cfg.v1 && watcher_v1_alloc(c) < 0) {
+                free(c);
+                return NULL;
+        }
         c->parent = parent;
         c->wd_dir = c->wd_events = c->wd_cgevents = -1;
         c->events_fd = c->psi_fd = -1;
@@ -510,9 +491,10 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 w->n_dropped_cgroups++;
                 if (!w->limit_reported) {
                         w->limit_reported = true;
-                        warn(w, parent, -E2BIG,
-                             "maximum number of cgroups reached (--max-cgroups): further cgroups are not "
-                             "watched");
+                        watcher_emit_warning(
+                                w, parent, -E2BIG,
+                                "maximum number of cgroups reached (--max-cgroups): further cgroups are not "
+                                "watched");
                 }
                 return NULL;
         }
@@ -550,7 +532,7 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         evaluate(w, c);
         if (!w->scanning) {
                 Record r = { .type = RECORD_CGROUP_ADDED, .current = UINT64_MAX };
-                emit(w, &r, c);
+                watcher_emit(w, &r, c);
         }
         return c;
 }
@@ -574,7 +556,7 @@ static void remove_cgroup(Watcher *w, Cgroup *c)
                 remove_cgroup(w, c->first_child);
         if (!w->scanning) {
                 Record r = { .type = RECORD_CGROUP_REMOVED, .current = UINT64_MAX };
-                emit(w, &r, c);
+                watcher_emit(w, &r, c);
         }
         detach(w, c);
         rm_watch(w, &c->wd_dir);
@@ -587,6 +569,7 @@ static void remove_cgroup(Watcher *w, Cgroup *c)
                 w->limit_reported = false;
         if (c == w->root)
                 w->root = NULL;
+        free(c->v1);
         free(c);
 }
 
@@ -607,9 +590,9 @@ static void scan(Watcher *w, Cgroup *c)
         _cleanup_close_ int fd = -1;
         unsigned gen = ++w->generation;
 
-        fd = cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
+        fd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
         if (fd < 0) {
-                report_fd_trouble(w, c, fd);
+                watcher_fd_trouble(w, c, fd);
                 return;
         }
         for (;;) {
@@ -644,10 +627,10 @@ static void scan(Watcher *w, Cgroup *c)
  * it directly instead (watcher_set_psi_hooks): a PSI fd must not sit in an
  * epoll set that is itself polled, because polling a PSI trigger consumes its
  * event and the outer poll would eat it. */
-static int epoll_psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
+static int epoll_psi_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
 {
         Watcher *w = userdata;
-        struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = key };
+        struct epoll_event ev = { .events = events, .data.u64 = key };
 
         *ret_handle = NULL;
         return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
@@ -680,7 +663,10 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->emit = emit_func;
         w->userdata = userdata;
         w->epoll_fd = -1;
-        w->root_fd = -1;
+        w->root_fd = w->psi_root_fd = -1;
+        /* The slot shares a key's low half with the fd's kind. */
+        if (w->cfg.max_cgroups > KEY_SLOT_MASK)
+                w->cfg.max_cgroups = KEY_SLOT_MASK;
         w->pod_log_fd = cfg->pod_log_dir ? open(cfg->pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         w->container_log_fd = -1;
         watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
@@ -715,6 +701,8 @@ Watcher *watcher_free(Watcher *w)
         safe_close(w->epoll_fd);
         safe_close(w->pod_log_fd);
         safe_close(w->container_log_fd);
+        if (w->psi_root_fd != w->root_fd)
+                safe_close(w->psi_root_fd);
         safe_close(w->root_fd);
         wdmap_done(&w->wds);
         free(w->slots);
@@ -729,8 +717,8 @@ static void probe_psi(Watcher *w)
         /* PSI may be compiled out or disabled (psi=0): the pressure files are
          * then absent, or fail to open with EOPNOTSUPP. */
         fd = open("/proc/pressure/memory", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                fd = openat(w->root_fd, "memory.pressure", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && w->psi_root_fd >= 0)
+                fd = openat(w->psi_root_fd, "memory.pressure", O_RDONLY | O_CLOEXEC);
         w->psi_supported = fd >= 0;
         safe_close(fd);
 }
@@ -746,6 +734,16 @@ int watcher_scan(Watcher *w)
         w->root_fd = open(w->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (w->root_fd < 0)
                 return -errno;
+        if (!w->cfg.v1)
+                w->psi_root_fd = w->root_fd;
+        else if (w->cfg.psi_root) {
+                /* Without it (or when it cannot be opened) v1 cgroups have no PSI. */
+                w->psi_root_fd = open(w->cfg.psi_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (w->psi_root_fd < 0)
+                        watcher_emit_warning(
+                                w, NULL, -errno,
+                                "cannot open the unified hierarchy (--psi-root): cgroups have no PSI");
+        }
         w->scanning = true;
         w->root = add_cgroup(w, NULL, w->cfg.root);
         if (!w->root) {
@@ -753,25 +751,39 @@ int watcher_scan(Watcher *w)
                 return access(w->cfg.root, F_OK) < 0 ? -errno : -EIO;
         }
         probe_psi(w);
-        r = cg_has_controller(w->root_fd, "memory");
+        r = w->cfg.v1 ? faccessat(w->root_fd, "memory.usage_in_bytes", F_OK, 0) == 0
+                      : cg_has_controller(w->root_fd, "memory") > 0;
         w->has_memory_controller = r > 0;
         /* The root was added before PSI was probed: give it its trigger now. */
         if (w->root->watched && w->root->psi_fd < 0)
-                arm_psi(w, w->root);
+                watcher_arm_psi(w, w->root);
         scan(w, w->root);
         w->scanning = false;
         w->scan_usec = now_usec(CLOCK_MONOTONIC) - t0;
 
-        snprintf(msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
-                 w->n_watched, w->n_cgroups, w->cfg.root,
-                 w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
-                 !w->cfg.psi        ? "off by configuration"
-                 : w->psi_supported ? "on"
-                                    : "NOT available");
+        if (w->cfg.v1)
+                snprintf(msg, sizeof(msg),
+                         "watching %u of %u cgroups under %s (cgroup v1 memory controller, pressure_level "
+                         "mode "
+                         "%s); PSI %s%s",
+                         w->n_watched, w->n_cgroups, w->cfg.root, v1_mode_to_string(w->cfg.v1_mode),
+                         !w->cfg.psi          ? "off by configuration"
+                         : !w->psi_supported  ? "NOT available"
+                         : w->psi_root_fd < 0 ? "of the node only (no unified hierarchy)"
+                                              : "from the same paths under ",
+                         w->cfg.psi && w->psi_supported && w->psi_root_fd >= 0 ? w->cfg.psi_root : "");
+        else
+                snprintf(
+                        msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
+                        w->n_watched, w->n_cgroups, w->cfg.root,
+                        w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
+                        !w->cfg.psi        ? "off by configuration"
+                        : w->psi_supported ? "on"
+                                           : "NOT available");
         Record rec = {
                 .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX, .duration_usec = w->scan_usec
         };
-        emit(w, &rec, w->root);
+        watcher_emit(w, &rec, w->root);
         return 0;
 }
 
@@ -787,7 +799,7 @@ int watcher_psi_fd(const Watcher *w)
 
 static void read_current(Watcher *w, const Cgroup *c, uint64_t *ret)
 {
-        const char *rel = relpath(w, c, "memory.current");
+        const char *rel = watcher_relpath(w, c, c->v1 ? "memory.usage_in_bytes" : "memory.current");
 
         if (rel)
                 (void)cg_read_u64(w->root_fd, rel, ret);
@@ -814,7 +826,7 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
         if (!d.any)
                 return;
         size_t len;
-        if (read_attr(w, c, "memory.events.local", &len) >= 0 &&
+        if (watcher_read_attr(w, c, "memory.events.local", &len) >= 0 &&
             memevents_parse(w->text, len, &local) >= 0) {
                 MemEvents old = {};
                 memcpy(old.value, c->events_local, sizeof(old.value));
@@ -825,7 +837,7 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
         read_current(w, c, &r.current);
         r.delta = &d;
         r.delta_local = &dl;
-        emit(w, &r, c);
+        watcher_emit(w, &r, c);
 }
 
 static void handle_cgroup_events(Watcher *w, Cgroup *c)
@@ -833,14 +845,14 @@ static void handle_cgroup_events(Watcher *w, Cgroup *c)
         CgroupEvents ev, old = c->cgevents;
         size_t len;
 
-        if (!c->watched || read_attr(w, c, "cgroup.events", &len) < 0 ||
+        if (!c->watched || watcher_read_attr(w, c, "cgroup.events", &len) < 0 ||
             cgroup_events_parse(w->text, len, &ev) < 0)
                 return;
         if (ev.populated == old.populated && ev.frozen == old.frozen)
                 return;
         c->cgevents = ev;
         Record r = { .type = RECORD_CGROUP_EVENTS, .cgevents_old = &old, .current = UINT64_MAX };
-        emit(w, &r, c);
+        watcher_emit(w, &r, c);
 }
 
 static void handle_limits(Watcher *w, Cgroup *c)
@@ -855,7 +867,7 @@ static void handle_limits(Watcher *w, Cgroup *c)
         };
         /* Watch (or stop) first: whoever reads the record sees the cgroup as it now is. */
         evaluate(w, c);
-        emit(w, &r, c);
+        watcher_emit(w, &r, c);
 }
 
 static void rescan(Watcher *w)
@@ -865,13 +877,17 @@ static void rescan(Watcher *w)
 
         scan(w, w->root);
         r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
-        emit(w, &r, w->root);
+        watcher_emit(w, &r, w->root);
         /* Notifications may have been lost, counters never are: re-read all. */
         for (unsigned i = 0; i < w->n_slots; i++) {
                 Cgroup *c = w->slots[i];
                 if (!c)
                         continue;
                 handle_limits(w, c);
+                if (c->v1) {
+                        watcher_v1_refresh(w, c);
+                        continue;
+                }
                 handle_memory_events(w, c);
                 handle_cgroup_events(w, c);
         }
@@ -896,7 +912,7 @@ static bool name_is(const struct inotify_event *e, const char *s)
 static void controllers_changed(Watcher *w, Cgroup *c)
 {
         for (Cgroup *child = c->first_child; child; child = child->next_sibling) {
-                const char *rel = relpath(w, child, "memory.events");
+                const char *rel = watcher_relpath(w, child, "memory.events");
                 bool now = rel && faccessat(w->root_fd, rel, F_OK, 0) == 0;
 
                 if (now == (child->watched ? child->events_fd >= 0 : child->has_memory))
@@ -913,7 +929,7 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
                 if (c != w->root)
                         remove_cgroup(w, c);
                 else if (e->mask & IN_DELETE_SELF)
-                        warn(w, c, -ENODEV, "the cgroup root went away");
+                        watcher_emit_warning(w, c, -ENODEV, "the cgroup root went away");
                 return;
         }
         if (e->len == 0)
@@ -933,7 +949,9 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
                 }
                 return;
         }
-        if ((e->mask & IN_MODIFY) && (name_is(e, "memory.high") || name_is(e, "memory.max")))
+        if ((e->mask & IN_MODIFY) && e->len > 0 &&
+            (w->cfg.v1 ? watcher_v1_limit_file(e->name)
+                       : name_is(e, "memory.high") || name_is(e, "memory.max")))
                 handle_limits(w, c);
         else if ((e->mask & IN_MODIFY) && name_is(e, "cgroup.subtree_control"))
                 controllers_changed(w, c);
@@ -1000,7 +1018,7 @@ int watcher_process_inotify(Watcher *w)
 
 static Cgroup *cgroup_by_key(Watcher *w, uint64_t key)
 {
-        uint32_t slot = (uint32_t)key, serial = (uint32_t)(key >> 32);
+        uint32_t slot = (uint32_t)key & KEY_SLOT_MASK, serial = (uint32_t)(key >> 32);
 
         if (slot >= w->n_slots || !w->slots[slot] || w->slots[slot]->serial != serial)
                 return NULL;
@@ -1010,9 +1028,14 @@ static Cgroup *cgroup_by_key(Watcher *w, uint64_t key)
 int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
 {
         Cgroup *c = cgroup_by_key(w, key);
+        unsigned kind = (uint32_t)key >> KEY_KIND_SHIFT;
         size_t len;
 
-        if (!c || c->psi_fd < 0)
+        if (c && c->v1 && kind >= KEY_V1 && kind < KEY_V1 + _V1_FD_MAX) {
+                watcher_v1_handle(w, c, (V1Fd)(kind - KEY_V1), revents);
+                return 1;
+        }
+        if (!c || kind != KEY_PSI || c->psi_fd < 0)
                 return 0;
         if (revents & EPOLLERR) {
                 /* The cgroup is being removed; inotify tells the rest. */
@@ -1027,7 +1050,7 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
         c->n_psi_events++;
         Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
         read_current(w, c, &r.current);
-        emit(w, &r, c);
+        watcher_emit(w, &r, c);
         return 1;
 }
 
@@ -1058,6 +1081,8 @@ void watcher_get_stats(const Watcher *w, WatcherStats *ret)
                 .n_cgroups = w->n_cgroups,
                 .n_watched = w->n_watched,
                 .n_psi = w->n_psi,
+                .n_v1_fds = w->n_v1_fds,
+                .v1 = w->cfg.v1,
                 .n_inotify_events = w->n_inotify_events,
                 .n_overflows = w->n_overflows,
                 .n_records = w->n_records,

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/* The watcher on a cgroup v1 memory hierarchy: eventfds registered through
+ * cgroup.event_control (memcg-v1.c) stand in for memory.events and the PSI
+ * trigger of cgroup v2. See watcher.h for how v1 files map onto the model. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse.h"
+#include "watcher-internal.h"
+
+int watcher_v1_alloc(Cgroup *c)
+{
+        c->v1 = calloc(1, sizeof(CgroupV1));
+        if (!c->v1)
+                return -ENOMEM;
+        for (unsigned i = 0; i < _V1_FD_MAX; i++)
+                c->v1->fd[i] = -1;
+        return 0;
+}
+
+bool watcher_v1_limit_file(const char *name)
+{
+        return strcmp(name, "memory.limit_in_bytes") == 0 || strcmp(name, "memory.soft_limit_in_bytes") == 0;
+}
+
+/* v1 writes "no limit" as PAGE_COUNTER_MAX pages in bytes (9223372036854771712
+ * on 4 KiB pages): anything this large is no limit. */
+static uint64_t v1_limit(uint64_t v)
+{
+        return v >= (UINT64_C(1) << 62) ? UINT64_MAX : v;
+}
+
+void watcher_v1_read_limits(Watcher *w, Cgroup *c)
+{
+        const char *rel = watcher_relpath(w, c, "memory.limit_in_bytes");
+
+        c->has_memory = rel && cg_read_u64(w->root_fd, rel, &c->max) >= 0;
+        c->max = c->has_memory ? v1_limit(c->max) : UINT64_MAX;
+        rel = watcher_relpath(w, c, "memory.soft_limit_in_bytes");
+        if (!rel || cg_read_u64(w->root_fd, rel, &c->high) < 0)
+                c->high = UINT64_MAX;
+        c->high = v1_limit(c->high);
+}
+
+static void v1_arm(Watcher *w, Cgroup *c, int dirfd, V1Fd which, uint64_t threshold)
+{
+        CgroupV1 *v = c->v1;
+        int fd;
+
+        if (v->fd[which] >= 0)
+                return;
+        switch (which) {
+        case V1_FD_LOW:
+        case V1_FD_MEDIUM:
+        case V1_FD_CRITICAL:
+                fd = memcg_v1_watch_pressure(dirfd, (V1Level)which, w->cfg.v1_mode);
+                break;
+        case V1_FD_OOM:
+                fd = memcg_v1_watch_oom(dirfd);
+                break;
+        case V1_FD_THRESHOLD:
+                fd = memcg_v1_watch_threshold(dirfd, threshold);
+                break;
+        default:
+                return;
+        }
+        if (fd == -EMFILE || fd == -ENFILE) {
+                watcher_fd_trouble(w, c, fd);
+                return;
+        }
+        if (fd < 0) {
+                /* ENOENT: it went away; the rest says the kernel will not do it. */
+                if (fd != -ENOENT && !w->psi_reported) {
+                        w->psi_reported = true;
+                        watcher_emit_warning(w, c, fd,
+                                             "cannot register a cgroup v1 memory notification through "
+                                             "cgroup.event_control");
+                }
+                return;
+        }
+        if (w->psi_add(w->psi_userdata, fd, EPOLLIN, watcher_key(c, KEY_V1 + which), &v->handle[which]) <
+            0) {
+                close(fd);
+                return;
+        }
+        v->fd[which] = fd;
+        if (which == V1_FD_THRESHOLD)
+                v->threshold = threshold;
+        w->n_v1_fds++;
+}
+
+/* Closing the eventfd is what unregisters it: the kernel drops an event whose
+ * eventfd is released. */
+static void v1_disarm(Watcher *w, Cgroup *c, V1Fd which)
+{
+        CgroupV1 *v = c->v1;
+
+        if (v->fd[which] < 0)
+                return;
+        w->psi_del(w->psi_userdata, v->fd[which], v->handle[which]);
+        v->handle[which] = NULL;
+        v->fd[which] = safe_close(v->fd[which]);
+        if (which == V1_FD_THRESHOLD)
+                v->threshold = 0;
+        w->n_v1_fds--;
+}
+
+void watcher_v1_detach(Watcher *w, Cgroup *c)
+{
+        for (unsigned i = 0; i < _V1_FD_MAX; i++)
+                v1_disarm(w, c, (V1Fd)i);
+}
+
+/* failcnt and oom_control's oom_kill into ev (a copy of the counters). */
+static void read_counters(Watcher *w, Cgroup *c, MemEvents *ev)
+{
+        uint64_t x;
+        bool under;
+        size_t len;
+
+        if (watcher_read_attr(w, c, "memory.failcnt", &len) >= 0 &&
+            parse_u64_n(w->text, len > 0 && w->text[len - 1] == '\n' ? len - 1 : len, &x) >= 0) {
+                ev->value[MEMEV_MAX] = x;
+                ev->present |= 1U << MEMEV_MAX;
+        }
+        if (watcher_read_attr(w, c, "memory.oom_control", &len) >= 0 &&
+            memcg_v1_oom_control_parse(w->text, len, &under, &x) >= 0) {
+                ev->value[MEMEV_OOM_KILL] = x;
+                ev->present |= 1U << MEMEV_OOM_KILL | 1U << MEMEV_OOM;
+                c->v1->under_oom = under;
+        }
+}
+
+/* Counters re-read (oom_notifications more OOMs seen); a memory_events record if any grew. */
+static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications)
+{
+        MemEvents ev = c->events;
+        MemEventsDelta d;
+        Record r = { .type = RECORD_MEMORY_EVENTS, .current = UINT64_MAX };
+
+        ev.value[MEMEV_OOM] += oom_notifications;
+        read_counters(w, c, &ev);
+        memevents_diff(&c->events, &ev, &d);
+        c->events = ev;
+        if (!d.any)
+                return;
+        r.current = watcher_read_current(w, c);
+        r.delta = &d;
+        watcher_emit(w, &r, c);
+}
+
+void watcher_v1_refresh(Watcher *w, Cgroup *c)
+{
+        if (c->watched)
+                counters_changed(w, c, 0);
+}
+
+void watcher_v1_attach(Watcher *w, Cgroup *c)
+{
+        _cleanup_close_ int dfd = -1;
+        CgroupV1 *v = c->v1;
+
+        read_counters(w, c, &c->events);
+        dfd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
+        if (dfd < 0) {
+                watcher_fd_trouble(w, c, dfd);
+                return;
+        }
+        v1_arm(w, c, dfd, V1_FD_MEDIUM, 0);
+        v1_arm(w, c, dfd, V1_FD_CRITICAL, 0);
+        v1_arm(w, c, dfd, V1_FD_OOM, 0);
+        if (v->want_low)
+                v1_arm(w, c, dfd, V1_FD_LOW, 0);
+        if (v->want_threshold)
+                v1_arm(w, c, dfd, V1_FD_THRESHOLD, v->want_threshold);
+}
+
+int watcher_v1_request(Watcher *w, const Cgroup *cg, bool low, uint64_t threshold)
+{
+        Cgroup *c = (Cgroup *)cg;
+        CgroupV1 *v = c->v1;
+
+        if (!v)
+                return 0;
+        v->want_low = low;
+        v->want_threshold = threshold;
+        if (!c->watched)
+                return 0;
+        if (!low)
+                v1_disarm(w, c, V1_FD_LOW);
+        if (v->threshold != threshold)
+                v1_disarm(w, c, V1_FD_THRESHOLD);
+        if ((low && v->fd[V1_FD_LOW] < 0) || (threshold && v->fd[V1_FD_THRESHOLD] < 0)) {
+                _cleanup_close_ int dfd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
+                if (dfd >= 0) {
+                        if (low)
+                                v1_arm(w, c, dfd, V1_FD_LOW, 0);
+                        if (threshold)
+                                v1_arm(w, c, dfd, V1_FD_THRESHOLD, threshold);
+                }
+        }
+        return v->fd[V1_FD_THRESHOLD] >= 0;
+}
+
+void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
+{
+        CgroupV1 *v = c->v1;
+        uint64_t n;
+
+        if (v->fd[which] < 0)
+                return;
+        if (read(v->fd[which], &n, sizeof(n)) != (ssize_t)sizeof(n)) {
+                if (revents & (EPOLLERR | EPOLLHUP))
+                        v1_disarm(w, c, which);
+                return;
+        }
+        /* Every registration is signalled once more when its cgroup is removed:
+         * that is no event (inotify tells of the removal). */
+        const char *rel = watcher_relpath(w, c, "memory.usage_in_bytes");
+        if (!rel || faccessat(w->root_fd, rel, F_OK, 0) < 0) {
+                watcher_v1_detach(w, c);
+                return;
+        }
+        switch (which) {
+        case V1_FD_LOW:
+        case V1_FD_MEDIUM:
+        case V1_FD_CRITICAL: {
+                Record r = { .type = RECORD_PRESSURE_LEVEL, .level = (V1Level)which, .count = n };
+                v->pressure[which] += n;
+                r.current = watcher_read_current(w, c);
+                watcher_emit(w, &r, c);
+                counters_changed(w, c, 0);
+                break;
+        }
+        case V1_FD_OOM:
+                /* The notification comes just before the OOM killer picks a victim:
+                 * oom_kill grows a moment later (watcher_v1_recheck). */
+                v->oom_pending = true;
+                w->n_v1_oom_pending++;
+                counters_changed(w, c, n);
+                break;
+        case V1_FD_THRESHOLD: {
+                Record r = { .type = RECORD_USAGE_THRESHOLD, .threshold = v->threshold };
+                r.current = watcher_read_current(w, c);
+                watcher_emit(w, &r, c);
+                counters_changed(w, c, 0);
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+unsigned watcher_v1_recheck(Watcher *w)
+{
+        unsigned pending = 0;
+
+        if (w->n_v1_oom_pending == 0)
+                return 0;
+        /* Rare (after an OOM): a scan of the slots is fine. */
+        for (unsigned i = 0; i < w->n_slots; i++) {
+                Cgroup *c = w->slots[i];
+                if (!c || !c->v1 || !c->v1->oom_pending)
+                        continue;
+                uint64_t before = c->events.value[MEMEV_OOM_KILL];
+                counters_changed(w, c, 0);
+                if (c->events.value[MEMEV_OOM_KILL] != before || !c->watched)
+                        c->v1->oom_pending = false;
+                else
+                        pending++;
+        }
+        w->n_v1_oom_pending = pending;
+        return pending;
+}
+
+void watcher_v1_recheck_done(Watcher *w)
+{
+        for (unsigned i = 0; i < w->n_slots; i++)
+                if (w->slots[i] && w->slots[i]->v1)
+                        w->slots[i]->v1->oom_pending = false;
+        w->n_v1_oom_pending = 0;
+}
