@@ -53,7 +53,7 @@ static void output_record(Manager *m, const Record *r)
         size_t len;
         int k;
 
-        if (m->cfg.output == OUTPUT_NONE)
+        if (m->cfg.output == OUTPUT_NONE || r->quiet)
                 return;
         k = record_format_json(r, m->record_buf, sizeof(m->record_buf), &len);
         if (k < 0) {

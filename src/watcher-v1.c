@@ -13,6 +13,8 @@
 #include "parse.h"
 #include "watcher-internal.h"
 
+#define PRESSURE_LEVEL_OUTPUT_USEC (1000 * 1000ULL)
+
 int watcher_v1_alloc(Cgroup *c)
 {
         c->v1 = calloc(1, sizeof(CgroupV1));
@@ -226,12 +228,29 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                 watcher_v1_detach(w, c);
                 return;
         }
+        /* The same path in the unified hierarchy is often made after the v1 one
+         * (by whoever made both): try its PSI trigger again, a few times. */
+        if (c->psi_fd < 0 && w->psi_root_fd >= 0 && v->psi_tries < 8) {
+                v->psi_tries++;
+                watcher_arm_psi(w, c);
+        }
         switch (which) {
         case V1_FD_LOW:
         case V1_FD_MEDIUM:
         case V1_FD_CRITICAL: {
-                Record r = { .type = RECORD_PRESSURE_LEVEL, .level = (V1Level)which, .count = n };
+                Record r = { .type = RECORD_PRESSURE_LEVEL, .level = (V1Level)which };
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
                 v->pressure[which] += n;
+                v->unreported[which] += n;
+                /* Under pressure these come by the hundred per second, at every
+                 * ancestor too: the output gets one per second and level, with the
+                 * count since the last; the engine gets every one. */
+                if (now - v->last_output_usec[which] >= PRESSURE_LEVEL_OUTPUT_USEC) {
+                        r.count = v->unreported[which];
+                        v->unreported[which] = 0;
+                        v->last_output_usec[which] = now;
+                } else
+                        r.quiet = true;
                 r.current = watcher_read_current(w, c);
                 watcher_emit(w, &r, c);
                 counters_changed(w, c, 0);
