@@ -194,6 +194,15 @@ static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, 
                 json_array_close(&j);
                 json_key(&j, "for_us");
                 json_u64(&j, p->for_usec);
+                json_key(&j, "select");
+                if (p->select_by == SELECT_EACH)
+                        json_string(&j, "each");
+                else {
+                        char sel[64];
+                        snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by),
+                                 p->select_count);
+                        json_string(&j, sel);
+                }
                 json_key(&j, "actions");
                 json_array_open(&j);
                 for (size_t i = 0; i < p->n_actions; i++)

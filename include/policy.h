@@ -90,6 +90,18 @@ typedef struct Action {
         uint64_t timeout_usec;
 } Action;
 
+/* Which of the cgroups a policy matches get its steps. */
+typedef enum SelectBy {
+        SELECT_EACH,      /* every cgroup the policy matches, on its own (the default) */
+        SELECT_HUNGRIEST, /* the `count` with the highest memory usage among those whose triggers hold */
+        SELECT_LEAST_IMPORTANT, /* by Kubernetes QoS (besteffort, burstable, guaranteed, then the
+                                 * rest), the hungriest first within a class */
+        _SELECT_BY_MAX,
+        _SELECT_BY_INVALID = -22,
+} SelectBy;
+
+const char *select_by_to_string(SelectBy s);
+
 typedef struct Policy {
         char *name;
         char *file;
@@ -101,6 +113,8 @@ typedef struct Policy {
         size_t n_triggers;
         uint64_t for_usec;   /* the triggers must hold this long before the policy fires */
         uint64_t clear_usec; /* ... and be false this long before it clears (hysteresis) */
+        SelectBy select_by;
+        unsigned select_count;
         Action actions[POLICY_ACTIONS_MAX];
         size_t n_actions;
 } Policy;

@@ -90,9 +90,9 @@ typedef struct CgroupV1 {
         uint64_t want_threshold;          /* what the owner asked for (watcher_v1_request) */
         bool want_low;
         bool under_oom;
-        bool oom_pending; /* an OOM notification came; oom_kill not re-read since */
-        uint8_t psi_tries;                      /* PSI arming retried (the unified cgroup may come later) */
-        uint64_t unreported[_V1_LEVEL_MAX];     /* notifications not yet in an output record */
+        bool oom_pending;                   /* an OOM notification came; oom_kill not re-read since */
+        uint8_t psi_tries;                  /* PSI arming retried (the unified cgroup may come later) */
+        uint64_t unreported[_V1_LEVEL_MAX]; /* notifications not yet in an output record */
         uint64_t last_output_usec[_V1_LEVEL_MAX];
 } CgroupV1;
 
@@ -161,8 +161,8 @@ typedef struct Record {
         const struct ActionOutcome *outcome;   /* action */
         const struct NodeStats *node;          /* node */
         V1Level level;                         /* pressure_level */
-        uint64_t count;                        /* pressure_level: notifications since the last output record */
-        uint64_t threshold;                    /* usage_threshold */
+        uint64_t count;     /* pressure_level: notifications since the last output record */
+        uint64_t threshold; /* usage_threshold */
         bool quiet; /* for the engine, not the output (pressure_level within a second of the last one) */
 } Record;
 

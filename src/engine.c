@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
 
+#include "actions.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,11 @@ typedef struct Binding {
         uint64_t next_usec;
         uint64_t next_sample_usec; /* usage triggers: next read of memory.current; 0: none */
         bool usage_events;         /* cgroup v1: a usage threshold is armed, no sampling needed */
+        uint32_t ran_steps;        /* steps handed over in this episode (with `select`, fewer than done) */
+        unsigned importance; /* select leastImportant: 0 besteffort, 1 burstable, 2 guaranteed, 3 other */
+        uint64_t rank_usage, rank_at; /* select: memory usage, read once per evaluation time */
+        bool node_news;               /* engine_node_update: new node figures for this binding */
+        bool refused;                 /* every step would be refused here (select skips it) */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -143,7 +150,7 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                         EngineDecision ed = { .cgroup = c, .policy = old->policy, .phase = POLICY_IDLE };
                         ed.d.cleared = true;
                         for (size_t i = 0; i < old->policy->n_actions; i++)
-                                if ((old->state.steps_done & (1U << i)) &&
+                                if ((old->ran_steps & (1U << i)) &&
                                     action_is_undoable(old->policy->actions[i].type))
                                         ed.d.undo_steps |= 1U << i;
                         e->func(&ed, e->userdata);
@@ -176,6 +183,14 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;
+        b->importance = id.qos == QOS_BESTEFFORT   ? 0
+                        : id.qos == QOS_BURSTABLE  ? 1
+                        : id.qos == QOS_GUARANTEED ? 2
+                                                   : 3;
+        b->refused = true;
+        for (size_t i = 0; i < p->n_actions && b->refused; i++)
+                b->refused = action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, id.path,
+                                            NULL) != NULL;
         /* The counters as they are now are each window's first sample: growth is
          * counted from the moment the policy applies. */
         for (size_t i = 0; i < p->n_triggers; i++) {
@@ -265,13 +280,76 @@ static bool combined(const Binding *b)
         return p->all ? all : any;
 }
 
+static uint64_t rank_usage(Engine *e, Binding *b, uint64_t now)
+{
+        if (b->rank_at != now || now == 0) {
+                b->rank_usage = e->watcher ? watcher_read_current(e->watcher, b->cgroup) : UINT64_MAX;
+                if (b->rank_usage == UINT64_MAX)
+                        b->rank_usage = 0;
+                b->rank_at = now;
+        }
+        return b->rank_usage;
+}
+
+/* Whether a comes before b in the policy's selection order. */
+static bool ranks_before(Engine *e, SelectBy by, Binding *a, Binding *b, uint64_t now)
+{
+        if (by == SELECT_LEAST_IMPORTANT && a->importance != b->importance)
+                return a->importance < b->importance;
+        uint64_t ua = rank_usage(e, a, now), ub = rank_usage(e, b, now);
+        if (ua != ub)
+                return ua > ub;
+        return a->cgroup->slot < b->cgroup->slot; /* a stable order for equals */
+}
+
+/* select: whether b is among the policy's first `count` of the bindings whose
+ * triggers hold now. Scans the bindings: only when a step is due. */
+static bool is_selected(Engine *e, Binding *b, uint64_t now)
+{
+        const Policy *p = b->policy;
+        unsigned before = 0;
+
+        /* Where the steps would be refused (the root, a QoS slice, ...), the choice
+         * falls on the next. */
+        if (b->refused)
+                return false;
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *o = e->by_slot[i];
+                if (!o || o == b || o->policy != p || o->refused || !combined(o))
+                        continue;
+                if (ranks_before(e, p->select_by, o, b, now) && ++before >= p->select_count)
+                        return false;
+        }
+        return true;
+}
+
 static void decide(Engine *e, Binding *b, uint64_t now)
 {
         EngineDecision ed = { .cgroup = b->cgroup, .policy = b->policy };
         PolicyPhase before = b->state.phase;
+        PolicyState old = b->state;
+        bool select = b->policy->select_by != SELECT_EACH;
 
         evaluate_windows(b, now);
         policy_state_update(b->policy, &b->state, combined(b), now, &ed.d);
+        if (ed.d.fired)
+                b->ran_steps = 0;
+        if (select && ed.d.run_steps && !is_selected(e, b, now)) {
+                /* Not this one (now): the steps did not run, so they stay due and the
+                 * choice is made again at the next evaluation. */
+                for (size_t i = 0; i < b->policy->n_actions; i++)
+                        if (ed.d.run_steps & (1U << i)) {
+                                b->state.steps_done &= ~(1U << i);
+                                b->state.step_last_usec[i] = old.step_last_usec[i];
+                        }
+                ed.d.run_steps = 0;
+        }
+        b->ran_steps |= ed.d.run_steps;
+        ed.d.undo_steps &= b->ran_steps;
+        /* With select, a cgroup never chosen in this episode makes no noise. */
+        bool quiet = select && b->ran_steps == 0;
+        if (ed.d.cleared)
+                b->ran_steps = 0;
         ed.phase = b->state.phase;
         b->next_usec = ed.d.next_usec;
         if (b->next_sample_usec && (b->next_usec == 0 || b->next_sample_usec < b->next_usec))
@@ -285,6 +363,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 }
         if (b->next_usec != 0 && (e->next_usec == 0 || b->next_usec < e->next_usec))
                 e->next_usec = b->next_usec;
+        if (quiet)
+                return;
         if (ed.d.fired || ed.d.cleared || ed.d.run_steps || ed.d.undo_steps || ed.phase != before)
                 e->func(&ed, e->userdata);
 }
@@ -338,12 +418,13 @@ void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
         e->node = *n;
         e->has_node = true;
         /* Node figures come rarely (a PSI trigger at most once per window, MemAvailable
-         * samples): a scan of the bindings is fine here. */
+         * samples): a scan of the bindings is fine here. Every binding's triggers are
+         * updated before any is decided: `select` compares the bindings that hold. */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *b = e->by_slot[i];
-                bool node = false;
                 if (!b)
                         continue;
+                bool node = false;
                 const Policy *p = b->policy;
                 for (size_t k = 0; k < p->n_triggers; k++) {
                         const Trigger *t = &p->triggers[k];
@@ -357,9 +438,13 @@ void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
                                 node = true;
                         }
                 }
+                b->node_news = node;
                 if (node)
-                        decide(e, b, now);
+                        evaluate_windows(b, now);
         }
+        for (unsigned i = 0; i < e->n_slots; i++)
+                if (e->by_slot[i] && e->by_slot[i]->node_news)
+                        decide(e, e->by_slot[i], now);
 }
 
 /* Only the timer scans every binding, and only while some policy is active. */

@@ -80,6 +80,11 @@ static bool may_overlap(const char *a, const char *b, bool glob)
 
         if (!glob || (!strpbrk(a, "*?[") && !strpbrk(b, "*?[")))
                 return strcmp(a, b) == 0;
+        /* One is a plain value: exact. */
+        if (!strpbrk(a, "*?["))
+                return fnmatch(b, a, 0) == 0;
+        if (!strpbrk(b, "*?["))
+                return fnmatch(a, b, 0) == 0;
         pa = strcspn(a, "*?[");
         pb = strcspn(b, "*?[");
         if (strncmp(a, b, pa < pb ? pa : pb) != 0)

@@ -17,6 +17,13 @@
 
 #define POLICY_FILE_MAX (1024 * 1024)
 
+static const char *const select_names[_SELECT_BY_MAX] = { "each", "hungriest", "leastImportant" };
+
+const char *select_by_to_string(SelectBy s)
+{
+        return s >= 0 && s < _SELECT_BY_MAX ? select_names[s] : NULL;
+}
+
 static const char *const trigger_names[_TRIGGER_TYPE_MAX] = {
         "memoryEvents", "pressure", "usage", "nodePressure", "nodeAvailable", "pressureLevel",
 };
@@ -599,6 +606,28 @@ typedef struct SpecCtx {
         bool seen_match, seen_triggers, seen_actions;
 } SpecCtx;
 
+static void select_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
+{
+        Policy *p = userdata;
+        const char *s;
+        uint64_t n;
+
+        if (strcmp(key, "by") == 0) {
+                s = scalar(c, v, key);
+                int by = s ? lookup(select_names, _SELECT_BY_MAX, s) : -1;
+                if (s && by < 0)
+                        error_node(c, v, "by: expected each, hungriest or leastImportant, got '%s'", s);
+                p->select_by = by < 0 ? SELECT_EACH : (SelectBy)by;
+        } else if (strcmp(key, "count") == 0) {
+                s = scalar(c, v, key);
+                if (s && (parse_u64(s, &n) < 0 || n == 0 || n > 64))
+                        error_node(c, v, "count: expected 1 to 64, got '%s'", s);
+                else if (s)
+                        p->select_count = (unsigned)n;
+        } else
+                unknown_key(c, k, key, "select", "by, count");
+}
+
 static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
 {
         SpecCtx *sc = userdata;
@@ -630,8 +659,11 @@ static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, vo
                         if (item)
                                 parse_action(c, item, p);
                 }
+        } else if (strcmp(key, "select") == 0) {
+                if (is_map(c, v, key))
+                        each_key(c, v, key, select_key, p);
         } else
-                unknown_key(c, k, key, "spec", "match, triggers, actions");
+                unknown_key(c, k, key, "spec", "match, select, triggers, actions");
 }
 
 static bool valid_name(const char *s)
@@ -723,7 +755,8 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
 
         *p = (Policy){ .line = (unsigned)root->start_mark.line + 1,
                        .column = (unsigned)root->start_mark.column + 1,
-                       .match.qos = _QOS_INVALID };
+                       .match.qos = _QOS_INVALID,
+                       .select_count = 1 };
         if (!is_map(c, root, "a policy document"))
                 return;
         each_key(c, root, "a policy", doc_key, &dc);

@@ -116,6 +116,12 @@ static void put_decision(JsonWriter *j, const EngineDecision *d)
         json_key(j, "source");
         snprintf(src, sizeof(src), "%s:%u", d->policy->file, d->policy->line);
         json_string(j, src);
+        if (d->policy->select_by != SELECT_EACH) {
+                json_key(j, "select");
+                json_string(j, select_by_to_string(d->policy->select_by));
+                json_key(j, "select_count");
+                json_u64(j, d->policy->select_count);
+        }
         json_key(j, "phase");
         json_string(j, policy_phase_to_string(d->phase));
         json_key(j, "fired");

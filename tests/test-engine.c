@@ -222,12 +222,117 @@ START_TEST(test_engine_node)
 }
 END_TEST
 
+/* select: of the cgroups a policy matches, only the hungriest (or least
+ * important) get its steps; the choice is made again while memory stays low. */
+static char chosen[8][128];
+static unsigned n_chosen;
+
+static void on_select_decision(const EngineDecision *d, void *userdata)
+{
+        (void)userdata;
+        last = *d;
+        n_decisions++;
+        if (d->d.run_steps && n_chosen < 8)
+                snprintf(chosen[n_chosen++], sizeof(chosen[0]), "%s", d->cgroup->name);
+}
+
+static void mkcg(const char *rel, const char *current)
+{
+        char p[512];
+
+        snprintf(p, sizeof(p), "mkdir -p %s/%s", root, rel);
+        ck_assert_int_eq(system(p), 0);
+        put(rel, "memory.events", "high 0\n");
+        put(rel, "memory.high", "max\n");
+        put(rel, "memory.max", "max\n");
+        put(rel, "memory.current", current);
+        put(rel, "cgroup.events", "populated 1\n");
+}
+
+START_TEST(test_engine_select)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        PolicySet set = {};
+        char p[256];
+        Watcher *w;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const char *be = "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1a2b.slice";
+        const char *bu = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3c4d.slice";
+
+        strcpy(root, "/tmp/mw-engine-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "memory\n");
+        mkcg("w-a.slice", "100000000\n");
+        mkcg("w-b.slice", "300000000\n");
+        mkcg("w-c.slice", "200000000\n");
+        mkcg(be, "10000000\n");
+        mkcg(bu, "500000000\n");
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = cfg.container_log_dir = NULL;
+        n_decisions = n_chosen = 0;
+        now = 1000000;
+        engine = engine_new(on_select_decision, NULL);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill}]\n"
+                   "---\n"
+                   "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: least}\nspec:\n"
+                   "  match: {cgroup: \"/kubepods.slice/*pod*\"}\n"
+                   "  select: {by: leastImportant, count: 1}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill}]\n");
+        ck_assert_int_eq(set.policies[0].select_by, SELECT_HUNGRIEST);
+        ck_assert_uint_eq(set.policies[1].select_count, 1);
+        engine_set_policies(engine, w, &set, now);
+
+        /* Below the watermark: one kill per policy, the hungriest w-b and the
+         * besteffort pod (smaller than the burstable one, but less important). */
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert(strcmp(chosen[0], "w-b.slice") == 0 || strcmp(chosen[1], "w-b.slice") == 0);
+        ck_assert(strstr(chosen[0], "besteffort") || strstr(chosen[1], "besteffort"));
+
+        /* w-b is gone to 0 and memory is still low: w-c is the next. */
+        put("w-b.slice", "memory.current", "0\n");
+        put(be, "memory.current", "0\n");
+        now = 2000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-c.slice");
+        now = 3000000; /* the besteffort pod keeps its rank (QoS first): nothing new there */
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 3);
+
+        /* Memory back: the chosen ones clear; w-a never did anything and says nothing. */
+        n.mem_available = 4ULL << 30;
+        now = 4000000;
+        engine_node_update(engine, &n, now);
+        n_decisions = 0;
+        now = 6000000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_decisions, 3); /* w-b, w-c, the besteffort pod */
+
+        engine_set_policies(engine, w, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        watcher_free(w);
+        snprintf(p, sizeof(p), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("fake-tree");
         tcase_add_test(tc, test_engine);
         tcase_add_test(tc, test_engine_node);
+        tcase_add_test(tc, test_engine_select);
         suite_add_tcase(s, tc);
         return s;
 }

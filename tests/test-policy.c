@@ -125,6 +125,14 @@ START_TEST(test_broken)
                        "  actions: [{type: notify}]\n---\n" HEAD "spec: {}\n",
                   { "12:7: spec needs 'match'", "12:7: spec needs 'triggers'",
                     "12:7: spec needs 'actions'" } },
+                { NULL,
+                  HEAD "spec:\n  match: {}\n  select: {by: fattest, count: 0}\n"
+                       "  triggers: {any: [{pressureLevel: {level: severe}}, {pressureLevel: {count: 2}}]}\n"
+                       "  actions: [{type: notify}]\n",
+                  { "6:16: by: expected each, hungriest or leastImportant, got 'fattest'",
+                    "6:32: count: expected 1 to 64, got '0'",
+                    "7:44: level: expected low, medium or critical, got 'severe'",
+                    "7:70: pressureLevel needs 'level' (low, medium or critical)" } },
         };
         static PolicyErrors e;
 
@@ -273,6 +281,9 @@ START_TEST(test_ambiguity)
                 { "{namespace: a, qos: burstable}", "{namespace: a, qos: besteffort}", false },
                 { "{namespace: a, qos: burstable}", "{namespace: b, qos: burstable}", false },
                 { "{pod: \"web-*\", namespace: a}", "{pod: \"web-1\", namespace: a}", true },
+                { "{cgroup: \"/\"}", "{cgroup: \"/*demo*\"}",
+                  false }, /* a plain value against a glob: exact */
+                { "{cgroup: \"/a/demo\"}", "{cgroup: \"/*demo*\"}", true },
                 { "{}", "{}", true },
         };
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
