@@ -21,7 +21,11 @@
  * ENGINE_USAGE_SAMPLE_USEC for the cgroups bound to a policy with a usage
  * trigger (the only polling; none without such policies). nodePressure and
  * nodeAvailable from engine_node_update(): the owner's PSI trigger on
- * /proc/pressure/memory and its MemAvailable samples. */
+ * /proc/pressure/memory and its MemAvailable samples. On cgroup v1,
+ * pressureLevel from pressure_level records, and usage from usage_threshold
+ * records where the watcher could arm a threshold (watcher_v1_request).
+ * A policy with `select` gives a due step only to its first `count` bindings
+ * (by usage, or QoS then usage) among those whose triggers hold. */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
 

@@ -8,8 +8,7 @@
 /* cgroup v1 memory notifications, all through cgroup.event_control and an
  * eventfd (Documentation/admin-guide/cgroup-v1/memory.rst): the eventfd is
  * signalled when the event happens, and once more when the cgroup goes
- * away. These are the building blocks of the v1 watcher (not yet wired into
- * the daemon). */
+ * away. The v1 watcher (src/watcher-v1.c) is built on them. */
 
 typedef enum V1Level {
         V1_LEVEL_LOW,

@@ -9,8 +9,8 @@
 /* The decision side of a policy, as pure logic on (whether the triggers hold,
  * now): the `for` delay, the hysteresis of `clearAfter`, and the escalation
  * ladder's `after` and `cooldown`. No clock, no I/O, no allocation: the
- * caller feeds it on every relevant event and when next_usec comes. Not yet
- * wired into the daemon (next stage of the policy issue). */
+ * caller (src/engine.c) feeds it on every relevant event and when next_usec
+ * comes. */
 
 typedef enum PolicyPhase {
         POLICY_IDLE,     /* the triggers do not hold */
