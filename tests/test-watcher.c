@@ -9,11 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "test-main.h"
-#include "watcher.h"
+#include "watcher-internal.h"
 
 #define MAX_RECORDS 256
 
@@ -21,7 +22,9 @@ typedef struct Seen {
         RecordType type;
         bool watched;
         char path[512];
-        uint64_t delta_high, delta_local_high, delta_oom_kill;
+        uint64_t delta_high, delta_local_high, delta_oom_kill, delta_max, delta_oom;
+        uint64_t count, threshold, current;
+        bool quiet;
         char json[2048];
         int error;
 } Seen;
@@ -38,13 +41,21 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
         (void)w, (void)userdata;
         ck_assert_uint_lt(n_seen, MAX_RECORDS);
         s = &seen[n_seen++];
-        *s = (Seen){ .type = r->type, .error = r->error, .watched = r->cgroup && r->cgroup->watched };
+        *s = (Seen){ .type = r->type,
+                     .error = r->error,
+                     .watched = r->cgroup && r->cgroup->watched,
+                     .count = r->count,
+                     .threshold = r->threshold,
+                     .current = r->current,
+                     .quiet = r->quiet };
         if (r->path)
                 snprintf(s->path, sizeof(s->path), "%s", r->path);
         if (r->delta) {
                 s->delta_high = r->delta->value[MEMEV_HIGH];
                 s->delta_oom_kill = r->delta->value[MEMEV_OOM_KILL];
-                s->delta_local_high = r->delta_local->value[MEMEV_HIGH];
+                s->delta_local_high = r->delta_local ? r->delta_local->value[MEMEV_HIGH] : 0;
+                s->delta_max = r->delta->value[MEMEV_MAX];
+                s->delta_oom = r->delta->value[MEMEV_OOM];
         }
         ck_assert_int_eq(record_format_json(r, s->json, sizeof(s->json), &len), 0);
         ck_assert_uint_eq(strlen(s->json), len);
@@ -418,6 +429,176 @@ START_TEST(test_missing_root)
 }
 END_TEST
 
+/* cgroup v1 on a fake tree: the eventfds are real (registered through the
+ * owner hooks, which the test keeps), the kernel's side is the test writing
+ * to them; tests/host-v1.py has the real kernel. */
+#define V1_REGS_MAX 32
+static struct {
+        int fd;
+        uint64_t key;
+        uint32_t events;
+        bool live;
+} regs[V1_REGS_MAX];
+static unsigned n_regs;
+
+static int v1_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
+{
+        (void)userdata;
+        ck_assert_uint_lt(n_regs, V1_REGS_MAX);
+        regs[n_regs] = (typeof(regs[0])){ .fd = fd, .key = key, .events = events, .live = true };
+        *ret_handle = &regs[n_regs++];
+        return 0;
+}
+
+static void v1_del(void *userdata, int fd, void *handle)
+{
+        (void)userdata, (void)fd;
+        ((typeof(regs[0]) *)handle)->live = false;
+}
+
+static unsigned live_regs(void)
+{
+        unsigned n = 0;
+        for (unsigned i = 0; i < n_regs; i++)
+                n += regs[i].live;
+        return n;
+}
+
+/* Signal the live eventfd of c (by slot) and kind, as the kernel would. */
+static void signal_v1(Watcher *w, const Cgroup *c, V1Fd which, uint64_t n)
+{
+        for (unsigned i = 0; i < n_regs; i++) {
+                uint32_t lo = (uint32_t)regs[i].key;
+                if (!regs[i].live || (lo & KEY_SLOT_MASK) != c->slot ||
+                    (lo >> KEY_KIND_SHIFT) != KEY_V1 + which)
+                        continue;
+                ck_assert_uint_eq(regs[i].events, EPOLLIN);
+                ck_assert_int_eq(write(regs[i].fd, &n, sizeof(n)), (ssize_t)sizeof(n));
+                ck_assert_int_eq(watcher_handle_psi(w, regs[i].key, EPOLLIN), 1);
+                return;
+        }
+        ck_abort_msg("no live registration of kind %d for slot %u", which, c->slot);
+}
+
+static void mkcg_v1(const char *rel, const char *limit)
+{
+        char p[1024];
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        ck_assert_msg(strcmp(rel, ".") == 0 || mkdir(p, 0755) == 0, "mkdir %s: %m", p);
+        put(rel, "memory.limit_in_bytes", limit);
+        put(rel, "memory.soft_limit_in_bytes", "9223372036854771712\n");
+        put(rel, "memory.usage_in_bytes", "1048576\n");
+        put(rel, "memory.failcnt", "0\n");
+        put(rel, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+        put(rel, "memory.pressure_level", "");
+        put(rel, "cgroup.event_control", "");
+        put(rel, "cgroup.procs", "");
+}
+
+static const Cgroup *find_cg(Watcher *w, const char *name)
+{
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                if (c && strcmp(c->name, name) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+START_TEST(test_v1)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        Watcher *w;
+
+        n_seen = n_regs = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        mkcg_v1(".", "9223372036854771712\n");
+        mkcg_v1("a", "33554432\n");
+        mkcg_v1("b", "9223372036854771712\n");
+        cfg.root = root;
+        cfg.v1 = true;
+        cfg.psi = false;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        watcher_set_psi_hooks(w, v1_add, v1_del, NULL);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert(st.v1 && st.has_memory_controller);
+        ck_assert_uint_eq(st.n_watched, 2); /* the root and a (limited); b has no limit */
+        ck_assert_uint_eq(st.n_v1_fds, 6);  /* medium, critical, oom on each */
+        ck_assert_uint_eq(live_regs(), 6);
+        const Cgroup *a = find_cg(w, "a"), *b = find_cg(w, "b");
+        ck_assert(a && a->watched && b && !b->watched);
+        ck_assert_uint_eq(a->max, 33554432);
+        ck_assert_uint_eq(a->high, UINT64_MAX); /* PAGE_COUNTER_MAX reads as max */
+        ck_assert_uint_eq(watcher_read_current(w, a), 1048576);
+
+        /* Pressure: one output record per second and level, the engine sees all. */
+        signal_v1(w, a, V1_FD_MEDIUM, 3);
+        ck_assert_uint_eq(last(RECORD_PRESSURE_LEVEL, "/a")->count, 3);
+        ck_assert(!last(RECORD_PRESSURE_LEVEL, "/a")->quiet);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_PRESSURE_LEVEL, "/a")->json, "\"level\":\"medium\""));
+        signal_v1(w, a, V1_FD_MEDIUM, 2);
+        ck_assert(last(RECORD_PRESSURE_LEVEL, "/a")->quiet);
+        ck_assert_uint_eq(a->v1->pressure[V1_LEVEL_MEDIUM], 5);
+
+        /* failcnt grew: a memory_events record with max, at the next notification. */
+        put("a", "memory.failcnt", "7\n");
+        signal_v1(w, a, V1_FD_CRITICAL, 1);
+        ck_assert_uint_eq(last(RECORD_PRESSURE_LEVEL, "/a")->count, 1);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_max, 7);
+
+        /* OOM: the notification counts as oom; oom_kill is read again later. */
+        signal_v1(w, a, V1_FD_OOM, 1);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom, 1);
+        ck_assert_uint_eq(watcher_v1_recheck(w), 1); /* oom_kill has not grown yet */
+        put("a", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+        ck_assert_uint_eq(watcher_v1_recheck(w), 0);
+        ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom_kill, 1);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_MEMORY_EVENTS, "/a")->json, "\"oom_kill\":1"));
+
+        /* What a policy asks for: low and a threshold, and later nothing. */
+        ck_assert_int_eq(watcher_v1_request(w, a, true, 16777216), 1);
+        ck_assert_uint_eq(live_regs(), 8);
+        put("a", "memory.usage_in_bytes", "20000000\n");
+        signal_v1(w, a, V1_FD_THRESHOLD, 1);
+        ck_assert_uint_eq(last(RECORD_USAGE_THRESHOLD, "/a")->threshold, 16777216);
+        ck_assert_uint_eq(last(RECORD_USAGE_THRESHOLD, "/a")->current, 20000000);
+        signal_v1(w, a, V1_FD_LOW, 4);
+        ck_assert_uint_eq(a->v1->pressure[V1_LEVEL_LOW], 4);
+        ck_assert_int_eq(watcher_v1_request(w, a, false, 0), 0);
+        ck_assert_uint_eq(live_regs(), 6);
+        ck_assert_int_eq(watcher_v1_request(w, b, true, 1), 0); /* not watched: kept for later */
+        ck_assert_uint_eq(live_regs(), 6);
+
+        /* A limit written: b is watched now, with what was asked for it. */
+        put("b", "memory.limit_in_bytes", "67108864\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_LIMITS, "/b"), 1);
+        ck_assert(b->watched);
+        ck_assert_uint_eq(live_regs(), 11); /* b: medium, critical, oom, low, threshold */
+
+        /* The kernel signals every registration once more when the cgroup goes:
+         * no record for that. */
+        unsigned before = n_seen;
+        put("a", "memory.usage_in_bytes", "0\n");
+        char p[128];
+        snprintf(p, sizeof(p), "%s/a/memory.usage_in_bytes", root);
+        ck_assert_int_eq(unlink(p), 0);
+        signal_v1(w, a, V1_FD_MEDIUM, 1);
+        ck_assert_uint_eq(n_seen, before);
+        ck_assert_uint_eq(live_regs(), 8); /* a's are closed: the root's 3 and b's 5 */
+        rmcg("a");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/a"), 1);
+
+        teardown(w);
+        ck_assert_uint_eq(live_regs(), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -431,6 +612,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_max_cgroups);
         tcase_add_test(tc, test_rescan);
         tcase_add_test(tc, test_missing_root);
+        tcase_add_test(tc, test_v1);
         suite_add_tcase(s, tc);
         return s;
 }
