@@ -12,3 +12,5 @@ for n in 1000 10000; do
 done
 # Latency from an event to each action's outcome (bench/bench-actions.c).
 "$builddir/bench/bench-actions" "$builddir/daemon/memwardend" 1000 2>/dev/null
+# cgroup v1 (hybrid/legacy hosts only; exits 77 elsewhere): real v1 memory cgroups of its own.
+python3 "$here/bench-v1.py" "$builddir/daemon/memwardend" 1000 "$idle" 30 || [ $? = 77 ]

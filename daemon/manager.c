@@ -237,6 +237,18 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
         manager_arm_engine_timer(m);
 }
 
+static int on_watcher_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        (void)s, (void)fd, (void)revents;
+        r = watcher_process_psi(m->watcher);
+        if (r < 0)
+                log_error_errno(r, "Failed to read the watcher's epoll fd: %m");
+        return 0;
+}
+
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
@@ -265,7 +277,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-static int psi_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
+static int psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
 {
         Manager *m = userdata;
         PsiSource *p;
@@ -275,13 +287,12 @@ static int psi_add(void *userdata, int fd, uint32_t events, uint64_t key, void *
         if (!p)
                 return -ENOMEM;
         *p = (PsiSource){ .manager = m, .key = key };
-        r = sd_event_add_io(m->event, &p->source, fd, events, on_psi, p);
+        r = sd_event_add_io(m->event, &p->source, fd, EPOLLPRI, on_psi, p);
         if (r < 0) {
                 free(p);
                 return r;
         }
-        (void)sd_event_source_set_description(p->source,
-                                              events == EPOLLPRI ? "psi-trigger" : "memcg-v1-event");
+        (void)sd_event_source_set_description(p->source, "psi-trigger");
         *ret_handle = p;
         return 0;
 }
@@ -395,6 +406,7 @@ Manager *manager_free(Manager *m)
         status_server_stop(m);
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
+        sd_event_source_disable_unref(m->watcher_epoll_source);
         sd_event_source_disable_unref(m->engine_timer);
         sd_event_source_disable_unref(m->v1_recheck_timer);
         manager_node_stop(m);
@@ -467,6 +479,13 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the inotify fd: %m");
         (void)sd_event_source_set_description(m->inotify_source, "cgroup-inotify");
+        /* The watcher's own epoll set: the cgroup v1 eventfds (PSI triggers are
+         * sources of their own, psi_add). */
+        r = sd_event_add_io(m->event, &m->watcher_epoll_source, watcher_psi_fd(m->watcher), EPOLLIN,
+                            on_watcher_epoll, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the watcher's epoll fd: %m");
+        (void)sd_event_source_set_description(m->watcher_epoll_source, "memcg-v1-events");
 
         if (m->cfg.socket_path) {
                 r = status_server_start(m, m->cfg.socket_path);

@@ -77,7 +77,7 @@ struct Manager {
         ManagerConfig cfg;
         sd_event *event;
         Watcher *watcher;
-        sd_event_source *inotify_source;
+        sd_event_source *inotify_source, *watcher_epoll_source;
         int out_fd;
         uint64_t start_usec;
         uint64_t n_write_errors;

@@ -23,8 +23,9 @@
  * memory.events and no per-cgroup PSI there; instead each watched cgroup gets
  * eventfds through cgroup.event_control: memory.pressure_level at medium and
  * critical (low and a memory.usage_in_bytes threshold when the owner asks,
- * watcher_v1_request()) and memory.oom_control. They are registered through
- * the same owner hooks as PSI triggers. memory.limit_in_bytes stands for
+ * watcher_v1_request()) and memory.oom_control. They sit in the watcher's
+ * epoll fd (watcher_psi_fd), which the owner polls for EPOLLIN and drains
+ * with watcher_process_psi(). memory.limit_in_bytes stands for
  * memory.max, memory.soft_limit_in_bytes for memory.high, usage_in_bytes for
  * memory.current; memory.events' max, oom and oom_kill are memory.failcnt,
  * the OOM notifications and oom_control's oom_kill. PSI comes from the cgroup
@@ -83,8 +84,7 @@ typedef enum V1Fd {
 } V1Fd;
 
 typedef struct CgroupV1 {
-        int fd[_V1_FD_MAX];
-        void *handle[_V1_FD_MAX];
+        int fd[_V1_FD_MAX];               /* in the watcher's epoll fd (watcher_psi_fd) */
         uint64_t pressure[_V1_LEVEL_MAX]; /* notifications at this level or worse, since seen */
         uint64_t threshold;               /* the armed usage threshold; 0: none */
         uint64_t want_threshold;          /* what the owner asked for (watcher_v1_request) */
@@ -193,16 +193,17 @@ int watcher_rescan(Watcher *w);
  * handled or -errno on a failure of the fd itself. */
 int watcher_process_inotify(Watcher *w);
 
-/* PSI trigger fds and, on cgroup v1, eventfds (events says which poll
- * event to wait for: EPOLLPRI or EPOLLIN). By default the watcher registers them in an epoll fd of
+/* PSI trigger fds. By default the watcher registers them in an epoll fd of
  * its own (watcher_psi_fd), drained by watcher_process_psi(): right for tests
  * and tools that block in epoll_wait on it. An owner with an event loop must
  * register each fd in its loop instead (a PSI trigger's event is consumed by
  * the first poll of it, so it must not sit in a nested epoll set), and call
  * watcher_handle_psi() with the key it was given. Call before watcher_scan(). */
-typedef int (*WatcherPsiAdd)(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle);
+typedef int (*WatcherPsiAdd)(void *userdata, int fd, uint64_t key, void **ret_handle);
 typedef void (*WatcherPsiDel)(void *userdata, int fd, void *handle);
 void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, void *userdata);
+/* The watcher's epoll fd: PSI triggers without owner hooks, and always the
+ * cgroup v1 eventfds. Readable (EPOLLIN) when watcher_process_psi() has work. */
 int watcher_psi_fd(const Watcher *w);
 int watcher_process_psi(Watcher *w);
 int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);

@@ -85,8 +85,11 @@ static void v1_arm(Watcher *w, Cgroup *c, int dirfd, V1Fd which, uint64_t thresh
                 }
                 return;
         }
-        if (w->psi_add(w->psi_userdata, fd, EPOLLIN, watcher_key(c, KEY_V1 + which), &v->handle[which]) <
-            0) {
+        /* Unlike a PSI trigger, an eventfd stays readable until it is read: it can
+         * sit in the watcher's own epoll set, which the owner polls as one fd (no
+         * event source of the owner's per eventfd). */
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = watcher_key(c, KEY_V1 + which) };
+        if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 close(fd);
                 return;
         }
@@ -104,8 +107,7 @@ static void v1_disarm(Watcher *w, Cgroup *c, V1Fd which)
 
         if (v->fd[which] < 0)
                 return;
-        w->psi_del(w->psi_userdata, v->fd[which], v->handle[which]);
-        v->handle[which] = NULL;
+        (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, v->fd[which], NULL);
         v->fd[which] = safe_close(v->fd[which]);
         if (which == V1_FD_THRESHOLD)
                 v->threshold = 0;

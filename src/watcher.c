@@ -279,7 +279,7 @@ void watcher_arm_psi(Watcher *w, Cgroup *c)
                 }
                 return;
         }
-        if (w->psi_add(w->psi_userdata, fd, EPOLLPRI, watcher_key(c, KEY_PSI), &c->psi_handle) < 0) {
+        if (w->psi_add(w->psi_userdata, fd, watcher_key(c, KEY_PSI), &c->psi_handle) < 0) {
                 /* EPERM: not a pollable pressure file (a test's fake tree). */
                 close(fd);
                 return;
@@ -627,10 +627,10 @@ static void scan(Watcher *w, Cgroup *c)
  * it directly instead (watcher_set_psi_hooks): a PSI fd must not sit in an
  * epoll set that is itself polled, because polling a PSI trigger consumes its
  * event and the outer poll would eat it. */
-static int epoll_psi_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
+static int epoll_psi_add(void *userdata, int fd, uint64_t key, void **ret_handle)
 {
         Watcher *w = userdata;
-        struct epoll_event ev = { .events = events, .data.u64 = key };
+        struct epoll_event ev = { .events = EPOLLPRI, .data.u64 = key };
 
         *ret_handle = NULL;
         return epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;

@@ -429,55 +429,23 @@ START_TEST(test_missing_root)
 }
 END_TEST
 
-/* cgroup v1 on a fake tree: the eventfds are real (registered through the
- * owner hooks, which the test keeps), the kernel's side is the test writing
- * to them; tests/host-v1.py has the real kernel. */
-#define V1_REGS_MAX 32
-static struct {
-        int fd;
-        uint64_t key;
-        uint32_t events;
-        bool live;
-} regs[V1_REGS_MAX];
-static unsigned n_regs;
-
-static int v1_add(void *userdata, int fd, uint32_t events, uint64_t key, void **ret_handle)
+/* cgroup v1 on a fake tree: the eventfds are real (in the watcher's epoll
+ * set), the kernel's side is the test writing to them; tests/host-v1.py has
+ * the real kernel. */
+static unsigned live_regs(Watcher *w)
 {
-        (void)userdata;
-        ck_assert_uint_lt(n_regs, V1_REGS_MAX);
-        regs[n_regs] = (typeof(regs[0])){ .fd = fd, .key = key, .events = events, .live = true };
-        *ret_handle = &regs[n_regs++];
-        return 0;
+        WatcherStats st;
+        watcher_get_stats(w, &st);
+        return st.n_v1_fds;
 }
 
-static void v1_del(void *userdata, int fd, void *handle)
-{
-        (void)userdata, (void)fd;
-        ((typeof(regs[0]) *)handle)->live = false;
-}
-
-static unsigned live_regs(void)
-{
-        unsigned n = 0;
-        for (unsigned i = 0; i < n_regs; i++)
-                n += regs[i].live;
-        return n;
-}
-
-/* Signal the live eventfd of c (by slot) and kind, as the kernel would. */
+/* Signal the eventfd of c of this kind, as the kernel would, and let the
+ * watcher drain its epoll set. */
 static void signal_v1(Watcher *w, const Cgroup *c, V1Fd which, uint64_t n)
 {
-        for (unsigned i = 0; i < n_regs; i++) {
-                uint32_t lo = (uint32_t)regs[i].key;
-                if (!regs[i].live || (lo & KEY_SLOT_MASK) != c->slot ||
-                    (lo >> KEY_KIND_SHIFT) != KEY_V1 + which)
-                        continue;
-                ck_assert_uint_eq(regs[i].events, EPOLLIN);
-                ck_assert_int_eq(write(regs[i].fd, &n, sizeof(n)), (ssize_t)sizeof(n));
-                ck_assert_int_eq(watcher_handle_psi(w, regs[i].key, EPOLLIN), 1);
-                return;
-        }
-        ck_abort_msg("no live registration of kind %d for slot %u", which, c->slot);
+        ck_assert_int_ge(c->v1->fd[which], 0);
+        ck_assert_int_eq(write(c->v1->fd[which], &n, sizeof(n)), (ssize_t)sizeof(n));
+        ck_assert_int_eq(watcher_process_psi(w), 1);
 }
 
 static void mkcg_v1(const char *rel, const char *limit)
@@ -512,7 +480,7 @@ START_TEST(test_v1)
         WatcherStats st;
         Watcher *w;
 
-        n_seen = n_regs = 0;
+        n_seen = 0;
         strcpy(root, "/tmp/mw-watch-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(root));
         mkcg_v1(".", "9223372036854771712\n");
@@ -522,13 +490,12 @@ START_TEST(test_v1)
         cfg.v1 = true;
         cfg.psi = false;
         ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
-        watcher_set_psi_hooks(w, v1_add, v1_del, NULL);
         ck_assert_int_eq(watcher_scan(w), 0);
         watcher_get_stats(w, &st);
         ck_assert(st.v1 && st.has_memory_controller);
         ck_assert_uint_eq(st.n_watched, 2); /* the root and a (limited); b has no limit */
         ck_assert_uint_eq(st.n_v1_fds, 6);  /* medium, critical, oom on each */
-        ck_assert_uint_eq(live_regs(), 6);
+        ck_assert_uint_eq(live_regs(w), 6);
         const Cgroup *a = find_cg(w, "a"), *b = find_cg(w, "b");
         ck_assert(a && a->watched && b && !b->watched);
         ck_assert_uint_eq(a->max, 33554432);
@@ -561,7 +528,7 @@ START_TEST(test_v1)
 
         /* What a policy asks for: low and a threshold, and later nothing. */
         ck_assert_int_eq(watcher_v1_request(w, a, true, 16777216), 1);
-        ck_assert_uint_eq(live_regs(), 8);
+        ck_assert_uint_eq(live_regs(w), 8);
         put("a", "memory.usage_in_bytes", "20000000\n");
         signal_v1(w, a, V1_FD_THRESHOLD, 1);
         ck_assert_uint_eq(last(RECORD_USAGE_THRESHOLD, "/a")->threshold, 16777216);
@@ -569,16 +536,16 @@ START_TEST(test_v1)
         signal_v1(w, a, V1_FD_LOW, 4);
         ck_assert_uint_eq(a->v1->pressure[V1_LEVEL_LOW], 4);
         ck_assert_int_eq(watcher_v1_request(w, a, false, 0), 0);
-        ck_assert_uint_eq(live_regs(), 6);
+        ck_assert_uint_eq(live_regs(w), 6);
         ck_assert_int_eq(watcher_v1_request(w, b, true, 1), 0); /* not watched: kept for later */
-        ck_assert_uint_eq(live_regs(), 6);
+        ck_assert_uint_eq(live_regs(w), 6);
 
         /* A limit written: b is watched now, with what was asked for it. */
         put("b", "memory.limit_in_bytes", "67108864\n");
         drain(w);
         ck_assert_uint_eq(count(RECORD_LIMITS, "/b"), 1);
         ck_assert(b->watched);
-        ck_assert_uint_eq(live_regs(), 11); /* b: medium, critical, oom, low, threshold */
+        ck_assert_uint_eq(live_regs(w), 11); /* b: medium, critical, oom, low, threshold */
 
         /* The kernel signals every registration once more when the cgroup goes:
          * no record for that. */
@@ -589,13 +556,12 @@ START_TEST(test_v1)
         ck_assert_int_eq(unlink(p), 0);
         signal_v1(w, a, V1_FD_MEDIUM, 1);
         ck_assert_uint_eq(n_seen, before);
-        ck_assert_uint_eq(live_regs(), 8); /* a's are closed: the root's 3 and b's 5 */
+        ck_assert_uint_eq(live_regs(w), 8); /* a's are closed: the root's 3 and b's 5 */
         rmcg("a");
         drain(w);
         ck_assert_uint_eq(count(RECORD_CGROUP_REMOVED, "/a"), 1);
 
         teardown(w);
-        ck_assert_uint_eq(live_regs(), 0);
 }
 END_TEST
 
