@@ -421,7 +421,11 @@ static int on_throttle_timer(sd_event_source *s, uint64_t usec, void *userdata)
                         th->used = false;
                         continue;
                 }
-                if (!engine_policy_of(x->engine, c, &phase)) {
+                /* The policy that throttles it, cgroup or node policy. */
+                const Policy *p = engine_policy_of(x->engine, c, false, &phase);
+                if (!p || strcmp(p->name, th->t.policy) != 0)
+                        p = engine_policy_of(x->engine, c, true, &phase);
+                if (!p || strcmp(p->name, th->t.policy) != 0) {
                         throttle_restore(x, th); /* the engine unbinds with an undo; this is the net */
                         continue;
                 }

@@ -74,7 +74,7 @@ static void help(void)
                "  --webhook-timeout DURATION  per attempt (default 5s)\n"
                "  --no-bus              do not use the system bus (systemd units: files instead)\n"
                "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
-               "  --mlock all|onfault|off  lock the daemon's memory (default all)\n"
+               "  --mlock all|onfault|off  lock the daemon's memory (default onfault)\n"
                "  --debug               log debug messages\n"
                "  --version, --help\n");
 }

@@ -168,6 +168,39 @@ static void print_list(const char *v, size_t vl, const char *sep)
         }
 }
 
+/* The policy fields of an explain object (the top level, or node_policy). */
+static void print_policy(const char *line, size_t len, const char *what)
+{
+        size_t vl;
+        const char *v = json_find(line, len, "policy", &vl);
+
+        if (!v || (vl == 4 && memcmp(v, "null", 4) == 0)) {
+                printf("  %s: none applies\n", what);
+                return;
+        }
+        printf("  %s: %.*s (", what, (int)vl - 2, v + 1);
+        print_value(line, len, "source");
+        const char *t = json_find(line, len, "any", &vl);
+        bool all = !t;
+        if (all)
+                t = json_find(line, len, "all", &vl);
+        printf(")\n  armed: %s of: ", all ? "all" : "any");
+        if (t)
+                print_list(t, vl, "; ");
+        v = json_find(line, len, "select", &vl);
+        if (v && !(vl == 6 && memcmp(v, "\"each\"", 6) == 0))
+                printf("\n  select: %.*s", (int)vl - 2, v + 1);
+        v = json_find(line, len, "actions", &vl);
+        printf("\n  actions: ");
+        if (v)
+                print_list(v, vl, " -> ");
+        v = json_find(line, len, "phase", &vl);
+        if (v && !(vl == 4 && memcmp(v, "null", 4) == 0))
+                printf("\n  phase: %.*s\n", (int)vl - 2, v + 1);
+        else
+                printf("\n  phase: not evaluated (the cgroup is not watched)\n");
+}
+
 static int cmd_explain(const char *cgroup)
 {
         char req[640];
@@ -201,29 +234,11 @@ static int cmd_explain(const char *cgroup)
                         if (v && !(vl == 4 && memcmp(v, "null", 4) == 0))
                                 printf(" %s=%.*s", keys[k], (int)vl - 2, v + 1);
                 }
-                v = json_find(line, len, "policy", &vl);
-                if (!v || (vl == 4 && memcmp(v, "null", 4) == 0))
-                        printf("\n  policy: none applies\n");
-                else {
-                        printf("\n  policy: %.*s (", (int)vl - 2, v + 1);
-                        print_value(line, len, "source");
-                        const char *t = json_find(line, len, "any", &vl);
-                        bool all = !t;
-                        if (all)
-                                t = json_find(line, len, "all", &vl);
-                        printf(")\n  armed: %s of: ", all ? "all" : "any");
-                        if (t)
-                                print_list(t, vl, "; ");
-                        v = json_find(line, len, "actions", &vl);
-                        printf("\n  actions: ");
-                        if (v)
-                                print_list(v, vl, " -> ");
-                        v = json_find(line, len, "phase", &vl);
-                        if (v && !(vl == 4 && memcmp(v, "null", 4) == 0))
-                                printf("\n  phase: %.*s\n", (int)vl - 2, v + 1);
-                        else
-                                printf("\n  phase: not evaluated (the cgroup is not watched)\n");
-                }
+                putchar('\n');
+                print_policy(line, len, "policy");
+                v = json_find(line, len, "node_policy", &vl);
+                if (v && v[0] == '{')
+                        print_policy(v, vl, "node policy");
                 v = json_find(line, len, "others", &vl);
                 for (size_t i = 0; v && i < vl; i++) {
                         if (v[i] != '{')

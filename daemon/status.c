@@ -150,17 +150,57 @@ static void put_trigger(JsonWriter *j, const Trigger *t)
         json_string(j, b);
 }
 
+/* A policy's name (the value of the key already written), then its source,
+ * triggers, select, actions and whether the engine has it armed here. */
+static void put_policy(Manager *m, JsonWriter *j, const Cgroup *cg, const Policy *p, bool node)
+{
+        char src[4200];
+        PolicyPhase phase;
+
+        json_string(j, p->name);
+        json_key(j, "source");
+        snprintf(src, sizeof(src), "%s:%u", p->file, p->line);
+        json_string(j, src);
+        json_key(j, p->all ? "all" : "any");
+        json_array_open(j);
+        for (size_t i = 0; i < p->n_triggers; i++)
+                put_trigger(j, &p->triggers[i]);
+        json_array_close(j);
+        json_key(j, "for_us");
+        json_u64(j, p->for_usec);
+        json_key(j, "select");
+        if (p->select_by == SELECT_EACH)
+                json_string(j, "each");
+        else {
+                char sel[64];
+                snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by), p->select_count);
+                json_string(j, sel);
+        }
+        json_key(j, "actions");
+        json_array_open(j);
+        for (size_t i = 0; i < p->n_actions; i++)
+                json_string(j, action_type_to_string(p->actions[i].type));
+        json_array_close(j);
+        /* Armed: the engine evaluates it here (the cgroup is watched). */
+        bool armed = m->engine && engine_policy_of(m->engine, cg, node, &phase);
+        json_key(j, "armed");
+        json_bool(j, armed);
+        json_key(j, "phase");
+        json_string(j, armed ? policy_phase_to_string(phase) : NULL);
+}
+
 /* Which policy applies to cg and why the others do not: one JSON object. */
 static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, size_t *ret_len)
 {
-        char path[4096], why[256], src[4200];
+        char path[4096], why[256];
         CgroupIdentity id;
         JsonWriter j;
         unsigned others = 0;
-        int best;
+        int best, node_best;
 
         watcher_cgroup_identity(m->watcher, cg, path, sizeof(path), &id);
         best = policy_set_lookup(&m->policies, &id);
+        node_best = policy_set_lookup_kind(&m->policies, &id, true);
         json_init(&j, buf, size);
         json_object_open(&j);
         json_key(&j, "cgroup");
@@ -181,47 +221,15 @@ static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, 
         json_string(&j, id.qos >= 0 ? qos_class_to_string(id.qos) : NULL);
         json_object_close(&j);
         json_key(&j, "policy");
-        if (best >= 0) {
-                const Policy *p = &m->policies.policies[best];
-                json_string(&j, p->name);
-                json_key(&j, "source");
-                snprintf(src, sizeof(src), "%s:%u", p->file, p->line);
-                json_string(&j, src);
-                json_key(&j, p->all ? "all" : "any");
-                json_array_open(&j);
-                for (size_t i = 0; i < p->n_triggers; i++)
-                        put_trigger(&j, &p->triggers[i]);
-                json_array_close(&j);
-                json_key(&j, "for_us");
-                json_u64(&j, p->for_usec);
-                json_key(&j, "select");
-                if (p->select_by == SELECT_EACH)
-                        json_string(&j, "each");
-                else {
-                        char sel[64];
-                        snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by),
-                                 p->select_count);
-                        json_string(&j, sel);
-                }
-                json_key(&j, "actions");
-                json_array_open(&j);
-                for (size_t i = 0; i < p->n_actions; i++)
-                        json_string(&j, action_type_to_string(p->actions[i].type));
-                json_array_close(&j);
-                /* Armed: the engine evaluates it here (the cgroup is watched). */
-                PolicyPhase phase;
-                bool armed = m->engine && engine_policy_of(m->engine, cg, &phase);
-                json_key(&j, "armed");
-                json_bool(&j, armed);
-                json_key(&j, "phase");
-                json_string(&j, armed ? policy_phase_to_string(phase) : NULL);
-        } else
+        if (best >= 0)
+                put_policy(m, &j, cg, &m->policies.policies[best], false);
+        else
                 json_null(&j);
         json_key(&j, "others");
         json_array_open(&j);
         for (size_t i = 0; i < m->policies.n && others < 16; i++) {
                 const Policy *p = &m->policies.policies[i];
-                if ((int)i == best)
+                if ((int)i == best || (int)i == node_best)
                         continue;
                 json_object_open(&j);
                 json_key(&j, "policy");
@@ -235,6 +243,15 @@ static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, 
                 others++;
         }
         json_array_close(&j);
+        /* A node policy (node triggers only) binds beside the cgroup policy. */
+        json_key(&j, "node_policy");
+        if (node_best >= 0) {
+                json_object_open(&j);
+                json_key(&j, "policy");
+                put_policy(m, &j, cg, &m->policies.policies[node_best], true);
+                json_object_close(&j);
+        } else
+                json_null(&j);
         json_object_close(&j);
         if (j.overflow)
                 return -ENOBUFS;

@@ -61,5 +61,6 @@ void engine_tick(Engine *e, uint64_t now_usec);
 /* When engine_tick is next needed; 0: not until new records. */
 uint64_t engine_next_usec(const Engine *e);
 
-/* The policy bound to a cgroup and its phase (for status and tests); NULL if none. */
-const Policy *engine_policy_of(const Engine *e, const Cgroup *c, PolicyPhase *ret_phase);
+/* The cgroup policy (node: the node policy) bound to a cgroup and its phase
+ * (for status and tests); NULL if none. */
+const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, PolicyPhase *ret_phase);

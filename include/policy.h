@@ -163,10 +163,18 @@ unsigned policy_specificity(const Policy *p);
  * that fails, in words. */
 bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t why_size);
 
-/* The index of the policy that applies to id, or -ENOENT. */
+/* A node policy: every trigger is node-wide (nodePressure, nodeAvailable).
+ * Node policies and cgroup policies do not compete: a cgroup is bound to the
+ * most specific of each kind that matches, so a node-wide watermark reaches
+ * workloads that have policies of their own (a namespace's, say). */
+bool policy_is_node(const Policy *p);
+
+/* The index of the cgroup policy (node: the node policy) that applies to id,
+ * or -ENOENT. policy_set_lookup() is the cgroup policy's. */
+int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node);
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
 
-/* Precedence must be decidable at load time: two policies of equal
- * specificity that could match the same cgroup are an error (at the second
- * one's line). Returns 0 or -EINVAL. */
+/* Precedence must be decidable at load time: two policies of one kind (node
+ * or cgroup) and of equal specificity that could match the same cgroup are
+ * an error (at the second one's line). Returns 0 or -EINVAL. */
 int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors);

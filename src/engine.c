@@ -32,8 +32,8 @@ struct Engine {
         bool has_node;
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
-        Binding **by_slot;
-        unsigned n_slots;
+        Binding **by_slot;  /* two per watcher slot: the cgroup policy's binding, then the node policy's */
+        unsigned n_slots;   /* entries in by_slot */
         uint64_t next_usec; /* earliest next_usec of any binding (0: none); kept so that a record
                              * does not cost a scan of every binding */
 };
@@ -60,23 +60,31 @@ Engine *engine_free(Engine *e)
         return NULL;
 }
 
-static Binding *binding_of(const Engine *e, const Cgroup *c)
+enum { KIND_CGROUP, KIND_NODE }; /* which policy of a cgroup (policy_is_node) */
+
+static unsigned entry(const Cgroup *c, int kind)
+{
+        return c->slot * 2 + (unsigned)kind;
+}
+
+static Binding *binding_of(const Engine *e, const Cgroup *c, int kind)
 {
         Binding *b;
 
-        if (c->slot >= e->n_slots)
+        if (entry(c, kind) >= e->n_slots)
                 return NULL;
-        b = e->by_slot[c->slot];
+        b = e->by_slot[entry(c, kind)];
         return b && b->cgroup == c && b->serial == c->serial ? b : NULL;
 }
 
-static void unbind(Engine *e, Watcher *w, const Cgroup *c)
+static void unbind(Engine *e, Watcher *w, const Cgroup *c, int kind)
 {
-        if (w && c->v1 && binding_of(e, c))
+        /* Only cgroup policies ask the v1 watcher for anything. */
+        if (w && c->v1 && kind == KIND_CGROUP && binding_of(e, c, kind))
                 (void)watcher_v1_request(w, c, false, 0);
-        if (c->slot < e->n_slots) {
-                free(e->by_slot[c->slot]);
-                e->by_slot[c->slot] = NULL;
+        if (entry(c, kind) < e->n_slots) {
+                free(e->by_slot[entry(c, kind)]);
+                e->by_slot[entry(c, kind)] = NULL;
         }
 }
 
@@ -132,18 +140,13 @@ static void request_usage(Engine *e, Watcher *w, Binding *b, uint64_t now)
         }
 }
 
-static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
+static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdentity *id, int kind,
+                      uint64_t now)
 {
-        char path[4096];
-        CgroupIdentity id;
-        Binding *old = binding_of(e, c), *b;
+        Binding *old = binding_of(e, c, kind), *b;
         int idx;
 
-        idx = -ENOENT;
-        if (e->has_set && c->watched) {
-                watcher_cgroup_identity(w, c, path, sizeof(path), &id);
-                idx = policy_set_lookup(&e->set, &id);
-        }
+        idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
         if (idx < 0) {
                 if (old && old->state.phase != POLICY_IDLE) {
                         /* The policy no longer applies: what it did is to be undone. */
@@ -155,20 +158,21 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                                         ed.d.undo_steps |= 1U << i;
                         e->func(&ed, e->userdata);
                 }
-                unbind(e, w, c);
+                unbind(e, w, c, kind);
                 return;
         }
         const Policy *p = &e->set.policies[idx];
         if (old && same_policy(old->policy, p)) {
                 /* Same policy after a reload: the episode and windows go on. */
                 old->policy = p;
-                request_usage(e, w, old, now); /* the limit may have changed */
+                if (kind == KIND_CGROUP)
+                        request_usage(e, w, old, now); /* the limit may have changed */
                 return;
         }
         e->watcher = w;
-        if (c->slot >= e->n_slots) {
-                unsigned n = e->n_slots ? e->n_slots : 64;
-                while (n <= c->slot)
+        if (entry(c, kind) >= e->n_slots) {
+                unsigned n = e->n_slots ? e->n_slots : 128;
+                while (n <= entry(c, kind))
                         n *= 2;
                 Binding **v = realloc(e->by_slot, n * sizeof(Binding *));
                 if (!v)
@@ -183,13 +187,13 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;
-        b->importance = id.qos == QOS_BESTEFFORT   ? 0
-                        : id.qos == QOS_BURSTABLE  ? 1
-                        : id.qos == QOS_GUARANTEED ? 2
-                                                   : 3;
+        b->importance = id->qos == QOS_BESTEFFORT   ? 0
+                        : id->qos == QOS_BURSTABLE  ? 1
+                        : id->qos == QOS_GUARANTEED ? 2
+                                                    : 3;
         b->refused = true;
         for (size_t i = 0; i < p->n_actions && b->refused; i++)
-                b->refused = action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, id.path,
+                b->refused = action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, id->path,
                                             NULL) != NULL;
         /* The counters as they are now are each window's first sample: growth is
          * counted from the moment the policy applies. */
@@ -211,11 +215,25 @@ static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
                 else if (t->type == TRIGGER_PRESSURE_LEVEL)
                         counter_window_add(&b->windows[i], now, c->v1 ? c->v1->pressure[t->level] : 0);
         }
-        request_usage(e, w, b, now);
-        free(e->by_slot[c->slot]);
-        e->by_slot[c->slot] = b;
+        if (kind == KIND_CGROUP)
+                request_usage(e, w, b, now);
+        free(e->by_slot[entry(c, kind)]);
+        e->by_slot[entry(c, kind)] = b;
         if (b->next_sample_usec && (e->next_usec == 0 || b->next_sample_usec < e->next_usec))
                 e->next_usec = b->next_sample_usec;
+}
+
+/* c's cgroup policy and node policy, each the most specific of its kind. */
+static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
+{
+        char path[4096];
+        CgroupIdentity id;
+        bool known = e->has_set && c->watched;
+
+        if (known)
+                watcher_cgroup_identity(w, c, path, sizeof(path), &id);
+        bind_kind(e, w, c, known ? &id : NULL, KIND_CGROUP, now);
+        bind_kind(e, w, c, known ? &id : NULL, KIND_NODE, now);
 }
 
 void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec)
@@ -224,7 +242,7 @@ void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t n
         e->has_set = set != NULL;
         /* Pointers into the old set die with it: detach first, rebind below. */
         for (unsigned i = 0; i < e->n_slots; i++)
-                if (e->by_slot[i] && !watcher_slot(w, i)) {
+                if (e->by_slot[i] && !watcher_slot(w, i / 2)) {
                         free(e->by_slot[i]);
                         e->by_slot[i] = NULL;
                 }
@@ -382,12 +400,13 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                 bind(e, w, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:
-                unbind(e, NULL, c); /* the watcher closes its fds itself */
+                unbind(e, NULL, c, KIND_CGROUP); /* the watcher closes its fds itself */
+                unbind(e, NULL, c, KIND_NODE);
                 return;
         default:
                 break;
         }
-        b = binding_of(e, c);
+        b = binding_of(e, c, KIND_CGROUP); /* node policies have node triggers only */
         if (!b)
                 return;
         const Policy *p = b->policy;
@@ -477,9 +496,9 @@ uint64_t engine_next_usec(const Engine *e)
         return e->next_usec;
 }
 
-const Policy *engine_policy_of(const Engine *e, const Cgroup *c, PolicyPhase *ret_phase)
+const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, PolicyPhase *ret_phase)
 {
-        const Binding *b = binding_of(e, c);
+        const Binding *b = binding_of(e, c, node ? KIND_NODE : KIND_CGROUP);
 
         if (!b)
                 return NULL;

@@ -59,16 +59,33 @@ bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t w
         return true;
 }
 
-int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
+bool policy_is_node(const Policy *p)
+{
+        if (p->n_triggers == 0)
+                return false;
+        for (size_t i = 0; i < p->n_triggers; i++)
+                if (p->triggers[i].type != TRIGGER_NODE_PRESSURE &&
+                    p->triggers[i].type != TRIGGER_NODE_AVAILABLE)
+                        return false;
+        return true;
+}
+
+int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node)
 {
         int best = -ENOENT;
 
         for (size_t i = 0; i < set->n; i++)
-                if (policy_match(&set->policies[i], id, NULL, 0) &&
+                if (policy_is_node(&set->policies[i]) == node &&
+                    policy_match(&set->policies[i], id, NULL, 0) &&
                     (best < 0 ||
                      policy_specificity(&set->policies[i]) > policy_specificity(&set->policies[best])))
                         best = (int)i;
         return best;
+}
+
+int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
+{
+        return policy_set_lookup_kind(set, id, false);
 }
 
 /* Whether two patterns can match a common string: exact values must be
@@ -111,7 +128,8 @@ int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors)
                         const Policy *a = &set->policies[i], *b = &set->policies[j];
                         const PolicyMatch *ma = &a->match, *mb = &b->match;
 
-                        if (policy_specificity(a) != policy_specificity(b))
+                        if (policy_specificity(a) != policy_specificity(b) ||
+                            policy_is_node(a) != policy_is_node(b))
                                 continue;
                         if (!both_may_overlap(ma->cgroup, mb->cgroup, true) ||
                             !both_may_overlap(ma->unit, mb->unit, true) ||

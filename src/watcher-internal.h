@@ -34,6 +34,7 @@ struct Watcher {
         bool scanning;       /* initial walk: no added/removed records */
         bool limit_reported; /* the max_cgroups warning, once per crossing */
         bool psi_reported;   /* PSI trouble, reported once */
+        bool v1_reported;    /* a refused cgroup v1 registration, reported once */
         bool watch_limit_reported;
         bool fd_limit_reported;
         bool has_memory_controller;

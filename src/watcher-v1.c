@@ -77,8 +77,8 @@ static void v1_arm(Watcher *w, Cgroup *c, int dirfd, V1Fd which, uint64_t thresh
         }
         if (fd < 0) {
                 /* ENOENT: it went away; the rest says the kernel will not do it. */
-                if (fd != -ENOENT && !w->psi_reported) {
-                        w->psi_reported = true;
+                if (fd != -ENOENT && !w->v1_reported) {
+                        w->v1_reported = true;
                         watcher_emit_warning(w, c, fd,
                                              "cannot register a cgroup v1 memory notification through "
                                              "cgroup.event_control");

@@ -141,7 +141,7 @@ spec:
   actions:
     - type: notify
     - type: kill
-      after: 3s
+      after: 5s       # time for the unified hierarchy's PSI trigger to see the stall too
 ---
 apiVersion: memwarden/v1
 kind: Policy

@@ -51,6 +51,58 @@ static void load(PolicySet *set, const char *yaml)
         ck_assert_msg(policy_load_buffer(set, "t.yaml", yaml, strlen(yaml), NULL, &e) == 0, "%s", e.msg[0]);
 }
 
+/* A fresh fake tree under root. */
+static void mktree(void)
+{
+        strcpy(root, "/tmp/mw-engine-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "memory\n");
+}
+
+/* A cgroup-like directory (with its parents) with the memory controller on. */
+static void mkcg(const char *rel, const char *current)
+{
+        char p[512];
+
+        snprintf(p, sizeof(p), "mkdir -p %s/%s", root, rel);
+        ck_assert_int_eq(system(p), 0);
+        put(rel, "memory.events", "high 0\n");
+        put(rel, "memory.high", "max\n");
+        put(rel, "memory.max", "max\n");
+        put(rel, "memory.current", current);
+        put(rel, "cgroup.events", "populated 1\n");
+}
+
+/* The engine and a watcher on the tree, records going to the engine. */
+static Watcher *start(EngineDecisionFunc f)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w;
+
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = cfg.container_log_dir = NULL;
+        n_decisions = 0;
+        now = 1000000;
+        engine = engine_new(f, NULL);
+        ck_assert_ptr_nonnull(engine);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        return w;
+}
+
+static void finish(Watcher *w, PolicySet *set)
+{
+        char p[128];
+
+        engine_set_policies(engine, w, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(set);
+        watcher_free(w);
+        snprintf(p, sizeof(p), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(p), 0);
+}
+
 #define POLICY(name, counter)                                                                               \
         "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: " name "}\nspec:\n"                       \
         "  match: {unit: \"web-*.service\"}\n"                                                              \
@@ -60,31 +112,14 @@ static void load(PolicySet *set, const char *yaml)
 
 START_TEST(test_engine)
 {
-        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
         PolicySet set = {}, set2 = {};
-        char p[256];
         Watcher *w;
 
-        strcpy(root, "/tmp/mw-engine-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        put(".", "cgroup.controllers", "memory\n");
-        snprintf(p, sizeof(p), "mkdir -p %s/system.slice/web-1.service %s/system.slice/db.service", root,
-                 root);
-        ck_assert_int_eq(system(p), 0);
-        for (int i = 0; i < 2; i++) {
-                const char *rel = i ? "system.slice/db.service" : "system.slice/web-1.service";
-                put(rel, "memory.events", "high 0\n");
-                put(rel, "memory.high", "max\n");
-                put(rel, "memory.max", "max\n");
-                put(rel, "memory.current", "4096\n");
-                put(rel, "cgroup.events", "populated 1\n");
-        }
-        cfg.root = root;
-        cfg.psi = false;
-        engine = engine_new(on_decision, NULL);
-        ck_assert_ptr_nonnull(engine);
-        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
-        ck_assert_int_eq(watcher_scan(w), 0);
+        mktree();
+        mkcg("system.slice/web-1.service", "4096\n");
+        mkcg("system.slice/db.service", "4096\n");
+        w = start(on_decision);
+        now = 0;
         load(&set, POLICY("web", "high"));
         engine_set_policies(engine, w, &set, now);
 
@@ -100,8 +135,8 @@ START_TEST(test_engine)
                 if (c && strcmp(c->name, "db.service") == 0)
                         db = c;
         }
-        ck_assert_ptr_nonnull(engine_policy_of(engine, web, NULL));
-        ck_assert_ptr_null(engine_policy_of(engine, db, NULL)); /* no policy matches db */
+        ck_assert_ptr_nonnull(engine_policy_of(engine, web, false, NULL));
+        ck_assert_ptr_null(engine_policy_of(engine, db, false, NULL)); /* no policy matches db */
 
         /* Two high events: below `increase: 3`; a third fires (for: 0) with notify. */
         now = 1000000;
@@ -132,7 +167,7 @@ START_TEST(test_engine)
         engine_set_policies(engine, w, &set2, now);
         policy_set_done(&set);
         PolicyPhase phase;
-        ck_assert_ptr_nonnull(engine_policy_of(engine, web, &phase));
+        ck_assert_ptr_nonnull(engine_policy_of(engine, web, false, &phase));
         ck_assert_int_eq(phase, POLICY_FIRING);
         ck_assert_uint_eq(n_decisions, before);
 
@@ -140,41 +175,22 @@ START_TEST(test_engine)
         engine_set_policies(engine, w, NULL, now);
         ck_assert(last.d.cleared);
         ck_assert_uint_eq(last.d.undo_steps, 1U << 1);
-        ck_assert_ptr_null(engine_policy_of(engine, web, NULL));
+        ck_assert_ptr_null(engine_policy_of(engine, web, false, NULL));
         policy_set_done(&set2);
-
-        watcher_free(w);
-        engine_free(engine);
-        snprintf(p, sizeof(p), "rm -rf '%s'", root);
-        ck_assert_int_eq(system(p), 0);
+        finish(w, &set);
 }
 END_TEST
 
 /* Node triggers: fed by engine_node_update, for every binding with one. */
 START_TEST(test_engine_node)
 {
-        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
         PolicySet set = {};
-        char p[256];
         Watcher *w;
         NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30 };
 
-        strcpy(root, "/tmp/mw-engine-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        put(".", "cgroup.controllers", "memory\n");
-        snprintf(p, sizeof(p), "mkdir -p %s/batch.slice", root);
-        ck_assert_int_eq(system(p), 0);
-        put("batch.slice", "memory.events", "high 0\n");
-        put("batch.slice", "memory.high", "max\n");
-        put("batch.slice", "memory.max", "max\n");
-        put("batch.slice", "cgroup.events", "populated 1\n");
-        cfg.root = root;
-        cfg.psi = false;
-        n_decisions = 0;
-        now = 1000000;
-        engine = engine_new(on_decision, NULL);
-        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
-        ck_assert_int_eq(watcher_scan(w), 0);
+        mktree();
+        mkcg("batch.slice", "4096\n");
+        w = start(on_decision);
         load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: low}\nspec:\n"
                    "  match: {unit: batch.slice}\n"
                    "  triggers: {any: [{nodeAvailable: {below: 1Gi}}, "
@@ -212,13 +228,7 @@ START_TEST(test_engine_node)
         engine_node_update(engine, &n, now);
         ck_assert_uint_eq(n_decisions, 1);
         ck_assert(last.d.fired);
-
-        engine_set_policies(engine, w, NULL, now);
-        engine = engine_free(engine);
-        policy_set_done(&set);
-        watcher_free(w);
-        snprintf(p, sizeof(p), "rm -rf '%s'", root);
-        ck_assert_int_eq(system(p), 0);
+        finish(w, &set);
 }
 END_TEST
 
@@ -236,45 +246,22 @@ static void on_select_decision(const EngineDecision *d, void *userdata)
                 snprintf(chosen[n_chosen++], sizeof(chosen[0]), "%s", d->cgroup->name);
 }
 
-static void mkcg(const char *rel, const char *current)
-{
-        char p[512];
-
-        snprintf(p, sizeof(p), "mkdir -p %s/%s", root, rel);
-        ck_assert_int_eq(system(p), 0);
-        put(rel, "memory.events", "high 0\n");
-        put(rel, "memory.high", "max\n");
-        put(rel, "memory.max", "max\n");
-        put(rel, "memory.current", current);
-        put(rel, "cgroup.events", "populated 1\n");
-}
-
 START_TEST(test_engine_select)
 {
-        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
         PolicySet set = {};
-        char p[256];
         Watcher *w;
         NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
         const char *be = "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1a2b.slice";
         const char *bu = "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod3c4d.slice";
 
-        strcpy(root, "/tmp/mw-engine-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        put(".", "cgroup.controllers", "memory\n");
+        mktree();
         mkcg("w-a.slice", "100000000\n");
         mkcg("w-b.slice", "300000000\n");
         mkcg("w-c.slice", "200000000\n");
         mkcg(be, "10000000\n");
         mkcg(bu, "500000000\n");
-        cfg.root = root;
-        cfg.psi = false;
-        cfg.pod_log_dir = cfg.container_log_dir = NULL;
-        n_decisions = n_chosen = 0;
-        now = 1000000;
-        engine = engine_new(on_select_decision, NULL);
-        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
-        ck_assert_int_eq(watcher_scan(w), 0);
+        n_chosen = 0;
+        w = start(on_select_decision);
         load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
                    "  match: {cgroup: \"/w-*\"}\n"
                    "  select: {by: hungriest}\n"
@@ -316,13 +303,7 @@ START_TEST(test_engine_select)
         now = 6000000;
         engine_tick(engine, now);
         ck_assert_uint_eq(n_decisions, 3); /* w-b, w-c, the besteffort pod */
-
-        engine_set_policies(engine, w, NULL, now);
-        engine = engine_free(engine);
-        policy_set_done(&set);
-        watcher_free(w);
-        snprintf(p, sizeof(p), "rm -rf '%s'", root);
-        ck_assert_int_eq(system(p), 0);
+        finish(w, &set);
 }
 END_TEST
 

@@ -204,10 +204,40 @@ static void add(PolicySet *set, const char *ns, const char *name, const char *ma
 
         snprintf(text, sizeof(text),
                  "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: %s}\nspec:\n  match: %s\n"
-                 "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n  actions: [{type: notify}]\n",
+                 "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n  actions: [{type: notify}]\n",
                  name, match);
         ck_assert_msg(load(set, &e, ns, text) == 0, "%s", e.msg[0]);
 }
+
+/* Node policies (node triggers only) bind beside cgroup policies, not instead. */
+START_TEST(test_node_policies)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        const char *node =
+                "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hard}\nspec:\n"
+                "  match: {cgroup: \"/kubepods*\"}\n  select: {by: leastImportant}\n"
+                "  triggers: {any: [{nodeAvailable: {below: 128Mi}}]}\n  actions: [{type: kill}]\n";
+
+        add(&set, "shop", "shop-web", "{pod: \"web-*\"}");
+        add(&set, NULL, "tree", "{cgroup: \"/kubepods*\"}"); /* as specific as the node policy, other kind */
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(load(&set, &e, NULL, node) == 0, "%s", e.msg[0]);
+        ck_assert(policy_is_node(&set.policies[2]) && !policy_is_node(&set.policies[1]));
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_set_check_ambiguity(&set, &e), 0);
+
+        CgroupIdentity shop = { .path = "/kubepods/burstable/podz",
+                                .namespace = "shop",
+                                .pod = "web-7d9f",
+                                .qos = QOS_BURSTABLE };
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "tree");
+        ck_assert_str_eq(set.policies[policy_set_lookup_kind(&set, &shop, true)].name, "hard");
+        CgroupIdentity other = { .path = "/system.slice", .qos = _QOS_INVALID };
+        ck_assert_int_eq(policy_set_lookup_kind(&set, &other, true), -ENOENT);
+        policy_set_done(&set);
+}
+END_TEST
 
 START_TEST(test_match_precedence)
 {
@@ -310,6 +340,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_namespace_default_and_duplicates);
         tcase_add_test(tc, test_examples);
         tcase_add_test(tc, test_match_precedence);
+        tcase_add_test(tc, test_node_policies);
         tcase_add_test(tc, test_ambiguity);
         suite_add_tcase(s, tc);
         return s;
