@@ -189,6 +189,17 @@ static bool target_exists(Executor *x, const Target *t)
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 
+static int on_request_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        (void)userdata, (void)ret_error;
+        if (sd_bus_message_is_method_error(m, NULL))
+                log_info("Not owning the bus name " MEMWARDEN_BUS_NAME
+                         " (%s); the D-Bus signal goes out without "
+                         "it (install deploy/org.memwarden1.conf to own it).",
+                         sd_bus_message_get_error(m)->message);
+        return 1;
+}
+
 static sd_bus *get_bus(Executor *x)
 {
         sd_bus *bus = NULL;
@@ -222,8 +233,10 @@ static sd_bus *get_bus(Executor *x)
                                         NULL, x);
         (void)sd_bus_call_method_async(bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                        "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
-        /* Owning the name needs deploy/org.memwarden1.conf; the signal goes out without it. */
-        (void)sd_bus_request_name_async(bus, NULL, MEMWARDEN_BUS_NAME, 0, NULL, NULL);
+        /* Owning the name needs deploy/org.memwarden1.conf; the signal goes out without it.
+         * With its own handler: sd-bus's default one closes the connection when the name
+         * is refused, and the bus is needed for systemd units all the same. */
+        (void)sd_bus_request_name_async(bus, NULL, MEMWARDEN_BUS_NAME, 0, on_request_name, x);
         x->bus = bus;
         return bus;
 }

@@ -28,6 +28,8 @@
  * (by usage, or QoS then usage) among those whose triggers hold. */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
+/* cgroup v1: usage is read again this long after a threshold crossing. */
+#define ENGINE_USAGE_RECHECK_USEC (500 * 1000ULL)
 
 typedef struct Engine Engine;
 

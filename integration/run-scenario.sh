@@ -52,6 +52,10 @@ fi
 mem=${MW_VM_MEM:-1024}
 timeout_s=${MW_VM_TIMEOUT:-600}
 cmdline="root=/dev/vda rw console=ttyS0 mw.scenario=$name panic=-1 systemd.show_status=false loglevel=4"
+# A scenario may need more on the kernel command line (e.g. the cgroup layout).
+if [ -f "$here/scenarios/$name.cmdline" ]; then
+    cmdline="$cmdline $(cat "$here/scenarios/$name.cmdline")"
+fi
 qemu=(qemu-system-x86_64 $accel -m "$mem" -smp 2 -nographic -nic none -no-reboot
       -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline${shell:+ mw.debug=1}"
       -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on"

@@ -24,6 +24,19 @@ typedef struct Binding {
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
 
+/* When each step of a policy last ran on a cgroup path, kept after the
+ * binding goes: a restarted unit (or a re-created pod) comes back as a new
+ * cgroup of the same path, and its cooldowns must not start over (a policy
+ * that restarts a unit would otherwise restart it as fast as it comes back).
+ * Fixed size; the oldest entry makes room. */
+#define HISTORY_MAX 256
+
+typedef struct StepHistory {
+        uint64_t key; /* hash of the path and the policy (name, namespace); 0: free */
+        uint64_t saved_usec;
+        uint64_t step_last_usec[POLICY_ACTIONS_MAX];
+} StepHistory;
+
 struct Engine {
         EngineDecisionFunc func;
         void *userdata;
@@ -36,7 +49,61 @@ struct Engine {
         unsigned n_slots;   /* entries in by_slot */
         uint64_t next_usec; /* earliest next_usec of any binding (0: none); kept so that a record
                              * does not cost a scan of every binding */
+        StepHistory history[HISTORY_MAX];
 };
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+        for (; s && *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        return (h ^ 0xff) * 0x100000001b3ULL; /* a separator */
+}
+
+static uint64_t history_key(const Cgroup *c, const Policy *p)
+{
+        char path[4096];
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        if (cgroup_path(c, path, sizeof(path)) < 0)
+                return 0;
+        h = fnv1a(fnv1a(fnv1a(h, path), p->name), p->scope_namespace);
+        return h ? h : 1;
+}
+
+static void history_save(Engine *e, const Binding *b, uint64_t now)
+{
+        StepHistory *slot = &e->history[0];
+        uint64_t key;
+        bool any = false;
+
+        for (size_t i = 0; i < b->policy->n_actions; i++)
+                any = any || b->state.step_last_usec[i] != 0;
+        if (!any || !(key = history_key(b->cgroup, b->policy)))
+                return;
+        for (size_t i = 0; i < HISTORY_MAX; i++) {
+                if (e->history[i].key == key) {
+                        slot = &e->history[i];
+                        break;
+                }
+                if (e->history[i].saved_usec < slot->saved_usec)
+                        slot = &e->history[i];
+        }
+        slot->key = key;
+        slot->saved_usec = now ? now : 1;
+        memcpy(slot->step_last_usec, b->state.step_last_usec, sizeof(slot->step_last_usec));
+}
+
+static void history_restore(Engine *e, Binding *b)
+{
+        uint64_t key = history_key(b->cgroup, b->policy);
+
+        for (size_t i = 0; key && i < HISTORY_MAX; i++)
+                if (e->history[i].key == key) {
+                        memcpy(b->state.step_last_usec, e->history[i].step_last_usec,
+                               sizeof(b->state.step_last_usec));
+                        return;
+                }
+}
 
 Engine *engine_new(EngineDecisionFunc func, void *userdata)
 {
@@ -77,10 +144,14 @@ static Binding *binding_of(const Engine *e, const Cgroup *c, int kind)
         return b && b->cgroup == c && b->serial == c->serial ? b : NULL;
 }
 
-static void unbind(Engine *e, Watcher *w, const Cgroup *c, int kind)
+static void unbind(Engine *e, Watcher *w, const Cgroup *c, int kind, uint64_t now)
 {
+        Binding *b = binding_of(e, c, kind);
+
+        if (b)
+                history_save(e, b, now);
         /* Only cgroup policies ask the v1 watcher for anything. */
-        if (w && c->v1 && kind == KIND_CGROUP && binding_of(e, c, kind))
+        if (w && c->v1 && kind == KIND_CGROUP && b)
                 (void)watcher_v1_request(w, c, false, 0);
         if (entry(c, kind) < e->n_slots) {
                 free(e->by_slot[entry(c, kind)]);
@@ -158,7 +229,7 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
                                         ed.d.undo_steps |= 1U << i;
                         e->func(&ed, e->userdata);
                 }
-                unbind(e, w, c, kind);
+                unbind(e, w, c, kind, now);
                 return;
         }
         const Policy *p = &e->set.policies[idx];
@@ -187,6 +258,7 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;
+        history_restore(e, b);
         b->importance = id->qos == QOS_BESTEFFORT   ? 0
                         : id->qos == QOS_BURSTABLE  ? 1
                         : id->qos == QOS_GUARANTEED ? 2
@@ -217,6 +289,8 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
         }
         if (kind == KIND_CGROUP)
                 request_usage(e, w, b, now);
+        if (old)
+                history_save(e, old, now);
         free(e->by_slot[entry(c, kind)]);
         e->by_slot[entry(c, kind)] = b;
         if (b->next_sample_usec && (e->next_usec == 0 || b->next_sample_usec < e->next_usec))
@@ -400,8 +474,8 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                 bind(e, w, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:
-                unbind(e, NULL, c, KIND_CGROUP); /* the watcher closes its fds itself */
-                unbind(e, NULL, c, KIND_NODE);
+                unbind(e, NULL, c, KIND_CGROUP, now); /* the watcher closes its fds itself */
+                unbind(e, NULL, c, KIND_NODE, now);
                 return;
         default:
                 break;
@@ -427,6 +501,14 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                                                                   : UINT64_MAX;
                         if (cur != UINT64_MAX)
                                 b->holds[i] = usage_holds(t, c, cur);
+                        /* v1's usage, read after the kernel saw it cross, may already be
+                         * on the other side by a few pages (charges come in batches, page
+                         * cache is reclaimed): look once more a moment later. */
+                        if (r->type == RECORD_USAGE_THRESHOLD && b->usage_events) {
+                                b->next_sample_usec = now + ENGINE_USAGE_RECHECK_USEC;
+                                if (e->next_usec == 0 || b->next_sample_usec < e->next_usec)
+                                        e->next_usec = b->next_sample_usec;
+                        }
                 }
         }
         decide(e, b, now);

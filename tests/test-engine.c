@@ -307,6 +307,43 @@ START_TEST(test_engine_select)
 }
 END_TEST
 
+/* A cgroup that goes and comes back under the same path (a restarted unit)
+ * keeps its policy's cooldowns: no restart loop. */
+START_TEST(test_engine_history)
+{
+        PolicySet set = {};
+        Watcher *w;
+        char p[300];
+
+        mktree();
+        mkcg("web-1.service", "4096\n");
+        put("web-1.service", "memory.high", "1048576\n");
+        w = start(on_decision);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: restart}\nspec:\n"
+                   "  match: {unit: web-1.service}\n"
+                   "  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
+                   "  actions: [{type: restart, cooldown: 10m}]\n");
+        engine_set_policies(engine, w, &set, now);
+        for (int round = 0; round < 2; round++) {
+                n_decisions = 0;
+                put("web-1.service", "memory.events", "high 1\n");
+                ck_assert_int_ge(watcher_process_inotify(w), 0);
+                ck_assert_uint_ge(n_decisions, 1);
+                ck_assert(last.d.fired);
+                /* The first time the restart runs; after the cgroup came back, its cooldown holds. */
+                ck_assert_uint_eq(last.d.run_steps, round == 0 ? 1U : 0U);
+                snprintf(p, sizeof(p), "rm -rf '%s/web-1.service'", root);
+                ck_assert_int_eq(system(p), 0);
+                ck_assert_int_ge(watcher_process_inotify(w), 0);
+                now += 1000000;
+                mkcg("web-1.service", "4096\n");
+                put("web-1.service", "memory.high", "1048576\n");
+                ck_assert_int_ge(watcher_process_inotify(w), 0);
+        }
+        finish(w, &set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -314,6 +351,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine);
         tcase_add_test(tc, test_engine_node);
         tcase_add_test(tc, test_engine_select);
+        tcase_add_test(tc, test_engine_history);
         suite_add_tcase(s, tc);
         return s;
 }
