@@ -87,7 +87,8 @@ START_TEST(test_event_path_allocates_nothing)
                 snprintf(p, sizeof(p), "%s/%s", root, rel);
                 ck_assert_int_eq(mkdir(p, 0755), 0);
                 put(rel, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
-                put(rel, "memory.events.local", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
+                put(rel, "memory.events.local",
+                    "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n");
                 put(rel, "memory.high", "1048576\n");
                 put(rel, "memory.max", "max\n");
                 put(rel, "memory.current", "4096\n");
@@ -106,10 +107,12 @@ START_TEST(test_event_path_allocates_nothing)
         for (int round = 1; round <= 50; round++) {
                 char rel[32];
                 snprintf(rel, sizeof(rel), "s%d.slice", round % 20);
-                snprintf(text, sizeof(text), "low 0\nhigh %d\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\nnew_key %d\n",
-                         round, round);
+                snprintf(text, sizeof(text),
+                         "low 0\nhigh %d\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\nnew_key %d\n", round,
+                         round);
                 if (!put(rel, "memory.events", text) || !put(rel, "memory.events.local", text) ||
-                    !put(rel, "cgroup.events", round % 2 ? "populated 1\nfrozen 0\n" : "populated 0\nfrozen 0\n") ||
+                    !put(rel, "cgroup.events",
+                         round % 2 ? "populated 1\nfrozen 0\n" : "populated 0\nfrozen 0\n") ||
                     watcher_process_inotify(w) < 0)
                         failures++;
         }
