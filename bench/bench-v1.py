@@ -179,7 +179,7 @@ print(t0, t1, flush=True); sys.stdin.readline()
         rec = None
         for _ in range(200):
             recs = [json.loads(l) for l in open(out) if '"event":"usage_threshold"' in l]
-            if len(recs) > n0 and recs[-1].get("memory_current", 0) >= 32 << 20:
+            if len(recs) > n0 and recs[-1].get("memory_current", 0) >= 31 << 20:
                 rec = recs[-1]
                 break
             time.sleep(0.01)
