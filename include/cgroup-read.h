@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,17 @@ int cg_read_memory_stat(int dirfd, MemoryStat *ret);
 
 /* The cgroup2 mount point: the statfs magic of `path` must be CGROUP2_SUPER_MAGIC. */
 int cg_is_cgroup2(const char *path);
+
+/* One line of a mountinfo-format file: pointers into the caller's line
+ * buffer, the mount point unescaped (\040 is a space). */
+typedef struct MountEntry {
+        const char *mountpoint, *fstype, *superopts;
+} MountEntry;
+
+/* The next well-formed line of f into ret; 1, or 0 at the end. */
+int cg_mountinfo_next(FILE *f, char *line, size_t size, MountEntry *ret);
+/* Whether a comma-separated option list holds opt exactly. */
+bool mount_has_option(const char *opts, const char *opt);
 
 /* Find a cgroup2 mount in a mountinfo-format file (normally /proc/self/mountinfo),
  * preferring /sys/fs/cgroup. Writes the mount point and whether the

@@ -192,39 +192,62 @@ static void unoctal(char *s)
         *w = '\0';
 }
 
+int cg_mountinfo_next(FILE *f, char *line, size_t size, MountEntry *ret)
+{
+        while (fgets(line, (int)size, f)) {
+                /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
+                char *fields[6], *save = NULL, *save2 = NULL, *sep = strstr(line, " - ");
+                int nf = 0;
+
+                if (!sep)
+                        continue;
+                *sep = '\0';
+                for (char *t = strtok_r(line, " ", &save); t && nf < 6; t = strtok_r(NULL, " ", &save))
+                        fields[nf++] = t;
+                ret->fstype = strtok_r(sep + 3, " \n", &save2);
+                (void)strtok_r(NULL, " \n", &save2);
+                ret->superopts = strtok_r(NULL, " \n", &save2);
+                if (nf < 6 || !ret->fstype)
+                        continue;
+                if (!ret->superopts)
+                        ret->superopts = "";
+                unoctal(fields[4]);
+                ret->mountpoint = fields[4];
+                return 1;
+        }
+        return 0;
+}
+
+bool mount_has_option(const char *opts, const char *opt)
+{
+        size_t n = strlen(opt);
+
+        for (const char *p = opts; p && *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                if (len == n && memcmp(p, opt, n) == 0)
+                        return true;
+                p = comma ? comma + 1 : NULL;
+        }
+        return false;
+}
+
 int cg_find_cgroup2_mount(const char *mountinfo_path, char *ret_path, size_t size, bool *ret_localevents)
 {
-        FILE *f;
-        char line[4096];
-        char best[4096] = "";
+        char line[4096], best[4096] = "";
         bool best_local = false;
+        MountEntry m;
+        FILE *f;
 
         f = fopen(mountinfo_path, "re");
         if (!f)
                 return -errno;
-        while (fgets(line, sizeof(line), f)) {
-                /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
-                char *fields[16], *save = NULL, *sep;
-                int nf = 0;
-
-                sep = strstr(line, " - ");
-                if (!sep)
+        while (cg_mountinfo_next(f, line, sizeof(line), &m) > 0) {
+                if (strcmp(m.fstype, "cgroup2") != 0)
                         continue;
-                *sep = '\0';
-                for (char *t = strtok_r(line, " ", &save); t && nf < 16; t = strtok_r(NULL, " ", &save))
-                        fields[nf++] = t;
-                if (nf < 6)
-                        continue;
-                char *rest = sep + 3, *save2 = NULL;
-                char *fstype = strtok_r(rest, " ", &save2);
-                (void)strtok_r(NULL, " ", &save2);
-                char *superopts = strtok_r(NULL, " \n", &save2);
-                if (!fstype || strcmp(fstype, "cgroup2") != 0)
-                        continue;
-                unoctal(fields[4]);
-                if (best[0] == '\0' || strcmp(fields[4], "/sys/fs/cgroup") == 0) {
-                        snprintf(best, sizeof(best), "%s", fields[4]);
-                        best_local = superopts && strstr(superopts, "memory_localevents");
+                if (best[0] == '\0' || strcmp(m.mountpoint, "/sys/fs/cgroup") == 0) {
+                        snprintf(best, sizeof(best), "%s", m.mountpoint);
+                        best_local = mount_has_option(m.superopts, "memory_localevents");
                 }
         }
         fclose(f);

@@ -27,50 +27,23 @@ const char *v1_mode_to_string(V1Mode m)
         return m >= 0 && m < _V1_MODE_MAX ? mode_names[m] : NULL;
 }
 
-/* Whether the comma-separated option list holds opt exactly. */
-static bool has_option(const char *opts, const char *opt)
-{
-        size_t n = strlen(opt);
-
-        for (const char *p = opts; p && *p;) {
-                const char *comma = strchr(p, ',');
-                size_t len = comma ? (size_t)(comma - p) : strlen(p);
-                if (len == n && memcmp(p, opt, n) == 0)
-                        return true;
-                p = comma ? comma + 1 : NULL;
-        }
-        return false;
-}
-
 int cg_find_v1_memory_mount(const char *mountinfo_path, char *ret_path, size_t size)
 {
         char line[4096];
         int r = -ENOENT;
+        MountEntry m;
         FILE *f;
 
         f = fopen(mountinfo_path, "re");
         if (!f)
                 return -errno;
-        while (r == -ENOENT && fgets(line, sizeof(line), f)) {
-                /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
-                char *sep = strstr(line, " - "), *save = NULL, *mnt = NULL;
-                if (!sep)
-                        continue;
-                *sep = '\0';
-                char *t = strtok_r(line, " ", &save);
-                for (int i = 0; t && i < 4; i++)
-                        t = strtok_r(NULL, " ", &save);
-                mnt = t;
-                char *save2 = NULL, *fstype = strtok_r(sep + 3, " ", &save2);
-                (void)strtok_r(NULL, " ", &save2);
-                char *superopts = strtok_r(NULL, " \n", &save2);
-                if (!mnt || !fstype || strcmp(fstype, "cgroup") != 0 || !superopts ||
-                    !has_option(superopts, "memory"))
-                        continue;
-                r = strlen(mnt) < size ? 0 : -ENAMETOOLONG;
-                if (r == 0)
-                        strcpy(ret_path, mnt);
-        }
+        while (cg_mountinfo_next(f, line, sizeof(line), &m) > 0)
+                if (strcmp(m.fstype, "cgroup") == 0 && mount_has_option(m.superopts, "memory")) {
+                        r = strlen(m.mountpoint) < size ? 0 : -ENAMETOOLONG;
+                        if (r == 0)
+                                strcpy(ret_path, m.mountpoint);
+                        break;
+                }
         fclose(f);
         return r;
 }

@@ -62,6 +62,14 @@ START_TEST(test_find_mount)
         ck_assert_int_eq(write(fd, text, two), (int)two);
         close(fd);
         ck_assert_int_eq(cg_find_v1_memory_mount(path, got, sizeof(got)), -ENOENT);
+        /* The mount point is unescaped like the cgroup2 one (one mountinfo parser). */
+        static const char esc[] =
+                "39 31 0:36 / /sys/fs/cgroup/my\\040memory rw shared:9 - cgroup cgroup rw,memory\n";
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ck_assert_int_eq(write(fd, esc, strlen(esc)), (int)strlen(esc));
+        close(fd);
+        ck_assert_int_eq(cg_find_v1_memory_mount(path, got, sizeof(got)), 0);
+        ck_assert_str_eq(got, "/sys/fs/cgroup/my memory");
         unlink(path);
 }
 END_TEST
