@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "parse.h"
 #include "watcher-internal.h"
 
 #define PRESSURE_LEVEL_OUTPUT_USEC (1000 * 1000ULL)
@@ -120,19 +119,21 @@ void watcher_v1_detach(Watcher *w, Cgroup *c)
                 v1_disarm(w, c, (V1Fd)i);
 }
 
-/* failcnt and oom_control's oom_kill into ev (a copy of the counters). */
-static void read_counters(Watcher *w, Cgroup *c, MemEvents *ev)
+/* failcnt into ev (a copy of the counters), and oom_control's oom_kill when
+ * it can have changed: only an OOM makes it grow, so pressure notifications
+ * (hundreds a second under pressure) leave it alone. */
+static void read_counters(Watcher *w, Cgroup *c, MemEvents *ev, bool oom_control)
 {
+        const char *rel = watcher_relpath(w, c, "memory.failcnt");
         uint64_t x;
         bool under;
         size_t len;
 
-        if (watcher_read_attr(w, c, "memory.failcnt", &len) >= 0 &&
-            parse_u64_n(w->text, len > 0 && w->text[len - 1] == '\n' ? len - 1 : len, &x) >= 0) {
+        if (rel && cg_read_u64(w->root_fd, rel, &x) >= 0) {
                 ev->value[MEMEV_MAX] = x;
                 ev->present |= 1U << MEMEV_MAX;
         }
-        if (watcher_read_attr(w, c, "memory.oom_control", &len) >= 0 &&
+        if (oom_control && watcher_read_attr(w, c, "memory.oom_control", &len) >= 0 &&
             memcg_v1_oom_control_parse(w->text, len, &under, &x) >= 0) {
                 ev->value[MEMEV_OOM_KILL] = x;
                 ev->present |= 1U << MEMEV_OOM_KILL | 1U << MEMEV_OOM;
@@ -140,20 +141,23 @@ static void read_counters(Watcher *w, Cgroup *c, MemEvents *ev)
         }
 }
 
-/* Counters re-read (oom_notifications more OOMs seen); a memory_events record if any grew. */
-static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications)
+/* Counters re-read (oom_notifications more OOMs seen); a memory_events record
+ * if any grew. current: the usage if the caller has just read it. */
+static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications, bool oom_control,
+                             uint64_t current)
 {
         MemEvents ev = c->events;
         MemEventsDelta d;
-        Record r = { .type = RECORD_MEMORY_EVENTS, .current = UINT64_MAX };
+        Record r = { .type = RECORD_MEMORY_EVENTS, .current = current };
 
         ev.value[MEMEV_OOM] += oom_notifications;
-        read_counters(w, c, &ev);
+        read_counters(w, c, &ev, oom_control);
         memevents_diff(&c->events, &ev, &d);
         c->events = ev;
         if (!d.any)
                 return;
-        r.current = watcher_read_current(w, c);
+        if (r.current == UINT64_MAX)
+                r.current = watcher_read_current(w, c);
         r.delta = &d;
         watcher_emit(w, &r, c);
 }
@@ -161,7 +165,7 @@ static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications)
 void watcher_v1_refresh(Watcher *w, Cgroup *c)
 {
         if (c->watched)
-                counters_changed(w, c, 0);
+                counters_changed(w, c, 0, true, UINT64_MAX);
 }
 
 void watcher_v1_attach(Watcher *w, Cgroup *c)
@@ -169,7 +173,7 @@ void watcher_v1_attach(Watcher *w, Cgroup *c)
         _cleanup_close_ int dfd = -1;
         CgroupV1 *v = c->v1;
 
-        read_counters(w, c, &c->events);
+        read_counters(w, c, &c->events, true);
         dfd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
         if (dfd < 0) {
                 watcher_fd_trouble(w, c, dfd);
@@ -224,9 +228,11 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                 return;
         }
         /* Every registration is signalled once more when its cgroup is removed:
-         * that is no event (inotify tells of the removal). */
+         * that is no event (inotify tells of the removal). The usage, which every
+         * record carries, is what tells. */
         const char *rel = watcher_relpath(w, c, "memory.usage_in_bytes");
-        if (!rel || faccessat(w->root_fd, rel, F_OK, 0) < 0) {
+        uint64_t current = UINT64_MAX;
+        if (!rel || cg_read_u64(w->root_fd, rel, &current) == -ENOENT) {
                 watcher_v1_detach(w, c);
                 return;
         }
@@ -253,23 +259,23 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                         v->last_output_usec[which] = now;
                 } else
                         r.quiet = true;
-                r.current = watcher_read_current(w, c);
+                r.current = current;
                 watcher_emit(w, &r, c);
-                counters_changed(w, c, 0);
+                counters_changed(w, c, 0, false, current);
                 break;
         }
         case V1_FD_OOM:
                 /* The notification comes just before the OOM killer picks a victim:
                  * oom_kill grows a moment later (watcher_v1_recheck). */
+                if (!v->oom_pending)
+                        w->n_v1_oom_pending++;
                 v->oom_pending = true;
-                w->n_v1_oom_pending++;
-                counters_changed(w, c, n);
+                counters_changed(w, c, n, true, current);
                 break;
         case V1_FD_THRESHOLD: {
-                Record r = { .type = RECORD_USAGE_THRESHOLD, .threshold = v->threshold };
-                r.current = watcher_read_current(w, c);
+                Record r = { .type = RECORD_USAGE_THRESHOLD, .threshold = v->threshold, .current = current };
                 watcher_emit(w, &r, c);
-                counters_changed(w, c, 0);
+                counters_changed(w, c, 0, false, current);
                 break;
         }
         default:
@@ -289,7 +295,7 @@ unsigned watcher_v1_recheck(Watcher *w)
                 if (!c || !c->v1 || !c->v1->oom_pending)
                         continue;
                 uint64_t before = c->events.value[MEMEV_OOM_KILL];
-                counters_changed(w, c, 0);
+                counters_changed(w, c, 0, true, UINT64_MAX);
                 if (c->events.value[MEMEV_OOM_KILL] != before || !c->watched)
                         c->v1->oom_pending = false;
                 else
