@@ -138,7 +138,9 @@ static bool target_alive(Executor *x, const Target *t, const Cgroup **ret)
 
 static void emit(Executor *x, const Target *t, ActionOutcome *o, int error)
 {
-        Record r = { .type = RECORD_ACTION, .path = t->path, .outcome = o, .current = UINT64_MAX };
+        Record r = record_init(RECORD_ACTION);
+        r.path = t->path;
+        r.outcome = o;
 
         (void)target_alive(x, t, &r.cgroup);
         r.error = error;
@@ -149,14 +151,14 @@ static void emit(Executor *x, const Target *t, ActionOutcome *o, int error)
         r.mono_usec = now_usec(CLOCK_MONOTONIC);
         r.real_usec = now_usec(CLOCK_REALTIME);
         x->n_outcomes++;
-        if (strcmp(o->result, "failed") == 0)
+        if (o->result == ACTION_RESULT_FAILED)
                 x->n_failed++;
         x->emit(&r, x->userdata);
 }
 
-static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result,
+static void outcome(Executor *x, const Target *t, ActionType type, bool undo, ActionResult result,
                     const char *via, int error, const char *fmt, ...) _printf_(8, 9);
-static void outcome(Executor *x, const Target *t, ActionType type, bool undo, const char *result,
+static void outcome(Executor *x, const Target *t, ActionType type, bool undo, ActionResult result,
                     const char *via, int error, const char *fmt, ...)
 {
         ActionOutcome o = { .action = type, .undo = undo, .result = result, .via = via };
@@ -310,10 +312,10 @@ static void throttle_done(Executor *x, Throttle *th, int error, const char *via)
         format_size(old, a, sizeof(a));
         format_size(new, b, sizeof(b));
         if (error < 0) {
-                o.result = "failed";
+                o.result = ACTION_RESULT_FAILED;
                 snprintf(detail, sizeof(detail), "memory.high %s -> %s: %s", a, b, strerror(-error));
         } else {
-                o.result = "done";
+                o.result = ACTION_RESULT_DONE;
                 snprintf(detail, sizeof(detail), "memory.high %s -> %s%s", a, b,
                          th->restoring      ? " (given back)"
                          : new <= th->floor ? " (at the floor)"
@@ -496,20 +498,20 @@ static void run_throttle(Executor *x, const Action *act, const Target *t, const 
         format_size(next, b, sizeof(b));
         if (next == UINT64_MAX) {
                 format_size(act->floor_bytes, b, sizeof(b));
-                outcome(x, t, ACTION_THROTTLE, false, "skipped", NULL, 0,
+                outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_SKIPPED, NULL, 0,
                         "memory.high is %s, at or below the floor %s", a, b);
                 return;
         }
         if (act->dry_run) {
-                outcome(x, t, ACTION_THROTTLE, false, "dry-run", t->unit[0] ? "systemd" : "cgroupfs", 0,
-                        "would lower memory.high %s -> %s", a, b);
+                outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_DRY_RUN,
+                        t->unit[0] ? "systemd" : "cgroupfs", 0, "would lower memory.high %s -> %s", a, b);
                 return;
         }
         for (int i = 0; i < THROTTLE_MAX && !th; i++)
                 if (!x->throttles[i].used)
                         th = &x->throttles[i];
         if (!th) {
-                outcome(x, t, ACTION_THROTTLE, false, "failed", NULL, -ENOSPC,
+                outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_FAILED, NULL, -ENOSPC,
                         "%d cgroups are throttled already", THROTTLE_MAX);
                 return;
         }
@@ -679,9 +681,9 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 if (!j->used || strcmp(j->job, job) != 0)
                         continue;
                 j->used = false;
-                outcome(x, &j->t, j->action, false, strcmp(result, "done") == 0 ? "done" : "failed",
-                        "systemd", strcmp(result, "done") == 0 ? 0 : -EIO, "job %" PRIu32 " %s: %s", id,
-                        unit, result);
+                outcome(x, &j->t, j->action, false,
+                        strcmp(result, "done") == 0 ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, "systemd",
+                        strcmp(result, "done") == 0 ? 0 : -EIO, "job %" PRIu32 " %s: %s", id, unit, result);
         }
         return 0;
 }
@@ -694,8 +696,8 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         const char *job = NULL;
 
         if (e) {
-                outcome(x, &c->t, c->action, c->undo, "failed", "systemd", -sd_bus_message_get_errno(m),
-                        "%s", e->message ? e->message : e->name);
+                outcome(x, &c->t, c->action, c->undo, ACTION_RESULT_FAILED, "systemd",
+                        -sd_bus_message_get_errno(m), "%s", e->message ? e->message : e->name);
                 Frozen *f = c->action == ACTION_FREEZE && !c->undo ? frozen_find(x, &c->t) : NULL;
                 if (f)
                         f->used = false;
@@ -715,16 +717,18 @@ static int on_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         .used = true, .action = c->action, .t = c->t, .start_usec = now_usec(CLOCK_MONOTONIC)
                 };
                 snprintf(slot->job, sizeof(slot->job), "%s", job);
-                outcome(x, &c->t, c->action, false, "started", "systemd", 0, "job %s queued", job);
+                outcome(x, &c->t, c->action, false, ACTION_RESULT_STARTED, "systemd", 0, "job %s queued",
+                        job);
         } else if (c->action == ACTION_FREEZE) {
                 Frozen *f = frozen_find(x, &c->t);
                 if (f) {
                         f->confirmed = true;
                         f->used = !c->undo;
                 }
-                outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, c->undo ? "thawed" : "frozen");
+                outcome(x, &c->t, c->action, c->undo, ACTION_RESULT_DONE, "systemd", 0,
+                        c->undo ? "thawed" : "frozen");
         } else
-                outcome(x, &c->t, c->action, c->undo, "done", "systemd", 0, NULL);
+                outcome(x, &c->t, c->action, c->undo, ACTION_RESULT_DONE, "systemd", 0, NULL);
         return 0;
 }
 
@@ -779,7 +783,7 @@ static void freeze(Executor *x, const Target *t, bool thaw)
                         if (!x->frozen[i].used)
                                 f = &x->frozen[i];
                 if (!f) {
-                        outcome(x, t, ACTION_FREEZE, false, "failed", NULL, -ENOSPC,
+                        outcome(x, t, ACTION_FREEZE, false, ACTION_RESULT_FAILED, NULL, -ENOSPC,
                                 "%d cgroups frozen already", FROZEN_MAX);
                         return;
                 }
@@ -790,7 +794,7 @@ static void freeze(Executor *x, const Target *t, bool thaw)
                 if (r >= 0)
                         return;
                 if (r != -ENOTCONN) {
-                        outcome(x, t, ACTION_FREEZE, thaw, "failed", "systemd", r, "%s: %s",
+                        outcome(x, t, ACTION_FREEZE, thaw, ACTION_RESULT_FAILED, "systemd", r, "%s: %s",
                                 thaw ? "ThawUnit" : "FreezeUnit", strerror(-r));
                         if (f && !thaw)
                                 f->used = false; /* not frozen: nothing to thaw later */
@@ -799,7 +803,7 @@ static void freeze(Executor *x, const Target *t, bool thaw)
         }
         r = write_cgroup_file(x, t, "cgroup.freeze", thaw ? "0" : "1");
         if (r < 0) {
-                outcome(x, t, ACTION_FREEZE, thaw, "failed", "cgroupfs", r, "cgroup.freeze: %s",
+                outcome(x, t, ACTION_FREEZE, thaw, ACTION_RESULT_FAILED, "cgroupfs", r, "cgroup.freeze: %s",
                         strerror(-r));
                 if (f && !thaw)
                         f->used = false;
@@ -808,10 +812,11 @@ static void freeze(Executor *x, const Target *t, bool thaw)
         if (thaw) {
                 if (f)
                         f->used = false;
-                outcome(x, t, ACTION_FREEZE, true, "done", "cgroupfs", 0, "thawed");
+                outcome(x, t, ACTION_FREEZE, true, ACTION_RESULT_DONE, "cgroupfs", 0, "thawed");
         } else
                 /* Done when cgroup.events says frozen 1 (executor_observe). */
-                outcome(x, t, ACTION_FREEZE, false, "started", "cgroupfs", 0, "cgroup.freeze 1 written");
+                outcome(x, t, ACTION_FREEZE, false, ACTION_RESULT_STARTED, "cgroupfs", 0,
+                        "cgroup.freeze 1 written");
 }
 
 static void kill_cgroup(Executor *x, const Action *act, const Target *t, const Cgroup *c)
@@ -826,7 +831,7 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
                 if (r >= 0)
                         return;
                 if (r != -ENOTCONN) {
-                        outcome(x, t, ACTION_KILL, false, "failed", "systemd", r, "KillUnit: %s",
+                        outcome(x, t, ACTION_KILL, false, ACTION_RESULT_FAILED, "systemd", r, "KillUnit: %s",
                                 strerror(-r));
                         return;
                 }
@@ -840,20 +845,22 @@ static void kill_cgroup(Executor *x, const Action *act, const Target *t, const C
                 dfd = openat(x->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 r = dfd < 0 ? -errno : memcg_v1_kill_subtree(dfd, SIGKILL, &n);
                 if (r < 0)
-                        outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r,
+                        outcome(x, t, ACTION_KILL, false, ACTION_RESULT_FAILED, "cgroupfs", r,
                                 "cgroup v1 kill (cgroup.procs): %s", strerror(-r));
                 else
-                        outcome(x, t, ACTION_KILL, false, "done", "cgroupfs", 0,
+                        outcome(x, t, ACTION_KILL, false, ACTION_RESULT_DONE, "cgroupfs", 0,
                                 "cgroup v1: %u processes SIGKILLed from cgroup.procs", n);
                 return;
         }
         r = write_cgroup_file(x, t, "cgroup.kill", "1");
         if (r == -ENOENT && target_exists(x, t))
-                outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r, "cgroup.kill needs Linux 5.14");
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_FAILED, "cgroupfs", r,
+                        "cgroup.kill needs Linux 5.14");
         else if (r < 0)
-                outcome(x, t, ACTION_KILL, false, "failed", "cgroupfs", r, "cgroup.kill: %s", strerror(-r));
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_FAILED, "cgroupfs", r, "cgroup.kill: %s",
+                        strerror(-r));
         else
-                outcome(x, t, ACTION_KILL, false, "done", "cgroupfs", 0,
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_DONE, "cgroupfs", 0,
                         "cgroup.kill: every process SIGKILLed");
 }
 
@@ -892,18 +899,20 @@ static void on_webhook_done(void *userdata, const char *url, const char *cookie,
                 snprintf(answer, sizeof(answer), "HTTP %ld", http_code);
         else
                 snprintf(answer, sizeof(answer), "no answer");
-        outcome(x, &t, ACTION_NOTIFY, false, ok ? "done" : "failed", "webhook", ok ? 0 : -EIO,
-                "POST %s: %s after %u attempt%s%s%s", url, answer, attempts, attempts == 1 ? "" : "s",
-                error ? ": " : "", error ? error : "");
+        outcome(x, &t, ACTION_NOTIFY, false, ok ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, "webhook",
+                ok ? 0 : -EIO, "POST %s: %s after %u attempt%s%s%s", url, answer, attempts,
+                attempts == 1 ? "" : "s", error ? ": " : "", error ? error : "");
 }
 
 static void run_notify(Executor *x, const Action *act, const Target *t, const Cgroup *c,
                        const EngineDecision *d)
 {
-        ActionOutcome o = { .action = ACTION_NOTIFY, .result = act->dry_run ? "dry-run" : "done" };
-        Record r = {
-                .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX
-        };
+        ActionOutcome o = { .action = ACTION_NOTIFY,
+                            .result = act->dry_run ? ACTION_RESULT_DRY_RUN : ACTION_RESULT_DONE };
+        Record r = record_init(RECORD_ACTION);
+        r.cgroup = c;
+        r.path = t->path;
+        r.outcome = &o;
         char via[96], detail[PATH_MAX_CG + 200], cookie[PATH_MAX_CG + 160];
         size_t len = 0;
         sd_bus *bus;
@@ -938,8 +947,8 @@ static void run_notify(Executor *x, const Action *act, const Target *t, const Cg
                                                     on_webhook_done, x)
                                     : -ENOTSUP;
                 if (k < 0)
-                        outcome(x, t, ACTION_NOTIFY, false, "failed", "webhook", k, "POST %s not queued: %s",
-                                act->webhook,
+                        outcome(x, t, ACTION_NOTIFY, false, ACTION_RESULT_FAILED, "webhook", k,
+                                "POST %s not queued: %s", act->webhook,
                                 k == -ENOBUFS    ? "queue full"
                                 : k == -ENOTCONN ? "libcurl is not set up"
                                                  : strerror(-k));
@@ -996,14 +1005,14 @@ static void run_report(Executor *x, const Action *act, const Target *t)
         int r, fd;
 
         if (x->report_fd < 0) {
-                outcome(x, t, ACTION_REPORT, false, "failed", NULL, -ENOTDIR,
+                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, -ENOTDIR,
                         "no report directory (--report-dir)");
                 return;
         }
         r = report_build(x->root_fd, rel(t->path), x->proc_fd, t->path, t->policy, real, x->report,
                          sizeof(x->report), &len, &sum);
         if (r < 0) {
-                outcome(x, t, ACTION_REPORT, false, "failed", NULL, r, "building the report: %s",
+                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, r, "building the report: %s",
                         strerror(-r));
                 return;
         }
@@ -1029,7 +1038,7 @@ static void run_report(Executor *x, const Action *act, const Target *t)
         o.detail = detail;
         o.report = full;
         if (act->dry_run) {
-                o.result = "dry-run";
+                o.result = ACTION_RESULT_DRY_RUN;
                 emit(x, t, &o, 0);
                 return;
         }
@@ -1050,12 +1059,12 @@ static void run_report(Executor *x, const Action *act, const Target *t)
         }
         if (r < 0) {
                 (void)unlinkat(x->report_fd, name, 0);
-                o.result = "failed";
+                o.result = ACTION_RESULT_FAILED;
                 o.report = NULL;
                 emit(x, t, &o, r);
                 return;
         }
-        o.result = "done";
+        o.result = ACTION_RESULT_DONE;
         emit(x, t, &o, 0);
         prune_reports(x);
 }
@@ -1069,17 +1078,18 @@ static void on_exec_done(void *userdata, const char *cookie, int status, const c
 
         if (!target_from_cookie(cookie, &t))
                 return;
-        outcome(x, &t, ACTION_EXEC, false, status == 0 ? "done" : "failed", "exec-helper",
-                status == 0 ? 0 : -EIO, "%s", detail);
+        outcome(x, &t, ACTION_EXEC, false, status == 0 ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED,
+                "exec-helper", status == 0 ? 0 : -EIO, "%s", detail);
 }
 
 static void run_exec(Executor *x, const Action *act, const Target *t, const Cgroup *c,
                      const EngineDecision *d)
 {
-        ActionOutcome o = { .action = ACTION_EXEC, .result = "started", .via = "exec-helper" };
-        Record r = {
-                .type = RECORD_ACTION, .cgroup = c, .path = t->path, .outcome = &o, .current = UINT64_MAX
-        };
+        ActionOutcome o = { .action = ACTION_EXEC, .result = ACTION_RESULT_STARTED, .via = "exec-helper" };
+        Record r = record_init(RECORD_ACTION);
+        r.cgroup = c;
+        r.path = t->path;
+        r.outcome = &o;
         char cookie[PATH_MAX_CG + 160], detail[300];
         size_t len;
         int k;
@@ -1090,7 +1100,7 @@ static void run_exec(Executor *x, const Action *act, const Target *t, const Cgro
         snprintf(detail, sizeof(detail), "%s", act->argv[0]);
         o.detail = detail;
         if (act->dry_run) {
-                o.result = "dry-run";
+                o.result = ACTION_RESULT_DRY_RUN;
                 emit(x, t, &o, 0);
                 return;
         }
@@ -1100,7 +1110,7 @@ static void run_exec(Executor *x, const Action *act, const Target *t, const Cgro
         k = x->exec ? exec_helper_run(x->exec, act->argv, act->argc, act->timeout_usec, x->json, len, cookie)
                     : -ECHILD;
         if (k < 0) {
-                o.result = "failed";
+                o.result = ACTION_RESULT_FAILED;
                 snprintf(detail, sizeof(detail), "%s: the exec helper %s", act->argv[0],
                          k == -ENOBUFS ? "queue is full" : "is not running");
                 emit(x, t, &o, k);
@@ -1132,20 +1142,21 @@ static void run_step(Executor *x, const EngineDecision *d, const Action *act, co
         int r;
 
         if (why) {
-                outcome(x, t, act->type, false, "refused", NULL, 0, "%s", why);
+                outcome(x, t, act->type, false, ACTION_RESULT_REFUSED, NULL, 0, "%s", why);
                 return;
         }
         if (act->type != ACTION_NOTIFY && act->type != ACTION_EXEC && !target_exists(x, t)) {
-                outcome(x, t, act->type, false, "skipped", NULL, -ENOENT, "the cgroup is gone");
+                outcome(x, t, act->type, false, ACTION_RESULT_SKIPPED, NULL, -ENOENT, "the cgroup is gone");
                 return;
         }
         if ((act->type == ACTION_RESTART || act->type == ACTION_STOP) && !t->unit[0]) {
-                outcome(x, t, act->type, false, "refused", NULL, 0, "not a systemd unit");
+                outcome(x, t, act->type, false, ACTION_RESULT_REFUSED, NULL, 0, "not a systemd unit");
                 return;
         }
         if (act->dry_run && act->type != ACTION_THROTTLE && act->type != ACTION_NOTIFY &&
             act->type != ACTION_REPORT && act->type != ACTION_EXEC) {
-                outcome(x, t, act->type, false, "dry-run", t->unit[0] ? "systemd" : "cgroupfs", 0, NULL);
+                outcome(x, t, act->type, false, ACTION_RESULT_DRY_RUN, t->unit[0] ? "systemd" : "cgroupfs",
+                        0, NULL);
                 return;
         }
         switch (act->type) {
@@ -1164,7 +1175,7 @@ static void run_step(Executor *x, const EngineDecision *d, const Action *act, co
                               act->type == ACTION_RESTART ? "RestartUnit" : "StopUnit", "ss", t->unit,
                               "replace");
                 if (r < 0)
-                        outcome(x, t, act->type, false, "failed", "systemd", r, "%s",
+                        outcome(x, t, act->type, false, ACTION_RESULT_FAILED, "systemd", r, "%s",
                                 r == -ENOTCONN ? "the system bus is not reachable" : strerror(-r));
                 break;
         case ACTION_FREEZE:
@@ -1229,7 +1240,7 @@ void executor_observe(Executor *x, const Record *r)
                         if (f->used && !f->confirmed && f->t.cgroup == c && f->t.serial == c->serial &&
                             !f->t.unit[0]) {
                                 f->confirmed = true;
-                                outcome(x, &f->t, ACTION_FREEZE, false, "done", "cgroupfs", 0,
+                                outcome(x, &f->t, ACTION_FREEZE, false, ACTION_RESULT_DONE, "cgroupfs", 0,
                                         "cgroup.events: frozen 1");
                         }
                 }
@@ -1284,7 +1295,7 @@ void executor_restore_all(Executor *x)
                                 "org.freedesktop.systemd1.Manager", "ThawUnit", &e, NULL, "s", f->t.unit);
                 else
                         r = write_cgroup_file(x, &f->t, "cgroup.freeze", "0");
-                outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? "failed" : "done",
+                outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? ACTION_RESULT_FAILED : ACTION_RESULT_DONE,
                         bus ? "systemd" : "cgroupfs", r < 0 ? r : 0, "thawed at shutdown");
                 f->used = false;
         }

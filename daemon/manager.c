@@ -127,7 +127,11 @@ static void output_action_record(Manager *m, const Record *r)
 static void on_decision(const EngineDecision *d, void *userdata)
 {
         Manager *m = userdata;
-        Record r = { .type = RECORD_POLICY, .cgroup = d->cgroup, .decision = d, .current = UINT64_MAX };
+        Record r = record_init(RECORD_POLICY);
+        r.cgroup = d->cgroup;
+        r.policy = d->policy;
+        r.phase = d->phase;
+        r.decision = &d->d;
 
         r.mono_usec = now_usec(CLOCK_MONOTONIC);
         r.real_usec = now_usec(CLOCK_REALTIME);

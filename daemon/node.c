@@ -38,7 +38,10 @@ static uint32_t below_mask(const Manager *m, uint64_t avail)
 
 static void node_emit(Manager *m, const NodeStats *n, const char *why)
 {
-        Record r = { .type = RECORD_NODE, .path = "/", .node = n, .current = UINT64_MAX, .message = why };
+        Record r = record_init(RECORD_NODE);
+        r.path = "/";
+        r.node = n;
+        r.message = why;
 
         r.mono_usec = now_usec(CLOCK_MONOTONIC);
         r.real_usec = now_usec(CLOCK_REALTIME);

@@ -5,23 +5,8 @@
 #include <stdint.h>
 
 #include "policy.h"
-#include "watcher.h"
-
-/* What an action did, as carried by an `action` record (docs/records.md).
- * Strings are borrowed for the time of the emit call. */
-typedef struct ActionOutcome {
-        const char *policy;           /* policy name */
-        const char *policy_namespace; /* NULL: a node-admin policy */
-        ActionType action;
-        bool undo;                     /* a give-back: throttle restored, thaw */
-        const char *result;            /* "done", "started", "failed", "refused", "dry-run", "skipped" */
-        const char *via;               /* "systemd", "cgroupfs", the notify sinks, ... */
-        const char *unit;              /* the systemd unit acted on, if any */
-        const char *detail;            /* in words */
-        uint64_t old_value, new_value; /* throttle: memory.high before and after (UINT64_MAX: max) */
-        bool has_values;
-        const char *report; /* report: the file written */
-} ActionOutcome;
+#include "cgroup.h"
+#include "record.h"
 
 /* The systemd unit that owns a cgroup: its own name when that ends in .slice,
  * .scope or .service (systemd's units, and Kubernetes' pods and containers

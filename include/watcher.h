@@ -5,10 +5,12 @@
 #include <stdint.h>
 
 #include "cgroup-read.h"
+#include "cgroup.h"
 #include "identity.h"
 #include "memcg-v1.h"
 #include "memevents.h"
 #include "psi.h"
+#include "record.h"
 
 /* The live model of the cgroup tree and the kernel-event watchers on it.
  *
@@ -72,99 +74,6 @@ typedef struct WatcherConfig {
                           .psi_window_usec = 2000000,                                                       \
                           .pod_log_dir = "/var/log/pods",                                                   \
                           .container_log_dir = "/var/log/containers" })
-
-/* cgroup v1 eventfds, indexed like V1Level for the pressure levels. */
-typedef enum V1Fd {
-        V1_FD_LOW,
-        V1_FD_MEDIUM,
-        V1_FD_CRITICAL,
-        V1_FD_OOM,
-        V1_FD_THRESHOLD,
-        _V1_FD_MAX,
-} V1Fd;
-
-typedef struct CgroupV1 {
-        int fd[_V1_FD_MAX];               /* in the watcher's epoll fd (watcher_psi_fd) */
-        uint64_t pressure[_V1_LEVEL_MAX]; /* notifications at this level or worse, since seen */
-        uint64_t threshold;               /* the armed usage threshold; 0: none */
-        uint64_t want_threshold;          /* what the owner asked for (watcher_v1_request) */
-        bool want_low;
-        bool under_oom;
-        bool oom_pending;                   /* an OOM notification came; oom_kill not re-read since */
-        uint8_t psi_tries;                  /* PSI arming retried (the unified cgroup may come later) */
-        uint64_t unreported[_V1_LEVEL_MAX]; /* notifications not yet in an output record */
-        uint64_t last_output_usec[_V1_LEVEL_MAX];
-} CgroupV1;
-
-typedef struct Cgroup Cgroup;
-struct Cgroup {
-        Cgroup *parent, *first_child, *next_sibling;
-        uint32_t slot;
-        uint32_t serial; /* with slot, names this cgroup in epoll data across reuse */
-        int wd_dir, wd_events, wd_cgevents;
-        int events_fd, psi_fd; /* memory.events (re-read on every notification), the PSI trigger */
-        void *psi_handle;      /* the owner's registration of psi_fd (an sd-event source) */
-        unsigned generation;
-        CgroupKind kind;
-        bool watched;
-        bool has_memory;                   /* memory.events exists: the memory controller is on here */
-        uint64_t high, max;                /* last read limits; UINT64_MAX is "max" */
-        MemEvents events;                  /* memory.events, as last read */
-        uint64_t events_local[_MEMEV_MAX]; /* memory.events.local, known keys */
-        CgroupEvents cgevents;
-        PsiStats psi;
-        uint32_t n_psi_events;
-        uint64_t last_event_usec; /* CLOCK_MONOTONIC of the last record about it */
-        char *pod_namespace;      /* pods only: room for the names, set aside when the pod appears */
-        char *pod_name;           /* "" until kubelet's log directory has been found */
-        char *container_name;     /* containers only, likewise */
-        CgroupV1 *v1;             /* cgroup v1 only */
-        uint16_t name_len;
-        char name[];
-};
-
-typedef enum RecordType {
-        RECORD_STARTED,
-        RECORD_CGROUP_ADDED,
-        RECORD_CGROUP_REMOVED,
-        RECORD_MEMORY_EVENTS,
-        RECORD_PSI,
-        RECORD_CGROUP_EVENTS,
-        RECORD_LIMITS,
-        RECORD_RESCAN,
-        RECORD_WARNING,
-        RECORD_POLICY, /* a policy decision (engine.c), emitted by the owner */
-        RECORD_ACTION, /* what an action did (the daemon's actions), emitted by the owner */
-        RECORD_NODE,   /* node-wide: the node's PSI trigger fired, or MemAvailable crossed a watermark */
-        RECORD_PRESSURE_LEVEL,  /* cgroup v1: memory.pressure_level notification(s) */
-        RECORD_USAGE_THRESHOLD, /* cgroup v1: usage crossed the armed threshold (either way) */
-        _RECORD_TYPE_MAX,
-        _RECORD_TYPE_INVALID = -22,
-} RecordType;
-
-const char *record_type_to_string(RecordType t);
-
-/* One observation. Pointers are valid only during the emit callback. */
-typedef struct Record {
-        RecordType type;
-        uint64_t mono_usec, real_usec;
-        const Cgroup *cgroup;
-        const char *path; /* "/", "/system.slice/foo.service" */
-        const MemEventsDelta *delta, *delta_local;
-        uint64_t current; /* memory.current at the time, UINT64_MAX if unknown */
-        const CgroupEvents *cgevents_old;
-        uint64_t old_high, old_max;
-        const char *message;                   /* warnings, start-up summary */
-        uint64_t duration_usec;                /* started, rescan: how long the walk took */
-        int error;                             /* -errno for warnings, 0 otherwise */
-        const struct EngineDecision *decision; /* policy */
-        const struct ActionOutcome *outcome;   /* action */
-        const struct NodeStats *node;          /* node */
-        V1Level level;                         /* pressure_level */
-        uint64_t count;     /* pressure_level: notifications since the last output record */
-        uint64_t threshold; /* usage_threshold */
-        bool quiet; /* for the engine, not the output (pressure_level within a second of the last one) */
-} Record;
 
 typedef struct Watcher Watcher;
 typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
@@ -239,17 +148,3 @@ void watcher_v1_recheck_done(Watcher *w);
 
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);
-
-/* The pod a pod or container cgroup belongs to, NULL for others. */
-const Cgroup *cgroup_pod(const Cgroup *c);
-
-/* The cgroup's path from the root ("/" for the root) into buf. -ENAMETOOLONG
- * if it does not fit. */
-int cgroup_path(const Cgroup *c, char *buf, size_t size);
-
-/* Record to JSON, one line with trailing newline, into buf; -ENOBUFS if it
- * does not fit. */
-int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len);
-
-/* A cgroup's state as one JSON object (no newline), for status listings. */
-int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len);

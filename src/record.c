@@ -7,9 +7,54 @@
 #include "json.h"
 #include "macro.h"
 #include "actions.h"
-#include "engine.h"
 #include "node.h"
+#include "record.h"
 #include "watcher.h"
+
+static const char *const record_type_names[_RECORD_TYPE_MAX] = {
+        [RECORD_STARTED] = "started",
+        [RECORD_CGROUP_ADDED] = "cgroup_added",
+        [RECORD_CGROUP_REMOVED] = "cgroup_removed",
+        [RECORD_MEMORY_EVENTS] = "memory_events",
+        [RECORD_PSI] = "psi",
+        [RECORD_CGROUP_EVENTS] = "cgroup_events",
+        [RECORD_LIMITS] = "limits",
+        [RECORD_RESCAN] = "rescan",
+        [RECORD_WARNING] = "warning",
+        [RECORD_POLICY] = "policy",
+        [RECORD_ACTION] = "action",
+        [RECORD_NODE] = "node",
+        [RECORD_PRESSURE_LEVEL] = "pressure_level",
+        [RECORD_USAGE_THRESHOLD] = "usage_threshold",
+};
+
+const char *record_type_to_string(RecordType t)
+{
+        if (t < 0 || t >= _RECORD_TYPE_MAX)
+                return NULL;
+        return record_type_names[t];
+}
+
+static const char *const action_result_names[_ACTION_RESULT_MAX] = {
+        [ACTION_RESULT_DONE] = "done",       [ACTION_RESULT_STARTED] = "started",
+        [ACTION_RESULT_FAILED] = "failed",   [ACTION_RESULT_REFUSED] = "refused",
+        [ACTION_RESULT_DRY_RUN] = "dry-run", [ACTION_RESULT_SKIPPED] = "skipped",
+};
+
+const char *action_result_to_string(ActionResult a)
+{
+        if (a < 0 || a >= _ACTION_RESULT_MAX)
+                return NULL;
+        return action_result_names[a];
+}
+
+ActionResult action_result_from_string(const char *s)
+{
+        for (int i = 0; s && i < _ACTION_RESULT_MAX; i++)
+                if (strcmp(s, action_result_names[i]) == 0)
+                        return (ActionResult)i;
+        return _ACTION_RESULT_INVALID;
+}
 
 static void put_time(JsonWriter *j, uint64_t real_usec)
 {
@@ -105,32 +150,33 @@ static void put_steps(JsonWriter *j, const char *key, const Policy *p, uint32_t 
         json_array_close(j);
 }
 
-static void put_decision(JsonWriter *j, const EngineDecision *d)
+static void put_decision(JsonWriter *j, const Record *r)
 {
+        const Policy *p = r->policy;
         char src[4200];
 
-        if (!d)
+        if (!p || !r->decision)
                 return;
         json_key(j, "policy");
-        json_string(j, d->policy->name);
+        json_string(j, p->name);
         json_key(j, "source");
-        snprintf(src, sizeof(src), "%s:%u", d->policy->file, d->policy->line);
+        snprintf(src, sizeof(src), "%s:%u", p->file, p->line);
         json_string(j, src);
-        if (d->policy->select_by != SELECT_EACH) {
+        if (p->select_by != SELECT_EACH) {
                 json_key(j, "select");
-                json_string(j, select_by_to_string(d->policy->select_by));
+                json_string(j, select_by_to_string(p->select_by));
                 json_key(j, "select_count");
-                json_u64(j, d->policy->select_count);
+                json_u64(j, p->select_count);
         }
         json_key(j, "phase");
-        json_string(j, policy_phase_to_string(d->phase));
+        json_string(j, policy_phase_to_string(r->phase));
         json_key(j, "fired");
-        json_bool(j, d->d.fired);
+        json_bool(j, r->decision->fired);
         json_key(j, "cleared");
-        json_bool(j, d->d.cleared);
-        put_steps(j, "run", d->policy, d->d.run_steps, false);
-        put_steps(j, "dry_run", d->policy, d->d.run_steps, true);
-        put_steps(j, "undo", d->policy, d->d.undo_steps, false);
+        json_bool(j, r->decision->cleared);
+        put_steps(j, "run", p, r->decision->run_steps, false);
+        put_steps(j, "dry_run", p, r->decision->run_steps, true);
+        put_steps(j, "undo", p, r->decision->undo_steps, false);
 }
 
 static void put_outcome(JsonWriter *j, const ActionOutcome *o)
@@ -148,7 +194,7 @@ static void put_outcome(JsonWriter *j, const ActionOutcome *o)
         json_key(j, "undo");
         json_bool(j, o->undo);
         json_key(j, "result");
-        json_string(j, o->result);
+        json_string(j, action_result_to_string(o->result));
         if (o->via) {
                 json_key(j, "via");
                 json_string(j, o->via);
@@ -257,7 +303,7 @@ int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
                 json_limit(&j, r->old_max);
                 break;
         case RECORD_POLICY:
-                put_decision(&j, r->decision);
+                put_decision(&j, r);
                 break;
         case RECORD_ACTION:
                 put_outcome(&j, r->outcome);

@@ -148,7 +148,8 @@ static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications, 
 {
         MemEvents ev = c->events;
         MemEventsDelta d;
-        Record r = { .type = RECORD_MEMORY_EVENTS, .current = current };
+        Record r = record_init(RECORD_MEMORY_EVENTS);
+        r.current = current;
 
         ev.value[MEMEV_OOM] += oom_notifications;
         read_counters(w, c, &ev, oom_control);
@@ -246,7 +247,8 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
         case V1_FD_LOW:
         case V1_FD_MEDIUM:
         case V1_FD_CRITICAL: {
-                Record r = { .type = RECORD_PRESSURE_LEVEL, .level = (V1Level)which };
+                Record r = record_init(RECORD_PRESSURE_LEVEL);
+                r.level = (V1Level)which;
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
                 v->pressure[which] += n;
                 v->unreported[which] += n;
@@ -273,7 +275,9 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                 counters_changed(w, c, n, true, current);
                 break;
         case V1_FD_THRESHOLD: {
-                Record r = { .type = RECORD_USAGE_THRESHOLD, .threshold = v->threshold, .current = current };
+                Record r = record_init(RECORD_USAGE_THRESHOLD);
+                r.threshold = v->threshold;
+                r.current = current;
                 watcher_emit(w, &r, c);
                 counters_changed(w, c, 0, false, current);
                 break;

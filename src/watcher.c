@@ -17,30 +17,6 @@
 #include "macro.h"
 #include "wdmap.h"
 
-static const char *const record_type_names[_RECORD_TYPE_MAX] = {
-        [RECORD_STARTED] = "started",
-        [RECORD_CGROUP_ADDED] = "cgroup_added",
-        [RECORD_CGROUP_REMOVED] = "cgroup_removed",
-        [RECORD_MEMORY_EVENTS] = "memory_events",
-        [RECORD_PSI] = "psi",
-        [RECORD_CGROUP_EVENTS] = "cgroup_events",
-        [RECORD_LIMITS] = "limits",
-        [RECORD_RESCAN] = "rescan",
-        [RECORD_WARNING] = "warning",
-        [RECORD_POLICY] = "policy",
-        [RECORD_ACTION] = "action",
-        [RECORD_NODE] = "node",
-        [RECORD_PRESSURE_LEVEL] = "pressure_level",
-        [RECORD_USAGE_THRESHOLD] = "usage_threshold",
-};
-
-const char *record_type_to_string(RecordType t)
-{
-        if (t < 0 || t >= _RECORD_TYPE_MAX)
-                return NULL;
-        return record_type_names[t];
-}
-
 const char *watch_select_to_string(WatchSelect s)
 {
         return s == WATCH_SELECT_LIMITED ? "limited" : s == WATCH_SELECT_ALL ? "all" : NULL;
@@ -144,7 +120,9 @@ void watcher_emit(Watcher *w, Record *r, const Cgroup *c)
 
 void watcher_emit_warning(Watcher *w, const Cgroup *c, int error, const char *message)
 {
-        Record r = { .type = RECORD_WARNING, .message = message, .error = error, .current = UINT64_MAX };
+        Record r = record_init(RECORD_WARNING);
+        r.message = message;
+        r.error = error;
         watcher_emit(w, &r, c);
 }
 
@@ -531,7 +509,7 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         read_limits(w, c);
         evaluate(w, c);
         if (!w->scanning) {
-                Record r = { .type = RECORD_CGROUP_ADDED, .current = UINT64_MAX };
+                Record r = record_init(RECORD_CGROUP_ADDED);
                 watcher_emit(w, &r, c);
         }
         return c;
@@ -555,7 +533,7 @@ static void remove_cgroup(Watcher *w, Cgroup *c)
         while (c->first_child)
                 remove_cgroup(w, c->first_child);
         if (!w->scanning) {
-                Record r = { .type = RECORD_CGROUP_REMOVED, .current = UINT64_MAX };
+                Record r = record_init(RECORD_CGROUP_REMOVED);
                 watcher_emit(w, &r, c);
         }
         detach(w, c);
@@ -780,9 +758,9 @@ int watcher_scan(Watcher *w)
                         !w->cfg.psi        ? "off by configuration"
                         : w->psi_supported ? "on"
                                            : "NOT available");
-        Record rec = {
-                .type = RECORD_STARTED, .message = msg, .current = UINT64_MAX, .duration_usec = w->scan_usec
-        };
+        Record rec = record_init(RECORD_STARTED);
+        rec.message = msg;
+        rec.duration_usec = w->scan_usec;
         watcher_emit(w, &rec, w->root);
         return 0;
 }
@@ -817,7 +795,7 @@ static void handle_memory_events(Watcher *w, Cgroup *c)
 {
         MemEvents ev, local;
         MemEventsDelta d, dl = {};
-        Record r = { .type = RECORD_MEMORY_EVENTS, .current = UINT64_MAX };
+        Record r = record_init(RECORD_MEMORY_EVENTS);
 
         if (c->events_fd < 0 || read_events(w, c->events_fd, &ev) < 0)
                 return;
@@ -851,7 +829,8 @@ static void handle_cgroup_events(Watcher *w, Cgroup *c)
         if (ev.populated == old.populated && ev.frozen == old.frozen)
                 return;
         c->cgevents = ev;
-        Record r = { .type = RECORD_CGROUP_EVENTS, .cgevents_old = &old, .current = UINT64_MAX };
+        Record r = record_init(RECORD_CGROUP_EVENTS);
+        r.cgevents_old = &old;
         watcher_emit(w, &r, c);
 }
 
@@ -862,9 +841,9 @@ static void handle_limits(Watcher *w, Cgroup *c)
         read_limits(w, c);
         if (c->high == old_high && c->max == old_max)
                 return;
-        Record r = {
-                .type = RECORD_LIMITS, .old_high = old_high, .old_max = old_max, .current = UINT64_MAX
-        };
+        Record r = record_init(RECORD_LIMITS);
+        r.old_high = old_high;
+        r.old_max = old_max;
         /* Watch (or stop) first: whoever reads the record sees the cgroup as it now is. */
         evaluate(w, c);
         watcher_emit(w, &r, c);
@@ -872,7 +851,8 @@ static void handle_limits(Watcher *w, Cgroup *c)
 
 static void rescan(Watcher *w)
 {
-        Record r = { .type = RECORD_RESCAN, .message = "rescanned the hierarchy", .current = UINT64_MAX };
+        Record r = record_init(RECORD_RESCAN);
+        r.message = "rescanned the hierarchy";
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
 
         scan(w, w->root);
@@ -1048,7 +1028,7 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
             psi_parse(w->text, len, &c->psi) < 0)
                 return 0;
         c->n_psi_events++;
-        Record r = { .type = RECORD_PSI, .current = UINT64_MAX };
+        Record r = record_init(RECORD_PSI);
         read_current(w, c, &r.current);
         watcher_emit(w, &r, c);
         return 1;
