@@ -57,8 +57,8 @@ typedef struct Ctx {
         unsigned n_errors; /* in this file */
 } Ctx;
 
-static void error_v(PolicyErrors *e, const char *file, unsigned line, unsigned column, const char *fmt,
-                    va_list ap)
+_printf_(5, 0) static void error_v(PolicyErrors *e, const char *file, unsigned line, unsigned column,
+                                   const char *fmt, va_list ap)
 {
         int n;
 
