@@ -8,119 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
-
-/* Fixed MESSAGE_ID per record type, so journalctl MESSAGE_ID=... finds them. */
-#define MW_MESSAGE_ID "6d656d7761726465e0000000000000"
-
-static void write_all(Manager *m, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(m->out_fd, buf, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        m->n_write_errors++;
-                        return;
-                }
-                buf += n;
-                len -= (size_t)n;
-        }
-}
-
-static void emit_journal(const Record *r, const char *json, size_t len)
-{
-        const char *type = record_type_to_string(r->type);
-        int prio = r->type == RECORD_WARNING         ? LOG_WARNING
-                   : r->type == RECORD_MEMORY_EVENTS ? LOG_NOTICE
-                                                     : LOG_INFO;
-        char id[40];
-
-        snprintf(id, sizeof(id), MW_MESSAGE_ID "%02x", (unsigned)r->type);
-        (void)sd_journal_send("MESSAGE=%s %s%s%s", type, r->path ? r->path : "-", r->message ? ": " : "",
-                              r->message ? r->message : "", "PRIORITY=%d", prio, "MESSAGE_ID=%s", id,
-                              "MEMWARDEN_EVENT=%s", type, "MEMWARDEN_CGROUP=%s", r->path ? r->path : "",
-                              "MEMWARDEN_JSON=%.*s", (int)(len > 0 ? len - 1 : 0), json, NULL);
-}
-
-static void output_record(Manager *m, const Record *r)
-{
-        size_t len;
-        int k;
-
-        if (m->cfg.output == OUTPUT_NONE || r->quiet)
-                return;
-        k = record_format_json(r, m->record_buf, sizeof(m->record_buf), &len);
-        if (k < 0) {
-                log_warning("Record about '%s' too large for the record buffer, dropped",
-                            r->path ? r->path : "-");
-                return;
-        }
-        if (m->cfg.output == OUTPUT_JOURNAL)
-                emit_journal(r, m->record_buf, len);
-        else
-                write_all(m, m->record_buf, len);
-}
-
-static int event_log_open(Manager *m)
-{
-        struct stat st;
-
-        m->event_log_fd = safe_close(m->event_log_fd);
-        m->event_log_fd = open(m->cfg.event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-        if (m->event_log_fd < 0)
-                return -errno;
-        m->event_log_size = fstat(m->event_log_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-        return 0;
-}
-
-/* The event log: what policies decided and what actions did, one JSON line
- * each, rotated by size (FILE -> FILE.1 -> ... -> FILE.N, the oldest dropped). */
-static void event_log_write(Manager *m, const char *buf, size_t len)
-{
-        if (!m->cfg.event_log || m->event_log_fd < 0)
-                return;
-        if (m->event_log_size + len > m->cfg.event_log_max) {
-                char from[4200], to[4200];
-                for (unsigned i = m->cfg.event_log_keep; i > 0; i--) {
-                        snprintf(to, sizeof(to), "%s.%u", m->cfg.event_log, i);
-                        if (i == 1)
-                                snprintf(from, sizeof(from), "%s", m->cfg.event_log);
-                        else
-                                snprintf(from, sizeof(from), "%s.%u", m->cfg.event_log, i - 1);
-                        (void)rename(from, to);
-                }
-                if (m->cfg.event_log_keep == 0)
-                        (void)truncate(m->cfg.event_log, 0);
-                if (event_log_open(m) < 0) {
-                        m->n_event_log_errors++;
-                        return;
-                }
-        }
-        if (write(m->event_log_fd, buf, len) != (ssize_t)len)
-                m->n_event_log_errors++;
-        else
-                m->event_log_size += len;
-}
-
-void manager_output_record(Manager *m, const Record *r)
-{
-        output_record(m, r);
-}
-
-static void output_action_record(Manager *m, const Record *r)
-{
-        size_t len;
-
-        output_record(m, r);
-        if (m->cfg.event_log && record_format_json(r, m->record_buf, sizeof(m->record_buf), &len) >= 0)
-                event_log_write(m, m->record_buf, len);
-}
 
 /* A policy decision becomes a record like any other observation; then the
  * executor carries it out. */
@@ -137,14 +29,12 @@ static void on_decision(const EngineDecision *d, void *userdata)
         r.real_usec = now_usec(CLOCK_REALTIME);
         if (cgroup_path(d->cgroup, m->decision_path, sizeof(m->decision_path)) >= 0)
                 r.path = m->decision_path;
-        output_action_record(m, &r);
-        if (m->executor)
-                executor_decision(m->executor, d);
+        manager_dispatch(m, RECORD_ORIGIN_DECISION, &r, d);
 }
 
 static void on_outcome(const Record *r, void *userdata)
 {
-        output_action_record(userdata, r);
+        manager_dispatch(userdata, RECORD_ORIGIN_OUTCOME, r, NULL);
 }
 
 static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata);
@@ -217,20 +107,45 @@ static void arm_v1_recheck(Manager *m)
         (void)sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_ONESHOT);
 }
 
+/* Every record passes here: the sinks (output; the event log for decisions
+ * and outcomes), then what consumes it. Nothing on this path allocates
+ * (journal output aside, see docs/architecture.md). */
+void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const EngineDecision *d)
+{
+        bool decided = origin == RECORD_ORIGIN_DECISION || origin == RECORD_ORIGIN_OUTCOME;
+
+        sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
+        m->n_event_log_errors = sinks_event_log_errors(&m->sinks);
+        switch (origin) {
+        case RECORD_ORIGIN_WATCHER:
+                if (r->type == RECORD_MEMORY_EVENTS && r->cgroup && r->cgroup->v1 && r->delta &&
+                    r->delta->value[MEMEV_OOM] > 0)
+                        arm_v1_recheck(m);
+                if (m->executor)
+                        executor_observe(m->executor, r);
+                if (m->engine && m->scanned) {
+                        engine_observe(m->engine, m->watcher, r, r->mono_usec);
+                        manager_arm_engine_timer(m);
+                }
+                break;
+        case RECORD_ORIGIN_DECISION:
+                if (m->executor && d)
+                        executor_decision(m->executor, d);
+                break;
+        default:
+                break;
+        }
+}
+
+void manager_output_record(Manager *m, const Record *r)
+{
+        manager_dispatch(m, RECORD_ORIGIN_NODE, r, NULL);
+}
+
 static void on_record(Watcher *w, const Record *r, void *userdata)
 {
-        Manager *m = userdata;
-
-        output_record(m, r);
-        if (r->type == RECORD_MEMORY_EVENTS && r->cgroup && r->cgroup->v1 && r->delta &&
-            r->delta->value[MEMEV_OOM] > 0)
-                arm_v1_recheck(m);
-        if (m->executor)
-                executor_observe(m->executor, r);
-        if (m->engine && m->scanned) {
-                engine_observe(m->engine, w, r, r->mono_usec);
-                manager_arm_engine_timer(m);
-        }
+        (void)w;
+        manager_dispatch(userdata, RECORD_ORIGIN_WATCHER, r, NULL);
 }
 
 void manager_rebind_policies(Manager *m, const PolicySet *set)
@@ -346,10 +261,8 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->cfg = *cfg;
-        m->out_fd = -1;
         m->listen_fd = -1;
         m->policy_inotify_fd = -1;
-        m->event_log_fd = -1;
         m->proc_fd = m->node_psi_fd = -1;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 m->clients[i].fd = -1;
@@ -357,15 +270,13 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         r = sd_event_default(&m->event);
         if (r < 0)
                 goto fail;
-        if (cfg->output == OUTPUT_FILE) {
-                m->out_fd =
-                        open(cfg->output_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-                if (m->out_fd < 0) {
-                        r = log_error_errno(-errno, "Failed to open output file '%s': %m", cfg->output_path);
-                        goto fail;
-                }
-        } else
-                m->out_fd = STDOUT_FILENO;
+        r = sinks_open(&m->sinks, &(SinksConfig){ .output = cfg->output,
+                                                  .output_path = cfg->output_path,
+                                                  .event_log = cfg->event_log,
+                                                  .event_log_max = cfg->event_log_max,
+                                                  .event_log_keep = cfg->event_log_keep });
+        if (r < 0)
+                goto fail;
 
         r = watcher_new(&cfg->watch, on_record, m, &m->watcher);
         if (r < 0) {
@@ -385,17 +296,6 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 log_error_errno(r, "Cannot set up the actions: %m");
                 goto fail;
         }
-        if (cfg->event_log) {
-                char dir[4096], *slash;
-                snprintf(dir, sizeof(dir), "%s", cfg->event_log);
-                if ((slash = strrchr(dir, '/')) && slash != dir) {
-                        *slash = '\0';
-                        (void)mkdir(dir, 0750);
-                }
-        }
-        if (cfg->event_log && event_log_open(m) < 0)
-                log_warning_errno(-errno, "Cannot open the event log '%s', continuing without: %m",
-                                  cfg->event_log);
         *ret = m;
         return 0;
 fail:
@@ -416,29 +316,16 @@ Manager *manager_free(Manager *m)
         manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);
-        safe_close(m->event_log_fd);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
+        sinks_close(&m->sinks);
         policy_set_done(&m->policies);
-        if (m->out_fd > STDERR_FILENO)
-                close(m->out_fd);
         sd_event_unref(m->event);
         free(m);
         return NULL;
 }
 
-int manager_start(Manager *m)
+static int add_signals(Manager *m)
 {
-        WatcherStats st;
-        sigset_t mask;
-        int r;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-
         static const struct {
                 int sig;
                 sd_event_signal_handler_t handler;
@@ -448,6 +335,15 @@ int manager_start(Manager *m)
                 { SIGINT, on_terminate, "signal-int" },
                 { SIGHUP, on_hup, "signal-hup" },
         };
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i].sig);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 sd_event_source *src;
                 r = sd_event_add_signal(m->event, &src, signals[i].sig, signals[i].handler, m);
@@ -458,6 +354,13 @@ int manager_start(Manager *m)
                 (void)sd_event_source_set_floating(src, true);
                 sd_event_source_unref(src);
         }
+        return 0;
+}
+
+/* The policies, the first walk, the bindings, the node. */
+static int start_watching(Manager *m)
+{
+        int r;
 
         (void)manager_load_policies(m, true);
         r = manager_watch_policies(m);
@@ -471,12 +374,17 @@ int manager_start(Manager *m)
         manager_rebind_policies(m, &m->policies);
         (void)manager_node_start(m);
         manager_node_policies_changed(m);
-        watcher_get_stats(m->watcher, &st);
-        if (!st.has_memory_controller)
-                log_warning(
-                        "The cgroup-v2 memory controller is not available under '%s' (a cgroup v1 or hybrid "
-                        "host?): memory.events and limits cannot be watched; watching what exists (PSI).",
-                        m->cfg.watch.root);
+        if (m->cfg.own_cgroup && !m->cfg.own_cgroup[0])
+                watcher_warn(
+                        m->watcher, -ENOENT,
+                        "own cgroup unknown (cgroup namespace?): set --own-cgroup or MEMWARDEN_POD_UID; "
+                        "actions may pick memwarden itself");
+        return 0;
+}
+
+static int add_watcher_sources(Manager *m)
+{
+        int r;
 
         r = sd_event_add_io(m->event, &m->inotify_source, watcher_inotify_fd(m->watcher), EPOLLIN,
                             on_inotify, m);
@@ -490,7 +398,29 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the watcher's epoll fd: %m");
         (void)sd_event_source_set_description(m->watcher_epoll_source, "memcg-v1-events");
+        return 0;
+}
 
+int manager_start(Manager *m)
+{
+        WatcherStats st;
+        int r;
+
+        r = add_signals(m);
+        if (r < 0)
+                return r;
+        r = start_watching(m);
+        if (r < 0)
+                return r;
+        watcher_get_stats(m->watcher, &st);
+        if (!st.has_memory_controller)
+                log_warning(
+                        "The cgroup-v2 memory controller is not available under '%s' (a cgroup v1 or hybrid "
+                        "host?): memory.events and limits cannot be watched; watching what exists (PSI).",
+                        m->cfg.watch.root);
+        r = add_watcher_sources(m);
+        if (r < 0)
+                return r;
         if (m->cfg.socket_path) {
                 r = status_server_start(m, m->cfg.socket_path);
                 if (r < 0)

@@ -7,14 +7,8 @@
 #include "engine.h"
 #include "executor.h"
 #include "policy.h"
+#include "sinks.h"
 #include "watcher.h"
-
-typedef enum OutputMode {
-        OUTPUT_STDOUT,
-        OUTPUT_FILE,
-        OUTPUT_JOURNAL,
-        OUTPUT_NONE,
-} OutputMode;
 
 typedef struct ManagerConfig {
         WatcherConfig watch;
@@ -26,6 +20,11 @@ typedef struct ManagerConfig {
         const char *event_log;   /* policy decisions and action outcomes, JSON lines; NULL: none */
         uint64_t event_log_max;  /* rotate past this size */
         unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
+        const char *own_cgroup;  /* ours, from the watcher's root (selfcg.h); "": unknown */
+        /* --kubepods-root and --max-depth, for the watcher (WatcherConfig.kubepods_root and
+         * .max_depth once it has them); NULL/0: its defaults. */
+        const char *kubepods_root;
+        unsigned max_depth;
 } ManagerConfig;
 
 typedef struct StatusClient StatusClient;
@@ -48,7 +47,19 @@ int manager_node_start(Manager *m);
 void manager_node_stop(Manager *m);
 void manager_node_policies_changed(Manager *m);
 
-/* manager.c, for node.c */
+/* Where a record comes from, which says where it goes. */
+typedef enum RecordOrigin {
+        RECORD_ORIGIN_WATCHER,  /* kernel signals: output, executor, engine */
+        RECORD_ORIGIN_NODE,     /* node.c: output (the engine gets the figures: manager_node_feed) */
+        RECORD_ORIGIN_DECISION, /* the engine: output and event log, then the executor */
+        RECORD_ORIGIN_OUTCOME,  /* the executor: output and event log */
+        _RECORD_ORIGIN_MAX,
+        _RECORD_ORIGIN_INVALID = -22,
+} RecordOrigin;
+
+/* manager.c: the one path every record takes; d only with RECORD_ORIGIN_DECISION. */
+void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const EngineDecision *d);
+/* A node record, for callers outside manager.c: manager_dispatch(m, RECORD_ORIGIN_NODE, r, NULL). */
 void manager_output_record(Manager *m, const Record *r);
 void manager_arm_engine_timer(Manager *m);
 
@@ -78,9 +89,8 @@ struct Manager {
         sd_event *event;
         Watcher *watcher;
         sd_event_source *inotify_source, *watcher_epoll_source;
-        int out_fd;
+        Sinks sinks;
         uint64_t start_usec;
-        uint64_t n_write_errors;
         int listen_fd;
         char *socket_path;
         sd_event_source *listen_source;
@@ -94,13 +104,11 @@ struct Manager {
         sd_event_source *node_psi_source, *node_sample_timer;
         uint32_t node_below_mask;
         uint64_t n_node_psi_events;
-        int event_log_fd;
-        uint64_t event_log_size, n_event_log_errors;
+        uint64_t n_event_log_errors; /* sinks_event_log_errors(), kept here for status.c */
         sd_event_source *engine_timer;
         sd_event_source *v1_recheck_timer; /* cgroup v1: oom_kill after an OOM notification */
         unsigned v1_recheck_tries;
         bool scanned;
         char decision_path[4096];
         sd_event_source *policy_inotify_source, *policy_reload_timer;
-        char record_buf[16384];
 };
