@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,6 +22,7 @@
 #include "manager.h"
 #include "memcg-v1.h"
 #include "parse.h"
+#include "selfcg.h"
 
 typedef enum MlockMode {
         MLOCK_MODE_ALL,
@@ -36,48 +39,8 @@ static int arg_oom_score_adj = -1000;
 static MlockMode arg_mlock = MLOCK_MODE_ONFAULT;
 static char arg_root_buf[4096];
 static char arg_self_exe[4096];
-
-static void help(void)
-{
-        printf("Usage: memwardend [OPTIONS]\n\n"
-               "Watch cgroup memory events and pressure, event-driven, from locked memory.\n\n"
-               "  --cgroup-root DIR     hierarchy to watch (default: the cgroup2 mount if it has the "
-               "memory\n"
-               "                        controller, else the cgroup v1 memory mount)\n"
-               "  --cgroup-version auto|1|2  what --cgroup-root is (default auto: by its file system)\n"
-               "  --psi-root DIR        cgroup v1: the unified hierarchy whose cgroups of the same path\n"
-               "                        give PSI (default: the cgroup2 mount, if any; '' for none)\n"
-               "  --pressure-level-mode hierarchy|default|local  cgroup v1 memory.pressure_level\n"
-               "                        registration mode (default hierarchy)\n"
-               "  --output TARGET       records to '-' (stdout), 'journal', 'none' or a file\n"
-               "                        (default: journal under systemd, stdout otherwise)\n"
-               "  --socket PATH         status socket for memwardenctl (default " MW_SOCKET_DEFAULT ";\n"
-               "                        '' disables)\n"
-               "  --watch limited|all   which cgroups get memory watchers (default limited: root, slices,\n"
-               "                        pods and cgroups with memory.high or memory.max set)\n"
-               "  --max-cgroups N       cgroups to track at most (default 65536)\n"
-               "  --psi-type some|full  PSI trigger type (default some)\n"
-               "  --psi-stall DURATION  stall per window that fires the trigger (default 100ms)\n"
-               "  --psi-window DURATION PSI window, <= 10s (default 2s)\n"
-               "  --no-psi              do not arm PSI triggers\n"
-               "  --policy-dir DIR      policies (default /etc/memwarden/policies.d; '' for none);\n"
-               "                        SIGHUP reloads them, all or nothing\n"
-               "  --pod-log-dir DIR     kubelet's pod log directory, for pod namespace and name\n"
-               "                        (default /var/log/pods; '' disables)\n"
-               "  --report-dir DIR      where report steps write (default /var/lib/memwarden/reports;\n"
-               "                        '' disables)\n"
-               "  --report-keep N       newest reports kept (default 64)\n"
-               "  --event-log FILE      policy decisions and action outcomes as JSON lines\n"
-               "                        (default /var/log/memwarden/events.jsonl; '' disables)\n"
-               "  --event-log-max SIZE  rotate the event log past this size (default 16M)\n"
-               "  --event-log-keep N    rotated event logs kept (default 3)\n"
-               "  --webhook-timeout DURATION  per attempt (default 5s)\n"
-               "  --no-bus              do not use the system bus (systemd units: files instead)\n"
-               "  --oom-score-adj N     the daemon's own OOM score adjustment (default -1000)\n"
-               "  --mlock all|onfault|off  lock the daemon's memory (default onfault)\n"
-               "  --debug               log debug messages\n"
-               "  --version, --help\n");
-}
+static const char *arg_own_cgroup; /* --own-cgroup */
+static SelfCgroup arg_self_cgroup;
 
 /* CAP_SYS_RESOURCE in the effective set: PSI windows that are not 2 s
  * multiples need it (Linux 6.4+). */
@@ -100,70 +63,392 @@ static bool have_cap_sys_resource(void)
         return r;
 }
 
-static int parse_args(int argc, char **argv)
-{
-        enum {
-                ARG_ROOT = 0x100,
-                ARG_OUTPUT,
-                ARG_SOCKET,
-                ARG_WATCH,
-                ARG_MAX,
-                ARG_PSI_TYPE,
-                ARG_PSI_STALL,
-                ARG_PSI_WINDOW,
-                ARG_NO_PSI,
-                ARG_POD_LOG_DIR,
-                ARG_POLICY_DIR,
-                ARG_OOM,
-                ARG_MLOCK,
-                ARG_REPORT_DIR,
-                ARG_REPORT_KEEP,
-                ARG_EVENT_LOG,
-                ARG_EVENT_LOG_MAX,
-                ARG_EVENT_LOG_KEEP,
-                ARG_WEBHOOK_TIMEOUT,
-                ARG_NO_BUS,
-                ARG_CGROUP_VERSION,
-                ARG_PSI_ROOT,
-                ARG_LEVEL_MODE,
-                ARG_DEBUG,
-                ARG_VERSION
-        };
-        static const struct option options[] = {
-                { "cgroup-root", required_argument, NULL, ARG_ROOT },
-                { "output", required_argument, NULL, ARG_OUTPUT },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "watch", required_argument, NULL, ARG_WATCH },
-                { "max-cgroups", required_argument, NULL, ARG_MAX },
-                { "psi-type", required_argument, NULL, ARG_PSI_TYPE },
-                { "psi-stall", required_argument, NULL, ARG_PSI_STALL },
-                { "psi-window", required_argument, NULL, ARG_PSI_WINDOW },
-                { "no-psi", no_argument, NULL, ARG_NO_PSI },
-                { "pod-log-dir", required_argument, NULL, ARG_POD_LOG_DIR },
-                { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
-                { "oom-score-adj", required_argument, NULL, ARG_OOM },
-                { "mlock", required_argument, NULL, ARG_MLOCK },
-                { "report-dir", required_argument, NULL, ARG_REPORT_DIR },
-                { "report-keep", required_argument, NULL, ARG_REPORT_KEEP },
-                { "event-log", required_argument, NULL, ARG_EVENT_LOG },
-                { "event-log-max", required_argument, NULL, ARG_EVENT_LOG_MAX },
-                { "event-log-keep", required_argument, NULL, ARG_EVENT_LOG_KEEP },
-                { "webhook-timeout", required_argument, NULL, ARG_WEBHOOK_TIMEOUT },
-                { "no-bus", no_argument, NULL, ARG_NO_BUS },
-                { "cgroup-version", required_argument, NULL, ARG_CGROUP_VERSION },
-                { "psi-root", required_argument, NULL, ARG_PSI_ROOT },
-                { "pressure-level-mode", required_argument, NULL, ARG_LEVEL_MODE },
-                { "debug", no_argument, NULL, ARG_DEBUG },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "help", no_argument, NULL, 'h' },
-                {},
-        };
-        WatcherConfig *wc = &arg_config.watch;
-        bool under_systemd = getenv("INVOCATION_ID") != NULL;
-        uint64_t u;
-        int c;
+/* ---- options: one table gives getopt's list, the handlers and --help ---- */
 
-        *wc = WATCHER_CONFIG_DEFAULT;
+/* A handler returns 0, 1 to stop with exit 0 (--help, --version), or -EINVAL
+ * after logging why. */
+typedef int (*OptionHandler)(const char *arg);
+
+typedef struct Option {
+        const char *name;
+        int short_name; /* 0: none */
+        int has_arg;    /* no_argument or required_argument */
+        const char *arg_name;
+        const char *help; /* '\n' starts a continuation line */
+        OptionHandler handle;
+} Option;
+
+static int opt_help(const char *arg);
+
+static int opt_version(const char *arg)
+{
+        (void)arg;
+        puts("memwardend " MEMWARDEN_VERSION);
+        return 1;
+}
+
+static int opt_cgroup_root(const char *arg)
+{
+        arg_config.watch.root = arg;
+        arg_root_given = true;
+        return 0;
+}
+
+static int opt_cgroup_version(const char *arg)
+{
+        if (strcmp(arg, "auto") == 0)
+                arg_cgroup_version = 0;
+        else if (strcmp(arg, "1") == 0 || strcmp(arg, "2") == 0)
+                arg_cgroup_version = arg[0] - '0';
+        else {
+                log_error("--cgroup-version: expected auto, 1 or 2, got '%s'", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int opt_psi_root(const char *arg)
+{
+        arg_config.watch.psi_root = arg[0] ? arg : NULL;
+        arg_psi_root_given = true;
+        return 0;
+}
+
+static int opt_level_mode(const char *arg)
+{
+        for (int i = 0; i < _V1_MODE_MAX; i++)
+                if (strcmp(arg, v1_mode_to_string((V1Mode)i)) == 0) {
+                        arg_config.watch.v1_mode = (V1Mode)i;
+                        return 0;
+                }
+        log_error("--pressure-level-mode: expected hierarchy, default or local, got '%s'", arg);
+        return -EINVAL;
+}
+
+static int opt_output(const char *arg)
+{
+        if (strcmp(arg, "-") == 0)
+                arg_config.output = OUTPUT_STDOUT;
+        else if (strcmp(arg, "journal") == 0)
+                arg_config.output = OUTPUT_JOURNAL;
+        else if (strcmp(arg, "none") == 0)
+                arg_config.output = OUTPUT_NONE;
+        else {
+                arg_config.output = OUTPUT_FILE;
+                arg_config.output_path = arg;
+        }
+        return 0;
+}
+
+static int opt_socket(const char *arg)
+{
+        arg_config.socket_path = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_watch(const char *arg)
+{
+        int v = watch_select_from_string(arg);
+
+        if (v < 0) {
+                log_error("--watch: expected 'limited' or 'all', got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.watch.select = v;
+        return 0;
+}
+
+/* A count in min..max for option name. */
+static int parse_count(const char *name, const char *arg, uint64_t min, uint64_t max, unsigned *ret)
+{
+        uint64_t u;
+
+        if (parse_u64(arg, &u) < 0 || u < min || u > max) {
+                log_error("--%s: expected %" PRIu64 "..%" PRIu64 ", got '%s'", name, min, max, arg);
+                return -EINVAL;
+        }
+        *ret = (unsigned)u;
+        return 0;
+}
+
+static int opt_max_cgroups(const char *arg)
+{
+        return parse_count("max-cgroups", arg, 1, 1000000, &arg_config.watch.max_cgroups);
+}
+
+static int opt_max_depth(const char *arg)
+{
+        return parse_count("max-depth", arg, 1, 1024, &arg_config.max_depth);
+}
+
+static int opt_psi_type(const char *arg)
+{
+        int v = psi_type_from_string(arg);
+
+        if (v < 0) {
+                log_error("--psi-type: expected 'some' or 'full', got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.watch.psi_type = v;
+        return 0;
+}
+
+static int parse_duration_opt(const char *name, const char *arg, uint64_t *ret)
+{
+        if (parse_duration(arg, ret) < 0) {
+                log_error("--%s: not a duration: '%s'", name, arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int opt_psi_stall(const char *arg)
+{
+        return parse_duration_opt("psi-stall", arg, &arg_config.watch.psi_stall_usec);
+}
+
+static int opt_psi_window(const char *arg)
+{
+        return parse_duration_opt("psi-window", arg, &arg_config.watch.psi_window_usec);
+}
+
+static int opt_no_psi(const char *arg)
+{
+        (void)arg;
+        arg_config.watch.psi = false;
+        return 0;
+}
+
+static int opt_policy_dir(const char *arg)
+{
+        arg_config.policy_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_pod_log_dir(const char *arg)
+{
+        arg_config.watch.pod_log_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_report_dir(const char *arg)
+{
+        arg_config.exec.report_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_report_keep(const char *arg)
+{
+        return parse_count("report-keep", arg, 0, 100000, &arg_config.exec.report_keep);
+}
+
+static int opt_event_log(const char *arg)
+{
+        arg_config.event_log = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_event_log_max(const char *arg)
+{
+        uint64_t u;
+
+        if (parse_size(arg, &u) < 0 || u < 4096) {
+                log_error("--event-log-max: expected a size of at least 4K, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.event_log_max = u;
+        return 0;
+}
+
+static int opt_event_log_keep(const char *arg)
+{
+        return parse_count("event-log-keep", arg, 0, 100000, &arg_config.event_log_keep);
+}
+
+static int opt_webhook_timeout(const char *arg)
+{
+        uint64_t u;
+
+        if (parse_duration(arg, &u) < 0 || u < 100 * USEC_PER_MSEC || u > 600 * USEC_PER_SEC) {
+                log_error("--webhook-timeout: expected 100ms..10m, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.exec.webhook_timeout_usec = u;
+        return 0;
+}
+
+static int opt_no_bus(const char *arg)
+{
+        (void)arg;
+        arg_config.exec.bus = false;
+        return 0;
+}
+
+static int opt_oom_score_adj(const char *arg)
+{
+        long v;
+        char *end;
+
+        errno = 0;
+        v = strtol(arg, &end, 10);
+        if (errno || *end || end == arg || v < -1000 || v > 1000) {
+                log_error("--oom-score-adj: expected -1000..1000, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_oom_score_adj = (int)v;
+        return 0;
+}
+
+static int opt_mlock(const char *arg)
+{
+        if (strcmp(arg, "all") == 0)
+                arg_mlock = MLOCK_MODE_ALL;
+        else if (strcmp(arg, "onfault") == 0)
+                arg_mlock = MLOCK_MODE_ONFAULT;
+        else if (strcmp(arg, "off") == 0)
+                arg_mlock = MLOCK_MODE_OFF;
+        else {
+                log_error("--mlock: expected all, onfault or off, got '%s'", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* A path below the cgroup root; "" for none. */
+static int parse_cgroup_path(const char *name, const char *arg, const char **ret)
+{
+        if (strstr(arg, "/..") || strncmp(arg, "..", 2) == 0 || strlen(arg) >= 4096) {
+                log_error("--%s: expected a cgroup path below the root, got '%s'", name, arg);
+                return -EINVAL;
+        }
+        *ret = arg[0] ? arg : NULL;
+        return 0;
+}
+
+static int opt_own_cgroup(const char *arg)
+{
+        return parse_cgroup_path("own-cgroup", arg, &arg_own_cgroup);
+}
+
+static int opt_kubepods_root(const char *arg)
+{
+        return parse_cgroup_path("kubepods-root", arg, &arg_config.kubepods_root);
+}
+
+static int opt_debug(const char *arg)
+{
+        (void)arg;
+        log_set_max_level(LOG_DEBUG);
+        return 0;
+}
+
+static const Option options[] = {
+        { "cgroup-root", 0, required_argument, "DIR",
+          "hierarchy to watch (default: the cgroup2 mount if it has the memory\n"
+          "controller, else the cgroup v1 memory mount)",
+          opt_cgroup_root },
+        { "cgroup-version", 0, required_argument, "auto|1|2",
+          "what --cgroup-root is (default auto: by its file system)", opt_cgroup_version },
+        { "psi-root", 0, required_argument, "DIR",
+          "cgroup v1: the unified hierarchy whose cgroups of the same path\n"
+          "give PSI (default: the cgroup2 mount, if any; '' for none)",
+          opt_psi_root },
+        { "pressure-level-mode", 0, required_argument, "hierarchy|default|local",
+          "cgroup v1 memory.pressure_level\n"
+          "registration mode (default hierarchy)",
+          opt_level_mode },
+        { "own-cgroup", 0, required_argument, "PATH",
+          "memwarden's own cgroup, from the root (default: /proc/self/cgroup\n"
+          "where the hierarchy agrees, else the pod of $MEMWARDEN_POD_UID, else\n"
+          "a bounded search for our PID); actions never pick it",
+          opt_own_cgroup },
+        { "kubepods-root", 0, required_argument, "PATH",
+          "the kubepods cgroup, from the root (default kubepods.slice, then\n"
+          "kubepods)",
+          opt_kubepods_root },
+        { "output", 0, required_argument, "TARGET",
+          "records to '-' (stdout), 'journal', 'none' or a file\n"
+          "(default: journal under systemd, stdout otherwise)",
+          opt_output },
+        { "socket", 0, required_argument, "PATH",
+          "status socket for memwardenctl (default " MW_SOCKET_DEFAULT ";\n'' disables)", opt_socket },
+        { "watch", 0, required_argument, "limited|all",
+          "which cgroups get memory watchers (default limited: root, slices,\n"
+          "pods and cgroups with memory.high or memory.max set)",
+          opt_watch },
+        { "max-cgroups", 0, required_argument, "N", "cgroups to track at most (default 65536)",
+          opt_max_cgroups },
+        { "max-depth", 0, required_argument, "N", "levels below the root to track at most (default: all)",
+          opt_max_depth },
+        { "psi-type", 0, required_argument, "some|full", "PSI trigger type (default some)", opt_psi_type },
+        { "psi-stall", 0, required_argument, "DURATION",
+          "stall per window that fires the trigger (default 100ms)", opt_psi_stall },
+        { "psi-window", 0, required_argument, "DURATION", "PSI window, <= 10s (default 2s)",
+          opt_psi_window },
+        { "no-psi", 0, no_argument, NULL, "do not arm PSI triggers", opt_no_psi },
+        { "policy-dir", 0, required_argument, "DIR",
+          "policies (default /etc/memwarden/policies.d; '' for none);\n"
+          "SIGHUP reloads them, all or nothing",
+          opt_policy_dir },
+        { "pod-log-dir", 0, required_argument, "DIR",
+          "kubelet's pod log directory, for pod namespace and name\n(default /var/log/pods; '' disables)",
+          opt_pod_log_dir },
+        { "report-dir", 0, required_argument, "DIR",
+          "where report steps write (default /var/lib/memwarden/reports;\n'' disables)", opt_report_dir },
+        { "report-keep", 0, required_argument, "N", "newest reports kept (default 64)", opt_report_keep },
+        { "event-log", 0, required_argument, "FILE",
+          "policy decisions and action outcomes as JSON lines\n"
+          "(default /var/log/memwarden/events.jsonl; '' disables)",
+          opt_event_log },
+        { "event-log-max", 0, required_argument, "SIZE", "rotate the event log past this size (default 16M)",
+          opt_event_log_max },
+        { "event-log-keep", 0, required_argument, "N", "rotated event logs kept (default 3)",
+          opt_event_log_keep },
+        { "webhook-timeout", 0, required_argument, "DURATION", "per attempt (default 5s)",
+          opt_webhook_timeout },
+        { "no-bus", 0, no_argument, NULL, "do not use the system bus (systemd units: files instead)",
+          opt_no_bus },
+        { "oom-score-adj", 0, required_argument, "N",
+          "the daemon's own OOM score adjustment (default -1000)", opt_oom_score_adj },
+        { "mlock", 0, required_argument, "all|onfault|off", "lock the daemon's memory (default onfault)",
+          opt_mlock },
+        { "debug", 0, no_argument, NULL, "log debug messages", opt_debug },
+        { "version", 0, no_argument, NULL, "print the version", opt_version },
+        { "help", 'h', no_argument, NULL, "this help", opt_help },
+};
+
+#define HELP_COLUMN 24
+
+static int opt_help(const char *arg)
+{
+        (void)arg;
+        printf("Usage: memwardend [OPTIONS]\n\n"
+               "Watch cgroup memory events and pressure, event-driven, from locked memory.\n\n");
+        for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+                const Option *o = &options[i];
+                int n = printf("  --%s%s%s", o->name, o->arg_name ? " " : "",
+                               o->arg_name ? o->arg_name : "");
+                if (o->short_name)
+                        n += printf(", -%c", o->short_name);
+                /* Too long for the column: two spaces, as the old hand-made help did. */
+                printf("%*s", n < HELP_COLUMN ? HELP_COLUMN - n : 2, "");
+                for (const char *h = o->help; *h;) {
+                        const char *nl = strchr(h, '\n');
+                        int len = nl ? (int)(nl - h) : (int)strlen(h);
+                        printf("%.*s\n", len, h);
+                        h += len;
+                        if (*h == '\n' && *++h)
+                                printf("%*s", HELP_COLUMN, "");
+                }
+        }
+        return 1;
+}
+
+static void set_defaults(void)
+{
+        bool under_systemd = getenv("INVOCATION_ID") != NULL;
+
+        arg_config.watch = WATCHER_CONFIG_DEFAULT;
         arg_config.output = under_systemd ? OUTPUT_JOURNAL : OUTPUT_STDOUT;
         arg_config.socket_path = MW_SOCKET_DEFAULT;
         arg_config.policy_dir = "/etc/memwarden/policies.d";
@@ -174,180 +459,60 @@ static int parse_args(int argc, char **argv)
         arg_config.event_log = "/var/log/memwarden/events.jsonl";
         arg_config.event_log_max = 16 << 20;
         arg_config.event_log_keep = 3;
+}
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        puts("memwardend " MEMWARDEN_VERSION);
-                        return 0;
-                case ARG_ROOT:
-                        wc->root = optarg;
-                        arg_root_given = true;
-                        break;
-                case ARG_OUTPUT:
-                        if (strcmp(optarg, "-") == 0)
-                                arg_config.output = OUTPUT_STDOUT;
-                        else if (strcmp(optarg, "journal") == 0)
-                                arg_config.output = OUTPUT_JOURNAL;
-                        else if (strcmp(optarg, "none") == 0)
-                                arg_config.output = OUTPUT_NONE;
-                        else {
-                                arg_config.output = OUTPUT_FILE;
-                                arg_config.output_path = optarg;
-                        }
-                        break;
-                case ARG_SOCKET:
-                        arg_config.socket_path = optarg[0] ? optarg : NULL;
-                        break;
-                case ARG_WATCH:
-                        if (watch_select_from_string(optarg) < 0) {
-                                log_error("--watch: expected 'limited' or 'all', got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        wc->select = watch_select_from_string(optarg);
-                        break;
-                case ARG_MAX:
-                        if (parse_u64(optarg, &u) < 0 || u == 0 || u > 1000000) {
-                                log_error("--max-cgroups: expected 1..1000000, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        wc->max_cgroups = (unsigned)u;
-                        break;
-                case ARG_PSI_TYPE:
-                        if (psi_type_from_string(optarg) < 0) {
-                                log_error("--psi-type: expected 'some' or 'full', got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        wc->psi_type = psi_type_from_string(optarg);
-                        break;
-                case ARG_PSI_STALL:
-                case ARG_PSI_WINDOW:
-                        if (parse_duration(optarg, &u) < 0) {
-                                log_error("--psi-%s: not a duration: '%s'",
-                                          c == ARG_PSI_STALL ? "stall" : "window", optarg);
-                                return -EINVAL;
-                        }
-                        *(c == ARG_PSI_STALL ? &wc->psi_stall_usec : &wc->psi_window_usec) = u;
-                        break;
-                case ARG_CGROUP_VERSION:
-                        if (strcmp(optarg, "auto") == 0)
-                                arg_cgroup_version = 0;
-                        else if (strcmp(optarg, "1") == 0 || strcmp(optarg, "2") == 0)
-                                arg_cgroup_version = optarg[0] - '0';
-                        else {
-                                log_error("--cgroup-version: expected auto, 1 or 2, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_PSI_ROOT:
-                        wc->psi_root = optarg[0] ? optarg : NULL;
-                        arg_psi_root_given = true;
-                        break;
-                case ARG_LEVEL_MODE: {
-                        int m = -1;
-                        for (int i = 0; i < _V1_MODE_MAX; i++)
-                                if (strcmp(optarg, v1_mode_to_string((V1Mode)i)) == 0)
-                                        m = i;
-                        if (m < 0) {
-                                log_error("--pressure-level-mode: expected hierarchy, default or local, got "
-                                          "'%s'",
-                                          optarg);
-                                return -EINVAL;
-                        }
-                        wc->v1_mode = (V1Mode)m;
-                        break;
+static int parse_args(int argc, char **argv)
+{
+        struct option longopts[ELEMENTSOF(options) + 1] = {};
+        char shortopts[2 * ELEMENTSOF(options) + 1] = "";
+        size_t ns = 0;
+        int c;
+
+        set_defaults();
+        /* getopt's val: the table index + 0x100, or the short letter. */
+        for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+                longopts[i] = (struct option){ options[i].name, options[i].has_arg, NULL, (int)i + 0x100 };
+                if (options[i].short_name) {
+                        longopts[i].val = options[i].short_name;
+                        shortopts[ns++] = (char)options[i].short_name;
+                        if (options[i].has_arg == required_argument)
+                                shortopts[ns++] = ':';
                 }
-                case ARG_NO_PSI:
-                        wc->psi = false;
-                        break;
-                case ARG_POLICY_DIR:
-                        arg_config.policy_dir = optarg[0] ? optarg : NULL;
-                        break;
-                case ARG_POD_LOG_DIR:
-                        wc->pod_log_dir = optarg[0] ? optarg : NULL;
-                        break;
-                case ARG_OOM: {
-                        long v;
-                        char *end;
-                        errno = 0;
-                        v = strtol(optarg, &end, 10);
-                        if (errno || *end || end == optarg || v < -1000 || v > 1000) {
-                                log_error("--oom-score-adj: expected -1000..1000, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        arg_oom_score_adj = (int)v;
-                        break;
-                }
-                case ARG_MLOCK:
-                        if (strcmp(optarg, "all") == 0)
-                                arg_mlock = MLOCK_MODE_ALL;
-                        else if (strcmp(optarg, "onfault") == 0)
-                                arg_mlock = MLOCK_MODE_ONFAULT;
-                        else if (strcmp(optarg, "off") == 0)
-                                arg_mlock = MLOCK_MODE_OFF;
-                        else {
-                                log_error("--mlock: expected all, onfault or off, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_REPORT_DIR:
-                        arg_config.exec.report_dir = optarg[0] ? optarg : NULL;
-                        break;
-                case ARG_REPORT_KEEP:
-                case ARG_EVENT_LOG_KEEP:
-                        if (parse_u64(optarg, &u) < 0 || u > 100000) {
-                                log_error("--%s: expected a count, got '%s'",
-                                          c == ARG_REPORT_KEEP ? "report-keep" : "event-log-keep", optarg);
-                                return -EINVAL;
-                        }
-                        *(c == ARG_REPORT_KEEP ? &arg_config.exec.report_keep : &arg_config.event_log_keep) =
-                                (unsigned)u;
-                        break;
-                case ARG_EVENT_LOG:
-                        arg_config.event_log = optarg[0] ? optarg : NULL;
-                        break;
-                case ARG_EVENT_LOG_MAX:
-                        if (parse_size(optarg, &u) < 0 || u < 4096) {
-                                log_error("--event-log-max: expected a size of at least 4K, got '%s'",
-                                          optarg);
-                                return -EINVAL;
-                        }
-                        arg_config.event_log_max = u;
-                        break;
-                case ARG_WEBHOOK_TIMEOUT:
-                        if (parse_duration(optarg, &u) < 0 || u < 100 * USEC_PER_MSEC ||
-                            u > 600 * USEC_PER_SEC) {
-                                log_error("--webhook-timeout: expected 100ms..10m, got '%s'", optarg);
-                                return -EINVAL;
-                        }
-                        arg_config.exec.webhook_timeout_usec = u;
-                        break;
-                case ARG_NO_BUS:
-                        arg_config.exec.bus = false;
-                        break;
-                case ARG_DEBUG:
-                        log_set_max_level(LOG_DEBUG);
-                        break;
-                default:
-                        return -EINVAL;
-                }
+        }
+        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) >= 0) {
+                const Option *o = NULL;
+                int r;
+
+                for (size_t i = 0; i < ELEMENTSOF(options) && !o; i++)
+                        if (longopts[i].val == c)
+                                o = &options[i];
+                if (!o)
+                        return -EINVAL; /* getopt said why */
+                r = o->handle(optarg);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
         if (optind < argc) {
                 log_error("Unexpected argument '%s'.", argv[optind]);
                 return -EINVAL;
         }
-        if (wc->psi) {
+        if (arg_config.watch.psi) {
                 const char *why;
-                if (psi_trigger_validate(wc->psi_stall_usec, wc->psi_window_usec, have_cap_sys_resource(),
-                                         &why) < 0) {
+                if (psi_trigger_validate(arg_config.watch.psi_stall_usec, arg_config.watch.psi_window_usec,
+                                         have_cap_sys_resource(), &why) < 0) {
                         log_error("PSI trigger: %s.", why);
                         return -EINVAL;
                 }
         }
         return 1;
+}
+
+/* A cgroup v1 hierarchy (cgroup-read.h has only cg_is_cgroup2()). */
+static bool is_cgroup1(const char *path)
+{
+        struct statfs sfs;
+
+        return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC;
 }
 
 /* cgroup v2 if its mount has the memory controller; else the v1 memory
@@ -386,13 +551,13 @@ static int find_root(void)
                                     "memory hierarchy: only PSI can be watched.",
                                     wc->root);
         } else {
-                struct statfs sfs;
-                if (statfs(wc->root, &sfs) < 0)
-                        return log_error_errno(-errno, "Cannot stat cgroup root '%s': %m", wc->root);
-                wc->v1 = arg_cgroup_version == 1 ||
-                         (arg_cgroup_version == 0 && sfs.f_type == CGROUP_SUPER_MAGIC);
-                if (arg_cgroup_version == 0 && sfs.f_type != CGROUP_SUPER_MAGIC &&
-                    sfs.f_type != CGROUP2_SUPER_MAGIC)
+                int v2 = cg_is_cgroup2(wc->root);
+                bool v1fs;
+                if (v2 < 0)
+                        return log_error_errno(v2, "Cannot stat cgroup root '%s': %m", wc->root);
+                v1fs = !v2 && is_cgroup1(wc->root);
+                wc->v1 = arg_cgroup_version == 1 || (arg_cgroup_version == 0 && v1fs);
+                if (arg_cgroup_version == 0 && !v1fs && !v2)
                         log_warning(
                                 "'%s' is not a cgroup file system; watching it as cgroup v2 anyway (a test "
                                 "tree?).",
@@ -405,6 +570,41 @@ static int find_root(void)
                          wc->psi_root ? "the same paths under " : "nowhere (no unified hierarchy)",
                          wc->psi_root ? wc->psi_root : "");
         return 0;
+}
+
+/* Our own cgroup as the watcher's root sees it, which the action rules keep
+ * off limits; in a pod's cgroup namespace /proc/self/cgroup alone cannot say. */
+static void find_own_cgroup(void)
+{
+        _cleanup_close_ int proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int root_fd = open(arg_config.watch.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        const SelfCgroupConfig c = { .proc_fd = proc_fd,
+                                     .root_fd = root_fd,
+                                     .v1 = arg_config.watch.v1,
+                                     .pid = getpid(),
+                                     .explicit_path = arg_own_cgroup,
+                                     .pod_uid = getenv("MEMWARDEN_POD_UID"),
+                                     .kubepods_root = arg_config.kubepods_root };
+        SelfCgroup *s = &arg_self_cgroup;
+        int r;
+
+        r = selfcg_find(&c, s);
+        arg_config.own_cgroup = s->path;
+        if (r < 0) {
+                log_warning_errno(
+                        r,
+                        "Cannot tell memwarden's own cgroup under '%s' (/proc/self/cgroup says '%s'%s, "
+                        "%u cgroups searched): actions are not kept off it; set --own-cgroup or "
+                        "MEMWARDEN_POD_UID.",
+                        arg_config.watch.root, s->proc_path, s->namespaced ? " in a cgroup namespace" : "",
+                        s->walked_dirs);
+                return;
+        }
+        if (s->source == SELFCG_SOURCE_POD_UID && !s->container_found)
+                log_notice("Own container not found below the pod cgroup '%s'; keeping actions off the pod.",
+                           s->path);
+        log_info("Own cgroup '%s' (from %s%s).", s->path, selfcg_source_to_string(s->source),
+                 s->namespaced ? ", in a cgroup namespace" : "");
 }
 
 /* The daemon must survive the memory shortage it reports on. */
@@ -456,8 +656,12 @@ int main(int argc, char **argv)
         int r;
 
         /* The exec helper (executor.h) is this program run again. */
-        if (argc == 3 && strcmp(argv[1], "--exec-helper") == 0)
-                return exec_helper_main(atoi(argv[2]));
+        if (argc == 3 && strcmp(argv[1], "--exec-helper") == 0) {
+                uint64_t fd;
+                if (parse_u64(argv[2], &fd) < 0 || fd > INT_MAX)
+                        return 2;
+                return exec_helper_main((int)fd);
+        }
 
         r = parse_args(argc, argv);
         if (r <= 0)
@@ -471,6 +675,7 @@ int main(int argc, char **argv)
         }
         if (find_root() < 0)
                 return 1;
+        find_own_cgroup();
         protect_self();
 
         r = manager_new(&arg_config, &m);
