@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "executor.h"
+#include "node.h"
 #include "policy.h"
 #include "sinks.h"
 #include "watcher.h"
@@ -102,7 +103,7 @@ struct Manager {
         Executor *executor;
         int proc_fd, node_psi_fd;
         sd_event_source *node_psi_source, *node_sample_timer;
-        uint32_t node_below_mask;
+        NodeWatermarks node_marks;
         uint64_t n_node_psi_events;
         uint64_t n_event_log_errors; /* sinks_event_log_errors(), kept here for status.c */
         sd_event_source *engine_timer;

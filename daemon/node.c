@@ -17,25 +17,6 @@
 
 #define NODE_SAMPLE_USEC (1 * USEC_PER_SEC)
 
-/* Which of the policies' watermarks MemAvailable is below: a bit per distinct
- * threshold, in the order met (at most 32). */
-static uint32_t below_mask(const Manager *m, uint64_t avail)
-{
-        uint32_t mask = 0;
-        unsigned bit = 0;
-
-        for (size_t i = 0; i < m->policies.n && bit < 32; i++)
-                for (size_t k = 0; k < m->policies.policies[i].n_triggers && bit < 32; k++) {
-                        const Trigger *t = &m->policies.policies[i].triggers[k];
-                        if (t->type != TRIGGER_NODE_AVAILABLE)
-                                continue;
-                        if (avail < t->below_bytes)
-                                mask |= 1U << bit;
-                        bit++;
-                }
-        return mask;
-}
-
 static void node_emit(Manager *m, const NodeStats *n, const char *why)
 {
         Record r = record_init(RECORD_NODE);
@@ -45,7 +26,7 @@ static void node_emit(Manager *m, const NodeStats *n, const char *why)
 
         r.mono_usec = now_usec(CLOCK_MONOTONIC);
         r.real_usec = now_usec(CLOCK_REALTIME);
-        manager_output_record(m, &r);
+        manager_dispatch(m, RECORD_ORIGIN_NODE, &r, NULL);
 }
 
 static void node_feed(Manager *m, const NodeStats *n)
@@ -79,19 +60,17 @@ static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         NodeStats n = {};
-        uint32_t mask;
+        int crossed;
 
         (void)sd_event_source_set_time(s, usec + NODE_SAMPLE_USEC);
         if (node_read_meminfo(m->proc_fd, &n) < 0)
                 return 0;
         (void)node_read_psi(m->proc_fd, &n);
-        mask = below_mask(m, n.mem_available);
-        if (mask != m->node_below_mask) {
+        crossed = node_watermarks_update(&m->node_marks, n.mem_available);
+        if (crossed != 0)
                 node_emit(m, &n,
-                          mask > m->node_below_mask ? "MemAvailable fell below a watermark"
-                                                    : "MemAvailable rose above a watermark");
-                m->node_below_mask = mask;
-        }
+                          crossed < 0 ? "MemAvailable fell below a watermark"
+                                      : "MemAvailable rose above a watermark");
         node_feed(m, &n);
         return 0;
 }
@@ -99,13 +78,8 @@ static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
 /* After each policy load: sample MemAvailable only if some policy asks for it. */
 void manager_node_policies_changed(Manager *m)
 {
-        bool want = false;
-
-        for (size_t i = 0; i < m->policies.n && !want; i++)
-                for (size_t k = 0; k < m->policies.policies[i].n_triggers; k++)
-                        if (m->policies.policies[i].triggers[k].type == TRIGGER_NODE_AVAILABLE)
-                                want = true;
-        if (!want) {
+        node_watermarks_from_policies(&m->node_marks, &m->policies);
+        if (m->node_marks.n_total == 0) {
                 m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
                 return;
         }

@@ -6,6 +6,7 @@
 
 #include "cgroup-read.h"
 #include "parse.h"
+#include "policy.h"
 
 int meminfo_parse(const char *buf, size_t len, uint64_t *ret_available, uint64_t *ret_total)
 {
@@ -66,4 +67,40 @@ int node_read_psi(int proc_fd, NodeStats *n)
         r = psi_parse(buf, len, &n->psi);
         n->has_psi = r >= 0;
         return r;
+}
+
+uint32_t node_watermarks_mask(const NodeWatermarks *w, uint64_t avail)
+{
+        uint32_t mask = 0;
+
+        for (unsigned i = 0; i < w->n && i < NODE_WATERMARKS_MAX; i++)
+                if (avail < w->below_bytes[i])
+                        mask |= 1U << i;
+        return mask;
+}
+
+void node_watermarks_from_policies(NodeWatermarks *w, const PolicySet *set)
+{
+        w->n = w->n_total = 0;
+        for (size_t i = 0; i < set->n; i++)
+                for (size_t k = 0; k < set->policies[i].n_triggers; k++) {
+                        const Trigger *t = &set->policies[i].triggers[k];
+                        if (t->type != TRIGGER_NODE_AVAILABLE)
+                                continue;
+                        if (w->n < NODE_WATERMARKS_MAX)
+                                w->below_bytes[w->n++] = t->below_bytes;
+                        w->n_total++;
+                }
+}
+
+int node_watermarks_update(NodeWatermarks *w, uint64_t avail)
+{
+        uint32_t mask = node_watermarks_mask(w, avail), old = w->mask;
+
+        if (mask == old)
+                return 0;
+        w->mask = mask;
+        /* One value against thresholds: a fall only sets bits, a rise only
+         * clears them (a reload may do both; more bits is a fall). */
+        return __builtin_popcount(mask) >= __builtin_popcount(old) ? -1 : 1;
 }
