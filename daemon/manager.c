@@ -348,7 +348,6 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         m->cfg = *cfg;
         m->out_fd = -1;
         m->listen_fd = -1;
-        m->policy_inotify_fd = -1;
         m->event_log_fd = -1;
         m->proc_fd = m->node_psi_fd = -1;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)

@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "executor.h"
 #include "policy.h"
+#include "policy-dir.h"
 #include "watcher.h"
 
 typedef enum OutputMode {
@@ -36,7 +37,15 @@ Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* policies.c */
+/* policies.c: the policy directory, its inotify watch and the reload timer. */
+typedef struct PolicyWatch {
+        PolicyDir *dir;
+        int inotify_fd;
+        sd_event_source *inotify_source, *reload_timer;
+        uint64_t n_reloads, n_reload_failures; /* failures: some source kept its last good set */
+        PolicyDirStats last;                   /* of the last load */
+} PolicyWatch;
+
 int manager_load_policies(Manager *m, bool initial);
 /* Bind every cgroup to its policy in set (the new one, while the old is alive). */
 void manager_rebind_policies(Manager *m, const PolicySet *set);
@@ -85,9 +94,8 @@ struct Manager {
         char *socket_path;
         sd_event_source *listen_source;
         StatusClient clients[STATUS_CLIENTS_MAX];
-        PolicySet policies;
-        uint64_t n_policy_reloads, n_policy_reload_failures;
-        int policy_inotify_fd;
+        PolicySet policies;        /* in force: the merge of policy_watch's sources */
+        PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;
         Executor *executor;
         int proc_fd, node_psi_fd;
@@ -101,6 +109,5 @@ struct Manager {
         unsigned v1_recheck_tries;
         bool scanned;
         char decision_path[4096];
-        sd_event_source *policy_inotify_source, *policy_reload_timer;
         char record_buf[16384];
 };

@@ -67,9 +67,13 @@ static void header(StatusClient *c)
         json_key(&j, "policies");
         json_u64(&j, m->policies.n);
         json_key(&j, "policy_reloads");
-        json_u64(&j, m->n_policy_reloads);
+        json_u64(&j, m->policy_watch ? m->policy_watch->n_reloads : 0);
         json_key(&j, "policy_reload_failures");
-        json_u64(&j, m->n_policy_reload_failures);
+        json_u64(&j, m->policy_watch ? m->policy_watch->n_reload_failures : 0);
+        json_key(&j, "policy_sources");
+        json_u64(&j, m->policy_watch ? m->policy_watch->last.n_sources : 0);
+        json_key(&j, "policy_sources_failed");
+        json_u64(&j, m->policy_watch ? m->policy_watch->last.n_failed : 0);
         if (m->executor) {
                 ExecutorStats xs;
                 executor_get_stats(m->executor, &xs);
