@@ -29,7 +29,7 @@ typedef struct ManagerConfig {
         unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
 } ManagerConfig;
 
-typedef struct StatusClient StatusClient;
+typedef struct StatusServer StatusServer;
 typedef struct Manager Manager;
 
 int manager_new(const ManagerConfig *cfg, Manager **ret);
@@ -61,26 +61,9 @@ void manager_node_policies_changed(Manager *m);
 void manager_output_record(Manager *m, const Record *r);
 void manager_arm_engine_timer(Manager *m);
 
-/* status.c */
+/* status.c: the status socket, reading the Manager through a read-only view. */
 int status_server_start(Manager *m, const char *path);
 void status_server_stop(Manager *m);
-
-/* Shared between manager.c and status.c. */
-#define STATUS_CLIENTS_MAX 8
-#define STATUS_BUF_SIZE    16384
-
-struct StatusClient {
-        Manager *manager;
-        int fd;
-        sd_event_source *io, *timeout;
-        bool writing;
-        bool explain;
-        char filter[512]; /* explain: one cgroup's path, or "" for all */
-        unsigned cursor;  /* next slot to list; UINT_MAX before the header */
-        size_t len, off, req_len;
-        char req[640];
-        char buf[STATUS_BUF_SIZE];
-};
 
 struct Manager {
         ManagerConfig cfg;
@@ -90,10 +73,7 @@ struct Manager {
         int out_fd;
         uint64_t start_usec;
         uint64_t n_write_errors;
-        int listen_fd;
-        char *socket_path;
-        sd_event_source *listen_source;
-        StatusClient clients[STATUS_CLIENTS_MAX];
+        StatusServer *status;      /* NULL: no status socket */
         PolicySet policies;        /* in force: the merge of policy_watch's sources */
         PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;

@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "policy.h"
 #include "policy-dir.h"
+#include "status-proto.h"
 
 static const char *arg_socket = MW_SOCKET_DEFAULT;
 static const char *arg_namespace;
@@ -136,7 +137,7 @@ static FILE *request(const char *req)
         _cleanup_close_ int fd = -1;
         size_t len = strlen(req);
 
-        if (strlen(arg_socket) >= sizeof(sa.sun_path) || len > 600) {
+        if (strlen(arg_socket) >= sizeof(sa.sun_path) || len > STATUS_REQUEST_MAX) {
                 fprintf(stderr, "memwardenctl: socket path or request too long\n");
                 return NULL;
         }
@@ -204,7 +205,7 @@ static void print_policy(const char *line, size_t len, const char *what)
 
 static int cmd_explain(const char *cgroup)
 {
-        char req[640];
+        char req[STATUS_REQUEST_MAX + 1];
         FILE *f;
         char *line = NULL;
         size_t cap = 0;
@@ -219,7 +220,13 @@ static int cmd_explain(const char *cgroup)
                 size_t len = (size_t)n, vl, il;
                 const char *v, *id;
 
-                if (lines++ == 0 || arg_json) {
+                if (lines++ == 0 && strncmp(line, "{\"error\":", 9) == 0) {
+                        fprintf(stderr, "memwardenctl: memwardend refused the request: %s", line);
+                        free(line);
+                        fclose(f);
+                        return 1;
+                }
+                if (lines == 1 || arg_json) {
                         if (arg_json)
                                 fputs(line, stdout);
                         continue;
