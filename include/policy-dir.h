@@ -17,7 +17,7 @@
 
 #define POLICY_DIR_NAMESPACES_MAX 512 /* namespace directories; later ones (in name order) ignored */
 #define POLICY_DIR_FILES_MAX      32  /* policy files per source */
-#define POLICY_DIR_POLICIES_MAX   64  /* policies per namespace (the admin's are not bounded) */
+#define POLICY_DIR_POLICIES_MAX   32  /* policies per namespace (the admin's are not bounded) */
 #define POLICY_DIR_FILE_MAX       (256 * 1024) /* bytes per file */
 #define POLICY_DIR_ENTRIES_MAX    4096         /* directory entries looked at per directory */
 
