@@ -261,11 +261,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->cfg = *cfg;
-        m->listen_fd = -1;
-        m->policy_inotify_fd = -1;
         m->proc_fd = m->node_psi_fd = -1;
-        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
-                m->clients[i].fd = -1;
 
         r = sd_event_default(&m->event);
         if (r < 0)

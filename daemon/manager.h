@@ -8,6 +8,7 @@
 #include "executor.h"
 #include "node.h"
 #include "policy.h"
+#include "policy-dir.h"
 #include "sinks.h"
 #include "watcher.h"
 
@@ -28,7 +29,7 @@ typedef struct ManagerConfig {
         unsigned max_depth;
 } ManagerConfig;
 
-typedef struct StatusClient StatusClient;
+typedef struct StatusServer StatusServer;
 typedef struct Manager Manager;
 
 int manager_new(const ManagerConfig *cfg, Manager **ret);
@@ -36,7 +37,15 @@ Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* policies.c */
+/* policies.c: the policy directory, its inotify watch and the reload timer. */
+typedef struct PolicyWatch {
+        PolicyDir *dir;
+        int inotify_fd;
+        sd_event_source *inotify_source, *reload_timer;
+        uint64_t n_reloads, n_reload_failures; /* failures: some source kept its last good set */
+        PolicyDirStats last;                   /* of the last load */
+} PolicyWatch;
+
 int manager_load_policies(Manager *m, bool initial);
 /* Bind every cgroup to its policy in set (the new one, while the old is alive). */
 void manager_rebind_policies(Manager *m, const PolicySet *set);
@@ -64,26 +73,9 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
 void manager_output_record(Manager *m, const Record *r);
 void manager_arm_engine_timer(Manager *m);
 
-/* status.c */
+/* status.c: the status socket, reading the Manager through a read-only view. */
 int status_server_start(Manager *m, const char *path);
 void status_server_stop(Manager *m);
-
-/* Shared between manager.c and status.c. */
-#define STATUS_CLIENTS_MAX 8
-#define STATUS_BUF_SIZE    16384
-
-struct StatusClient {
-        Manager *manager;
-        int fd;
-        sd_event_source *io, *timeout;
-        bool writing;
-        bool explain;
-        char filter[512]; /* explain: one cgroup's path, or "" for all */
-        unsigned cursor;  /* next slot to list; UINT_MAX before the header */
-        size_t len, off, req_len;
-        char req[640];
-        char buf[STATUS_BUF_SIZE];
-};
 
 struct Manager {
         ManagerConfig cfg;
@@ -92,13 +84,9 @@ struct Manager {
         sd_event_source *inotify_source, *watcher_epoll_source;
         Sinks sinks;
         uint64_t start_usec;
-        int listen_fd;
-        char *socket_path;
-        sd_event_source *listen_source;
-        StatusClient clients[STATUS_CLIENTS_MAX];
-        PolicySet policies;
-        uint64_t n_policy_reloads, n_policy_reload_failures;
-        int policy_inotify_fd;
+        StatusServer *status;      /* NULL: no status socket */
+        PolicySet policies;        /* in force: the merge of policy_watch's sources */
+        PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;
         Executor *executor;
         int proc_fd, node_psi_fd;
@@ -111,5 +99,4 @@ struct Manager {
         unsigned v1_recheck_tries;
         bool scanned;
         char decision_path[4096];
-        sd_event_source *policy_inotify_source, *policy_reload_timer;
 };

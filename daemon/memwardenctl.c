@@ -13,6 +13,8 @@
 
 #include "macro.h"
 #include "policy.h"
+#include "policy-dir.h"
+#include "status-proto.h"
 
 static const char *arg_socket = MW_SOCKET_DEFAULT;
 static const char *arg_namespace;
@@ -135,7 +137,7 @@ static FILE *request(const char *req)
         _cleanup_close_ int fd = -1;
         size_t len = strlen(req);
 
-        if (strlen(arg_socket) >= sizeof(sa.sun_path) || len > 600) {
+        if (strlen(arg_socket) >= sizeof(sa.sun_path) || len > STATUS_REQUEST_MAX) {
                 fprintf(stderr, "memwardenctl: socket path or request too long\n");
                 return NULL;
         }
@@ -203,7 +205,7 @@ static void print_policy(const char *line, size_t len, const char *what)
 
 static int cmd_explain(const char *cgroup)
 {
-        char req[640];
+        char req[STATUS_REQUEST_MAX + 1];
         FILE *f;
         char *line = NULL;
         size_t cap = 0;
@@ -218,7 +220,13 @@ static int cmd_explain(const char *cgroup)
                 size_t len = (size_t)n, vl, il;
                 const char *v, *id;
 
-                if (lines++ == 0 || arg_json) {
+                if (lines++ == 0 && strncmp(line, "{\"error\":", 9) == 0) {
+                        fprintf(stderr, "memwardenctl: memwardend refused the request: %s", line);
+                        free(line);
+                        fclose(f);
+                        return 1;
+                }
+                if (lines == 1 || arg_json) {
                         if (arg_json)
                                 fputs(line, stdout);
                         continue;
@@ -334,29 +342,51 @@ static int cmd_status(bool all)
         return 0;
 }
 
+/* A directory is loaded as memwardend loads it (src/policy-dir.c: each
+ * source on its own, the same bounds and symlink rules); files given one by
+ * one are checked together. */
+static int check_dir(const char *path, PolicyErrors *errors, size_t *n_policies)
+{
+        PolicyDir *d = NULL;
+        PolicySet set = {};
+        int r;
+
+        r = policy_dir_new(path, &d);
+        if (r < 0)
+                return r;
+        r = policy_dir_load(d, &set, errors, NULL);
+        if (r < 0 && r != -EINVAL)
+                policy_error(errors, path, 0, 0, "cannot read the policy directory: %s", strerror(-r));
+        *n_policies += set.n;
+        policy_set_done(&set);
+        policy_dir_free(d);
+        return r;
+}
+
 static int cmd_check(char **paths, int n)
 {
         PolicySet set = {};
         PolicyErrors *errors = calloc(1, sizeof(PolicyErrors));
-        size_t n_errors;
+        size_t n_errors, n_policies = 0;
 
         if (!errors)
                 return 1;
         for (int i = 0; i < n; i++) {
                 struct stat st;
                 if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                        (void)policy_load_dir(&set, paths[i], errors);
+                        (void)check_dir(paths[i], errors, &n_policies);
                 else
                         (void)policy_load_file(&set, paths[i], arg_namespace, errors);
         }
         (void)policy_set_check_ambiguity(&set, errors);
+        n_policies += set.n;
         for (size_t i = 0; i < errors->n; i++)
                 fprintf(stderr, "%s\n", errors->msg[i]);
         if (errors->dropped)
                 fprintf(stderr, "... and %zu more errors\n", errors->dropped);
         n_errors = errors->n + errors->dropped;
         if (n_errors == 0)
-                printf("configuration OK (%zu %s)\n", set.n, set.n == 1 ? "policy" : "policies");
+                printf("configuration OK (%zu %s)\n", n_policies, n_policies == 1 ? "policy" : "policies");
         else
                 fprintf(stderr, "%zu %s\n", n_errors, n_errors == 1 ? "error" : "errors");
         policy_set_done(&set);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's policy set: loaded at start, reloaded on SIGHUP. A reload
- * replaces the set only when all of it is valid; otherwise the old set stays
- * and the failure is reported (log and a warning record). */
+/* The daemon's policy set: loaded at start, reloaded on SIGHUP and on changes
+ * in the policy directory. What a reload gives is decided by src/policy-dir.c
+ * (each source on its own: a broken one keeps its last good set); this file
+ * only swaps the result in, reports it, and watches the directory. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,60 +15,97 @@
 #include "log.h"
 #include "manager.h"
 
+static PolicyWatch *policy_watch_get(Manager *m)
+{
+        PolicyWatch *pw;
+
+        if (m->policy_watch)
+                return m->policy_watch;
+        pw = calloc(1, sizeof(PolicyWatch));
+        if (!pw)
+                return NULL;
+        pw->inotify_fd = -1;
+        if (policy_dir_new(m->cfg.policy_dir, &pw->dir) < 0) {
+                free(pw);
+                return NULL;
+        }
+        return m->policy_watch = pw;
+}
+
+static void report_load(Manager *m, const PolicyErrors *errors, const PolicyDirStats *st, size_t n,
+                        bool initial)
+{
+        const char *first = errors->n ? errors->msg[0] : "";
+        char msg[640];
+
+        for (size_t i = 0; i < errors->n; i++)
+                log_error("%s", errors->msg[i]);
+        if (errors->dropped)
+                log_error("... and %zu more policy errors.", errors->dropped);
+        if (st->n_errors == 0)
+                return;
+        if (initial)
+                snprintf(msg, sizeof(msg), "%zu error%s in the policies, %zu valid policies loaded: %s",
+                         st->n_errors, st->n_errors == 1 ? "" : "s", n, first);
+        else
+                snprintf(msg, sizeof(msg),
+                         "policy reload: %zu error%s, %zu of %zu sources kept their last good policies, "
+                         "%zu policies in force: %s",
+                         st->n_errors, st->n_errors == 1 ? "" : "s", st->n_failed, st->n_sources, n, first);
+        watcher_warn(m->watcher, -EINVAL, msg);
+}
+
+static void swap_in(Manager *m, PolicySet *set)
+{
+        if (m->executor)
+                executor_prepare(m->executor, set);
+        manager_rebind_policies(m, set); /* while the old set, which bindings point into, is alive */
+        policy_set_done(&m->policies);
+        m->policies = *set;
+        *set = (PolicySet){};
+        if (m->scanned)
+                manager_node_policies_changed(m);
+}
+
 int manager_load_policies(Manager *m, bool initial)
 {
+        _cleanup_free_ PolicyErrors *errors = NULL;
         PolicySet set = {};
-        PolicyErrors *errors;
-        struct stat st;
-        size_t n_errors;
+        PolicyDirStats st = {};
+        PolicyWatch *pw;
         char msg[512];
         int r;
 
         if (!m->cfg.policy_dir)
                 return 0;
-        if (stat(m->cfg.policy_dir, &st) < 0 && errno == ENOENT) {
-                log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
-                manager_rebind_policies(m, NULL);
-                policy_set_done(&m->policies);
-                return 0;
-        }
+        pw = policy_watch_get(m);
         errors = calloc(1, sizeof(PolicyErrors));
-        if (!errors)
+        if (!pw || !errors)
                 return log_error_errno(-ENOMEM, "Cannot load policies: %m");
-        (void)policy_load_dir(&set, m->cfg.policy_dir, errors);
-        (void)policy_set_check_ambiguity(&set, errors);
-        n_errors = errors->n + errors->dropped;
-        for (size_t i = 0; i < errors->n; i++)
-                log_error("%s", errors->msg[i]);
-
-        if (n_errors > 0 && !initial) {
-                m->n_policy_reload_failures++;
+        r = policy_dir_load(pw->dir, &set, errors, &st);
+        if (r < 0 && r != -EINVAL) {
+                /* Nothing was read: everything in force stays. */
+                if (!initial)
+                        pw->n_reload_failures++;
                 snprintf(msg, sizeof(msg),
-                         "policy reload failed with %zu error%s, the previous %zu policies stay: %s",
-                         n_errors, n_errors == 1 ? "" : "s", m->policies.n, errors->n ? errors->msg[0] : "");
-                watcher_warn(m->watcher, -EINVAL, msg);
-                policy_set_done(&set);
-                free(errors);
-                return -EINVAL;
+                         "policy reload failed: cannot read '%s' (%s), the %zu policies in "
+                         "force stay",
+                         m->cfg.policy_dir, strerror(-r), m->policies.n);
+                watcher_warn(m->watcher, r, msg);
+                return log_error_errno(r, "Cannot read the policy directory '%s': %m", m->cfg.policy_dir);
         }
-        if (n_errors > 0) {
-                /* At start-up there is no previous set to keep: the valid files are used. */
-                snprintf(msg, sizeof(msg), "%zu error%s in the policies, %zu valid policies loaded: %s",
-                         n_errors, n_errors == 1 ? "" : "s", set.n, errors->n ? errors->msg[0] : "");
-                watcher_warn(m->watcher, -EINVAL, msg);
+        pw->last = st;
+        if (st.missing)
+                log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
+        report_load(m, errors, &st, set.n, initial);
+        swap_in(m, &set);
+        if (!initial) {
+                pw->n_reloads++;
+                if (r < 0)
+                        pw->n_reload_failures++;
         }
-        r = n_errors ? -EINVAL : 0;
-        if (m->executor)
-                executor_prepare(m->executor, &set);
-        manager_rebind_policies(m, &set); /* while the old set, which bindings point into, is alive */
-        policy_set_done(&m->policies);
-        m->policies = set;
-        if (m->scanned)
-                manager_node_policies_changed(m);
-        if (!initial)
-                m->n_policy_reloads++;
-        log_info("Loaded %zu policies from '%s'.", set.n, m->cfg.policy_dir);
-        free(errors);
+        log_info("Loaded %zu policies from '%s' (%zu sources, %zu on their last good set).", m->policies.n,
+                 m->cfg.policy_dir, st.n_sources, st.n_failed);
         return r;
 }
 
@@ -82,17 +120,21 @@ int manager_load_policies(Manager *m, bool initial)
 
 static void watch_dirs(Manager *m)
 {
+        PolicyWatch *pw = m->policy_watch;
+        unsigned n_seen = 0, n_dirs = 0;
         char path[4096];
         struct dirent *de;
         DIR *d;
 
         /* Adding a watch that exists is a no-op; the kernel drops watches of
-         * directories that are gone. */
-        (void)inotify_add_watch(m->policy_inotify_fd, m->cfg.policy_dir, POLICY_DIR_MASK);
+         * directories that are gone. Bounded as the loader is: real
+         * directories only (no symlink is followed), as many as it loads. */
+        (void)inotify_add_watch(pw->inotify_fd, m->cfg.policy_dir, POLICY_DIR_MASK);
         d = opendir(m->cfg.policy_dir);
         if (!d)
                 return;
-        while ((de = readdir(d))) {
+        while ((de = readdir(d)) && n_seen++ < POLICY_DIR_ENTRIES_MAX &&
+               n_dirs < POLICY_DIR_NAMESPACES_MAX) {
                 struct stat st;
                 if (de->d_name[0] == '.' &&
                     (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
@@ -100,8 +142,9 @@ static void watch_dirs(Manager *m)
                 if ((size_t)snprintf(path, sizeof(path), "%s/%s", m->cfg.policy_dir, de->d_name) >=
                     sizeof(path))
                         continue;
-                if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                        (void)inotify_add_watch(m->policy_inotify_fd, path, POLICY_DIR_MASK);
+                if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+                    inotify_add_watch(pw->inotify_fd, path, POLICY_DIR_MASK) >= 0)
+                        n_dirs++;
         }
         closedir(d);
 }
@@ -111,7 +154,7 @@ static int on_reload_timer(sd_event_source *s, uint64_t usec, void *userdata)
         Manager *m = userdata;
 
         (void)s, (void)usec;
-        m->policy_reload_timer = sd_event_source_disable_unref(m->policy_reload_timer);
+        m->policy_watch->reload_timer = sd_event_source_disable_unref(m->policy_watch->reload_timer);
         log_info("Policy directory changed: reloading.");
         watch_dirs(m);
         (void)manager_load_policies(m, false);
@@ -122,21 +165,22 @@ static int on_policy_inotify(sd_event_source *s, int fd, uint32_t revents, void 
 {
         _Alignas(struct inotify_event) char buf[4096];
         Manager *m = userdata;
+        PolicyWatch *pw = m->policy_watch;
         int r;
 
         (void)s, (void)revents;
         while (read(fd, buf, sizeof(buf)) > 0)
                 ;
-        if (m->policy_reload_timer)
-                r = sd_event_source_set_time_relative(m->policy_reload_timer, POLICY_RELOAD_DELAY_USEC);
+        if (pw->reload_timer)
+                r = sd_event_source_set_time_relative(pw->reload_timer, POLICY_RELOAD_DELAY_USEC);
         else {
-                r = sd_event_add_time_relative(m->event, &m->policy_reload_timer, CLOCK_MONOTONIC,
+                r = sd_event_add_time_relative(m->event, &pw->reload_timer, CLOCK_MONOTONIC,
                                                POLICY_RELOAD_DELAY_USEC, 0, on_reload_timer, m);
                 if (r >= 0)
-                        (void)sd_event_source_set_description(m->policy_reload_timer, "policy-reload-delay");
+                        (void)sd_event_source_set_description(pw->reload_timer, "policy-reload-delay");
         }
         if (r >= 0)
-                r = sd_event_source_set_enabled(m->policy_reload_timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(pw->reload_timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_warning_errno(r, "Cannot schedule a policy reload, send SIGHUP: %m");
         return 0;
@@ -144,25 +188,35 @@ static int on_policy_inotify(sd_event_source *s, int fd, uint32_t revents, void 
 
 int manager_watch_policies(Manager *m)
 {
+        PolicyWatch *pw;
         int r;
 
         if (!m->cfg.policy_dir)
                 return 0;
-        m->policy_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (m->policy_inotify_fd < 0)
+        pw = policy_watch_get(m);
+        if (!pw)
+                return -ENOMEM;
+        pw->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (pw->inotify_fd < 0)
                 return -errno;
         watch_dirs(m);
-        r = sd_event_add_io(m->event, &m->policy_inotify_source, m->policy_inotify_fd, EPOLLIN,
-                            on_policy_inotify, m);
+        r = sd_event_add_io(m->event, &pw->inotify_source, pw->inotify_fd, EPOLLIN, on_policy_inotify, m);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(m->policy_inotify_source, "policy-dir-inotify");
+        (void)sd_event_source_set_description(pw->inotify_source, "policy-dir-inotify");
         return 0;
 }
 
 void manager_unwatch_policies(Manager *m)
 {
-        m->policy_reload_timer = sd_event_source_disable_unref(m->policy_reload_timer);
-        m->policy_inotify_source = sd_event_source_disable_unref(m->policy_inotify_source);
-        m->policy_inotify_fd = safe_close(m->policy_inotify_fd);
+        PolicyWatch *pw = m->policy_watch;
+
+        if (!pw)
+                return;
+        pw->reload_timer = sd_event_source_disable_unref(pw->reload_timer);
+        pw->inotify_source = sd_event_source_disable_unref(pw->inotify_source);
+        pw->inotify_fd = safe_close(pw->inotify_fd);
+        policy_dir_free(pw->dir);
+        free(pw);
+        m->policy_watch = NULL;
 }

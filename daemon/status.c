@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The status socket: a Unix stream socket; the client sends one request line
- * ("status\n"), the daemon answers with JSON lines (a header, then one line
- * per cgroup) and closes. Clients are bounded, buffers fixed, writes
- * non-blocking, and a client that stalls is dropped after a timeout. */
+ * ("status\n" or "explain [PATH]\n", src/status-proto.c), the daemon answers
+ * with JSON lines (a header, then one line per cgroup) and closes. Clients
+ * are bounded, buffers fixed, writes non-blocking, and a client that stalls
+ * is dropped after a timeout. The server reads the daemon through a
+ * StatusView; only status_server_start() below knows the Manager. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,11 +17,57 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "explain.h"
+#include "fs-util.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "status-proto.h"
 
 #define CLIENT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+#define STATUS_CLIENTS_MAX  8
+#define STATUS_BUF_SIZE     16384
+
+/* What changes while the daemon runs, read at each header. */
+typedef struct StatusCounters {
+        uint64_t start_usec;
+        uint64_t policy_reloads, policy_reload_failures;
+        size_t policy_sources, policy_sources_failed;
+        bool node_psi_armed, node_memavailable_sampled;
+        uint64_t node_psi_events, event_log_errors;
+} StatusCounters;
+
+/* What the server reads: borrowed, alive as long as the server. */
+typedef struct StatusView {
+        sd_event *event;
+        Watcher *watcher; /* stats, slots, identities (looked up lazily, hence not const) */
+        const Engine *engine;
+        const Executor *executor;
+        const PolicySet *policies; /* in force; swapped in place on reload */
+        const char *cgroup_root;
+        void (*counters)(void *userdata, StatusCounters *ret);
+        void *userdata;
+} StatusView;
+
+typedef struct StatusClient {
+        StatusServer *server;
+        int fd;
+        sd_event_source *io, *timeout;
+        bool writing;
+        unsigned cursor; /* next slot to list; UINT_MAX: nothing more after the buffer */
+        size_t len, off;
+        StatusDecoder dec;
+        StatusRequest req;
+        char buf[STATUS_BUF_SIZE];
+} StatusClient;
+
+struct StatusServer {
+        StatusView view;
+        int listen_fd;
+        char *socket_path;
+        sd_event_source *listen_source;
+        StatusClient clients[STATUS_CLIENTS_MAX];
+};
 
 static void client_close(StatusClient *c)
 {
@@ -27,259 +76,150 @@ static void client_close(StatusClient *c)
         c->fd = safe_close(c->fd);
 }
 
+/* ---- the header ---- */
+
+static void put_u64(JsonWriter *j, const char *key, uint64_t v)
+{
+        json_key(j, key);
+        json_u64(j, v);
+}
+
+static void put_bool(JsonWriter *j, const char *key, bool v)
+{
+        json_key(j, key);
+        json_bool(j, v);
+}
+
+static void header_watcher(JsonWriter *j, const WatcherStats *st)
+{
+        put_u64(j, "cgroups", st->n_cgroups);
+        put_u64(j, "watched", st->n_watched);
+        put_u64(j, "psi_triggers", st->n_psi);
+        put_bool(j, "memory_controller", st->has_memory_controller);
+        put_bool(j, "psi_supported", st->psi_supported);
+        put_u64(j, "inotify_events", st->n_inotify_events);
+        put_u64(j, "overflows", st->n_overflows);
+        put_u64(j, "records", st->n_records);
+        put_u64(j, "dropped_cgroups", st->n_dropped_cgroups);
+}
+
+static void header_policies(JsonWriter *j, const StatusView *v, const StatusCounters *k)
+{
+        put_u64(j, "policies", v->policies->n);
+        put_u64(j, "policy_reloads", k->policy_reloads);
+        put_u64(j, "policy_reload_failures", k->policy_reload_failures);
+        put_u64(j, "policy_sources", k->policy_sources);
+        put_u64(j, "policy_sources_failed", k->policy_sources_failed);
+}
+
+static void header_actions(JsonWriter *j, const Executor *x)
+{
+        ExecutorStats xs;
+
+        if (!x)
+                return;
+        executor_get_stats(x, &xs);
+        json_key(j, "actions");
+        json_object_open(j);
+        put_u64(j, "outcomes", xs.n_outcomes);
+        put_u64(j, "failed", xs.n_failed);
+        put_u64(j, "throttled", xs.n_throttled);
+        put_u64(j, "frozen", xs.n_frozen);
+        put_u64(j, "jobs", xs.n_jobs);
+        put_u64(j, "webhooks_sent", xs.n_webhooks_sent);
+        put_u64(j, "webhooks_failed", xs.n_webhooks_failed);
+        put_u64(j, "webhooks_dropped", xs.n_webhooks_dropped);
+        put_bool(j, "bus_connected", xs.bus_connected);
+        json_object_close(j);
+}
+
+static void header_node(JsonWriter *j, const WatcherStats *st, const StatusCounters *k)
+{
+        put_bool(j, "cgroup_v1", st->v1);
+        if (st->v1)
+                put_u64(j, "v1_eventfds", st->n_v1_fds);
+        put_bool(j, "node_psi_armed", k->node_psi_armed);
+        put_u64(j, "node_psi_events", k->node_psi_events);
+        put_bool(j, "node_memavailable_sampled", k->node_memavailable_sampled);
+        put_u64(j, "event_log_errors", k->event_log_errors);
+}
+
 static void header(StatusClient *c)
 {
-        Manager *m = c->manager;
+        const StatusView *v = &c->server->view;
+        StatusCounters k = {};
         WatcherStats st;
         JsonWriter j;
         uint64_t now;
 
-        watcher_get_stats(m->watcher, &st);
-        sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        watcher_get_stats(v->watcher, &st);
+        v->counters(v->userdata, &k);
+        sd_event_now(v->event, CLOCK_MONOTONIC, &now);
         json_init(&j, c->buf, sizeof(c->buf));
         json_object_open(&j);
         json_key(&j, "memwarden");
         json_string(&j, MEMWARDEN_VERSION);
-        json_key(&j, "pid");
-        json_u64(&j, (uint64_t)getpid());
-        json_key(&j, "uptime_us");
-        json_u64(&j, now - m->start_usec);
+        put_u64(&j, "pid", (uint64_t)getpid());
+        put_u64(&j, "uptime_us", now - k.start_usec);
         json_key(&j, "cgroup_root");
-        json_string(&j, m->cfg.watch.root);
-        json_key(&j, "cgroups");
-        json_u64(&j, st.n_cgroups);
-        json_key(&j, "watched");
-        json_u64(&j, st.n_watched);
-        json_key(&j, "psi_triggers");
-        json_u64(&j, st.n_psi);
-        json_key(&j, "memory_controller");
-        json_bool(&j, st.has_memory_controller);
-        json_key(&j, "psi_supported");
-        json_bool(&j, st.psi_supported);
-        json_key(&j, "inotify_events");
-        json_u64(&j, st.n_inotify_events);
-        json_key(&j, "overflows");
-        json_u64(&j, st.n_overflows);
-        json_key(&j, "records");
-        json_u64(&j, st.n_records);
-        json_key(&j, "dropped_cgroups");
-        json_u64(&j, st.n_dropped_cgroups);
-        json_key(&j, "policies");
-        json_u64(&j, m->policies.n);
-        json_key(&j, "policy_reloads");
-        json_u64(&j, m->n_policy_reloads);
-        json_key(&j, "policy_reload_failures");
-        json_u64(&j, m->n_policy_reload_failures);
-        if (m->executor) {
-                ExecutorStats xs;
-                executor_get_stats(m->executor, &xs);
-                json_key(&j, "actions");
-                json_object_open(&j);
-                json_key(&j, "outcomes");
-                json_u64(&j, xs.n_outcomes);
-                json_key(&j, "failed");
-                json_u64(&j, xs.n_failed);
-                json_key(&j, "throttled");
-                json_u64(&j, xs.n_throttled);
-                json_key(&j, "frozen");
-                json_u64(&j, xs.n_frozen);
-                json_key(&j, "jobs");
-                json_u64(&j, xs.n_jobs);
-                json_key(&j, "webhooks_sent");
-                json_u64(&j, xs.n_webhooks_sent);
-                json_key(&j, "webhooks_failed");
-                json_u64(&j, xs.n_webhooks_failed);
-                json_key(&j, "webhooks_dropped");
-                json_u64(&j, xs.n_webhooks_dropped);
-                json_key(&j, "bus_connected");
-                json_bool(&j, xs.bus_connected);
-                json_object_close(&j);
-        }
-        json_key(&j, "cgroup_v1");
-        json_bool(&j, st.v1);
-        if (st.v1) {
-                json_key(&j, "v1_eventfds");
-                json_u64(&j, st.n_v1_fds);
-        }
-        json_key(&j, "node_psi_armed");
-        json_bool(&j, m->node_psi_fd >= 0);
-        json_key(&j, "node_psi_events");
-        json_u64(&j, m->n_node_psi_events);
-        json_key(&j, "node_memavailable_sampled");
-        json_bool(&j, m->node_sample_timer != NULL);
-        json_key(&j, "event_log_errors");
-        json_u64(&j, m->n_event_log_errors);
+        json_string(&j, v->cgroup_root);
+        header_watcher(&j, &st);
+        header_policies(&j, v, &k);
+        header_actions(&j, v->executor);
+        header_node(&j, &st, &k);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
         c->off = 0;
 }
 
-static void put_trigger(JsonWriter *j, const Trigger *t)
-{
-        char b[160];
+/* ---- the cgroup lines ---- */
 
-        switch (t->type) {
-        case TRIGGER_MEMORY_EVENTS:
-                snprintf(b, sizeof(b), "memoryEvents %s grows by >= %llu in %llu s",
-                         memevent_to_string(t->counter), (unsigned long long)t->increase,
-                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
-                break;
-        case TRIGGER_PRESSURE:
-        case TRIGGER_NODE_PRESSURE:
-                snprintf(b, sizeof(b), "%s %s > %u.%02u%% over %llu s", trigger_type_to_string(t->type),
-                         psi_type_to_string(t->psi_type), t->above_bp / 100, t->above_bp % 100,
-                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
-                break;
-        case TRIGGER_USAGE:
-                snprintf(b, sizeof(b), "usage > %u.%02u%% of memory.%s", t->above_bp / 100,
-                         t->above_bp % 100, t->usage_of == USAGE_OF_HIGH ? "high" : "max");
-                break;
-        case TRIGGER_NODE_AVAILABLE:
-                snprintf(b, sizeof(b), "nodeAvailable < %llu MiB",
-                         (unsigned long long)(t->below_bytes >> 20));
-                break;
-        case TRIGGER_PRESSURE_LEVEL:
-                snprintf(b, sizeof(b), "pressureLevel %s or worse >= %llu times in %llu s (cgroup v1)",
-                         v1_level_to_string(t->level), (unsigned long long)t->increase,
-                         (unsigned long long)(t->window_usec / USEC_PER_SEC));
-                break;
-        default:
-                b[0] = '\0';
-        }
-        json_string(j, b);
+typedef struct ArmedCtx {
+        const Engine *engine;
+        const Cgroup *cg;
+} ArmedCtx;
+
+static bool armed(void *userdata, bool node, PolicyPhase *ret_phase)
+{
+        const ArmedCtx *a = userdata;
+
+        return a->engine && engine_policy_of(a->engine, a->cg, node, ret_phase);
 }
 
-/* A policy's name (the value of the key already written), then its source,
- * triggers, select, actions and whether the engine has it armed here. */
-static void put_policy(Manager *m, JsonWriter *j, const Cgroup *cg, const Policy *p, bool node)
+static int explain_cgroup(const StatusView *v, const Cgroup *cg, char *buf, size_t size, size_t *ret_len)
 {
-        char src[4200];
-        PolicyPhase phase;
-
-        json_string(j, p->name);
-        json_key(j, "source");
-        snprintf(src, sizeof(src), "%s:%u", p->file, p->line);
-        json_string(j, src);
-        json_key(j, p->all ? "all" : "any");
-        json_array_open(j);
-        for (size_t i = 0; i < p->n_triggers; i++)
-                put_trigger(j, &p->triggers[i]);
-        json_array_close(j);
-        json_key(j, "for_us");
-        json_u64(j, p->for_usec);
-        json_key(j, "select");
-        if (p->select_by == SELECT_EACH)
-                json_string(j, "each");
-        else {
-                char sel[64];
-                snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by), p->select_count);
-                json_string(j, sel);
-        }
-        json_key(j, "actions");
-        json_array_open(j);
-        for (size_t i = 0; i < p->n_actions; i++)
-                json_string(j, action_type_to_string(p->actions[i].type));
-        json_array_close(j);
-        /* Armed: the engine evaluates it here (the cgroup is watched). */
-        bool armed = m->engine && engine_policy_of(m->engine, cg, node, &phase);
-        json_key(j, "armed");
-        json_bool(j, armed);
-        json_key(j, "phase");
-        json_string(j, armed ? policy_phase_to_string(phase) : NULL);
-}
-
-/* Which policy applies to cg and why the others do not: one JSON object. */
-static int explain_format(Manager *m, const Cgroup *cg, char *buf, size_t size, size_t *ret_len)
-{
-        char path[4096], why[256];
+        char path[4096];
         CgroupIdentity id;
-        JsonWriter j;
-        unsigned others = 0;
-        int best, node_best;
+        ArmedCtx a = { .engine = v->engine, .cg = cg };
+        ExplainInput in = {
+                .id = &id, .kind = cg->kind, .set = v->policies, .armed = armed, .userdata = &a
+        };
 
-        watcher_cgroup_identity(m->watcher, cg, path, sizeof(path), &id);
-        best = policy_set_lookup(&m->policies, &id);
-        node_best = policy_set_lookup_kind(&m->policies, &id, true);
-        json_init(&j, buf, size);
-        json_object_open(&j);
-        json_key(&j, "cgroup");
-        json_string(&j, id.path);
-        json_key(&j, "kind");
-        json_string(&j, cgroup_kind_to_string(cg->kind));
-        json_key(&j, "identity");
-        json_object_open(&j);
-        json_key(&j, "unit");
-        json_string(&j, id.unit);
-        json_key(&j, "namespace");
-        json_string(&j, id.namespace);
-        json_key(&j, "pod");
-        json_string(&j, id.pod);
-        json_key(&j, "container");
-        json_string(&j, id.container);
-        json_key(&j, "qos");
-        json_string(&j, id.qos >= 0 ? qos_class_to_string(id.qos) : NULL);
-        json_object_close(&j);
-        json_key(&j, "policy");
-        if (best >= 0)
-                put_policy(m, &j, cg, &m->policies.policies[best], false);
-        else
-                json_null(&j);
-        json_key(&j, "others");
-        json_array_open(&j);
-        for (size_t i = 0; i < m->policies.n && others < 16; i++) {
-                const Policy *p = &m->policies.policies[i];
-                if ((int)i == best || (int)i == node_best)
-                        continue;
-                json_object_open(&j);
-                json_key(&j, "policy");
-                json_string(&j, p->name);
-                json_key(&j, "why");
-                if (policy_match(p, &id, why, sizeof(why)))
-                        json_string(&j, "matches, but a more specific policy applies");
-                else
-                        json_string(&j, why);
-                json_object_close(&j);
-                others++;
-        }
-        json_array_close(&j);
-        /* A node policy (node triggers only) binds beside the cgroup policy. */
-        json_key(&j, "node_policy");
-        if (node_best >= 0) {
-                json_object_open(&j);
-                json_key(&j, "policy");
-                put_policy(m, &j, cg, &m->policies.policies[node_best], true);
-                json_object_close(&j);
-        } else
-                json_null(&j);
-        json_object_close(&j);
-        if (j.overflow)
-                return -ENOBUFS;
-        *ret_len = j.len;
-        return 0;
+        watcher_cgroup_identity(v->watcher, cg, path, sizeof(path), &id);
+        return explain_format(&in, buf, size, ret_len);
 }
 
 /* Fill the buffer with as many cgroup lines as fit. */
 static void fill(StatusClient *c)
 {
-        Watcher *w = c->manager->watcher;
-        unsigned n = watcher_n_slots(w);
+        const StatusView *v = &c->server->view;
+        unsigned n = watcher_n_slots(v->watcher);
+        const char *filter = c->req.filter;
         char path[4096];
 
         c->len = c->off = 0;
         for (; c->cursor < n; c->cursor++) {
-                const Cgroup *cg = watcher_slot(w, c->cursor);
+                const Cgroup *cg = watcher_slot(v->watcher, c->cursor);
                 size_t len;
                 int r;
 
                 if (!cg)
                         continue;
-                if (c->filter[0] &&
-                    (cgroup_path(cg, path, sizeof(path)) < 0 || strcmp(path, c->filter) != 0))
+                if (filter[0] && (cgroup_path(cg, path, sizeof(path)) < 0 || strcmp(path, filter) != 0))
                         continue;
-                if (c->explain)
-                        r = explain_format(c->manager, cg, c->buf + c->len, sizeof(c->buf) - c->len - 1,
-                                           &len);
+                if (c->req.type == STATUS_REQUEST_EXPLAIN)
+                        r = explain_cgroup(v, cg, c->buf + c->len, sizeof(c->buf) - c->len - 1, &len);
                 else
                         r = cgroup_format_json(cg, c->buf + c->len, sizeof(c->buf) - c->len - 1, &len);
                 if (r < 0) {
@@ -292,27 +232,17 @@ static void fill(StatusClient *c)
         }
 }
 
-static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+/* ---- the connection ---- */
 
-static void handle_request(StatusClient *c)
+static void answer(StatusClient *c, int r)
 {
-        char *nl = memchr(c->req, '\n', c->req_len);
-
-        if (nl)
-                *nl = '\0';
-        else
-                c->req[c->req_len] = '\0';
-        if (strcmp(c->req, "status") == 0) {
+        if (r == 1) {
                 header(c);
                 c->cursor = 0;
-        } else if (strcmp(c->req, "explain") == 0 || strncmp(c->req, "explain ", 8) == 0) {
-                header(c);
-                c->cursor = 0;
-                c->explain = true;
-                snprintf(c->filter, sizeof(c->filter), "%s", c->req[7] ? c->req + 8 : "");
         } else {
-                int n = snprintf(c->buf, sizeof(c->buf), "{\"error\":\"unknown request\"}\n");
-                c->len = (size_t)n;
+                const char *e = status_request_error_json(r);
+                c->len = strlen(e);
+                memcpy(c->buf, e, c->len);
                 c->off = 0;
                 c->cursor = UINT_MAX;
         }
@@ -320,28 +250,31 @@ static void handle_request(StatusClient *c)
         (void)sd_event_source_set_io_events(c->io, EPOLLOUT);
 }
 
-static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void client_read(StatusClient *c)
 {
-        StatusClient *c = userdata;
+        char b[1024];
+        ssize_t n;
+        int r;
 
-        (void)s;
-        if (revents & (EPOLLERR | EPOLLHUP) && !(revents & (EPOLLIN | EPOLLOUT))) {
+        n = read(c->fd, b, sizeof(b));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n < 0) {
                 client_close(c);
-                return 0;
+                return;
         }
-        if (!c->writing) {
-                ssize_t n = read(fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len);
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
-                if (n <= 0) {
-                        client_close(c);
-                        return 0;
-                }
-                c->req_len += (size_t)n;
-                if (memchr(c->req, '\n', c->req_len) || c->req_len == sizeof(c->req) - 1)
-                        handle_request(c);
-                return 0;
+        r = n == 0 ? status_decoder_eof(&c->dec, &c->req)
+                   : status_decoder_feed(&c->dec, b, (size_t)n, &c->req);
+        if (r == -ENODATA) { /* connected and closed: nothing to answer */
+                client_close(c);
+                return;
         }
+        if (r != 0)
+                answer(c, r);
+}
+
+static void client_write(StatusClient *c)
+{
         for (;;) {
                 if (c->off == c->len) {
                         if (c->cursor == UINT_MAX)
@@ -350,14 +283,29 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         if (c->len == 0)
                                 break;
                 }
-                ssize_t n = write(fd, c->buf + c->off, c->len - c->off);
+                ssize_t n = write(c->fd, c->buf + c->off, c->len - c->off);
                 if (n < 0 && errno == EAGAIN)
-                        return 0;
+                        return;
                 if (n <= 0)
                         break;
                 c->off += (size_t)n;
         }
         client_close(c);
+}
+
+static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        StatusClient *c = userdata;
+
+        (void)s, (void)fd;
+        if (revents & (EPOLLERR | EPOLLHUP) && !(revents & (EPOLLIN | EPOLLOUT))) {
+                client_close(c);
+                return 0;
+        }
+        if (!c->writing)
+                client_read(c);
+        else
+                client_write(c);
         return 0;
 }
 
@@ -370,7 +318,7 @@ static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        Manager *m = userdata;
+        StatusServer *srv = userdata;
         StatusClient *c = NULL;
         int cfd;
 
@@ -379,8 +327,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (cfd < 0)
                 return 0;
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
-                if (m->clients[i].fd < 0) {
-                        c = &m->clients[i];
+                if (srv->clients[i].fd < 0) {
+                        c = &srv->clients[i];
                         break;
                 }
         if (!c) {
@@ -388,9 +336,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 close(cfd);
                 return 0;
         }
-        *c = (StatusClient){ .manager = m, .fd = cfd, .cursor = UINT_MAX };
-        if (sd_event_add_io(m->event, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
-            sd_event_add_time_relative(m->event, &c->timeout, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
+        *c = (StatusClient){ .server = srv, .fd = cfd, .cursor = UINT_MAX };
+        status_decoder_init(&c->dec);
+        if (sd_event_add_io(srv->view.event, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
+            sd_event_add_time_relative(srv->view.event, &c->timeout, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
                                        on_client_timeout, c) < 0) {
                 client_close(c);
                 return 0;
@@ -400,24 +349,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-static int mkdir_parent(const char *path)
-{
-        char dir[PATH_MAX];
-        char *slash;
+/* ---- the server ---- */
 
-        if (strlen(path) >= sizeof(dir))
-                return -ENAMETOOLONG;
-        strcpy(dir, path);
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
-int status_server_start(Manager *m, const char *path)
+static int listen_at(const char *path, int *ret_fd)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
@@ -426,7 +360,7 @@ int status_server_start(Manager *m, const char *path)
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
-        r = mkdir_parent(path);
+        r = mkdir_parents(path, 0755);
         if (r < 0)
                 return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -438,25 +372,92 @@ int status_server_start(Manager *m, const char *path)
         (void)chmod(path, 0660);
         if (listen(fd, 16) < 0)
                 return -errno;
-        r = sd_event_add_io(m->event, &m->listen_source, fd, EPOLLIN, on_accept, m);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(m->listen_source, "status-listen");
-        m->socket_path = strdup(path);
-        m->listen_fd = TAKE_FD(fd);
+        *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+static StatusServer *status_server_free(StatusServer *srv)
+{
+        if (!srv)
+                return NULL;
+        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
+                if (srv->clients[i].fd >= 0)
+                        client_close(&srv->clients[i]);
+        srv->listen_source = sd_event_source_disable_unref(srv->listen_source);
+        srv->listen_fd = safe_close(srv->listen_fd);
+        if (srv->socket_path) {
+                (void)unlink(srv->socket_path);
+                free(srv->socket_path);
+        }
+        free(srv);
+        return NULL;
+}
+
+static int status_server_new(const StatusView *view, const char *path, StatusServer **ret)
+{
+        StatusServer *srv = calloc(1, sizeof(StatusServer));
+        int r;
+
+        if (!srv)
+                return -ENOMEM;
+        srv->view = *view;
+        srv->listen_fd = -1;
+        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
+                srv->clients[i].fd = -1;
+        r = listen_at(path, &srv->listen_fd);
+        if (r >= 0)
+                r = sd_event_add_io(view->event, &srv->listen_source, srv->listen_fd, EPOLLIN, on_accept,
+                                    srv);
+        if (r >= 0 && !(srv->socket_path = strdup(path)))
+                r = -ENOMEM;
+        if (r < 0) {
+                status_server_free(srv);
+                return r;
+        }
+        (void)sd_event_source_set_description(srv->listen_source, "status-listen");
+        *ret = srv;
+        return 0;
+}
+
+/* ---- the Manager's side: the only code here that knows its fields ---- */
+
+static void manager_counters(void *userdata, StatusCounters *ret)
+{
+        const Manager *m = userdata;
+        const PolicyWatch *pw = m->policy_watch;
+
+        *ret = (StatusCounters){
+                .start_usec = m->start_usec,
+                .policy_reloads = pw ? pw->n_reloads : 0,
+                .policy_reload_failures = pw ? pw->n_reload_failures : 0,
+                .policy_sources = pw ? pw->last.n_sources : 0,
+                .policy_sources_failed = pw ? pw->last.n_failed : 0,
+                .node_psi_armed = m->node_psi_fd >= 0,
+                .node_psi_events = m->n_node_psi_events,
+                .node_memavailable_sampled = m->node_sample_timer != NULL,
+                .event_log_errors = m->n_event_log_errors,
+        };
+}
+
+int status_server_start(Manager *m, const char *path)
+{
+        StatusView v = {
+                .event = m->event,
+                .watcher = m->watcher,
+                .engine = m->engine,
+                .executor = m->executor,
+                .policies = &m->policies,
+                .cgroup_root = m->cfg.watch.root,
+                .counters = manager_counters,
+                .userdata = m,
+        };
+
+        if (m->status)
+                return -EBUSY;
+        return status_server_new(&v, path, &m->status);
 }
 
 void status_server_stop(Manager *m)
 {
-        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
-                if (m->clients[i].fd >= 0)
-                        client_close(&m->clients[i]);
-        m->listen_source = sd_event_source_disable_unref(m->listen_source);
-        m->listen_fd = safe_close(m->listen_fd);
-        if (m->socket_path) {
-                (void)unlink(m->socket_path);
-                free(m->socket_path);
-                m->socket_path = NULL;
-        }
+        m->status = status_server_free(m->status);
 }

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy directory, loaded source by source (include/policy-dir.h). A
+ * namespace's directory is hostile input: every walk is bounded, no symlink
+ * is followed except kubelet's ConfigMap scheme inside the directory itself,
+ * files are opened O_NOFOLLOW|O_NONBLOCK (a FIFO must not block the loop) and
+ * read up to a bound. */
+#include "policy-dir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+struct PolicyDir {
+        char *path;
+        PolicySource *sources; /* the admin's first (when it has files or a set), then by namespace name */
+        size_t n_sources;
+};
+
+bool policy_dir_valid_namespace(const char *s)
+{
+        size_t len = strlen(s);
+
+        if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+static int strdup_or_null(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Keep in step with the heap fields of Policy (policy.c's policy_free_fields). */
+int policy_copy(const Policy *p, Policy *ret)
+{
+        PolicySet tmp = { .n = 1 };
+        Policy *c = calloc(1, sizeof(Policy));
+        int r = 0;
+
+        if (!c)
+                return -ENOMEM;
+        *c = *p;
+        c->name = c->file = c->scope_namespace = NULL;
+        c->match.cgroup = c->match.unit = c->match.namespace = c->match.pod = c->match.container = NULL;
+        for (size_t i = 0; i < c->n_actions; i++)
+                c->actions[i].webhook = NULL, c->actions[i].argv = NULL;
+        tmp.policies = c;
+        r |= strdup_or_null(p->name, &c->name);
+        r |= strdup_or_null(p->file, &c->file);
+        r |= strdup_or_null(p->scope_namespace, &c->scope_namespace);
+        r |= strdup_or_null(p->match.cgroup, &c->match.cgroup);
+        r |= strdup_or_null(p->match.unit, &c->match.unit);
+        r |= strdup_or_null(p->match.namespace, &c->match.namespace);
+        r |= strdup_or_null(p->match.pod, &c->match.pod);
+        r |= strdup_or_null(p->match.container, &c->match.container);
+        for (size_t i = 0; i < c->n_actions && r == 0; i++) {
+                const Action *a = &p->actions[i];
+                r |= strdup_or_null(a->webhook, &c->actions[i].webhook);
+                if (!a->argv)
+                        continue;
+                c->actions[i].argv = calloc(a->argc + 1, sizeof(char *));
+                if (!c->actions[i].argv) {
+                        c->actions[i].argc = 0;
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t k = 0; k < a->argc; k++)
+                        r |= strdup_or_null(a->argv[k], &c->actions[i].argv[k]);
+        }
+        if (r != 0) {
+                policy_set_done(&tmp);
+                return -ENOMEM;
+        }
+        *ret = *c;
+        free(c);
+        return 0;
+}
+
+/* The admin policy p ties with (same kind and specificity, both may match one
+ * cgroup), or NULL; with errors, the tie is reported at p, the namespace's. */
+static const Policy *admin_tie(const Policy *p, const PolicySet *admin, PolicyErrors *errors)
+{
+        static PolicyErrors scratch;
+        PolicySet pair;
+        Policy two[2];
+
+        for (size_t i = 0; admin && i < admin->n; i++) {
+                two[0] = admin->policies[i];
+                two[1] = *p;
+                pair = (PolicySet){ .policies = two, .n = 2 };
+                scratch.n = scratch.dropped = 0;
+                if (policy_set_check_ambiguity(&pair, errors ? errors : &scratch) < 0)
+                        return &admin->policies[i];
+        }
+        return NULL;
+}
+
+/* Append copies of src's policies; with admin, leave out those that tie with
+ * one of the admin's (reported in report, if given). */
+static int set_append_copies(PolicySet *dst, const PolicySet *src, const PolicySet *admin,
+                             PolicyErrors *report)
+{
+        Policy *np;
+
+        if (src->n == 0)
+                return 0;
+        np = realloc(dst->policies, (dst->n + src->n) * sizeof(Policy));
+        if (!np)
+                return -ENOMEM;
+        dst->policies = np;
+        for (size_t i = 0; i < src->n; i++) {
+                const Policy *p = &src->policies[i], *a = admin_tie(p, admin, NULL);
+                if (a) {
+                        if (report)
+                                policy_error(report, p->file, p->line, p->column,
+                                             "policy '%s' (kept from the last good load) is left out: it "
+                                             "ties with the node admin's '%s' (%s:%u), which applies",
+                                             p->name, a->name, a->file, a->line);
+                        continue;
+                }
+                if (policy_copy(p, &dst->policies[dst->n]) < 0)
+                        return -ENOMEM;
+                dst->n++;
+        }
+        return 0;
+}
+
+static size_t n_errors(const PolicyErrors *e)
+{
+        return e->n + e->dropped;
+}
+
+static void note_errors(PolicySource *s, const PolicyErrors *e, size_t before)
+{
+        s->n_errors = n_errors(e) - before;
+        s->first_error[0] = '\0';
+        if (s->n_errors == 0)
+                return;
+        if (before < e->n)
+                snprintf(s->first_error, sizeof(s->first_error), "%s", e->msg[before]);
+        else
+                snprintf(s->first_error, sizeof(s->first_error), "(more errors than can be kept)");
+}
+
+/* ---- the walk ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* The names in the directory at fd, sorted, without dot-entries; at most
+ * POLICY_DIR_ENTRIES_MAX are looked at (-E2BIG past that, with what was read). */
+static int list_names(int fd, char ***ret, size_t *ret_n)
+{
+        struct dirent *de;
+        char **v = NULL;
+        size_t n = 0, seen = 0;
+        int dfd, r = 0;
+        DIR *d;
+
+        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
+        rewinddir(d);
+        while ((de = readdir(d))) {
+                char **nv;
+                if (de->d_name[0] == '.')
+                        continue;
+                if (++seen > POLICY_DIR_ENTRIES_MAX) {
+                        r = -E2BIG;
+                        break;
+                }
+                nv = realloc(v, (n + 1) * sizeof(char *));
+                if (!nv || !(nv[n] = strdup(de->d_name))) {
+                        free_names(nv ? nv : v, n);
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                v = nv;
+                n++;
+        }
+        closedir(d);
+        if (n)
+                qsort(v, n, sizeof(char *), cmp_str);
+        *ret = v;
+        *ret_n = n;
+        return r;
+}
+
+static bool is_yaml_name(const char *n)
+{
+        size_t len = strlen(n);
+        return n[0] != '.' && ((len > 5 && strcmp(n + len - 5, ".yaml") == 0) ||
+                               (len > 4 && strcmp(n + len - 4, ".yml") == 0));
+}
+
+/* kubelet's ConfigMap volume: "..data" is a symlink to "..TIMESTAMP" in the
+ * same directory, NAME is a symlink to "..data/NAME". The fd of what
+ * "..data" names, or -ENOENT when there is none, or -ELOOP when "..data"
+ * points anywhere else. */
+static int open_data_dir(int dfd)
+{
+        char target[256];
+        ssize_t n;
+        int fd;
+
+        n = readlinkat(dfd, "..data", target, sizeof(target) - 1);
+        if (n < 0 && errno == EINVAL) /* a plain directory */
+                fd = openat(dfd, "..data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        else if (n < 0)
+                return -errno;
+        else {
+                target[n] = '\0';
+                if (strncmp(target, "..", 2) != 0 || strchr(target, '/') || strcmp(target, "..") == 0 ||
+                    strcmp(target, "..data") == 0)
+                        return -ELOOP;
+                fd = openat(dfd, target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        return fd < 0 ? -errno : fd;
+}
+
+typedef struct Walk {
+        int dfd;         /* the source's directory */
+        int data_fd;     /* its "..data", once asked for; -1 none */
+        bool data_tried; /* whether data_fd was looked up */
+        const char *dir; /* its path, for messages */
+        const char *ns;  /* NULL: the admin's */
+        PolicyErrors *errors;
+} Walk;
+
+/* Open NAME in the source's directory: a regular file there, or kubelet's
+ * link to "..data/NAME". Anything else is refused, with the reason in *why. */
+static int open_policy_file(Walk *w, const char *name, const char **why)
+{
+        char target[512], want[512];
+        struct stat st;
+        ssize_t n;
+        int fd, dfd = w->dfd;
+
+        if (fstatat(w->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return *why = "cannot read", -errno;
+        if (S_ISLNK(st.st_mode)) {
+                n = readlinkat(w->dfd, name, target, sizeof(target) - 1);
+                if (n < 0)
+                        return *why = "cannot read the link", -errno;
+                target[n] = '\0';
+                snprintf(want, sizeof(want), "..data/%s", name);
+                if (strcmp(target, want) != 0)
+                        return *why = "a symlink that is not kubelet's '..data/NAME': not followed", -ELOOP;
+                if (!w->data_tried) {
+                        w->data_tried = true;
+                        w->data_fd = open_data_dir(w->dfd);
+                }
+                if (w->data_fd < 0)
+                        return *why = "'..data' is missing or not kubelet's '..TIMESTAMP' link", -ELOOP;
+                dfd = w->data_fd;
+        } else if (!S_ISREG(st.st_mode))
+                return *why = "not a regular file", -EINVAL;
+        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return *why = errno == ELOOP ? "a symlink inside '..data': not followed" : "cannot open",
+                       -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return *why = "not a regular file", -EINVAL;
+        }
+        return fd;
+}
+
+/* Read at most POLICY_DIR_FILE_MAX bytes; -EFBIG if there is more. */
+static int read_bounded(int fd, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *buf = malloc(POLICY_DIR_FILE_MAX + 1);
+        size_t len = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        while (len <= POLICY_DIR_FILE_MAX) {
+                ssize_t n = read(fd, buf + len, POLICY_DIR_FILE_MAX + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (len > POLICY_DIR_FILE_MAX)
+                return -EFBIG;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+static int load_one(Walk *w, const char *name, PolicySet *set)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        const char *why = NULL;
+        char path[4096];
+        size_t len = 0;
+        int r;
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", w->dir, name) >= sizeof(path))
+                return policy_error(w->errors, w->dir, 0, 0, "a file name too long"), -ENAMETOOLONG;
+        fd = open_policy_file(w, name, &why);
+        if (fd < 0) {
+                policy_error(w->errors, path, 0, 0, "%s (%s)", why, strerror(-fd));
+                return fd;
+        }
+        r = read_bounded(fd, &text, &len);
+        if (r == -EFBIG)
+                policy_error(w->errors, path, 0, 0, "larger than %d KiB", POLICY_DIR_FILE_MAX / 1024);
+        else if (r < 0)
+                policy_error(w->errors, path, 0, 0, "cannot read (%s)", strerror(-r));
+        if (r < 0)
+                return r;
+        return policy_load_buffer(set, path, text, len, w->ns, w->errors);
+}
+
+/* Parse a source's files into *set: bounded count, each on its own (a file
+ * with errors adds nothing), then precedence within the source. */
+static void load_files(Walk *w, char **names, size_t n, PolicySet *set)
+{
+        size_t n_files = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!is_yaml_name(names[i]))
+                        continue;
+                if (++n_files > POLICY_DIR_FILES_MAX) {
+                        policy_error(w->errors, w->dir, 0, 0,
+                                     "more than %d policy files: '%s' and the rest are not read",
+                                     POLICY_DIR_FILES_MAX, names[i]);
+                        break;
+                }
+                (void)load_one(w, names[i], set);
+        }
+        if (w->ns && set->n > POLICY_DIR_POLICIES_MAX)
+                policy_error(w->errors, w->dir, 0, 0, "%zu policies: a namespace may have at most %d",
+                             set->n, POLICY_DIR_POLICIES_MAX);
+        (void)policy_set_check_ambiguity(set, w->errors);
+}
+
+/* ---- sources ---- */
+
+static void source_done(PolicySource *s)
+{
+        free(s->namespace);
+        policy_set_done(&s->set);
+        *s = (PolicySource){};
+}
+
+static PolicySource *old_source(PolicyDir *d, const char *ns)
+{
+        for (size_t i = 0; i < d->n_sources; i++)
+                if ((!ns && !d->sources[i].namespace) ||
+                    (ns && d->sources[i].namespace && strcmp(ns, d->sources[i].namespace) == 0))
+                        return &d->sources[i];
+        return NULL;
+}
+
+/* Decide what a source has in force after this load: its new set if it had
+ * no error, else its last good one (the first time: its valid files). A
+ * namespace policy that ties with the admin's is an error of the namespace;
+ * a last good set loses such policies (the admin's word is final). The old
+ * state is only read, so that a failure leaves it whole. */
+static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, const PolicySet *admin,
+                         PolicyErrors *errors, size_t before)
+{
+        const PolicySource *old = old_source(d, s->namespace);
+        PolicySet kept = {};
+        int r;
+
+        for (size_t i = 0; admin && i < cand->n; i++)
+                (void)admin_tie(&cand->policies[i], admin, errors);
+        if (n_errors(errors) == before) {
+                s->set = *cand;
+                *cand = (PolicySet){};
+                note_errors(s, errors, before);
+                return 0;
+        }
+        s->failed = true;
+        if (old)
+                r = set_append_copies(&kept, &old->set, admin, errors);
+        else
+                r = set_append_copies(&kept, cand, admin, NULL);
+        policy_set_done(cand);
+        if (r < 0) {
+                policy_set_done(&kept);
+                return r;
+        }
+        s->set = kept;
+        note_errors(s, errors, before);
+        return 0;
+}
+
+static void walk_done(Walk *w)
+{
+        w->dfd = safe_close(w->dfd);
+        w->data_fd = safe_close(w->data_fd);
+}
+
+static void list_error(Walk *w, int r)
+{
+        if (r == -E2BIG)
+                policy_error(w->errors, w->dir, 0, 0, "more than %d entries: the rest are not read",
+                             POLICY_DIR_ENTRIES_MAX);
+        else if (r < 0)
+                policy_error(w->errors, w->dir, 0, 0, "cannot read the directory (%s)", strerror(-r));
+}
+
+/* One namespace's directory: a real directory (not a symlink) at the top. */
+static int load_namespace(PolicyDir *d, int top_fd, const char *ns, const PolicySet *admin, PolicySource *s,
+                          PolicyErrors *errors)
+{
+        char dir[4096];
+        Walk w = { .dfd = -1, .data_fd = -1, .dir = dir, .ns = ns, .errors = errors };
+        PolicySet cand = {};
+        size_t before = n_errors(errors), n = 0;
+        char **names = NULL;
+        int r;
+
+        s->namespace = strdup(ns);
+        if (!s->namespace)
+                return -ENOMEM;
+        snprintf(dir, sizeof(dir), "%s/%s", d->path, s->namespace);
+        w.dfd = openat(top_fd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (w.dfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+                policy_error(errors, dir, 0, 0,
+                             "a symlink: not followed (a namespace's policies are a directory in '%s')",
+                             d->path);
+        else if (w.dfd < 0)
+                policy_error(errors, dir, 0, 0, "cannot open (%s)", strerror(errno));
+        else {
+                r = list_names(w.dfd, &names, &n);
+                if (r == -ENOMEM) {
+                        walk_done(&w);
+                        return r;
+                }
+                list_error(&w, r);
+                load_files(&w, names, n, &cand);
+                free_names(names, n);
+        }
+        walk_done(&w);
+        r = source_settle(d, s, &cand, admin, errors, before);
+        policy_set_done(&cand);
+        return r;
+}
+
+static int load_admin(PolicyDir *d, int top_fd, char **names, size_t n, int list_r, PolicySource *s,
+                      PolicyErrors *errors)
+{
+        Walk w = { .dfd = -1, .data_fd = -1, .dir = d->path, .errors = errors };
+        PolicySet cand = {};
+        size_t before = n_errors(errors);
+        int r;
+
+        w.dfd = fcntl(top_fd, F_DUPFD_CLOEXEC, 3);
+        if (w.dfd < 0)
+                return -errno;
+        list_error(&w, list_r);
+        load_files(&w, names, n, &cand);
+        walk_done(&w);
+        r = source_settle(d, s, &cand, NULL, errors, before);
+        policy_set_done(&cand);
+        return r;
+}
+
+/* Which top-level entries are namespaces: directories with a namespace's
+ * name, and symlinks with one (refused when loaded). Files are the admin's. */
+static bool is_namespace_entry(int top_fd, const char *name)
+{
+        struct stat st;
+
+        if (is_yaml_name(name) || !policy_dir_valid_namespace(name))
+                return false;
+        if (fstatat(top_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        return S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode);
+}
+
+static void sources_free(PolicySource *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                source_done(&v[i]);
+        free(v);
+}
+
+static int merge(const PolicySource *v, size_t n, PolicySet *ret)
+{
+        PolicySet set = {};
+
+        for (size_t i = 0; i < n; i++)
+                if (set_append_copies(&set, &v[i].set, NULL, NULL) < 0) {
+                        policy_set_done(&set);
+                        return -ENOMEM;
+                }
+        *ret = set;
+        return 0;
+}
+
+static int load_sources(PolicyDir *d, int top_fd, PolicySource *v, size_t *n_v, PolicyErrors *errors,
+                        PolicyDirStats *st)
+{
+        char **names = NULL;
+        size_t n = 0, n_ns = 0;
+        int list_r, r;
+
+        list_r = list_names(top_fd, &names, &n);
+        if (list_r == -ENOMEM)
+                return list_r;
+        r = load_admin(d, top_fd, names, n, list_r, &v[0], errors);
+        *n_v = 1;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (!is_namespace_entry(top_fd, names[i]))
+                        continue;
+                if (n_ns >= POLICY_DIR_NAMESPACES_MAX) {
+                        if (st->n_ns_ignored++ == 0)
+                                policy_error(errors, d->path, 0, 0,
+                                             "more than %d namespaces: '%s' and later ones are not loaded",
+                                             POLICY_DIR_NAMESPACES_MAX, names[i]);
+                        continue;
+                }
+                r = load_namespace(d, top_fd, names[i], &v[0].set, &v[1 + n_ns], errors);
+                n_ns++;
+                *n_v = 1 + n_ns;
+        }
+        free_names(names, n);
+        return r;
+}
+
+int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats)
+{
+        PolicyDirStats st = {};
+        PolicySource *v;
+        size_t n_v = 0, before = n_errors(errors);
+        PolicySet merged = {};
+        int top_fd, r;
+
+        top_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top_fd < 0 && errno == ENOENT) {
+                sources_free(d->sources, d->n_sources);
+                d->sources = NULL;
+                d->n_sources = 0;
+                *ret = (PolicySet){};
+                if (ret_stats)
+                        *ret_stats = (PolicyDirStats){ .missing = true };
+                return 0;
+        }
+        if (top_fd < 0)
+                return -errno;
+        v = calloc(1 + POLICY_DIR_NAMESPACES_MAX, sizeof(PolicySource));
+        if (!v) {
+                close(top_fd);
+                return -ENOMEM;
+        }
+        r = load_sources(d, top_fd, v, &n_v, errors, &st);
+        close(top_fd);
+        if (r >= 0)
+                r = merge(v, n_v, &merged);
+        if (r < 0) {
+                sources_free(v, n_v);
+                return r;
+        }
+        sources_free(d->sources, d->n_sources);
+        d->sources = v;
+        d->n_sources = n_v;
+        st.n_sources = n_v;
+        for (size_t i = 0; i < n_v; i++)
+                st.n_failed += v[i].failed;
+        st.n_errors = n_errors(errors) - before;
+        if (ret_stats)
+                *ret_stats = st;
+        *ret = merged;
+        return st.n_errors ? -EINVAL : 0;
+}
+
+int policy_dir_new(const char *path, PolicyDir **ret)
+{
+        PolicyDir *d = calloc(1, sizeof(PolicyDir));
+
+        if (!d)
+                return -ENOMEM;
+        d->path = strdup(path);
+        if (!d->path) {
+                free(d);
+                return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+PolicyDir *policy_dir_free(PolicyDir *d)
+{
+        if (!d)
+                return NULL;
+        sources_free(d->sources, d->n_sources);
+        free(d->path);
+        free(d);
+        return NULL;
+}
+
+void policy_dir_freep(PolicyDir **d)
+{
+        *d = policy_dir_free(*d);
+}
+
+size_t policy_dir_n_sources(const PolicyDir *d)
+{
+        return d->n_sources;
+}
+
+const PolicySource *policy_dir_source(const PolicyDir *d, size_t i)
+{
+        return i < d->n_sources ? &d->sources[i] : NULL;
+}

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy directory on temp dirs: each source on its own (a broken file
+ * keeps its source's last good set, the others load), the admin's word at a
+ * tie, confinement of a namespace's policies, the bounds, and the symlink
+ * rules (kubelet's ..data scheme only). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy-dir.h"
+#include "test-main.h"
+
+static char root[256];
+
+static void put(const char *rel, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(const char *rel, const char *fmt, ...)
+{
+        char path[512];
+        va_list ap;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        fclose(f);
+}
+
+static void mkd(const char *rel)
+{
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+}
+
+static void lnk(const char *target, const char *rel)
+{
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        (void)unlink(path);
+        ck_assert_int_eq(symlink(target, path), 0);
+}
+
+/* A cgroup policy (a memoryEvents trigger) named name with the given match. */
+#define POL(name, match)                                                                                    \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: " name "}\nspec:\n  match: " match        \
+        "\n  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n  actions: [{type: notify}]\n"
+
+static void setup(void)
+{
+        snprintf(root, sizeof(root), "/tmp/mw-policy-dir-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void teardown(void)
+{
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+typedef struct Load {
+        PolicySet set;
+        PolicyErrors e;
+        PolicyDirStats st;
+        int r;
+} Load;
+
+static void load(PolicyDir *d, Load *l)
+{
+        policy_set_done(&l->set);
+        memset(&l->e, 0, sizeof(l->e));
+        l->r = policy_dir_load(d, &l->set, &l->e, &l->st);
+}
+
+static const Policy *find(const PolicySet *set, const char *ns, const char *name)
+{
+        for (size_t i = 0; i < set->n; i++) {
+                const Policy *p = &set->policies[i];
+                if (strcmp(p->name, name) == 0 &&
+                    ((!ns && !p->scope_namespace) ||
+                     (ns && p->scope_namespace && !strcmp(ns, p->scope_namespace))))
+                        return p;
+        }
+        return NULL;
+}
+
+static bool has_error(const PolicyErrors *e, const char *needle)
+{
+        for (size_t i = 0; i < e->n; i++)
+                if (strstr(e->msg[i], needle))
+                        return true;
+        return false;
+}
+
+static PolicyDir *dir_new(void)
+{
+        PolicyDir *d = NULL;
+
+        ck_assert_int_eq(policy_dir_new(root, &d), 0);
+        return d;
+}
+
+START_TEST(test_sources_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("shop");
+        mkd("batch");
+        put("zz-admin.yaml", POL("web", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("web", "{pod: \"web-*\"}"));
+        put("batch/a.yml", POL("etl", "{}"));
+        put("batch/README", "not yaml: ignored\n");
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.e.n, 0);
+        ck_assert_uint_eq(l.set.n, 3);
+        ck_assert_uint_eq(l.st.n_sources, 3);
+        /* The admin's first, whatever the names sort to. */
+        ck_assert_ptr_null(l.set.policies[0].scope_namespace);
+        ck_assert_str_eq(l.set.policies[1].scope_namespace, "batch");
+        ck_assert_str_eq(l.set.policies[2].scope_namespace, "shop");
+        ck_assert_str_eq(find(&l.set, "shop", "web")->match.namespace, "shop");
+        ck_assert_str_eq(find(&l.set, "batch", "etl")->match.namespace, "batch"); /* implied */
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_broken_namespace_keeps_last_good)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        const PolicySource *s;
+
+        mkd("shop");
+        mkd("batch");
+        put("admin.yaml", POL("base", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("one", "{pod: \"web-*\"}"));
+        put("batch/a.yaml", POL("etl", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+
+        /* shop breaks; batch is edited; the admin adds a policy: all but shop's edit load. */
+        put("shop/a.yaml", POL("two", "{pod: \"web-*\"}") "  bogus: 1\n");
+        put("batch/a.yaml", POL("etl2", "{}"));
+        put("admin2.yaml", POL("db", "{unit: \"db-*.service\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.st.n_failed, 1);
+        ck_assert(has_error(&l.e, "/shop/a.yaml:8:3: unknown key 'bogus'"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "one")); /* the last good */
+        ck_assert_ptr_null(find(&l.set, "shop", "two"));
+        ck_assert_ptr_nonnull(find(&l.set, "batch", "etl2"));
+        ck_assert_ptr_null(find(&l.set, "batch", "etl"));
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "db"));
+        ck_assert_uint_eq(l.set.n, 4);
+        for (size_t i = 0; i < policy_dir_n_sources(d); i++) {
+                s = policy_dir_source(d, i);
+                ck_assert_int_eq(s->failed, s->namespace && strcmp(s->namespace, "shop") == 0);
+        }
+
+        /* Still broken at the next reload: still the last good (not nothing). */
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "one"));
+
+        /* Fixed: the new one. */
+        put("shop/a.yaml", POL("two", "{pod: \"web-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two"));
+        ck_assert_ptr_null(find(&l.set, "shop", "one"));
+
+        /* A namespace directory removed: its policies go, without an error. */
+        ck_assert_int_eq(unlink(strcat(strcpy((char[512]){ 0 }, root), "/shop/a.yaml")), 0);
+        ck_assert_int_eq(rmdir(strcat(strcpy((char[512]){ 0 }, root), "/shop")), 0);
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_null(find(&l.set, "shop", "two"));
+        ck_assert_uint_eq(l.set.n, 3);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_broken_admin_keeps_last_good)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("shop");
+        put("a.yaml", POL("base", "{unit: \"*.service\"}"));
+        put("shop/a.yaml", POL("one", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+
+        put("a.yaml", "apiVersion: memwarden/v1\nkind: [\n");
+        put("shop/a.yaml", POL("two", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/a.yaml:"));
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "base"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two"));
+        ck_assert_uint_eq(l.set.n, 2);
+        ck_assert(policy_dir_source(d, 0)->failed);
+        ck_assert_ptr_null(policy_dir_source(d, 0)->namespace);
+        ck_assert_uint_ge(policy_dir_source(d, 0)->n_errors, 1);
+        ck_assert_ptr_nonnull(strstr(policy_dir_source(d, 0)->first_error, "/a.yaml:"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* At the first load there is no last good set: the valid files are used, as
+ * memwardend always did at start. */
+START_TEST(test_first_load_uses_valid_files)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("shop");
+        put("shop/a.yaml", POL("good", "{pod: \"a-*\"}"));
+        put("shop/b.yaml", "kind: Policy\n");
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.set.n, 1);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "good"));
+        ck_assert(has_error(&l.e, "/shop/b.yaml:1:1:"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_tie_admin_wins)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        CgroupIdentity id = {
+                .path = "/kubepods.slice/x", .namespace = "shop", .pod = "web-1", .qos = _QOS_INVALID
+        };
+        int k;
+
+        mkd("shop");
+        /* "a-..." sorts before "shop", "zz-..." after: neither order may make the admin lose. */
+        put("a-admin.yaml", POL("shop-web", "{namespace: shop, pod: \"web-*\"}"));
+        put("zz-admin.yaml", POL("shop-all", "{namespace: shop}"));
+        put("shop/mine.yaml", POL("mine", "{pod: \"web-*\"}"));
+        put("shop/other.yaml", POL("all", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        /* Blamed on the namespace's files, not on the admin's. */
+        ck_assert(has_error(&l.e, "/shop/mine.yaml:1:1: policy 'mine' is as specific as 'shop-web'"));
+        ck_assert(has_error(&l.e, "/shop/other.yaml:1:1: policy 'all' is as specific as 'shop-all'"));
+        for (size_t i = 0; i < l.e.n; i++)
+                ck_assert_ptr_null(strstr(l.e.msg[i], "-admin.yaml:1:1: policy"));
+        ck_assert_ptr_null(find(&l.set, "shop", "mine"));
+        ck_assert_ptr_null(find(&l.set, "shop", "all"));
+        k = policy_set_lookup(&l.set, &id);
+        ck_assert_int_ge(k, 0);
+        ck_assert_str_eq(l.set.policies[k].name, "shop-web");
+
+        /* A namespace's last good set loses the policies a new admin policy ties with. */
+        ck_assert_int_eq(unlink(strcat(strcpy((char[512]){ 0 }, root), "/a-admin.yaml")), 0);
+        ck_assert_int_eq(unlink(strcat(strcpy((char[512]){ 0 }, root), "/zz-admin.yaml")), 0);
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "mine"));
+        put("shop/other.yaml", "broken: [\n");
+        put("a-admin.yaml", POL("shop-web", "{namespace: shop, pod: \"web-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "policy 'mine' (kept from the last good load) is left out"));
+        ck_assert_ptr_null(find(&l.set, "shop", "mine"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "all")); /* no tie: kept */
+        k = policy_set_lookup(&l.set, &id);
+        ck_assert_str_eq(l.set.policies[k].name, "shop-web");
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* A namespace's policies reach only that namespace's pods. */
+START_TEST(test_confinement)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        const CgroupIdentity own = { .path = "/kubepods.slice/p/c",
+                                     .namespace = "shop",
+                                     .pod = "web-1",
+                                     .qos = QOS_BURSTABLE },
+                             other = { .path = "/kubepods.slice/q/c",
+                                       .namespace = "bank",
+                                       .pod = "web-1",
+                                       .qos = QOS_BURSTABLE },
+                             host = { .path = "/system.slice/sshd.service",
+                                      .unit = "sshd.service",
+                                      .qos = _QOS_INVALID },
+                             qos_slice = { .path = "/kubepods.slice/kubepods-burstable.slice",
+                                           .unit = "kubepods-burstable.slice",
+                                           .qos = _QOS_INVALID };
+
+        mkd("shop");
+        put("shop/ok.yaml", POL("any-pod", "{pod: \"*\"}"));
+        put("shop/other-ns.yaml", POL("x", "{namespace: bank}"));
+        put("shop/glob-ns.yaml", POL("g", "{namespace: \"*\"}"));
+        put("shop/cgroup.yaml", POL("y", "{cgroup: \"/*\"}"));
+        put("shop/unit.yaml", POL("z", "{unit: \"*.service\"}"));
+        put("shop/protected.yaml",
+            "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: w}\nspec:\n  match: {}\n"
+            "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n"
+            "  actions: [{type: kill, allowProtected: true}, {type: notify, webhook: \"http://x/\"},\n"
+            "            {type: exec, command: [/bin/true]}, {type: restart}, {type: stop}]\n");
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "other-ns.yaml:5:22: namespace 'bank'"));
+        ck_assert(has_error(&l.e, "glob-ns.yaml:5:22: namespace '*': a policy in 'shop/' can only match"));
+        ck_assert(has_error(&l.e, "cgroup.yaml:5:11: 'cgroup' is for node-admin policies only"));
+        ck_assert(has_error(&l.e, "unit.yaml:5:11: 'unit' is for node-admin policies only"));
+        ck_assert(has_error(&l.e, "protected.yaml:7:26: allowProtected: for node-admin policies only"));
+        ck_assert(has_error(&l.e, "protected.yaml:7:64: webhook: not allowed"));
+        ck_assert(has_error(&l.e, "protected.yaml:8:20: action 'exec' is for node-admin policies only"));
+        ck_assert(has_error(&l.e, "action 'restart' is for node-admin policies only"));
+        ck_assert(has_error(&l.e, "action 'stop' is for node-admin policies only"));
+        ck_assert_uint_eq(l.set.n, 1);
+        const Policy *p = find(&l.set, "shop", "any-pod");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_str_eq(p->match.namespace, "shop");
+        ck_assert_ptr_null(p->match.cgroup);
+        ck_assert_ptr_null(p->match.unit);
+        ck_assert(policy_match(p, &own, NULL, 0));
+        ck_assert(!policy_match(p, &other, NULL, 0));
+        ck_assert(!policy_match(p, &host, NULL, 0));
+        ck_assert(!policy_match(p, &qos_slice, NULL, 0));
+        ck_assert_int_eq(policy_set_lookup(&l.set, &host), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup(&l.set, &other), -ENOENT);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_bounds)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char name[512], *big;
+        FILE *f;
+
+        mkd("many");
+        for (int i = 0; i <= POLICY_DIR_FILES_MAX; i++) {
+                snprintf(name, sizeof(name), "many/f%02d.yaml", i);
+                put(name, "%s", "");
+        }
+        mkd("fat");
+        snprintf(name, sizeof(name), "%s/fat/big.yaml", root);
+        f = fopen(name, "w");
+        big = calloc(1, POLICY_DIR_FILE_MAX + 2);
+        memset(big, '#', POLICY_DIR_FILE_MAX + 1);
+        fputs(big, f);
+        fclose(f);
+        free(big);
+        mkd("crowd");
+        f = fopen(strcat(strcpy((char[512]){ 0 }, root), "/crowd/p.yaml"), "w");
+        for (int i = 0; i <= POLICY_DIR_POLICIES_MAX; i++)
+                fprintf(f, "---\n" POL("p%d", "{pod: \"p%d\"}"), i, i);
+        fclose(f);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/many:0:0: more than 32 policy files: 'f32.yaml'"));
+        ck_assert(has_error(&l.e, "/fat/big.yaml:0:0: larger than 256 KiB"));
+        ck_assert(has_error(&l.e, "/crowd:0:0: 33 policies: a namespace may have at most 32"));
+        ck_assert_uint_eq(l.st.n_failed, 3);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_namespaces_bound)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char name[64];
+
+        for (int i = 0; i <= POLICY_DIR_NAMESPACES_MAX; i++) {
+                snprintf(name, sizeof(name), "ns%04d", i);
+                mkd(name);
+        }
+        put("ns0512/a.yaml", POL("late", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.st.n_ns_ignored, 1);
+        ck_assert_uint_eq(l.st.n_sources, 1 + POLICY_DIR_NAMESPACES_MAX);
+        ck_assert(has_error(&l.e, "more than 512 namespaces: 'ns0512' and later ones are not loaded"));
+        ck_assert_uint_eq(l.set.n, 0);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_symlinks)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char outside[512], fifo[512];
+
+        /* kubelet's scheme: NAME -> ..data/NAME, ..data -> ..TIMESTAMP. */
+        mkd("shop");
+        mkd("shop/..2026_12_01_10_00_00.1");
+        put("shop/..2026_12_01_10_00_00.1/a.yaml", POL("one", "{}"));
+        lnk("..2026_12_01_10_00_00.1", "shop/..data");
+        lnk("..data/a.yaml", "shop/a.yaml");
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "one"));
+
+        /* The swap: a new timestamped directory, ..data renamed over. */
+        mkd("shop/..2026_12_01_11_00_00.2");
+        put("shop/..2026_12_01_11_00_00.2/a.yaml", POL("two", "{}"));
+        lnk("..2026_12_01_11_00_00.2", "shop/..data");
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two"));
+
+        /* A file outside the policy directory, through a link: not followed. */
+        snprintf(outside, sizeof(outside), "%s-outside.yaml", root);
+        FILE *f = fopen(outside, "w");
+        fputs(POL("evil", "{}"), f);
+        fclose(f);
+        mkd("bank");
+        lnk(outside, "bank/a.yaml");
+        /* ..data pointing out of the directory: not followed either. */
+        mkd("pay");
+        lnk("../bank", "pay/..data");
+        lnk("..data/a.yaml", "pay/a.yaml");
+        /* A namespace directory that is a symlink. */
+        lnk("bank", "link-ns");
+        /* A FIFO must not block the load. */
+        snprintf(fifo, sizeof(fifo), "%s/shop/fifo.yaml", root);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        load(d, &l);
+        unlink(outside);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/bank/a.yaml:0:0: a symlink that is not kubelet's '..data/NAME'"));
+        ck_assert(has_error(&l.e, "/pay/a.yaml:0:0: '..data' is missing or not kubelet's"));
+        ck_assert(has_error(&l.e, "/link-ns:0:0: a symlink: not followed"));
+        ck_assert(has_error(&l.e, "/shop/fifo.yaml:0:0: not a regular file"));
+        ck_assert_ptr_null(find(&l.set, "bank", "evil"));
+        ck_assert_ptr_null(find(&l.set, "pay", "evil"));
+        ck_assert_ptr_null(find(&l.set, "link-ns", "evil"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two")); /* shop's last good */
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_missing_dir)
+{
+        static Load l;
+        PolicyDir *d = NULL;
+        char path[512];
+
+        snprintf(path, sizeof(path), "%s/none", root);
+        ck_assert_int_eq(policy_dir_new(path, &d), 0);
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert(l.st.missing);
+        ck_assert_uint_eq(l.set.n, 0);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_copy)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        Policy c;
+        const char *text = "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n"
+                           "  match: {unit: \"a.service\", pod: x, container: y, cgroup: /a}\n"
+                           "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n"
+                           "  actions: [{type: notify, webhook: \"http://h/\"}, "
+                           "{type: exec, command: [/bin/echo, a, b]}]\n";
+
+        ck_assert_int_eq(policy_load_buffer(&set, "t.yaml", text, strlen(text), NULL, &e), 0);
+        ck_assert_int_eq(policy_copy(&set.policies[0], &c), 0);
+        policy_set_done(&set);
+        ck_assert_str_eq(c.name, "p");
+        ck_assert_str_eq(c.match.cgroup, "/a");
+        ck_assert_str_eq(c.actions[0].webhook, "http://h/");
+        ck_assert_uint_eq(c.actions[1].argc, 3);
+        ck_assert_str_eq(c.actions[1].argv[2], "b");
+        set = (PolicySet){ .policies = malloc(sizeof(Policy)), .n = 1 };
+        set.policies[0] = c;
+        policy_set_done(&set);
+        ck_assert(policy_dir_valid_namespace("kube-system"));
+        ck_assert(!policy_dir_valid_namespace("-a"));
+        ck_assert(!policy_dir_valid_namespace("A"));
+        ck_assert(!policy_dir_valid_namespace("a_b"));
+        ck_assert(!policy_dir_valid_namespace(""));
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+        Suite *s = suite_create("policy-dir");
+        TCase *tc = tcase_create("load");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_sources_load);
+        tcase_add_test(tc, test_broken_namespace_keeps_last_good);
+        tcase_add_test(tc, test_broken_admin_keeps_last_good);
+        tcase_add_test(tc, test_first_load_uses_valid_files);
+        tcase_add_test(tc, test_tie_admin_wins);
+        tcase_add_test(tc, test_confinement);
+        tcase_add_test(tc, test_bounds);
+        tcase_add_test(tc, test_namespaces_bound);
+        tcase_add_test(tc, test_symlinks);
+        tcase_add_test(tc, test_missing_dir);
+        tcase_add_test(tc, test_copy);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MW_TEST_MAIN(make_suite)
