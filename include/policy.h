@@ -160,7 +160,8 @@ void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned col
 unsigned policy_specificity(const Policy *p);
 
 /* Whether p matches the cgroup; if not and why is given, the first field
- * that fails, in words. */
+ * that fails, in words. A namespace's policy (scope_namespace) matches only
+ * cgroups whose identity is of that namespace, whatever its match says. */
 bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t why_size);
 
 /* A node policy: every trigger is node-wide (nodePressure, nodeAvailable).
@@ -170,11 +171,15 @@ bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t w
 bool policy_is_node(const Policy *p);
 
 /* The index of the cgroup policy (node: the node policy) that applies to id,
- * or -ENOENT. policy_set_lookup() is the cgroup policy's. */
+ * or -ENOENT. policy_set_lookup() is the cgroup policy's. The node admin's
+ * word is final: within a kind, any matching admin policy wins over every
+ * namespace policy (a namespace's policy applies only where no admin policy
+ * of its kind matches); specificity decides within each of the two tiers. */
 int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node);
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
 
 /* Precedence must be decidable at load time: two policies of one kind (node
- * or cgroup) and of equal specificity that could match the same cgroup are
- * an error (at the second one's line). Returns 0 or -EINVAL. */
+ * or cgroup), of one tier (admin, or namespace) and of equal specificity that
+ * could match the same cgroup are an error (at the second one's line). An
+ * admin and a namespace policy never clash. Returns 0 or -EINVAL. */
 int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors);

@@ -197,16 +197,22 @@ START_TEST(test_examples)
 }
 END_TEST
 
-static void add(PolicySet *set, const char *ns, const char *name, const char *match)
+static void add_kind(PolicySet *set, const char *ns, const char *name, const char *match, bool node)
 {
         static PolicyErrors e;
         char text[1024];
 
         snprintf(text, sizeof(text),
                  "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: %s}\nspec:\n  match: %s\n"
-                 "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n  actions: [{type: notify}]\n",
-                 name, match);
+                 "  triggers: {any: [%s]}\n  actions: [{type: notify}]\n",
+                 name, match,
+                 node ? "{nodeAvailable: {below: 128Mi}}" : "{memoryEvents: {counter: oom_kill}}");
         ck_assert_msg(load(set, &e, ns, text) == 0, "%s", e.msg[0]);
+}
+
+static void add(PolicySet *set, const char *ns, const char *name, const char *match)
+{
+        add_kind(set, ns, name, match, false);
 }
 
 /* Node policies (node triggers only) bind beside cgroup policies, not instead. */
@@ -279,8 +285,8 @@ START_TEST(test_match_precedence)
         /* namespace beats qos */
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &ks)].name, "kube-system");
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &be)].name, "besteffort");
-        /* the namespace's own policy (pod + its namespace) */
-        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "shop-web");
+        /* the node admin's `match: {}` outranks the namespace's own, more specific, policy */
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "all");
         /* a cgroup glob beats everything */
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop_sd)].name, "tree");
 
@@ -331,6 +337,100 @@ START_TEST(test_ambiguity)
 }
 END_TEST
 
+/* The node admin's word is final: within a kind, an admin policy that
+ * matches wins over any namespace policy, and the two never clash. */
+START_TEST(test_admin_final)
+{
+        static const struct {
+                const char *ns_match;
+                bool ns_node;
+                const char *admin_match;
+                bool admin_node;
+                const char *cgroup_policy, *node_policy; /* expected for shop's pod; NULL: none */
+        } t[] = {
+                /* a tenant's catch-all cgroup policy: the admin's node policy binds beside it */
+                { "{}", false, "{qos: burstable}", true, "ns", "admin" },
+                /* a tenant's catch-all node policy cannot opt its pods out of the admin's */
+                { "{}", true, "{qos: burstable}", true, NULL, "admin" },
+                { "{pod: \"web-*\"}", true, "{}", true, NULL, "admin" },
+                { "{pod: \"web-*\"}", false, "{qos: burstable}", false, "admin", NULL },
+                /* the admin's node policy does not match: the namespace's applies */
+                { "{}", true, "{qos: besteffort}", true, NULL, "ns" },
+                { "{}", false, "{namespace: batch}", false, "ns", NULL },
+                /* same fields (namespace implied): an admin/namespace tie is no error */
+                { "{}", false, "{namespace: shop}", false, "admin", NULL },
+        };
+        CgroupIdentity shop = { .path = "/kubepods/burstable/podz",
+                                .namespace = "shop",
+                                .pod = "web-7d9f",
+                                .qos = QOS_BURSTABLE };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                static PolicyErrors e;
+                PolicySet set = {};
+                add_kind(&set, "shop", "ns", t[i].ns_match, t[i].ns_node);
+                add_kind(&set, NULL, "admin", t[i].admin_match, t[i].admin_node);
+                memset(&e, 0, sizeof(e));
+                ck_assert_msg(policy_set_check_ambiguity(&set, &e) == 0, "case %zu: %s", i, e.msg[0]);
+                int c = policy_set_lookup_kind(&set, &shop, false),
+                    n = policy_set_lookup_kind(&set, &shop, true);
+                ck_assert_msg(t[i].cgroup_policy
+                                      ? c >= 0 && strcmp(set.policies[c].name, t[i].cgroup_policy) == 0
+                                      : c == -ENOENT,
+                              "case %zu: cgroup policy %d", i, c);
+                ck_assert_msg(t[i].node_policy
+                                      ? n >= 0 && strcmp(set.policies[n].name, t[i].node_policy) == 0
+                                      : n == -ENOENT,
+                              "case %zu: node policy %d", i, n);
+                policy_set_done(&set);
+        }
+
+        /* Two namespace policies that tie are still an error, at the second one. */
+        static PolicyErrors e;
+        PolicySet set = {};
+        add_kind(&set, "shop", "first", "{pod: \"web-*\"}", true);
+        add_kind(&set, "shop", "second", "{pod: \"web-1\"}", true);
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_set_check_ambiguity(&set, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "t.yaml:1:1: policy 'second' is as specific as 'first'"));
+        policy_set_done(&set);
+}
+END_TEST
+
+/* A namespace's policy matches its own namespace's pods only: not another
+ * namespace's, not a cgroup outside any pod, even with an empty match. */
+START_TEST(test_namespace_confined)
+{
+        PolicySet set = {};
+        char why[256];
+        CgroupIdentity own = {
+                .path = "/kubepods/podz", .namespace = "shop", .pod = "web", .qos = QOS_BURSTABLE
+        };
+        CgroupIdentity other = {
+                .path = "/kubepods/pody", .namespace = "bank", .pod = "web", .qos = QOS_BURSTABLE
+        };
+        CgroupIdentity host = { .path = "/system.slice/sshd.service",
+                                .unit = "sshd.service",
+                                .qos = _QOS_INVALID };
+
+        add(&set, "shop", "all", "{}");
+        ck_assert(policy_match(&set.policies[0], &own, NULL, 0));
+        ck_assert(!policy_match(&set.policies[0], &other, why, sizeof(why)));
+        ck_assert_str_eq(why, "namespace 'bank' does not match 'shop'");
+        ck_assert(!policy_match(&set.policies[0], &host, why, sizeof(why)));
+        ck_assert_str_eq(why, "namespace: none here (wants 'shop')");
+
+        /* Even a policy with no namespace in its match (not made by the compiler). */
+        Policy p = { .name = (char *)"raw", .scope_namespace = (char *)"shop", .match.qos = _QOS_INVALID };
+        ck_assert(policy_match(&p, &own, NULL, 0));
+        ck_assert(!policy_match(&p, &other, NULL, 0));
+        ck_assert(!policy_match(&p, &host, NULL, 0));
+        p.match.pod = (char *)"*";
+        ck_assert(!policy_match(&p, &other, NULL, 0));
+        policy_set_done(&set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -342,6 +442,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_match_precedence);
         tcase_add_test(tc, test_node_policies);
         tcase_add_test(tc, test_ambiguity);
+        tcase_add_test(tc, test_admin_final);
+        tcase_add_test(tc, test_namespace_confined);
         suite_add_tcase(s, tc);
         return s;
 }
