@@ -117,6 +117,7 @@ typedef struct Policy {
         unsigned select_count;
         Action actions[POLICY_ACTIONS_MAX];
         size_t n_actions;
+        uint64_t hash; /* policy_content_hash(), set when compiled */
 } Policy;
 
 typedef struct PolicyErrors {
@@ -147,6 +148,12 @@ int policy_load_file(PolicySet *set, const char *path, const char *scope_namespa
 int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors);
 
 void policy_set_done(PolicySet *set);
+
+/* A hash of what a policy does: every compiled field of match, select,
+ * triggers and actions (not its name, file, position or description). A
+ * reload keeps a cgroup's state for a policy only if name, namespace and
+ * this hash are unchanged. */
+uint64_t policy_content_hash(const Policy *p);
 
 /* Append "file:line:col: message" to errors (bounded; the rest are counted). */
 void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned column, const char *fmt, ...)

@@ -31,7 +31,7 @@ typedef struct Binding {
 #define HISTORY_MAX 256
 
 typedef struct StepHistory {
-        uint64_t key; /* hash of the path and the policy (name, namespace); 0: free */
+        uint64_t key; /* hash of the path and the policy (name, namespace, content); 0: free */
         uint64_t saved_usec;
         uint64_t step_last_usec[POLICY_ACTIONS_MAX];
 } StepHistory;
@@ -66,6 +66,8 @@ static uint64_t history_key(const Cgroup *c, const Policy *p)
         if (cgroup_path(c, path, sizeof(path)) < 0)
                 return 0;
         h = fnv1a(fnv1a(fnv1a(h, path), p->name), p->scope_namespace);
+        /* Step times are by index: another ladder's step i is another step. */
+        h = (h ^ p->hash) * 0x100000001b3ULL;
         return h ? h : 1;
 }
 
@@ -173,9 +175,12 @@ static void unbind(Engine *e, bool tell_host, const Cgroup *c, int kind, uint64_
         }
 }
 
+/* The same policy across a reload: same name, namespace and content. A policy
+ * whose content changed (another counter, threshold, ladder) starts from
+ * scratch: its windows hold samples of what the old triggers measured. */
 static bool same_policy(const Policy *a, const Policy *b)
 {
-        return a && b && strcmp(a->name, b->name) == 0 &&
+        return a && b && a->hash == b->hash && strcmp(a->name, b->name) == 0 &&
                ((!a->scope_namespace && !b->scope_namespace) ||
                 (a->scope_namespace && b->scope_namespace &&
                  strcmp(a->scope_namespace, b->scope_namespace) == 0));
@@ -225,6 +230,22 @@ static void request_usage(Engine *e, Binding *b, uint64_t now)
         }
 }
 
+/* The binding's policy no longer applies (or changed): what it did is to be
+ * undone. Its policy must still be alive (engine_set_policies' contract). */
+static void end_episode(Engine *e, const Binding *old)
+{
+        /* With select, a cgroup never chosen in the episode makes no noise. */
+        if (!old || old->state.phase == POLICY_IDLE ||
+            (old->policy->select_by != SELECT_EACH && old->ran_steps == 0))
+                return;
+        EngineDecision ed = { .cgroup = old->cgroup, .policy = old->policy, .phase = POLICY_IDLE };
+        ed.d.cleared = true;
+        for (size_t i = 0; i < old->policy->n_actions; i++)
+                if ((old->ran_steps & (1U << i)) && action_is_undoable(old->policy->actions[i].type))
+                        ed.d.undo_steps |= 1U << i;
+        e->func(&ed, e->userdata);
+}
+
 static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int kind, uint64_t now)
 {
         Binding *old = binding_of(e, c, kind), *b;
@@ -232,21 +253,14 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
 
         idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
         if (idx < 0) {
-                if (old && old->state.phase != POLICY_IDLE) {
-                        /* The policy no longer applies: what it did is to be undone. */
-                        EngineDecision ed = { .cgroup = c, .policy = old->policy, .phase = POLICY_IDLE };
-                        ed.d.cleared = true;
-                        for (size_t i = 0; i < old->policy->n_actions; i++)
-                                if ((old->ran_steps & (1U << i)) &&
-                                    action_is_undoable(old->policy->actions[i].type))
-                                        ed.d.undo_steps |= 1U << i;
-                        e->func(&ed, e->userdata);
-                }
+                end_episode(e, old);
                 unbind(e, true, c, kind, now);
                 return;
         }
         const Policy *p = &e->set.policies[idx];
-        if (old && same_policy(old->policy, p)) {
+        if (old && !same_policy(old->policy, p))
+                end_episode(e, old); /* another policy, or this one changed: from scratch */
+        else if (old) {
                 /* Same policy after a reload: the episode and windows go on. */
                 old->policy = p;
                 if (kind == KIND_CGROUP)
@@ -259,14 +273,16 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                         n *= 2;
                 Binding **v = realloc(e->by_slot, n * sizeof(Binding *));
                 if (!v)
-                        return;
+                        return; /* no old binding: it would have an entry */
                 memset(v + e->n_slots, 0, (n - e->n_slots) * sizeof(Binding *));
                 e->by_slot = v;
                 e->n_slots = n;
         }
         b = calloc(1, sizeof(Binding));
-        if (!b)
+        if (!b) {
+                unbind(e, true, c, kind, now); /* old's policy may not outlive this call */
                 return;
+        }
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;

@@ -772,6 +772,77 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
                 p->match.namespace = strdup(c->scope_ns);
 }
 
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+        for (int i = 0; i < 8; i++, v >>= 8)
+                h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
+        return h;
+}
+
+/* NULL and "" differ; a length prefix keeps "ab"+"c" apart from "a"+"bc". */
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+        if (!s)
+                return hash_u64(h, UINT64_MAX);
+        h = hash_u64(h, strlen(s));
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        return h;
+}
+
+static uint64_t hash_trigger(uint64_t h, const Trigger *t)
+{
+        h = hash_u64(h, (uint64_t)t->type);
+        h = hash_u64(h, (uint64_t)t->counter);
+        h = hash_u64(h, t->increase);
+        h = hash_u64(h, t->window_usec);
+        h = hash_u64(h, (uint64_t)t->level);
+        h = hash_u64(h, (uint64_t)t->psi_type);
+        h = hash_u64(h, t->above_bp);
+        h = hash_u64(h, (uint64_t)t->usage_of);
+        return hash_u64(h, t->below_bytes);
+}
+
+static uint64_t hash_action(uint64_t h, const Action *a)
+{
+        h = hash_u64(h, (uint64_t)a->type);
+        h = hash_u64(h, a->after_usec);
+        h = hash_u64(h, a->cooldown_usec);
+        h = hash_u64(h, (uint64_t)a->dry_run << 1 | (uint64_t)a->allow_protected);
+        h = hash_u64(h, a->floor_bytes);
+        h = hash_u64(h, a->step_bp);
+        h = hash_u64(h, a->interval_usec);
+        h = hash_str(h, a->webhook);
+        h = hash_u64(h, a->argc);
+        for (size_t i = 0; i < a->argc; i++)
+                h = hash_str(h, a->argv[i]);
+        return hash_u64(h, a->timeout_usec);
+}
+
+uint64_t policy_content_hash(const Policy *p)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        h = hash_str(h, p->match.cgroup);
+        h = hash_str(h, p->match.unit);
+        h = hash_str(h, p->match.namespace);
+        h = hash_str(h, p->match.pod);
+        h = hash_str(h, p->match.container);
+        h = hash_u64(h, (uint64_t)p->match.qos);
+        h = hash_u64(h, p->all);
+        h = hash_u64(h, p->n_triggers);
+        for (size_t i = 0; i < p->n_triggers; i++)
+                h = hash_trigger(h, &p->triggers[i]);
+        h = hash_u64(h, p->for_usec);
+        h = hash_u64(h, p->clear_usec);
+        h = hash_u64(h, (uint64_t)p->select_by);
+        h = hash_u64(h, p->select_count);
+        h = hash_u64(h, p->n_actions);
+        for (size_t i = 0; i < p->n_actions; i++)
+                h = hash_action(h, &p->actions[i]);
+        return h;
+}
+
 int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_t len, const char *scope_ns,
                        PolicyErrors *errors)
 {
@@ -811,6 +882,7 @@ int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_
                 compile_document(&c, root, &got[n_got]);
                 got[n_got].file = strdup(file);
                 got[n_got].scope_namespace = scope_ns ? strdup(scope_ns) : NULL;
+                got[n_got].hash = policy_content_hash(&got[n_got]);
                 n_got++;
                 yaml_document_delete(&doc);
         }

@@ -532,6 +532,77 @@ START_TEST(test_engine_select_refused_failed)
 }
 END_TEST
 
+/* A reload that changes a policy's content (same name) starts it from
+ * scratch: the windows held samples of another counter. */
+#define KILL_POLICY(desc, trigger)                                                                          \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: web, description: " desc "}\nspec:\n"     \
+        "  match: {unit: \"web-*.service\"}\n"                                                              \
+        "  triggers: {any: [{memoryEvents: {" trigger "}}]}\n"                                              \
+        "  actions: [{type: throttle, floor: 64Mi}, {type: kill, after: 1s}]\n"
+
+START_TEST(test_engine_reload_changed)
+{
+        PolicySet set = {}, set2 = {}, set3 = {};
+        PolicyPhase phase;
+        Watcher *w;
+
+        mktree();
+        mkcg("web-1.service", "4096\n");
+        put("web-1.service", "memory.high", "1048576\n");
+        put("web-1.service", "memory.events", "high 0\nmax 0\noom_kill 7\n"); /* 7 kills in its lifetime */
+        w = start(on_decision);
+        load(&set, KILL_POLICY("a", "counter: max"));
+        engine_set_policies(engine, &set, now);
+        const Cgroup *web = NULL;
+        for (unsigned i = 0; i < watcher_n_slots(w); i++)
+                if (watcher_slot(w, i) && strcmp(watcher_slot(w, i)->name, "web-1.service") == 0)
+                        web = watcher_slot(w, i);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, NULL), &set.policies[0]);
+
+        /* A description is no content: the state is kept. */
+        load(&set2, KILL_POLICY("b", "counter: max"));
+        ck_assert_uint_eq(set.policies[0].hash, set2.policies[0].hash);
+        now += 1000000;
+        put("web-1.service", "memory.events", "high 0\nmax 1\noom_kill 7\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert(last.d.fired);
+        engine_set_policies(engine, &set2, now);
+        policy_set_done(&set);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, &phase), &set2.policies[0]);
+        ck_assert_int_eq(phase, POLICY_FIRING);
+
+        /* counter: max -> oom_kill, increase: 5. The firing episode ends (its throttle
+         * undone) and the new trigger counts from the 7 there are now. */
+        load(&set3, KILL_POLICY("b", "counter: oom_kill, increase: 5"));
+        ck_assert_uint_ne(set2.policies[0].hash, set3.policies[0].hash);
+        n_decisions = 0;
+        engine_set_policies(engine, &set3, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        ck_assert(last.d.cleared);
+        ck_assert_ptr_eq(last.policy, &set2.policies[0]);
+        ck_assert_uint_eq(last.d.undo_steps, 1U << 0);
+        policy_set_done(&set2);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, &phase), &set3.policies[0]);
+        ck_assert_int_eq(phase, POLICY_IDLE);
+
+        /* An unrelated event: 7 lifetime kills are no increase of 5. */
+        n_decisions = 0;
+        now += 1000000;
+        put("web-1.service", "memory.events", "high 3\nmax 1\noom_kill 7\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        now += 2000000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_decisions, 0);
+        (void)engine_policy_of(engine, web, false, &phase);
+        ck_assert_int_eq(phase, POLICY_IDLE);
+        /* Five more kills do fire it. */
+        put("web-1.service", "memory.events", "high 3\nmax 1\noom_kill 12\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert(last.d.fired);
+        finish(w, &set3);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -541,6 +612,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_select);
         tcase_add_test(tc, test_engine_history);
         tcase_add_test(tc, test_engine_select_refused_failed);
+        tcase_add_test(tc, test_engine_reload_changed);
         suite_add_tcase(s, tc);
         return s;
 }
