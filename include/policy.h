@@ -13,7 +13,10 @@
 /* Policies, stage one: YAML files (libyaml's document API, which keeps every
  * node's line and column) compiled and validated into plain structures. Every
  * error is collected as "file:line:col: message"; a file with any error
- * yields no policy. The schema is in docs/policies.md. */
+ * yields no policy. The schema is in docs/policies.md. src/policy-parse.c
+ * reads the YAML within bounds (nesting depth, keys per mapping, items per
+ * list, nodes per document, documents per file: src/policy-internal.h),
+ * src/policy-compile.c compiles it. */
 
 #define POLICY_API_VERSION  "memwarden/v1"
 #define POLICY_TRIGGERS_MAX 8

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
@@ -431,6 +432,110 @@ START_TEST(test_namespace_confined)
 }
 END_TEST
 
+/* Bounds, checked before libyaml builds a document: every input is refused at
+ * the first node out of bounds, with its line and column, and quickly (1 MiB
+ * of distinct keys took 50 s with a quadratic repeated-key check; libyaml's
+ * scanner is quadratic in nesting). */
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+        size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+        char *b = malloc(hl + ul * n + tl + 1), *q = b;
+
+        ck_assert_ptr_nonnull(b);
+        memcpy(q, head, hl), q += hl;
+        for (size_t i = 0; i < n; i++, q += ul)
+                memcpy(q, unit, ul);
+        memcpy(q, tail, tl + 1);
+        return b;
+}
+
+static bool has_error(const PolicyErrors *e, const char *what)
+{
+        for (size_t i = 0; i < e->n; i++)
+                if (strstr(e->msg[i], what))
+                        return true;
+        return false;
+}
+
+START_TEST(test_bounds)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        char *text;
+
+        /* 500k levels of flow nesting: refused at the 33rd. */
+        text = repeat("", "[", 500000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_uint_eq(e.n, 1);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:33: nested more than 32 deep");
+        free(text);
+        /* Block nesting counts the same. */
+        text = malloc(40 * 40 * 2);
+        ck_assert_ptr_nonnull(text);
+        text[0] = '\0';
+        for (int i = 0; i < 40; i++)
+                snprintf(text + strlen(text), 40 * 40 * 2 - strlen(text), "%*sk:\n", i, "");
+        ck_assert_int_eq(load(&set, &e, "ns", text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:33:33: nested more than 32 deep");
+        free(text);
+        /* Exactly 32 is fine as far as bounds go. */
+        text = repeat("", "[", 32, "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "a policy document must be a mapping"));
+        free(text);
+
+        /* About 1 MiB of distinct keys in one mapping (block and flow). */
+        text = repeat("", "key-with-a-long-name-0123456789: value\n", 27000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_uint_eq(e.n, 1);
+        ck_assert_str_eq(e.msg[0], "t.yaml:65:1: more than 64 keys in one mapping");
+        free(text);
+        text = repeat("{", "a: b, ", 170000, "}");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:386: more than 64 keys in one mapping");
+        free(text);
+
+        /* Lists, nodes, documents. */
+        text = repeat("[", "x, ", 200000, "x]");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:386: more than 128 items in one list");
+        free(text);
+        char *inner = repeat("[", "a, ", 99, "a], ");
+        text = repeat("[", inner, 50, "[]]"); /* 50 lists of 100: 5051 nodes */
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "more than 4096 YAML nodes in one document"));
+        free(inner);
+        free(text);
+        text = repeat("", "--- {}\n", 100000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(
+                strstr(e.msg[0], "t.yaml:257:1: more than 256 documents (policies) in one file"));
+        free(text);
+        ck_assert_uint_eq(set.n, 0);
+}
+END_TEST
+
+/* Repeated keys among many: found by sorting, reported at the repetition, in
+ * the order of the file; the others go on to their own errors. */
+START_TEST(test_repeated_keys)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        char text[4096] = HEAD "spec:\n  match: {";
+
+        for (int i = 40; i >= 1; i--)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text), "k%d: v, ", i);
+        strcat(text, "k7: again}\n  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
+                     "  actions: [{type: notify, after: 1s, cooldown: 1s, after: 2s}]\n");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert(has_error(&e, "'k7' is given twice in match"));
+        ck_assert(has_error(&e, "7:53: 'after' is given twice in an action"));
+        ck_assert(has_error(&e, "unknown key 'k40' in match"));
+        ck_assert(!has_error(&e, "'k6' is given twice"));
+        ck_assert_uint_eq(set.n, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -444,6 +549,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_ambiguity);
         tcase_add_test(tc, test_admin_final);
         tcase_add_test(tc, test_namespace_confined);
+        tcase_add_test(tc, test_bounds);
+        tcase_add_test(tc, test_repeated_keys);
         suite_add_tcase(s, tc);
         return s;
 }
