@@ -536,6 +536,50 @@ START_TEST(test_repeated_keys)
 }
 END_TEST
 
+/* The content hash: what the policy does, not where or how it is written. */
+START_TEST(test_content_hash)
+{
+        static const char *const same[] = {
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "\n\nmetadata: {name: p, description: moved and reordered}\nspec:\n"
+                "  actions: [{command: [/bin/x, a], type: exec}]\n  match: {qos: burstable, pod: a}\n"
+                "  triggers: {any: [{memoryEvents: {window: 10000ms, counter: high, increase: 1}}]}\n",
+        };
+        static const char *const other[] = {
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 11s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, b]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {all: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a], dryRun: true}]\n",
+        };
+        static PolicyErrors e;
+        char text[1024];
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < 2 + sizeof(other) / sizeof(other[0]); i++) {
+                PolicySet set = {};
+                snprintf(text, sizeof(text), "apiVersion: memwarden/v1\nkind: Policy\n%s",
+                         i < 2 ? same[i] : other[i - 2]);
+                ck_assert_msg(load(&set, &e, NULL, text) == 0, "%zu: %s", i, e.msg[0]);
+                ck_assert_uint_eq(set.policies[0].hash, policy_content_hash(&set.policies[0]));
+                if (i == 0)
+                        h = set.policies[0].hash;
+                else
+                        ck_assert_msg((set.policies[0].hash == h) == (i < 2), "case %zu", i);
+                policy_set_done(&set);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -551,6 +595,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_namespace_confined);
         tcase_add_test(tc, test_bounds);
         tcase_add_test(tc, test_repeated_keys);
+        tcase_add_test(tc, test_content_hash);
         suite_add_tcase(s, tc);
         return s;
 }
