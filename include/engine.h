@@ -86,7 +86,8 @@ void engine_observe(Engine *e, const Record *r, uint64_t now_usec);
  * the next candidate. For a policy with `select`, c is left out of the
  * policy's choice until the policy clears for it, and the others of the
  * policy are evaluated again at the next engine_tick (now_usec: see
- * engine_next_usec, to be re-armed after this call). No-op for `by: each`. */
+ * engine_next_usec, to be re-armed after this call). No-op for `by: each`.
+ * May be called from the decision callback (a step refused at once). */
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec);
 
 /* New node-wide figures: every binding with a node trigger is evaluated. */

@@ -44,10 +44,11 @@ struct Engine {
         bool has_node;
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
-        Binding **by_slot;  /* two per watcher slot: the cgroup policy's binding, then the node policy's */
-        unsigned n_slots;   /* entries in by_slot */
-        uint64_t next_usec; /* earliest next_usec of any binding (0: none); kept so that a record
-                             * does not cost a scan of every binding */
+        Binding **by_slot;   /* two per watcher slot: the cgroup policy's binding, then the node policy's */
+        unsigned n_slots;    /* entries in by_slot */
+        uint64_t next_usec;  /* earliest next_usec of any binding (0: none); kept so that a record
+                              * does not cost a scan of every binding */
+        uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
         StepHistory history[HISTORY_MAX];
 };
 
@@ -581,6 +582,7 @@ void engine_tick(Engine *e, uint64_t now)
 {
         uint64_t next = 0;
 
+        e->retry_usec = 0; /* due bindings are evaluated below; only failures from now count */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *b = e->by_slot[i];
                 if (b && b->next_sample_usec && b->next_sample_usec <= now) {
@@ -596,6 +598,10 @@ void engine_tick(Engine *e, uint64_t now)
                 if (b && b->next_usec != 0 && (next == 0 || b->next_usec < next))
                         next = b->next_usec;
         }
+        /* A step that failed during this tick made bindings already passed due again. */
+        if (e->retry_usec && (next == 0 || e->retry_usec < next))
+                next = e->retry_usec;
+        e->retry_usec = 0;
         e->next_usec = next;
 }
 
@@ -632,7 +638,7 @@ void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t no
                 Binding *o = e->by_slot[i];
                 if (o && o != b && o->policy == p && o->state.phase != POLICY_IDLE) {
                         o->next_usec = now_usec ? now_usec : 1;
-                        e->next_usec = o->next_usec;
+                        e->next_usec = e->retry_usec = o->next_usec;
                 }
         }
 }

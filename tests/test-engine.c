@@ -603,6 +603,55 @@ START_TEST(test_engine_reload_changed)
 }
 END_TEST
 
+/* A step refused at once, from inside the decision callback: the next
+ * candidate gets it in the same evaluation. */
+static void on_decision_refuse_b(const EngineDecision *d, void *userdata)
+{
+        on_select_decision(d, userdata);
+        if (d->d.run_steps && strcmp(d->cgroup->name, "w-b.slice") == 0)
+                engine_step_failed(engine, d->cgroup, d->policy, now);
+}
+
+START_TEST(test_engine_step_failed_reentrant)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        Cgroup *r;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        fake_cgroup(r, "w-own.slice", 900);
+        fake_cgroup(r, "w-b.slice", 500);
+        fake_cgroup(r, "w-a.slice", 100);
+        fake_cgroup(r, "w-c.slice", 300);
+        engine = engine_new(&fake_host, on_decision_refuse_b, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[0], "w-b.slice");
+        ck_assert_str_eq(chosen[1], "w-c.slice");
+        /* The retry a tick away finds nothing more to do. */
+        ck_assert_uint_eq(engine_next_usec(engine), now);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_uint_ne(engine_next_usec(engine), now);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -613,6 +662,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_history);
         tcase_add_test(tc, test_engine_select_refused_failed);
         tcase_add_test(tc, test_engine_reload_changed);
+        tcase_add_test(tc, test_engine_step_failed_reentrant);
         suite_add_tcase(s, tc);
         return s;
 }
