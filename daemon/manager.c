@@ -142,9 +142,29 @@ static void on_decision(const EngineDecision *d, void *userdata)
                 executor_decision(m->executor, d);
 }
 
+/* A step that failed or was refused: `select` moves on to the next cgroup. */
+static void engine_on_outcome(Manager *m, const Record *r)
+{
+        const ActionOutcome *o = r->outcome;
+
+        if (!m->engine || !r->cgroup || !o || o->undo ||
+            (o->result != ACTION_RESULT_FAILED && o->result != ACTION_RESULT_REFUSED))
+                return;
+        for (int node = 0; node < 2; node++) {
+                const Policy *p = engine_policy_of(m->engine, r->cgroup, node, NULL);
+                if (p && strcmp(p->name, o->policy) == 0 && !p->scope_namespace == !o->policy_namespace &&
+                    (!p->scope_namespace || strcmp(p->scope_namespace, o->policy_namespace) == 0)) {
+                        engine_step_failed(m->engine, r->cgroup, p, r->mono_usec);
+                        manager_arm_engine_timer(m);
+                        return;
+                }
+        }
+}
+
 static void on_outcome(const Record *r, void *userdata)
 {
         output_action_record(userdata, r);
+        engine_on_outcome(userdata, r);
 }
 
 static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata);
