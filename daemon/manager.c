@@ -32,6 +32,25 @@ static void on_decision(const EngineDecision *d, void *userdata)
         manager_dispatch(m, RECORD_ORIGIN_DECISION, &r, d);
 }
 
+/* A step that failed or was refused: `select` moves on to the next cgroup. */
+static void engine_on_outcome(Manager *m, const Record *r)
+{
+        const ActionOutcome *o = r->outcome;
+
+        if (!m->engine || !r->cgroup || !o || o->undo ||
+            (o->result != ACTION_RESULT_FAILED && o->result != ACTION_RESULT_REFUSED))
+                return;
+        for (int node = 0; node < 2; node++) {
+                const Policy *p = engine_policy_of(m->engine, r->cgroup, node, NULL);
+                if (p && strcmp(p->name, o->policy) == 0 && !p->scope_namespace == !o->policy_namespace &&
+                    (!p->scope_namespace || strcmp(p->scope_namespace, o->policy_namespace) == 0)) {
+                        engine_step_failed(m->engine, r->cgroup, p, r->mono_usec);
+                        manager_arm_engine_timer(m);
+                        return;
+                }
+        }
+}
+
 static void on_outcome(const Record *r, void *userdata)
 {
         manager_dispatch(userdata, RECORD_ORIGIN_OUTCOME, r, NULL);
@@ -124,13 +143,16 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
                 if (m->executor)
                         executor_observe(m->executor, r);
                 if (m->engine && m->scanned) {
-                        engine_observe(m->engine, m->watcher, r, r->mono_usec);
+                        engine_observe(m->engine, r, r->mono_usec);
                         manager_arm_engine_timer(m);
                 }
                 break;
         case RECORD_ORIGIN_DECISION:
                 if (m->executor && d)
                         executor_decision(m->executor, d);
+                break;
+        case RECORD_ORIGIN_OUTCOME:
+                engine_on_outcome(m, r);
                 break;
         default:
                 break;
@@ -152,8 +174,49 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
 {
         if (!m->engine || !m->scanned)
                 return;
-        engine_set_policies(m->engine, m->watcher, set, now_usec(CLOCK_MONOTONIC));
+        engine_set_policies(m->engine, set, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
+}
+
+/* The engine's view of the watcher. refused: the target rules without the
+ * agent's own cgroup (the executor's; the planner's plan_all_refused() is to
+ * replace this). */
+static uint64_t host_read_usage(void *u, const Cgroup *c)
+{
+        return watcher_read_current(((Manager *)u)->watcher, c);
+}
+
+static int host_v1_request(void *u, const Cgroup *c, bool low, uint64_t threshold)
+{
+        return watcher_v1_request(((Manager *)u)->watcher, c, low, threshold);
+}
+
+static void host_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
+{
+        watcher_cgroup_identity(((Manager *)u)->watcher, c, buf, size, ret);
+}
+
+static bool host_refused(void *u, const Cgroup *c, const Policy *p)
+{
+        char path[4096];
+
+        (void)u;
+        if (cgroup_path(c, path, sizeof(path)) < 0)
+                return false;
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (!action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, path, NULL))
+                        return false;
+        return true;
+}
+
+static unsigned host_n_slots(void *u)
+{
+        return watcher_n_slots(((Manager *)u)->watcher);
+}
+
+static const Cgroup *host_slot(void *u, unsigned i)
+{
+        return watcher_slot(((Manager *)u)->watcher, i);
 }
 
 static int on_watcher_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -280,7 +343,14 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         watcher_set_psi_hooks(m->watcher, psi_add, psi_del, m);
-        m->engine = engine_new(on_decision, m);
+        m->engine = engine_new(&(EngineHost){ .userdata = m,
+                                              .read_usage = host_read_usage,
+                                              .v1_request = host_v1_request,
+                                              .identity = host_identity,
+                                              .refused = host_refused,
+                                              .n_slots = host_n_slots,
+                                              .slot = host_slot },
+                               on_decision, m);
         if (!m->engine) {
                 r = log_error_errno(-ENOMEM, "Cannot set up the policy engine: %m");
                 goto fail;

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup.h"
+#include "identity.h"
 #include "node.h"
 #include "policy-eval.h"
-#include "watcher.h"
+#include "policy.h"
+#include "record.h"
 
 /* The policy engine: binds each cgroup to the policy that applies to it,
  * feeds the policy's triggers from the watcher's records, and runs the
@@ -33,6 +38,26 @@
 
 typedef struct Engine Engine;
 
+/* What the engine needs from its owner: the cgroups (the watcher's slots),
+ * who each one is, usage reads, cgroup v1 requests, and the target rules.
+ * The engine depends on this interface only, not on the watcher; the
+ * callbacks must not call back into the engine. */
+typedef struct EngineHost {
+        void *userdata;
+        /* memory.current now, UINT64_MAX unknown (NULL: always unknown) */
+        uint64_t (*read_usage)(void *userdata, const Cgroup *c);
+        /* cgroup v1: low pressure notifications and a usage threshold (0: none); > 0 if the
+         * threshold is armed. NULL on v2. */
+        int (*v1_request)(void *userdata, const Cgroup *c, bool low, uint64_t threshold);
+        /* who c is, for matching (strings may point into path_buf); required */
+        void (*identity)(void *userdata, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
+        /* every step of p would be refused on c: `select` never chooses c (NULL: never) */
+        bool (*refused)(void *userdata, const Cgroup *c, const Policy *p);
+        /* the cgroups, by slot (NULL: a free slot); required */
+        unsigned (*n_slots)(void *userdata);
+        const Cgroup *(*slot)(void *userdata, unsigned i);
+} EngineHost;
+
 typedef struct EngineDecision {
         const Cgroup *cgroup;
         const Policy *policy;
@@ -42,17 +67,28 @@ typedef struct EngineDecision {
 
 typedef void (*EngineDecisionFunc)(const EngineDecision *d, void *userdata);
 
-Engine *engine_new(EngineDecisionFunc func, void *userdata);
+/* host is copied. NULL if a required callback is missing or out of memory. */
+Engine *engine_new(const EngineHost *host, EngineDecisionFunc func, void *userdata);
 Engine *engine_free(Engine *e);
 
 /* Use this policy set (its array is borrowed: call this with the new set
- * while the old one is still alive). Every cgroup of the watcher is bound
- * anew; a cgroup that keeps the same policy (by name and namespace) keeps its
- * state; one whose policy went away gets a "cleared" decision with its undo. */
-void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec);
+ * while the old one is still alive). Every cgroup of the host is bound
+ * anew; a cgroup that keeps the same policy (same name, namespace and
+ * content: Policy.hash) keeps its state; one whose policy went away or
+ * changed gets a "cleared" decision with its undo, and a changed policy
+ * starts from scratch (fresh windows, no steps done). */
+void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec);
 
 /* Feed one record (cgroup_added binds, cgroup_removed unbinds). */
-void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now_usec);
+void engine_observe(Engine *e, const Record *r, uint64_t now_usec);
+
+/* A step the engine decided failed (or was refused) for c: select moves to
+ * the next candidate. For a policy with `select`, c is left out of the
+ * policy's choice until the policy clears for it, and the others of the
+ * policy are evaluated again at the next engine_tick (now_usec: see
+ * engine_next_usec, to be re-armed after this call). No-op for `by: each`.
+ * May be called from the decision callback (a step refused at once). */
+void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec);
 
 /* New node-wide figures: every binding with a node trigger is evaluated. */
 void engine_node_update(Engine *e, const NodeStats *n, uint64_t now_usec);

@@ -13,7 +13,10 @@
 /* Policies, stage one: YAML files (libyaml's document API, which keeps every
  * node's line and column) compiled and validated into plain structures. Every
  * error is collected as "file:line:col: message"; a file with any error
- * yields no policy. The schema is in docs/policies.md. */
+ * yields no policy. The schema is in docs/policies.md. src/policy-parse.c
+ * reads the YAML within bounds (nesting depth, keys per mapping, items per
+ * list, nodes per document, documents per file: src/policy-internal.h),
+ * src/policy-compile.c compiles it. */
 
 #define POLICY_API_VERSION  "memwarden/v1"
 #define POLICY_TRIGGERS_MAX 8
@@ -117,6 +120,7 @@ typedef struct Policy {
         unsigned select_count;
         Action actions[POLICY_ACTIONS_MAX];
         size_t n_actions;
+        uint64_t hash; /* policy_content_hash(), set when compiled */
 } Policy;
 
 typedef struct PolicyErrors {
@@ -148,6 +152,12 @@ int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors);
 
 void policy_set_done(PolicySet *set);
 
+/* A hash of what a policy does: every compiled field of match, select,
+ * triggers and actions (not its name, file, position or description). A
+ * reload keeps a cgroup's state for a policy only if name, namespace and
+ * this hash are unchanged. */
+uint64_t policy_content_hash(const Policy *p);
+
 /* Append "file:line:col: message" to errors (bounded; the rest are counted). */
 void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned column, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
@@ -160,7 +170,8 @@ void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned col
 unsigned policy_specificity(const Policy *p);
 
 /* Whether p matches the cgroup; if not and why is given, the first field
- * that fails, in words. */
+ * that fails, in words. A namespace's policy (scope_namespace) matches only
+ * cgroups whose identity is of that namespace, whatever its match says. */
 bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t why_size);
 
 /* A node policy: every trigger is node-wide (nodePressure, nodeAvailable).
@@ -170,11 +181,15 @@ bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t w
 bool policy_is_node(const Policy *p);
 
 /* The index of the cgroup policy (node: the node policy) that applies to id,
- * or -ENOENT. policy_set_lookup() is the cgroup policy's. */
+ * or -ENOENT. policy_set_lookup() is the cgroup policy's. The node admin's
+ * word is final: within a kind, any matching admin policy wins over every
+ * namespace policy (a namespace's policy applies only where no admin policy
+ * of its kind matches); specificity decides within each of the two tiers. */
 int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node);
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
 
 /* Precedence must be decidable at load time: two policies of one kind (node
- * or cgroup) and of equal specificity that could match the same cgroup are
- * an error (at the second one's line). Returns 0 or -EINVAL. */
+ * or cgroup), of one tier (admin, or namespace) and of equal specificity that
+ * could match the same cgroup are an error (at the second one's line). An
+ * admin and a namespace policy never clash. Returns 0 or -EINVAL. */
 int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors);

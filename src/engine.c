@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "engine.h"
 
-#include "actions.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@ typedef struct Binding {
         uint64_t rank_usage, rank_at; /* select: memory usage, read once per evaluation time */
         bool node_news;               /* engine_node_update: new node figures for this binding */
         bool refused;                 /* every step would be refused here (select skips it) */
+        bool failed; /* select: a step failed here in this episode (engine_step_failed): skip it */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -32,7 +31,7 @@ typedef struct Binding {
 #define HISTORY_MAX 256
 
 typedef struct StepHistory {
-        uint64_t key; /* hash of the path and the policy (name, namespace); 0: free */
+        uint64_t key; /* hash of the path and the policy (name, namespace, content); 0: free */
         uint64_t saved_usec;
         uint64_t step_last_usec[POLICY_ACTIONS_MAX];
 } StepHistory;
@@ -40,15 +39,16 @@ typedef struct StepHistory {
 struct Engine {
         EngineDecisionFunc func;
         void *userdata;
-        Watcher *watcher; /* for usage samples */
-        NodeStats node;   /* the node's last figures (engine_node_update) */
+        EngineHost host;
+        NodeStats node; /* the node's last figures (engine_node_update) */
         bool has_node;
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
-        Binding **by_slot;  /* two per watcher slot: the cgroup policy's binding, then the node policy's */
-        unsigned n_slots;   /* entries in by_slot */
-        uint64_t next_usec; /* earliest next_usec of any binding (0: none); kept so that a record
-                             * does not cost a scan of every binding */
+        Binding **by_slot;   /* two per watcher slot: the cgroup policy's binding, then the node policy's */
+        unsigned n_slots;    /* entries in by_slot */
+        uint64_t next_usec;  /* earliest next_usec of any binding (0: none); kept so that a record
+                              * does not cost a scan of every binding */
+        uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
         StepHistory history[HISTORY_MAX];
 };
 
@@ -67,6 +67,8 @@ static uint64_t history_key(const Cgroup *c, const Policy *p)
         if (cgroup_path(c, path, sizeof(path)) < 0)
                 return 0;
         h = fnv1a(fnv1a(fnv1a(h, path), p->name), p->scope_namespace);
+        /* Step times are by index: another ladder's step i is another step. */
+        h = (h ^ p->hash) * 0x100000001b3ULL;
         return h ? h : 1;
 }
 
@@ -105,12 +107,16 @@ static void history_restore(Engine *e, Binding *b)
                 }
 }
 
-Engine *engine_new(EngineDecisionFunc func, void *userdata)
+Engine *engine_new(const EngineHost *host, EngineDecisionFunc func, void *userdata)
 {
-        Engine *e = calloc(1, sizeof(Engine));
+        Engine *e;
 
+        if (!host || !host->identity || !host->n_slots || !host->slot)
+                return NULL;
+        e = calloc(1, sizeof(Engine));
         if (!e)
                 return NULL;
+        e->host = *host;
         e->func = func;
         e->userdata = userdata;
         return e;
@@ -129,6 +135,16 @@ Engine *engine_free(Engine *e)
 
 enum { KIND_CGROUP, KIND_NODE }; /* which policy of a cgroup (policy_is_node) */
 
+static uint64_t host_read_usage(const Engine *e, const Cgroup *c)
+{
+        return e->host.read_usage ? e->host.read_usage(e->host.userdata, c) : UINT64_MAX;
+}
+
+static int host_v1_request(const Engine *e, const Cgroup *c, bool low, uint64_t threshold)
+{
+        return e->host.v1_request ? e->host.v1_request(e->host.userdata, c, low, threshold) : 0;
+}
+
 static unsigned entry(const Cgroup *c, int kind)
 {
         return c->slot * 2 + (unsigned)kind;
@@ -144,24 +160,28 @@ static Binding *binding_of(const Engine *e, const Cgroup *c, int kind)
         return b && b->cgroup == c && b->serial == c->serial ? b : NULL;
 }
 
-static void unbind(Engine *e, Watcher *w, const Cgroup *c, int kind, uint64_t now)
+/* tell_host: the cgroup is still there (on removal, the watcher closes its fds itself). */
+static void unbind(Engine *e, bool tell_host, const Cgroup *c, int kind, uint64_t now)
 {
         Binding *b = binding_of(e, c, kind);
 
         if (b)
                 history_save(e, b, now);
         /* Only cgroup policies ask the v1 watcher for anything. */
-        if (w && c->v1 && kind == KIND_CGROUP && b)
-                (void)watcher_v1_request(w, c, false, 0);
+        if (tell_host && c->v1 && kind == KIND_CGROUP && b)
+                (void)host_v1_request(e, c, false, 0);
         if (entry(c, kind) < e->n_slots) {
                 free(e->by_slot[entry(c, kind)]);
                 e->by_slot[entry(c, kind)] = NULL;
         }
 }
 
+/* The same policy across a reload: same name, namespace and content. A policy
+ * whose content changed (another counter, threshold, ladder) starts from
+ * scratch: its windows hold samples of what the old triggers measured. */
 static bool same_policy(const Policy *a, const Policy *b)
 {
-        return a && b && strcmp(a->name, b->name) == 0 &&
+        return a && b && a->hash == b->hash && strcmp(a->name, b->name) == 0 &&
                ((!a->scope_namespace && !b->scope_namespace) ||
                 (a->scope_namespace && b->scope_namespace &&
                  strcmp(a->scope_namespace, b->scope_namespace) == 0));
@@ -182,7 +202,7 @@ static uint64_t usage_threshold(const Trigger *t, const Cgroup *c)
  * pressure notifications where a pressureLevel trigger wants them, and for a
  * usage threshold where the policy has one usage trigger (usage is then
  * event-driven: read once at binding, then at each crossing). */
-static void request_usage(Engine *e, Watcher *w, Binding *b, uint64_t now)
+static void request_usage(Engine *e, Binding *b, uint64_t now)
 {
         const Policy *p = b->policy;
         const Trigger *usage = NULL;
@@ -200,7 +220,7 @@ static void request_usage(Engine *e, Watcher *w, Binding *b, uint64_t now)
         }
         if (b->cgroup->v1) {
                 uint64_t threshold = n_usage == 1 ? usage_threshold(usage, b->cgroup) : 0;
-                b->usage_events = watcher_v1_request(w, b->cgroup, low, threshold) > 0;
+                b->usage_events = host_v1_request(e, b->cgroup, low, threshold) > 0;
         }
         if (n_usage > 0) {
                 /* Read at the next tick; from then on every ENGINE_USAGE_SAMPLE_USEC unless
@@ -211,50 +231,59 @@ static void request_usage(Engine *e, Watcher *w, Binding *b, uint64_t now)
         }
 }
 
-static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdentity *id, int kind,
-                      uint64_t now)
+/* The binding's policy no longer applies (or changed): what it did is to be
+ * undone. Its policy must still be alive (engine_set_policies' contract). */
+static void end_episode(Engine *e, const Binding *old)
+{
+        /* With select, a cgroup never chosen in the episode makes no noise. */
+        if (!old || old->state.phase == POLICY_IDLE ||
+            (old->policy->select_by != SELECT_EACH && old->ran_steps == 0))
+                return;
+        EngineDecision ed = { .cgroup = old->cgroup, .policy = old->policy, .phase = POLICY_IDLE };
+        ed.d.cleared = true;
+        for (size_t i = 0; i < old->policy->n_actions; i++)
+                if ((old->ran_steps & (1U << i)) && action_is_undoable(old->policy->actions[i].type))
+                        ed.d.undo_steps |= 1U << i;
+        e->func(&ed, e->userdata);
+}
+
+static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int kind, uint64_t now)
 {
         Binding *old = binding_of(e, c, kind), *b;
         int idx;
 
         idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
         if (idx < 0) {
-                if (old && old->state.phase != POLICY_IDLE) {
-                        /* The policy no longer applies: what it did is to be undone. */
-                        EngineDecision ed = { .cgroup = c, .policy = old->policy, .phase = POLICY_IDLE };
-                        ed.d.cleared = true;
-                        for (size_t i = 0; i < old->policy->n_actions; i++)
-                                if ((old->ran_steps & (1U << i)) &&
-                                    action_is_undoable(old->policy->actions[i].type))
-                                        ed.d.undo_steps |= 1U << i;
-                        e->func(&ed, e->userdata);
-                }
-                unbind(e, w, c, kind, now);
+                end_episode(e, old);
+                unbind(e, true, c, kind, now);
                 return;
         }
         const Policy *p = &e->set.policies[idx];
-        if (old && same_policy(old->policy, p)) {
+        if (old && !same_policy(old->policy, p))
+                end_episode(e, old); /* another policy, or this one changed: from scratch */
+        else if (old) {
                 /* Same policy after a reload: the episode and windows go on. */
                 old->policy = p;
                 if (kind == KIND_CGROUP)
-                        request_usage(e, w, old, now); /* the limit may have changed */
+                        request_usage(e, old, now); /* the limit may have changed */
                 return;
         }
-        e->watcher = w;
         if (entry(c, kind) >= e->n_slots) {
                 unsigned n = e->n_slots ? e->n_slots : 128;
                 while (n <= entry(c, kind))
                         n *= 2;
                 Binding **v = realloc(e->by_slot, n * sizeof(Binding *));
                 if (!v)
-                        return;
+                        return; /* no old binding: it would have an entry */
                 memset(v + e->n_slots, 0, (n - e->n_slots) * sizeof(Binding *));
                 e->by_slot = v;
                 e->n_slots = n;
         }
         b = calloc(1, sizeof(Binding));
-        if (!b)
+        if (!b) {
+                unbind(e, true, c, kind, now); /* old's policy may not outlive this call */
                 return;
+        }
         b->cgroup = c;
         b->serial = c->serial;
         b->policy = p;
@@ -263,10 +292,8 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
                         : id->qos == QOS_BURSTABLE  ? 1
                         : id->qos == QOS_GUARANTEED ? 2
                                                     : 3;
-        b->refused = true;
-        for (size_t i = 0; i < p->n_actions && b->refused; i++)
-                b->refused = action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, id->path,
-                                            NULL) != NULL;
+        /* The owner knows the target rules (and where memwarden itself runs). */
+        b->refused = e->host.refused && e->host.refused(e->host.userdata, c, p);
         /* The counters as they are now are each window's first sample: growth is
          * counted from the moment the policy applies. */
         for (size_t i = 0; i < p->n_triggers; i++) {
@@ -288,7 +315,7 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
                         counter_window_add(&b->windows[i], now, c->v1 ? c->v1->pressure[t->level] : 0);
         }
         if (kind == KIND_CGROUP)
-                request_usage(e, w, b, now);
+                request_usage(e, b, now);
         if (old)
                 history_save(e, old, now);
         free(e->by_slot[entry(c, kind)]);
@@ -298,32 +325,32 @@ static void bind_kind(Engine *e, Watcher *w, const Cgroup *c, const CgroupIdenti
 }
 
 /* c's cgroup policy and node policy, each the most specific of its kind. */
-static void bind(Engine *e, Watcher *w, const Cgroup *c, uint64_t now)
+static void bind(Engine *e, const Cgroup *c, uint64_t now)
 {
         char path[4096];
         CgroupIdentity id;
         bool known = e->has_set && c->watched;
 
         if (known)
-                watcher_cgroup_identity(w, c, path, sizeof(path), &id);
-        bind_kind(e, w, c, known ? &id : NULL, KIND_CGROUP, now);
-        bind_kind(e, w, c, known ? &id : NULL, KIND_NODE, now);
+                e->host.identity(e->host.userdata, c, path, sizeof(path), &id);
+        bind_kind(e, c, known ? &id : NULL, KIND_CGROUP, now);
+        bind_kind(e, c, known ? &id : NULL, KIND_NODE, now);
 }
 
-void engine_set_policies(Engine *e, Watcher *w, const PolicySet *set, uint64_t now_usec)
+void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
 {
         e->set = set ? *set : (PolicySet){};
         e->has_set = set != NULL;
         /* Pointers into the old set die with it: detach first, rebind below. */
         for (unsigned i = 0; i < e->n_slots; i++)
-                if (e->by_slot[i] && !watcher_slot(w, i / 2)) {
+                if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / 2)) {
                         free(e->by_slot[i]);
                         e->by_slot[i] = NULL;
                 }
-        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
-                const Cgroup *c = watcher_slot(w, i);
+        for (unsigned i = 0; i < e->host.n_slots(e->host.userdata); i++) {
+                const Cgroup *c = e->host.slot(e->host.userdata, i);
                 if (c)
-                        bind(e, w, c, now_usec);
+                        bind(e, c, now_usec);
         }
 }
 
@@ -375,7 +402,7 @@ static bool combined(const Binding *b)
 static uint64_t rank_usage(Engine *e, Binding *b, uint64_t now)
 {
         if (b->rank_at != now || now == 0) {
-                b->rank_usage = e->watcher ? watcher_read_current(e->watcher, b->cgroup) : UINT64_MAX;
+                b->rank_usage = host_read_usage(e, b->cgroup);
                 if (b->rank_usage == UINT64_MAX)
                         b->rank_usage = 0;
                 b->rank_at = now;
@@ -403,11 +430,11 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
 
         /* Where the steps would be refused (the root, a QoS slice, ...), the choice
          * falls on the next. */
-        if (b->refused)
+        if (b->refused || b->failed)
                 return false;
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *o = e->by_slot[i];
-                if (!o || o == b || o->policy != p || o->refused || !combined(o))
+                if (!o || o == b || o->policy != p || o->refused || o->failed || !combined(o))
                         continue;
                 if (ranks_before(e, p->select_by, o, b, now) && ++before >= p->select_count)
                         return false;
@@ -442,6 +469,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
         bool quiet = select && b->ran_steps == 0;
         if (ed.d.cleared)
                 b->ran_steps = 0;
+        if (b->state.phase == POLICY_IDLE)
+                b->failed = false; /* a new episode tries it again */
         ed.phase = b->state.phase;
         b->next_usec = ed.d.next_usec;
         if (b->next_sample_usec && (b->next_usec == 0 || b->next_sample_usec < b->next_usec))
@@ -461,7 +490,7 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 e->func(&ed, e->userdata);
 }
 
-void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
+void engine_observe(Engine *e, const Record *r, uint64_t now)
 {
         const Cgroup *c = r->cgroup;
         Binding *b;
@@ -471,11 +500,11 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
         switch (r->type) {
         case RECORD_CGROUP_ADDED:
         case RECORD_LIMITS:
-                bind(e, w, c, now);
+                bind(e, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:
-                unbind(e, NULL, c, KIND_CGROUP, now); /* the watcher closes its fds itself */
-                unbind(e, NULL, c, KIND_NODE, now);
+                unbind(e, false, c, KIND_CGROUP, now);
+                unbind(e, false, c, KIND_NODE, now);
                 return;
         default:
                 break;
@@ -497,7 +526,7 @@ void engine_observe(Engine *e, Watcher *w, const Record *r, uint64_t now)
                 else if (t->type == TRIGGER_USAGE) {
                         /* A new limit changes the share at once: read the usage now. */
                         uint64_t cur = r->current != UINT64_MAX   ? r->current
-                                       : r->type == RECORD_LIMITS ? watcher_read_current(w, c)
+                                       : r->type == RECORD_LIMITS ? host_read_usage(e, c)
                                                                   : UINT64_MAX;
                         if (cur != UINT64_MAX)
                                 b->holds[i] = usage_holds(t, c, cur);
@@ -553,10 +582,11 @@ void engine_tick(Engine *e, uint64_t now)
 {
         uint64_t next = 0;
 
+        e->retry_usec = 0; /* due bindings are evaluated below; only failures from now count */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *b = e->by_slot[i];
-                if (b && b->next_sample_usec && b->next_sample_usec <= now && e->watcher) {
-                        uint64_t cur = watcher_read_current(e->watcher, b->cgroup);
+                if (b && b->next_sample_usec && b->next_sample_usec <= now) {
+                        uint64_t cur = host_read_usage(e, b->cgroup);
                         const Policy *p = b->policy;
                         for (size_t k = 0; k < p->n_triggers; k++)
                                 if (p->triggers[k].type == TRIGGER_USAGE && cur != UINT64_MAX)
@@ -568,6 +598,10 @@ void engine_tick(Engine *e, uint64_t now)
                 if (b && b->next_usec != 0 && (next == 0 || b->next_usec < next))
                         next = b->next_usec;
         }
+        /* A step that failed during this tick made bindings already passed due again. */
+        if (e->retry_usec && (next == 0 || e->retry_usec < next))
+                next = e->retry_usec;
+        e->retry_usec = 0;
         e->next_usec = next;
 }
 
@@ -587,4 +621,24 @@ const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, Poli
         if (ret_phase)
                 *ret_phase = b->state.phase;
         return b->policy;
+}
+
+void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec)
+{
+        Binding *b = binding_of(e, c, KIND_CGROUP);
+
+        if (!b || b->policy != p)
+                b = binding_of(e, c, KIND_NODE);
+        if (!b || b->policy != p || b->policy->select_by == SELECT_EACH || b->state.phase == POLICY_IDLE)
+                return;
+        b->failed = true;
+        /* The others of this policy kept the step due: choose again now, not at the
+         * next record or window bucket. */
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *o = e->by_slot[i];
+                if (o && o != b && o->policy == p && o->state.phase != POLICY_IDLE) {
+                        o->next_usec = now_usec ? now_usec : 1;
+                        e->next_usec = e->retry_usec = o->next_usec;
+                }
+        }
 }

@@ -90,29 +90,9 @@ int policy_copy(const Policy *p, Policy *ret)
         return 0;
 }
 
-/* The admin policy p ties with (same kind and specificity, both may match one
- * cgroup), or NULL; with errors, the tie is reported at p, the namespace's. */
-static const Policy *admin_tie(const Policy *p, const PolicySet *admin, PolicyErrors *errors)
-{
-        static PolicyErrors scratch;
-        PolicySet pair;
-        Policy two[2];
-
-        for (size_t i = 0; admin && i < admin->n; i++) {
-                two[0] = admin->policies[i];
-                two[1] = *p;
-                pair = (PolicySet){ .policies = two, .n = 2 };
-                scratch.n = scratch.dropped = 0;
-                if (policy_set_check_ambiguity(&pair, errors ? errors : &scratch) < 0)
-                        return &admin->policies[i];
-        }
-        return NULL;
-}
-
-/* Append copies of src's policies; with admin, leave out those that tie with
- * one of the admin's (reported in report, if given). */
-static int set_append_copies(PolicySet *dst, const PolicySet *src, const PolicySet *admin,
-                             PolicyErrors *report)
+/* Append copies of src's policies. (An admin and a namespace policy never
+ * tie: policy_set_lookup ranks the admin's first, policy-match.c.) */
+static int set_append_copies(PolicySet *dst, const PolicySet *src)
 {
         Policy *np;
 
@@ -123,16 +103,7 @@ static int set_append_copies(PolicySet *dst, const PolicySet *src, const PolicyS
                 return -ENOMEM;
         dst->policies = np;
         for (size_t i = 0; i < src->n; i++) {
-                const Policy *p = &src->policies[i], *a = admin_tie(p, admin, NULL);
-                if (a) {
-                        if (report)
-                                policy_error(report, p->file, p->line, p->column,
-                                             "policy '%s' (kept from the last good load) is left out: it "
-                                             "ties with the node admin's '%s' (%s:%u), which applies",
-                                             p->name, a->name, a->file, a->line);
-                        continue;
-                }
-                if (policy_copy(p, &dst->policies[dst->n]) < 0)
+                if (policy_copy(&src->policies[i], &dst->policies[dst->n]) < 0)
                         return -ENOMEM;
                 dst->n++;
         }
@@ -389,19 +360,14 @@ static PolicySource *old_source(PolicyDir *d, const char *ns)
 }
 
 /* Decide what a source has in force after this load: its new set if it had
- * no error, else its last good one (the first time: its valid files). A
- * namespace policy that ties with the admin's is an error of the namespace;
- * a last good set loses such policies (the admin's word is final). The old
- * state is only read, so that a failure leaves it whole. */
-static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, const PolicySet *admin,
-                         PolicyErrors *errors, size_t before)
+ * no error, else its last good one (the first time: its valid files). The
+ * old state is only read, so that a failure leaves it whole. */
+static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, PolicyErrors *errors, size_t before)
 {
         const PolicySource *old = old_source(d, s->namespace);
         PolicySet kept = {};
         int r;
 
-        for (size_t i = 0; admin && i < cand->n; i++)
-                (void)admin_tie(&cand->policies[i], admin, errors);
         if (n_errors(errors) == before) {
                 s->set = *cand;
                 *cand = (PolicySet){};
@@ -410,9 +376,9 @@ static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, const P
         }
         s->failed = true;
         if (old)
-                r = set_append_copies(&kept, &old->set, admin, errors);
+                r = set_append_copies(&kept, &old->set);
         else
-                r = set_append_copies(&kept, cand, admin, NULL);
+                r = set_append_copies(&kept, cand);
         policy_set_done(cand);
         if (r < 0) {
                 policy_set_done(&kept);
@@ -439,8 +405,7 @@ static void list_error(Walk *w, int r)
 }
 
 /* One namespace's directory: a real directory (not a symlink) at the top. */
-static int load_namespace(PolicyDir *d, int top_fd, const char *ns, const PolicySet *admin, PolicySource *s,
-                          PolicyErrors *errors)
+static int load_namespace(PolicyDir *d, int top_fd, const char *ns, PolicySource *s, PolicyErrors *errors)
 {
         char dir[4096];
         Walk w = { .dfd = -1, .data_fd = -1, .dir = dir, .ns = ns, .errors = errors };
@@ -471,7 +436,7 @@ static int load_namespace(PolicyDir *d, int top_fd, const char *ns, const Policy
                 free_names(names, n);
         }
         walk_done(&w);
-        r = source_settle(d, s, &cand, admin, errors, before);
+        r = source_settle(d, s, &cand, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -490,7 +455,7 @@ static int load_admin(PolicyDir *d, int top_fd, char **names, size_t n, int list
         list_error(&w, list_r);
         load_files(&w, names, n, &cand);
         walk_done(&w);
-        r = source_settle(d, s, &cand, NULL, errors, before);
+        r = source_settle(d, s, &cand, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -520,7 +485,7 @@ static int merge(const PolicySource *v, size_t n, PolicySet *ret)
         PolicySet set = {};
 
         for (size_t i = 0; i < n; i++)
-                if (set_append_copies(&set, &v[i].set, NULL, NULL) < 0) {
+                if (set_append_copies(&set, &v[i].set) < 0) {
                         policy_set_done(&set);
                         return -ENOMEM;
                 }
@@ -550,7 +515,7 @@ static int load_sources(PolicyDir *d, int top_fd, PolicySource *v, size_t *n_v, 
                                              POLICY_DIR_NAMESPACES_MAX, names[i]);
                         continue;
                 }
-                r = load_namespace(d, top_fd, names[i], &v[0].set, &v[1 + n_ns], errors);
+                r = load_namespace(d, top_fd, names[i], &v[1 + n_ns], errors);
                 n_ns++;
                 *n_v = 1 + n_ns;
         }

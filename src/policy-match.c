@@ -43,6 +43,12 @@ bool policy_match(const Policy *p, const CgroupIdentity *id, char *why, size_t w
 {
         const PolicyMatch *m = &p->match;
 
+        /* Confinement, whatever the match says (the compiler implies and checks
+         * `namespace`; this holds even for a Policy not made by it): a namespace's
+         * policy matches the pods of that namespace only. */
+        if (p->scope_namespace &&
+            field_fails(p->scope_namespace, id->namespace, false, "namespace", why, why_size))
+                return false;
         if (field_fails(m->cgroup, id->path, true, "cgroup", why, why_size) ||
             field_fails(m->unit, id->unit, true, "unit", why, why_size) ||
             field_fails(m->namespace, id->namespace, false, "namespace", why, why_size) ||
@@ -70,6 +76,15 @@ bool policy_is_node(const Policy *p)
         return true;
 }
 
+/* The node admin's word is final: any admin policy of a kind ranks above
+ * every namespace policy of that kind, so a namespace cannot shadow (with a
+ * more specific match) the admin's policy for its pods; specificity decides
+ * within each tier. */
+static unsigned rank(const Policy *p)
+{
+        return (p->scope_namespace ? 0U : 1U << 8) | policy_specificity(p);
+}
+
 int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node)
 {
         int best = -ENOENT;
@@ -77,8 +92,7 @@ int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool 
         for (size_t i = 0; i < set->n; i++)
                 if (policy_is_node(&set->policies[i]) == node &&
                     policy_match(&set->policies[i], id, NULL, 0) &&
-                    (best < 0 ||
-                     policy_specificity(&set->policies[i]) > policy_specificity(&set->policies[best])))
+                    (best < 0 || rank(&set->policies[i]) > rank(&set->policies[best])))
                         best = (int)i;
         return best;
 }
@@ -128,8 +142,8 @@ int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors)
                         const Policy *a = &set->policies[i], *b = &set->policies[j];
                         const PolicyMatch *ma = &a->match, *mb = &b->match;
 
-                        if (policy_specificity(a) != policy_specificity(b) ||
-                            policy_is_node(a) != policy_is_node(b))
+                        /* An admin and a namespace policy never tie: the admin's ranks first. */
+                        if (rank(a) != rank(b) || policy_is_node(a) != policy_is_node(b))
                                 continue;
                         if (!both_may_overlap(ma->cgroup, mb->cgroup, true) ||
                             !both_may_overlap(ma->unit, mb->unit, true) ||

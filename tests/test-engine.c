@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "test-main.h"
+#include "watcher.h"
 
 static char root[64];
 static Engine *engine;
@@ -28,9 +29,50 @@ static void on_decision(const EngineDecision *d, void *userdata)
 
 static void on_record(Watcher *w, const Record *r, void *userdata)
 {
-        (void)userdata;
-        engine_observe(engine, w, r, now);
+        (void)w, (void)userdata;
+        engine_observe(engine, r, now);
 }
+
+/* The host on a real watcher (what the daemon wires up), without target rules. */
+static Watcher *host_watcher;
+
+static uint64_t w_read_usage(void *u, const Cgroup *c)
+{
+        (void)u;
+        return watcher_read_current(host_watcher, c);
+}
+
+static int w_v1_request(void *u, const Cgroup *c, bool low, uint64_t threshold)
+{
+        (void)u;
+        return watcher_v1_request(host_watcher, c, low, threshold);
+}
+
+static void w_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
+{
+        (void)u;
+        watcher_cgroup_identity(host_watcher, c, buf, size, ret);
+}
+
+static unsigned w_n_slots(void *u)
+{
+        (void)u;
+        return watcher_n_slots(host_watcher);
+}
+
+static const Cgroup *w_slot(void *u, unsigned i)
+{
+        (void)u;
+        return watcher_slot(host_watcher, i);
+}
+
+static const EngineHost watcher_host = {
+        .read_usage = w_read_usage,
+        .v1_request = w_v1_request,
+        .identity = w_identity,
+        .n_slots = w_n_slots,
+        .slot = w_slot,
+};
 
 static void put(const char *rel, const char *file, const char *text)
 {
@@ -84,9 +126,10 @@ static Watcher *start(EngineDecisionFunc f)
         cfg.pod_log_dir = cfg.container_log_dir = NULL;
         n_decisions = 0;
         now = 1000000;
-        engine = engine_new(f, NULL);
+        engine = engine_new(&watcher_host, f, NULL);
         ck_assert_ptr_nonnull(engine);
         ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        host_watcher = w;
         ck_assert_int_eq(watcher_scan(w), 0);
         return w;
 }
@@ -95,7 +138,7 @@ static void finish(Watcher *w, PolicySet *set)
 {
         char p[128];
 
-        engine_set_policies(engine, w, NULL, now);
+        engine_set_policies(engine, NULL, now);
         engine = engine_free(engine);
         policy_set_done(set);
         watcher_free(w);
@@ -121,7 +164,7 @@ START_TEST(test_engine)
         w = start(on_decision);
         now = 0;
         load(&set, POLICY("web", "high"));
-        engine_set_policies(engine, w, &set, now);
+        engine_set_policies(engine, &set, now);
 
         /* Not watched yet (no limit): nothing bound. A limit makes it watched and bound. */
         put("system.slice/web-1.service", "memory.high", "1048576\n");
@@ -164,7 +207,7 @@ START_TEST(test_engine)
 
         /* A reload with the same policy keeps the episode: nothing fires again. */
         load(&set2, POLICY("web", "high"));
-        engine_set_policies(engine, w, &set2, now);
+        engine_set_policies(engine, &set2, now);
         policy_set_done(&set);
         PolicyPhase phase;
         ck_assert_ptr_nonnull(engine_policy_of(engine, web, false, &phase));
@@ -172,7 +215,7 @@ START_TEST(test_engine)
         ck_assert_uint_eq(n_decisions, before);
 
         /* A reload without it: the episode ends with the throttle to undo. */
-        engine_set_policies(engine, w, NULL, now);
+        engine_set_policies(engine, NULL, now);
         ck_assert(last.d.cleared);
         ck_assert_uint_eq(last.d.undo_steps, 1U << 1);
         ck_assert_ptr_null(engine_policy_of(engine, web, false, NULL));
@@ -196,7 +239,7 @@ START_TEST(test_engine_node)
                    "  triggers: {any: [{nodeAvailable: {below: 1Gi}}, "
                    "{nodePressure: {type: full, above: 10%, window: 10s}}], clearAfter: 5s}\n"
                    "  actions: [{type: notify}, {type: kill, after: 3s}]\n");
-        engine_set_policies(engine, w, &set, now);
+        engine_set_policies(engine, &set, now);
 
         n.mem_available = 2ULL << 30;
         engine_node_update(engine, &n, now);
@@ -275,7 +318,7 @@ START_TEST(test_engine_select)
                    "  actions: [{type: kill}]\n");
         ck_assert_int_eq(set.policies[0].select_by, SELECT_HUNGRIEST);
         ck_assert_uint_eq(set.policies[1].select_count, 1);
-        engine_set_policies(engine, w, &set, now);
+        engine_set_policies(engine, &set, now);
 
         /* Below the watermark: one kill per policy, the hungriest w-b and the
          * besteffort pod (smaller than the burstable one, but less important). */
@@ -323,7 +366,7 @@ START_TEST(test_engine_history)
                    "  match: {unit: web-1.service}\n"
                    "  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
                    "  actions: [{type: restart, cooldown: 10m}]\n");
-        engine_set_policies(engine, w, &set, now);
+        engine_set_policies(engine, &set, now);
         for (int round = 0; round < 2; round++) {
                 n_decisions = 0;
                 put("web-1.service", "memory.events", "high 1\n");
@@ -344,6 +387,271 @@ START_TEST(test_engine_history)
 }
 END_TEST
 
+/* ---- a fake host: hand-made cgroups, usages and target rules, no tree ---- */
+
+#define FAKE_MAX 8
+static Cgroup *fake[FAKE_MAX];
+static uint64_t fake_usage[FAKE_MAX];
+static unsigned n_fake, n_refused_asked;
+
+static Cgroup *fake_cgroup(Cgroup *parent, const char *name, uint64_t usage)
+{
+        size_t len = strlen(name);
+        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1);
+
+        ck_assert_ptr_nonnull(c);
+        memcpy(c->name, name, len);
+        c->name_len = (uint16_t)len;
+        c->parent = parent;
+        c->kind = parent ? CGROUP_KIND_SLICE : CGROUP_KIND_ROOT;
+        c->watched = parent != NULL;
+        c->high = c->max = UINT64_MAX;
+        c->slot = n_fake;
+        c->serial = 1;
+        fake_usage[n_fake] = usage;
+        fake[n_fake++] = c;
+        return c;
+}
+
+static uint64_t f_read_usage(void *u, const Cgroup *c)
+{
+        (void)u;
+        return fake_usage[c->slot];
+}
+
+static void f_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
+{
+        (void)u;
+        ck_assert_int_eq(cgroup_path(c, buf, size), 0);
+        *ret = (CgroupIdentity){ .path = buf, .unit = c->parent ? c->name : NULL, .qos = _QOS_INVALID };
+}
+
+/* As if memwardend ran in w-own.slice: every kill there is refused. */
+static bool f_refused(void *u, const Cgroup *c, const Policy *p)
+{
+        (void)u;
+        ck_assert_str_eq(p->name, "hungriest");
+        n_refused_asked++;
+        return strcmp(c->name, "w-own.slice") == 0;
+}
+
+static unsigned f_n_slots(void *u)
+{
+        (void)u;
+        return n_fake;
+}
+
+static const Cgroup *f_slot(void *u, unsigned i)
+{
+        (void)u;
+        return i < n_fake ? fake[i] : NULL;
+}
+
+static const EngineHost fake_host = {
+        .read_usage = f_read_usage,
+        .identity = f_identity,
+        .refused = f_refused,
+        .n_slots = f_n_slots,
+        .slot = f_slot,
+};
+
+static const Cgroup *fake_named(const char *name)
+{
+        for (unsigned i = 0; i < n_fake; i++)
+                if (strcmp(fake[i]->name, name) == 0)
+                        return fake[i];
+        return NULL;
+}
+
+/* select skips the cgroup where every step is refused (the slice memwarden
+ * runs in, the hungriest), and one whose step failed, and picks the next. */
+START_TEST(test_engine_select_refused_failed)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        Cgroup *r;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        fake_cgroup(r, "w-own.slice", 900);
+        fake_cgroup(r, "w-b.slice", 500);
+        fake_cgroup(r, "w-c.slice", 300);
+        fake_cgroup(r, "w-a.slice", 100);
+        ck_assert_ptr_null(engine_new(&(EngineHost){ .n_slots = f_n_slots }, on_select_decision, NULL));
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        ck_assert_uint_eq(n_refused_asked, 4);
+        const Policy *p = engine_policy_of(engine, fake_named("w-b.slice"), true, NULL);
+        ck_assert_ptr_eq(p, &set.policies[0]);
+
+        /* The hungriest is memwarden's own slice: refused, so w-b gets the kill. */
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-b.slice");
+
+        /* The kill failed on w-b: w-c gets it at the next evaluation, which is due now. */
+        engine_step_failed(engine, fake_named("w-b.slice"), p, now);
+        ck_assert_uint_eq(engine_next_usec(engine), now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-c.slice");
+        /* And it stays so while the policy fires: w-a is not chosen, w-b not again. */
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+
+        /* Memory back, the episode ends; in the next one w-b is a candidate again. */
+        n.mem_available = 4ULL << 30;
+        engine_node_update(engine, &n, now);
+        now += 2000000;
+        engine_tick(engine, now);
+        ck_assert_ptr_eq(engine_policy_of(engine, fake_named("w-b.slice"), true, NULL), p);
+        PolicyPhase phase;
+        (void)engine_policy_of(engine, fake_named("w-b.slice"), true, &phase);
+        ck_assert_int_eq(phase, POLICY_IDLE);
+        n.mem_available = 512ULL << 20;
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-b.slice");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* A reload that changes a policy's content (same name) starts it from
+ * scratch: the windows held samples of another counter. */
+#define KILL_POLICY(desc, trigger)                                                                          \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: web, description: " desc "}\nspec:\n"     \
+        "  match: {unit: \"web-*.service\"}\n"                                                              \
+        "  triggers: {any: [{memoryEvents: {" trigger "}}]}\n"                                              \
+        "  actions: [{type: throttle, floor: 64Mi}, {type: kill, after: 1s}]\n"
+
+START_TEST(test_engine_reload_changed)
+{
+        PolicySet set = {}, set2 = {}, set3 = {};
+        PolicyPhase phase;
+        Watcher *w;
+
+        mktree();
+        mkcg("web-1.service", "4096\n");
+        put("web-1.service", "memory.high", "1048576\n");
+        put("web-1.service", "memory.events", "high 0\nmax 0\noom_kill 7\n"); /* 7 kills in its lifetime */
+        w = start(on_decision);
+        load(&set, KILL_POLICY("a", "counter: max"));
+        engine_set_policies(engine, &set, now);
+        const Cgroup *web = NULL;
+        for (unsigned i = 0; i < watcher_n_slots(w); i++)
+                if (watcher_slot(w, i) && strcmp(watcher_slot(w, i)->name, "web-1.service") == 0)
+                        web = watcher_slot(w, i);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, NULL), &set.policies[0]);
+
+        /* A description is no content: the state is kept. */
+        load(&set2, KILL_POLICY("b", "counter: max"));
+        ck_assert_uint_eq(set.policies[0].hash, set2.policies[0].hash);
+        now += 1000000;
+        put("web-1.service", "memory.events", "high 0\nmax 1\noom_kill 7\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert(last.d.fired);
+        engine_set_policies(engine, &set2, now);
+        policy_set_done(&set);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, &phase), &set2.policies[0]);
+        ck_assert_int_eq(phase, POLICY_FIRING);
+
+        /* counter: max -> oom_kill, increase: 5. The firing episode ends (its throttle
+         * undone) and the new trigger counts from the 7 there are now. */
+        load(&set3, KILL_POLICY("b", "counter: oom_kill, increase: 5"));
+        ck_assert_uint_ne(set2.policies[0].hash, set3.policies[0].hash);
+        n_decisions = 0;
+        engine_set_policies(engine, &set3, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        ck_assert(last.d.cleared);
+        ck_assert_ptr_eq(last.policy, &set2.policies[0]);
+        ck_assert_uint_eq(last.d.undo_steps, 1U << 0);
+        policy_set_done(&set2);
+        ck_assert_ptr_eq(engine_policy_of(engine, web, false, &phase), &set3.policies[0]);
+        ck_assert_int_eq(phase, POLICY_IDLE);
+
+        /* An unrelated event: 7 lifetime kills are no increase of 5. */
+        n_decisions = 0;
+        now += 1000000;
+        put("web-1.service", "memory.events", "high 3\nmax 1\noom_kill 7\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        now += 2000000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_decisions, 0);
+        (void)engine_policy_of(engine, web, false, &phase);
+        ck_assert_int_eq(phase, POLICY_IDLE);
+        /* Five more kills do fire it. */
+        put("web-1.service", "memory.events", "high 3\nmax 1\noom_kill 12\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+        ck_assert(last.d.fired);
+        finish(w, &set3);
+}
+END_TEST
+
+/* A step refused at once, from inside the decision callback: the next
+ * candidate gets it in the same evaluation. */
+static void on_decision_refuse_b(const EngineDecision *d, void *userdata)
+{
+        on_select_decision(d, userdata);
+        if (d->d.run_steps && strcmp(d->cgroup->name, "w-b.slice") == 0)
+                engine_step_failed(engine, d->cgroup, d->policy, now);
+}
+
+START_TEST(test_engine_step_failed_reentrant)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        Cgroup *r;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        fake_cgroup(r, "w-own.slice", 900);
+        fake_cgroup(r, "w-b.slice", 500);
+        fake_cgroup(r, "w-a.slice", 100);
+        fake_cgroup(r, "w-c.slice", 300);
+        engine = engine_new(&fake_host, on_decision_refuse_b, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[0], "w-b.slice");
+        ck_assert_str_eq(chosen[1], "w-c.slice");
+        /* The retry a tick away finds nothing more to do. */
+        ck_assert_uint_eq(engine_next_usec(engine), now);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_uint_ne(engine_next_usec(engine), now);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -352,6 +660,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_node);
         tcase_add_test(tc, test_engine_select);
         tcase_add_test(tc, test_engine_history);
+        tcase_add_test(tc, test_engine_select_refused_failed);
+        tcase_add_test(tc, test_engine_reload_changed);
+        tcase_add_test(tc, test_engine_step_failed_reentrant);
         suite_add_tcase(s, tc);
         return s;
 }

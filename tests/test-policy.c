@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
@@ -197,16 +198,22 @@ START_TEST(test_examples)
 }
 END_TEST
 
-static void add(PolicySet *set, const char *ns, const char *name, const char *match)
+static void add_kind(PolicySet *set, const char *ns, const char *name, const char *match, bool node)
 {
         static PolicyErrors e;
         char text[1024];
 
         snprintf(text, sizeof(text),
                  "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: %s}\nspec:\n  match: %s\n"
-                 "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n  actions: [{type: notify}]\n",
-                 name, match);
+                 "  triggers: {any: [%s]}\n  actions: [{type: notify}]\n",
+                 name, match,
+                 node ? "{nodeAvailable: {below: 128Mi}}" : "{memoryEvents: {counter: oom_kill}}");
         ck_assert_msg(load(set, &e, ns, text) == 0, "%s", e.msg[0]);
+}
+
+static void add(PolicySet *set, const char *ns, const char *name, const char *match)
+{
+        add_kind(set, ns, name, match, false);
 }
 
 /* Node policies (node triggers only) bind beside cgroup policies, not instead. */
@@ -279,8 +286,8 @@ START_TEST(test_match_precedence)
         /* namespace beats qos */
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &ks)].name, "kube-system");
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &be)].name, "besteffort");
-        /* the namespace's own policy (pod + its namespace) */
-        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "shop-web");
+        /* the node admin's `match: {}` outranks the namespace's own, more specific, policy */
+        ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop)].name, "all");
         /* a cgroup glob beats everything */
         ck_assert_str_eq(set.policies[policy_set_lookup(&set, &shop_sd)].name, "tree");
 
@@ -331,6 +338,248 @@ START_TEST(test_ambiguity)
 }
 END_TEST
 
+/* The node admin's word is final: within a kind, an admin policy that
+ * matches wins over any namespace policy, and the two never clash. */
+START_TEST(test_admin_final)
+{
+        static const struct {
+                const char *ns_match;
+                bool ns_node;
+                const char *admin_match;
+                bool admin_node;
+                const char *cgroup_policy, *node_policy; /* expected for shop's pod; NULL: none */
+        } t[] = {
+                /* a tenant's catch-all cgroup policy: the admin's node policy binds beside it */
+                { "{}", false, "{qos: burstable}", true, "ns", "admin" },
+                /* a tenant's catch-all node policy cannot opt its pods out of the admin's */
+                { "{}", true, "{qos: burstable}", true, NULL, "admin" },
+                { "{pod: \"web-*\"}", true, "{}", true, NULL, "admin" },
+                { "{pod: \"web-*\"}", false, "{qos: burstable}", false, "admin", NULL },
+                /* the admin's node policy does not match: the namespace's applies */
+                { "{}", true, "{qos: besteffort}", true, NULL, "ns" },
+                { "{}", false, "{namespace: batch}", false, "ns", NULL },
+                /* same fields (namespace implied): an admin/namespace tie is no error */
+                { "{}", false, "{namespace: shop}", false, "admin", NULL },
+        };
+        CgroupIdentity shop = { .path = "/kubepods/burstable/podz",
+                                .namespace = "shop",
+                                .pod = "web-7d9f",
+                                .qos = QOS_BURSTABLE };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                static PolicyErrors e;
+                PolicySet set = {};
+                add_kind(&set, "shop", "ns", t[i].ns_match, t[i].ns_node);
+                add_kind(&set, NULL, "admin", t[i].admin_match, t[i].admin_node);
+                memset(&e, 0, sizeof(e));
+                ck_assert_msg(policy_set_check_ambiguity(&set, &e) == 0, "case %zu: %s", i, e.msg[0]);
+                int c = policy_set_lookup_kind(&set, &shop, false),
+                    n = policy_set_lookup_kind(&set, &shop, true);
+                ck_assert_msg(t[i].cgroup_policy
+                                      ? c >= 0 && strcmp(set.policies[c].name, t[i].cgroup_policy) == 0
+                                      : c == -ENOENT,
+                              "case %zu: cgroup policy %d", i, c);
+                ck_assert_msg(t[i].node_policy
+                                      ? n >= 0 && strcmp(set.policies[n].name, t[i].node_policy) == 0
+                                      : n == -ENOENT,
+                              "case %zu: node policy %d", i, n);
+                policy_set_done(&set);
+        }
+
+        /* Two namespace policies that tie are still an error, at the second one. */
+        static PolicyErrors e;
+        PolicySet set = {};
+        add_kind(&set, "shop", "first", "{pod: \"web-*\"}", true);
+        add_kind(&set, "shop", "second", "{pod: \"web-1\"}", true);
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_set_check_ambiguity(&set, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "t.yaml:1:1: policy 'second' is as specific as 'first'"));
+        policy_set_done(&set);
+}
+END_TEST
+
+/* A namespace's policy matches its own namespace's pods only: not another
+ * namespace's, not a cgroup outside any pod, even with an empty match. */
+START_TEST(test_namespace_confined)
+{
+        PolicySet set = {};
+        char why[256];
+        CgroupIdentity own = {
+                .path = "/kubepods/podz", .namespace = "shop", .pod = "web", .qos = QOS_BURSTABLE
+        };
+        CgroupIdentity other = {
+                .path = "/kubepods/pody", .namespace = "bank", .pod = "web", .qos = QOS_BURSTABLE
+        };
+        CgroupIdentity host = { .path = "/system.slice/sshd.service",
+                                .unit = "sshd.service",
+                                .qos = _QOS_INVALID };
+
+        add(&set, "shop", "all", "{}");
+        ck_assert(policy_match(&set.policies[0], &own, NULL, 0));
+        ck_assert(!policy_match(&set.policies[0], &other, why, sizeof(why)));
+        ck_assert_str_eq(why, "namespace 'bank' does not match 'shop'");
+        ck_assert(!policy_match(&set.policies[0], &host, why, sizeof(why)));
+        ck_assert_str_eq(why, "namespace: none here (wants 'shop')");
+
+        /* Even a policy with no namespace in its match (not made by the compiler). */
+        Policy p = { .name = (char *)"raw", .scope_namespace = (char *)"shop", .match.qos = _QOS_INVALID };
+        ck_assert(policy_match(&p, &own, NULL, 0));
+        ck_assert(!policy_match(&p, &other, NULL, 0));
+        ck_assert(!policy_match(&p, &host, NULL, 0));
+        p.match.pod = (char *)"*";
+        ck_assert(!policy_match(&p, &other, NULL, 0));
+        policy_set_done(&set);
+}
+END_TEST
+
+/* Bounds, checked before libyaml builds a document: every input is refused at
+ * the first node out of bounds, with its line and column, and quickly (1 MiB
+ * of distinct keys took 50 s with a quadratic repeated-key check; libyaml's
+ * scanner is quadratic in nesting). */
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+        size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+        char *b = malloc(hl + ul * n + tl + 1), *q = b;
+
+        ck_assert_ptr_nonnull(b);
+        memcpy(q, head, hl), q += hl;
+        for (size_t i = 0; i < n; i++, q += ul)
+                memcpy(q, unit, ul);
+        memcpy(q, tail, tl + 1);
+        return b;
+}
+
+static bool has_error(const PolicyErrors *e, const char *what)
+{
+        for (size_t i = 0; i < e->n; i++)
+                if (strstr(e->msg[i], what))
+                        return true;
+        return false;
+}
+
+START_TEST(test_bounds)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        char *text;
+
+        /* 500k levels of flow nesting: refused at the 33rd. */
+        text = repeat("", "[", 500000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_uint_eq(e.n, 1);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:33: nested more than 32 deep");
+        free(text);
+        /* Block nesting counts the same. */
+        text = malloc(40 * 40 * 2);
+        ck_assert_ptr_nonnull(text);
+        text[0] = '\0';
+        for (int i = 0; i < 40; i++)
+                snprintf(text + strlen(text), 40 * 40 * 2 - strlen(text), "%*sk:\n", i, "");
+        ck_assert_int_eq(load(&set, &e, "ns", text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:33:33: nested more than 32 deep");
+        free(text);
+        /* Exactly 32 is fine as far as bounds go. */
+        text = repeat("", "[", 32, "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "a policy document must be a mapping"));
+        free(text);
+
+        /* About 1 MiB of distinct keys in one mapping (block and flow). */
+        text = repeat("", "key-with-a-long-name-0123456789: value\n", 27000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_uint_eq(e.n, 1);
+        ck_assert_str_eq(e.msg[0], "t.yaml:65:1: more than 64 keys in one mapping");
+        free(text);
+        text = repeat("{", "a: b, ", 170000, "}");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:386: more than 64 keys in one mapping");
+        free(text);
+
+        /* Lists, nodes, documents. */
+        text = repeat("[", "x, ", 200000, "x]");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_str_eq(e.msg[0], "t.yaml:1:386: more than 128 items in one list");
+        free(text);
+        char *inner = repeat("[", "a, ", 99, "a], ");
+        text = repeat("[", inner, 50, "[]]"); /* 50 lists of 100: 5051 nodes */
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg[0], "more than 4096 YAML nodes in one document"));
+        free(inner);
+        free(text);
+        text = repeat("", "--- {}\n", 100000, "");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert_ptr_nonnull(
+                strstr(e.msg[0], "t.yaml:257:1: more than 256 documents (policies) in one file"));
+        free(text);
+        ck_assert_uint_eq(set.n, 0);
+}
+END_TEST
+
+/* Repeated keys among many: found by sorting, reported at the repetition, in
+ * the order of the file; the others go on to their own errors. */
+START_TEST(test_repeated_keys)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+        char text[4096] = HEAD "spec:\n  match: {";
+
+        for (int i = 40; i >= 1; i--)
+                snprintf(text + strlen(text), sizeof(text) - strlen(text), "k%d: v, ", i);
+        strcat(text, "k7: again}\n  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
+                     "  actions: [{type: notify, after: 1s, cooldown: 1s, after: 2s}]\n");
+        ck_assert_int_eq(load(&set, &e, NULL, text), -EINVAL);
+        ck_assert(has_error(&e, "'k7' is given twice in match"));
+        ck_assert(has_error(&e, "7:53: 'after' is given twice in an action"));
+        ck_assert(has_error(&e, "unknown key 'k40' in match"));
+        ck_assert(!has_error(&e, "'k6' is given twice"));
+        ck_assert_uint_eq(set.n, 0);
+}
+END_TEST
+
+/* The content hash: what the policy does, not where or how it is written. */
+START_TEST(test_content_hash)
+{
+        static const char *const same[] = {
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "\n\nmetadata: {name: p, description: moved and reordered}\nspec:\n"
+                "  actions: [{command: [/bin/x, a], type: exec}]\n  match: {qos: burstable, pod: a}\n"
+                "  triggers: {any: [{memoryEvents: {window: 10000ms, counter: high, increase: 1}}]}\n",
+        };
+        static const char *const other[] = {
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 11s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, b]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a}\n"
+                "  triggers: {any: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a]}]\n",
+                "metadata: {name: p}\nspec:\n  match: {pod: a, qos: burstable}\n"
+                "  triggers: {all: [{memoryEvents: {counter: high, window: 10s}}]}\n"
+                "  actions: [{type: exec, command: [/bin/x, a], dryRun: true}]\n",
+        };
+        static PolicyErrors e;
+        char text[1024];
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < 2 + sizeof(other) / sizeof(other[0]); i++) {
+                PolicySet set = {};
+                snprintf(text, sizeof(text), "apiVersion: memwarden/v1\nkind: Policy\n%s",
+                         i < 2 ? same[i] : other[i - 2]);
+                ck_assert_msg(load(&set, &e, NULL, text) == 0, "%zu: %s", i, e.msg[0]);
+                ck_assert_uint_eq(set.policies[0].hash, policy_content_hash(&set.policies[0]));
+                if (i == 0)
+                        h = set.policies[0].hash;
+                else
+                        ck_assert_msg((set.policies[0].hash == h) == (i < 2), "case %zu", i);
+                policy_set_done(&set);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -342,6 +591,11 @@ static Suite *suite(void)
         tcase_add_test(tc, test_match_precedence);
         tcase_add_test(tc, test_node_policies);
         tcase_add_test(tc, test_ambiguity);
+        tcase_add_test(tc, test_admin_final);
+        tcase_add_test(tc, test_namespace_confined);
+        tcase_add_test(tc, test_bounds);
+        tcase_add_test(tc, test_repeated_keys);
+        tcase_add_test(tc, test_content_hash);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,21 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-#include "policy.h"
-
-#include <dirent.h>
+/* Policies, the compile half: libyaml's nodes (from policy-parse.c) to Policy,
+ * every field validated, unknown keys refused, confinement of a namespace's
+ * files applied; every error collected with its line and column. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <yaml.h>
 
-#include "macro.h"
 #include "parse.h"
-
-#define POLICY_FILE_MAX (1024 * 1024)
+#include "policy-internal.h"
 
 static const char *const select_names[_SELECT_BY_MAX] = { "each", "hungriest", "leastImportant" };
 
@@ -41,218 +34,6 @@ const char *action_type_to_string(ActionType t)
         return t >= 0 && t < _ACTION_TYPE_MAX ? action_names[t] : NULL;
 }
 
-static int lookup(const char *const *names, int n, const char *s)
-{
-        for (int i = 0; i < n; i++)
-                if (names[i] && strcmp(names[i], s) == 0)
-                        return i;
-        return -EINVAL;
-}
-
-typedef struct Ctx {
-        yaml_document_t *doc;
-        const char *file;
-        const char *scope_ns;
-        PolicyErrors *errors;
-        unsigned n_errors; /* in this file */
-} Ctx;
-
-_printf_(5, 0) static void error_v(PolicyErrors *e, const char *file, unsigned line, unsigned column,
-                                   const char *fmt, va_list ap)
-{
-        int n;
-
-        if (e->n >= POLICY_ERRORS_MAX) {
-                e->dropped++;
-                return;
-        }
-        n = snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s:%u:%u: ", file, line, column);
-        vsnprintf(e->msg[e->n] + n, sizeof(e->msg[0]) - (size_t)n, fmt, ap);
-        e->n++;
-}
-
-void policy_error(PolicyErrors *e, const char *file, unsigned line, unsigned column, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        error_v(e, file, line, column, fmt, ap);
-        va_end(ap);
-}
-
-_printf_(4, 5) static void error_at(Ctx *c, unsigned line, unsigned column, const char *fmt, ...)
-{
-        va_list ap;
-
-        c->n_errors++;
-        va_start(ap, fmt);
-        error_v(c->errors, c->file, line, column, fmt, ap);
-        va_end(ap);
-}
-
-#define error_node(c, node, ...)                                                                            \
-        error_at(c, (unsigned)(node)->start_mark.line + 1, (unsigned)(node)->start_mark.column + 1,         \
-                 __VA_ARGS__)
-
-static yaml_node_t *node_get(Ctx *c, int id)
-{
-        return yaml_document_get_node(c->doc, id);
-}
-
-/* A scalar's text, or NULL (with an error naming `what`) for anything else. */
-static const char *scalar(Ctx *c, yaml_node_t *n, const char *what)
-{
-        if (n->type != YAML_SCALAR_NODE) {
-                error_node(c, n, "%s must be a single value", what);
-                return NULL;
-        }
-        if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
-                error_node(c, n, "%s contains a NUL byte", what);
-                return NULL;
-        }
-        return (const char *)n->data.scalar.value;
-}
-
-static bool is_map(Ctx *c, yaml_node_t *n, const char *what)
-{
-        if (n->type == YAML_MAPPING_NODE)
-                return true;
-        error_node(c, n, "%s must be a mapping (key: value)", what);
-        return false;
-}
-
-static bool is_seq(Ctx *c, yaml_node_t *n, const char *what)
-{
-        if (n->type == YAML_SEQUENCE_NODE)
-                return true;
-        error_node(c, n, "%s must be a list", what);
-        return false;
-}
-
-/* Walk a mapping: calls f for each key; rejects non-scalar and repeated keys. */
-typedef void (*KeyFunc)(Ctx *c, const char *key, yaml_node_t *keynode, yaml_node_t *value, void *userdata);
-
-static void each_key(Ctx *c, yaml_node_t *map, const char *what, KeyFunc f, void *userdata)
-{
-        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-                yaml_node_t *k = node_get(c, p->key), *v = node_get(c, p->value);
-                const char *key;
-
-                if (!k || !v)
-                        continue;
-                key = scalar(c, k, "a key");
-                if (!key)
-                        continue;
-                for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-                        yaml_node_t *k2 = node_get(c, q->key);
-                        if (k2 && k2->type == YAML_SCALAR_NODE &&
-                            strcmp((const char *)k2->data.scalar.value, key) == 0) {
-                                error_node(c, k, "'%s' is given twice in %s", key, what);
-                                key = NULL;
-                                break;
-                        }
-                }
-                if (key)
-                        f(c, key, k, v, userdata);
-        }
-}
-
-static void unknown_key(Ctx *c, yaml_node_t *k, const char *key, const char *what, const char *expected)
-{
-        error_node(c, k, "unknown key '%s' in %s (expected one of: %s)", key, what, expected);
-}
-
-static bool get_duration(Ctx *c, yaml_node_t *v, const char *what, uint64_t min_usec, uint64_t max_usec,
-                         uint64_t *ret)
-{
-        const char *s = scalar(c, v, what);
-        uint64_t u;
-
-        if (!s)
-                return false;
-        if (parse_duration(s, &u) < 0) {
-                error_node(c, v, "%s: '%s' is not a duration (e.g. 500ms, 10s, 5m, 1h)", what, s);
-                return false;
-        }
-        if (u < min_usec || u > max_usec) {
-                error_node(c, v, "%s: %s is out of range (%llu ms to %llu s)", what, s,
-                           (unsigned long long)(min_usec / 1000), (unsigned long long)(max_usec / 1000000));
-                return false;
-        }
-        *ret = u;
-        return true;
-}
-
-static bool get_size(Ctx *c, yaml_node_t *v, const char *what, uint64_t *ret)
-{
-        const char *s = scalar(c, v, what);
-
-        if (!s)
-                return false;
-        if (parse_size(s, ret) < 0 || *ret == 0) {
-                error_node(c, v, "%s: '%s' is not a size (e.g. 128Mi, 2Gi, 500M)", what, s);
-                return false;
-        }
-        return true;
-}
-
-/* "12%", "12.5%", "12.34%" -> basis points, 0 < x <= 100%. */
-static bool get_percent(Ctx *c, yaml_node_t *v, const char *what, uint32_t *ret)
-{
-        const char *s = scalar(c, v, what), *dot;
-        size_t len;
-        uint64_t ip = 0, fp = 0;
-        bool ok;
-
-        if (!s)
-                return false;
-        len = strlen(s);
-        ok = len >= 2 && s[len - 1] == '%';
-        if (ok) {
-                len--;
-                dot = memchr(s, '.', len);
-                size_t il = dot ? (size_t)(dot - s) : len, fl = dot ? len - il - 1 : 0;
-                ok = parse_u64_n(s, il, &ip) == 0 &&
-                     (!dot || (fl >= 1 && fl <= 2 && parse_u64_n(dot + 1, fl, &fp) == 0));
-                if (ok && fl == 1)
-                        fp *= 10;
-        }
-        if (!ok || ip > 100 || (ip == 100 && fp > 0) || (ip == 0 && fp == 0)) {
-                error_node(c, v, "%s: '%s' is not a percentage above 0%% and at most 100%% (e.g. 20%%)",
-                           what, s);
-                return false;
-        }
-        *ret = (uint32_t)(ip * 100 + fp);
-        return true;
-}
-
-static bool get_bool(Ctx *c, yaml_node_t *v, const char *what, bool *ret)
-{
-        const char *s = scalar(c, v, what);
-
-        if (!s)
-                return false;
-        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
-                *ret = s[0] == 't';
-                return true;
-        }
-        error_node(c, v, "%s: expected true or false, got '%s'", what, s);
-        return false;
-}
-
-static char *get_string(Ctx *c, yaml_node_t *v, const char *what)
-{
-        const char *s = scalar(c, v, what);
-
-        if (!s)
-                return NULL;
-        if (s[0] == '\0' || strlen(s) > 1024) {
-                error_node(c, v, "%s must be 1 to 1024 characters", what);
-                return NULL;
-        }
-        return strdup(s);
-}
-
 /* ---- match ---- */
 
 static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
@@ -269,25 +50,26 @@ static void match_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, v
                         return;
                 }
                 char **dst = key[0] == 'c' ? &m->cgroup : &m->unit;
-                *dst = get_string(c, v, key);
+                *dst = policy_node_string(c, v, key);
                 if (*dst && key[0] == 'c' && (*dst)[0] != '/')
                         error_node(c, v, "cgroup: a path from the cgroup root, starting with '/'");
         } else if (strcmp(key, "namespace") == 0) {
-                m->namespace = get_string(c, v, key);
+                m->namespace = policy_node_string(c, v, key);
                 if (m->namespace && ns_file && strcmp(m->namespace, c->scope_ns) != 0)
                         error_node(c, v, "namespace '%s': a policy in '%s/' can only match namespace '%s'",
                                    m->namespace, c->scope_ns, c->scope_ns);
         } else if (strcmp(key, "pod") == 0)
-                m->pod = get_string(c, v, key);
+                m->pod = policy_node_string(c, v, key);
         else if (strcmp(key, "container") == 0)
-                m->container = get_string(c, v, key);
+                m->container = policy_node_string(c, v, key);
         else if (strcmp(key, "qos") == 0) {
-                const char *s = scalar(c, v, key);
-                if (s && (m->qos = lookup((const char *const[]){ "guaranteed", "burstable", "besteffort" },
-                                          _QOS_MAX, s)) < 0)
+                const char *s = policy_node_scalar(c, v, key);
+                if (s && (m->qos = policy_names_lookup(
+                                  (const char *const[]){ "guaranteed", "burstable", "besteffort" }, _QOS_MAX,
+                                  s)) < 0)
                         error_node(c, v, "qos: expected guaranteed, burstable or besteffort, got '%s'", s);
         } else
-                unknown_key(c, k, key, "match", "cgroup, unit, namespace, pod, container, qos");
+                policy_node_unknown_key(c, k, key, "match", "cgroup, unit, namespace, pod, container, qos");
 }
 
 /* ---- triggers ---- */
@@ -304,7 +86,7 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
         bool psi = t->type == TRIGGER_PRESSURE || t->type == TRIGGER_NODE_PRESSURE;
 
         if (t->type == TRIGGER_MEMORY_EVENTS && strcmp(key, "counter") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 tc->seen_counter = true;
                 if (s && (t->counter = memevent_from_string_n(s, strlen(s))) < 0)
                         error_node(c, v,
@@ -312,12 +94,12 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                                    "'%s'",
                                    s);
         } else if (t->type == TRIGGER_MEMORY_EVENTS && strcmp(key, "increase") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 tc->seen_increase = true;
                 if (s && (parse_u64(s, &t->increase) < 0 || t->increase == 0))
                         error_node(c, v, "increase: expected a whole number of at least 1, got '%s'", s);
         } else if (t->type == TRIGGER_PRESSURE_LEVEL && strcmp(key, "level") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 tc->seen_level = true;
                 int l = -1;
                 for (int i = 0; s && i < _V1_LEVEL_MAX; i++)
@@ -327,23 +109,23 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                         error_node(c, v, "level: expected low, medium or critical, got '%s'", s);
                 t->level = l < 0 ? V1_LEVEL_MEDIUM : (V1Level)l;
         } else if (t->type == TRIGGER_PRESSURE_LEVEL && strcmp(key, "count") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 if (s && (parse_u64(s, &t->increase) < 0 || t->increase == 0))
                         error_node(c, v, "count: expected a whole number of at least 1, got '%s'", s);
         } else if ((t->type == TRIGGER_MEMORY_EVENTS || t->type == TRIGGER_PRESSURE_LEVEL || psi) &&
                    strcmp(key, "window") == 0) {
                 tc->seen_window = true;
-                (void)get_duration(c, v, key, psi ? 2 * USEC_PER_SEC : USEC_PER_SEC,
-                                   psi ? 600 * USEC_PER_SEC : 3600 * USEC_PER_SEC, &t->window_usec);
+                (void)policy_node_duration(c, v, key, psi ? 2 * USEC_PER_SEC : USEC_PER_SEC,
+                                           psi ? 600 * USEC_PER_SEC : 3600 * USEC_PER_SEC, &t->window_usec);
         } else if (psi && strcmp(key, "type") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 if (s && (t->psi_type = psi_type_from_string(s)) < 0)
                         error_node(c, v, "type: expected some or full, got '%s'", s);
         } else if ((psi || t->type == TRIGGER_USAGE) && strcmp(key, "above") == 0) {
                 tc->seen_above = true;
-                (void)get_percent(c, v, key, &t->above_bp);
+                (void)policy_node_percent(c, v, key, &t->above_bp);
         } else if (t->type == TRIGGER_USAGE && strcmp(key, "of") == 0) {
-                const char *s = scalar(c, v, key);
+                const char *s = policy_node_scalar(c, v, key);
                 tc->seen_of = true;
                 if (s && strcmp(s, "high") == 0)
                         t->usage_of = USAGE_OF_HIGH;
@@ -353,7 +135,7 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                         error_node(c, v, "of: expected high or max, got '%s'", s);
         } else if (t->type == TRIGGER_NODE_AVAILABLE && strcmp(key, "below") == 0) {
                 tc->seen_below = true;
-                (void)get_size(c, v, key, &t->below_bytes);
+                (void)policy_node_size(c, v, key, &t->below_bytes);
         } else {
                 static const char *const expected[_TRIGGER_TYPE_MAX] = {
                         [TRIGGER_MEMORY_EVENTS] = "counter, increase, window",
@@ -365,7 +147,7 @@ static void trigger_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                 };
                 char what[48];
                 snprintf(what, sizeof(what), "a %s trigger", trigger_names[t->type]);
-                unknown_key(c, k, key, what, expected[t->type]);
+                policy_node_unknown_key(c, k, key, what, expected[t->type]);
         }
 }
 
@@ -378,7 +160,7 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
         Trigger *t;
         int type;
 
-        if (!is_map(c, item, "a trigger"))
+        if (!policy_node_is_map(c, item, "a trigger"))
                 return;
         if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1) {
                 error_node(c, item,
@@ -387,14 +169,15 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
                 return;
         }
         pair = item->data.mapping.pairs.start;
-        k = node_get(c, pair->key);
-        v = node_get(c, pair->value);
-        if (!k || !v || !(key = scalar(c, k, "a trigger's kind")))
+        k = policy_node_get(c, pair->key);
+        v = policy_node_get(c, pair->value);
+        if (!k || !v || !(key = policy_node_scalar(c, k, "a trigger's kind")))
                 return;
-        type = lookup(trigger_names, _TRIGGER_TYPE_MAX, key);
+        type = policy_names_lookup(trigger_names, _TRIGGER_TYPE_MAX, key);
         if (type < 0) {
-                unknown_key(c, k, key, "triggers",
-                            "memoryEvents, pressure, usage, nodePressure, nodeAvailable, pressureLevel");
+                policy_node_unknown_key(
+                        c, k, key, "triggers",
+                        "memoryEvents, pressure, usage, nodePressure, nodeAvailable, pressureLevel");
                 return;
         }
         if (p->n_triggers >= POLICY_TRIGGERS_MAX) {
@@ -408,10 +191,10 @@ static void parse_trigger(Ctx *c, yaml_node_t *item, Policy *p)
                         .psi_type = PSI_SOME,
                         .window_usec = 10 * USEC_PER_SEC,
                         .increase = 1 };
-        if (!is_map(c, v, key))
+        if (!policy_node_is_map(c, v, key))
                 return;
         tc = (TriggerCtx){ .t = t };
-        each_key(c, v, key, trigger_key, &tc);
+        policy_node_each_key(c, v, key, trigger_key, &tc);
         if (type == TRIGGER_MEMORY_EVENTS && !tc.seen_counter)
                 error_node(c, v, "memoryEvents needs 'counter'");
         if ((type == TRIGGER_PRESSURE || type == TRIGGER_NODE_PRESSURE || type == TRIGGER_USAGE) &&
@@ -442,22 +225,22 @@ static void triggers_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v
                 }
                 tc->seen_list = true;
                 p->all = key[1] == 'l';
-                if (!is_seq(c, v, key))
+                if (!policy_node_is_seq(c, v, key))
                         return;
                 if (v->data.sequence.items.top == v->data.sequence.items.start)
                         error_node(c, v, "'%s' needs at least one trigger", key);
                 for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
                      i++) {
-                        yaml_node_t *item = node_get(c, *i);
+                        yaml_node_t *item = policy_node_get(c, *i);
                         if (item)
                                 parse_trigger(c, item, p);
                 }
         } else if (strcmp(key, "for") == 0)
-                (void)get_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->for_usec);
+                (void)policy_node_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->for_usec);
         else if (strcmp(key, "clearAfter") == 0)
-                (void)get_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->clear_usec);
+                (void)policy_node_duration(c, v, key, 0, 3600 * USEC_PER_SEC, &p->clear_usec);
         else
-                unknown_key(c, k, key, "triggers", "any, all, for, clearAfter");
+                policy_node_unknown_key(c, k, key, "triggers", "any, all, for, clearAfter");
 }
 
 /* ---- actions ---- */
@@ -469,11 +252,11 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
         if (strcmp(key, "type") == 0)
                 return; /* read first, by parse_action */
         if (strcmp(key, "after") == 0)
-                (void)get_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->after_usec);
+                (void)policy_node_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->after_usec);
         else if (strcmp(key, "cooldown") == 0)
-                (void)get_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->cooldown_usec);
+                (void)policy_node_duration(c, v, key, 0, 24 * 3600 * USEC_PER_SEC, &a->cooldown_usec);
         else if (strcmp(key, "dryRun") == 0)
-                (void)get_bool(c, v, key, &a->dry_run);
+                (void)policy_node_bool(c, v, key, &a->dry_run);
         else if (strcmp(key, "allowProtected") == 0 &&
                  (a->type == ACTION_THROTTLE || a->type == ACTION_RESTART || a->type == ACTION_STOP ||
                   a->type == ACTION_FREEZE || a->type == ACTION_KILL)) {
@@ -481,15 +264,15 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                         error_node(c, k, "allowProtected: for node-admin policies only");
                         return;
                 }
-                (void)get_bool(c, v, key, &a->allow_protected);
+                (void)policy_node_bool(c, v, key, &a->allow_protected);
         } else if (a->type == ACTION_EXEC && strcmp(key, "timeout") == 0)
-                (void)get_duration(c, v, key, USEC_PER_SEC, 600 * USEC_PER_SEC, &a->timeout_usec);
+                (void)policy_node_duration(c, v, key, USEC_PER_SEC, 600 * USEC_PER_SEC, &a->timeout_usec);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "floor") == 0)
-                (void)get_size(c, v, key, &a->floor_bytes);
+                (void)policy_node_size(c, v, key, &a->floor_bytes);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "step") == 0)
-                (void)get_percent(c, v, key, &a->step_bp);
+                (void)policy_node_percent(c, v, key, &a->step_bp);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "interval") == 0)
-                (void)get_duration(c, v, key, USEC_PER_SEC, 3600 * USEC_PER_SEC, &a->interval_usec);
+                (void)policy_node_duration(c, v, key, USEC_PER_SEC, 3600 * USEC_PER_SEC, &a->interval_usec);
         else if (a->type == ACTION_NOTIFY && strcmp(key, "webhook") == 0) {
                 if (c->scope_ns) {
                         error_node(c, k,
@@ -497,12 +280,12 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                                    "node admin's allowlist are refused; no allowlist is configured)");
                         return;
                 }
-                a->webhook = get_string(c, v, key);
+                a->webhook = policy_node_string(c, v, key);
                 if (a->webhook && strncmp(a->webhook, "http://", 7) != 0 &&
                     strncmp(a->webhook, "https://", 8) != 0)
                         error_node(c, v, "webhook: expected an http:// or https:// URL");
         } else if (a->type == ACTION_EXEC && strcmp(key, "command") == 0) {
-                if (!is_seq(c, v, key))
+                if (!policy_node_is_seq(c, v, key))
                         return;
                 size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
                 if (n == 0 || n > 64) {
@@ -513,8 +296,8 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 if (!a->argv)
                         return;
                 for (size_t i = 0; i < n; i++) {
-                        yaml_node_t *w = node_get(c, v->data.sequence.items.start[i]);
-                        a->argv[i] = w ? get_string(c, w, "command") : NULL;
+                        yaml_node_t *w = policy_node_get(c, v->data.sequence.items.start[i]);
+                        a->argv[i] = w ? policy_node_string(c, w, "command") : NULL;
                         if (!a->argv[i])
                                 break;
                         a->argc++;
@@ -535,7 +318,7 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 };
                 char what[48];
                 snprintf(what, sizeof(what), "a %s action", action_names[a->type]);
-                unknown_key(c, k, key, what, expected[a->type]);
+                policy_node_unknown_key(c, k, key, what, expected[a->type]);
         }
 }
 
@@ -546,13 +329,13 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
         Action *a;
         int t;
 
-        if (!is_map(c, item, "an action"))
+        if (!policy_node_is_map(c, item, "an action"))
                 return;
         for (yaml_node_pair_t *q = item->data.mapping.pairs.start; q < item->data.mapping.pairs.top; q++) {
-                yaml_node_t *k = node_get(c, q->key);
+                yaml_node_t *k = policy_node_get(c, q->key);
                 if (k && k->type == YAML_SCALAR_NODE &&
                     strcmp((const char *)k->data.scalar.value, "type") == 0)
-                        typenode = node_get(c, q->value);
+                        typenode = policy_node_get(c, q->value);
         }
         if (!typenode) {
                 error_node(c, item,
@@ -560,10 +343,10 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                            "kill, exec)");
                 return;
         }
-        type = scalar(c, typenode, "type");
+        type = policy_node_scalar(c, typenode, "type");
         if (!type)
                 return;
-        t = lookup(action_names, _ACTION_TYPE_MAX, type);
+        t = policy_names_lookup(action_names, _ACTION_TYPE_MAX, type);
         if (t < 0) {
                 error_node(c, typenode,
                            "unknown action type '%s' (expected notify, report, throttle, restart, "
@@ -588,7 +371,7 @@ static void parse_action(Ctx *c, yaml_node_t *item, Policy *p)
                 a->step_bp = 1000, a->interval_usec = 10 * USEC_PER_SEC;
         if (t == ACTION_EXEC)
                 a->timeout_usec = 10 * USEC_PER_SEC;
-        each_key(c, item, "an action", action_key, a);
+        policy_node_each_key(c, item, "an action", action_key, a);
         if (t == ACTION_THROTTLE && a->floor_bytes == 0)
                 error_node(c, item,
                            "throttle needs 'floor': the lowest memory.high it may set (e.g. 256Mi)");
@@ -613,19 +396,19 @@ static void select_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
         uint64_t n;
 
         if (strcmp(key, "by") == 0) {
-                s = scalar(c, v, key);
-                int by = s ? lookup(select_names, _SELECT_BY_MAX, s) : -1;
+                s = policy_node_scalar(c, v, key);
+                int by = s ? policy_names_lookup(select_names, _SELECT_BY_MAX, s) : -1;
                 if (s && by < 0)
                         error_node(c, v, "by: expected each, hungriest or leastImportant, got '%s'", s);
                 p->select_by = by < 0 ? SELECT_EACH : (SelectBy)by;
         } else if (strcmp(key, "count") == 0) {
-                s = scalar(c, v, key);
+                s = policy_node_scalar(c, v, key);
                 if (s && (parse_u64(s, &n) < 0 || n == 0 || n > 64))
                         error_node(c, v, "count: expected 1 to 64, got '%s'", s);
                 else if (s)
                         p->select_count = (unsigned)n;
         } else
-                unknown_key(c, k, key, "select", "by, count");
+                policy_node_unknown_key(c, k, key, "select", "by, count");
 }
 
 static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
@@ -635,47 +418,35 @@ static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, vo
 
         if (strcmp(key, "match") == 0) {
                 sc->seen_match = true;
-                if (is_map(c, v, key))
-                        each_key(c, v, key, match_key, &p->match);
+                if (policy_node_is_map(c, v, key))
+                        policy_node_each_key(c, v, key, match_key, &p->match);
         } else if (strcmp(key, "triggers") == 0) {
                 TriggersCtx tc = { .p = p };
                 sc->seen_triggers = true;
-                if (!is_map(c, v, key))
+                if (!policy_node_is_map(c, v, key))
                         return;
-                each_key(c, v, key, triggers_key, &tc);
+                policy_node_each_key(c, v, key, triggers_key, &tc);
                 if (!tc.seen_list)
                         error_node(c, v, "triggers need 'any' or 'all'");
                 if (p->clear_usec == 0)
                         p->clear_usec = p->for_usec > 10 * USEC_PER_SEC ? p->for_usec : 10 * USEC_PER_SEC;
         } else if (strcmp(key, "actions") == 0) {
                 sc->seen_actions = true;
-                if (!is_seq(c, v, key))
+                if (!policy_node_is_seq(c, v, key))
                         return;
                 if (v->data.sequence.items.top == v->data.sequence.items.start)
                         error_node(c, v, "actions need at least one step");
                 for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
                      i++) {
-                        yaml_node_t *item = node_get(c, *i);
+                        yaml_node_t *item = policy_node_get(c, *i);
                         if (item)
                                 parse_action(c, item, p);
                 }
         } else if (strcmp(key, "select") == 0) {
-                if (is_map(c, v, key))
-                        each_key(c, v, key, select_key, p);
+                if (policy_node_is_map(c, v, key))
+                        policy_node_each_key(c, v, key, select_key, p);
         } else
-                unknown_key(c, k, key, "spec", "match, select, triggers, actions");
-}
-
-static bool valid_name(const char *s)
-{
-        size_t len = strlen(s);
-
-        if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-                        return false;
-        return true;
+                policy_node_unknown_key(c, k, key, "spec", "match, select, triggers, actions");
 }
 
 typedef struct DocCtx {
@@ -688,12 +459,12 @@ static void metadata_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v
         Policy *p = userdata;
 
         if (strcmp(key, "name") == 0) {
-                p->name = get_string(c, v, key);
-                if (p->name && !valid_name(p->name))
+                p->name = policy_node_string(c, v, key);
+                if (p->name && !policy_name_valid(p->name))
                         error_node(c, v, "name: lowercase letters, digits and '-', at most 63, got '%s'",
                                    p->name);
         } else if (strcmp(key, "description") != 0)
-                unknown_key(c, k, key, "metadata", "name, description");
+                policy_node_unknown_key(c, k, key, "metadata", "name, description");
 }
 
 static void doc_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
@@ -703,24 +474,24 @@ static void doc_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, voi
 
         if (strcmp(key, "apiVersion") == 0) {
                 dc->seen_api = true;
-                s = scalar(c, v, key);
+                s = policy_node_scalar(c, v, key);
                 if (s && strcmp(s, POLICY_API_VERSION) != 0)
                         error_node(c, v, "apiVersion: this memwarden reads '%s', not '%s'",
                                    POLICY_API_VERSION, s);
         } else if (strcmp(key, "kind") == 0) {
                 dc->seen_kind = true;
-                s = scalar(c, v, key);
+                s = policy_node_scalar(c, v, key);
                 if (s && strcmp(s, "Policy") != 0)
                         error_node(c, v, "kind: expected 'Policy', got '%s'", s);
         } else if (strcmp(key, "metadata") == 0) {
-                if (is_map(c, v, key))
-                        each_key(c, v, key, metadata_key, dc->p);
+                if (policy_node_is_map(c, v, key))
+                        policy_node_each_key(c, v, key, metadata_key, dc->p);
         } else if (strcmp(key, "spec") == 0) {
                 SpecCtx sc = { .p = dc->p };
                 dc->seen_spec = true;
-                if (!is_map(c, v, key))
+                if (!policy_node_is_map(c, v, key))
                         return;
-                each_key(c, v, key, spec_key, &sc);
+                policy_node_each_key(c, v, key, spec_key, &sc);
                 if (!sc.seen_match)
                         error_node(c, v, "spec needs 'match' (use 'match: {}' to match every cgroup)");
                 if (!sc.seen_triggers)
@@ -728,7 +499,7 @@ static void doc_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, voi
                 if (!sc.seen_actions)
                         error_node(c, v, "spec needs 'actions'");
         } else
-                unknown_key(c, k, key, "a policy", "apiVersion, kind, metadata, spec");
+                policy_node_unknown_key(c, k, key, "a policy", "apiVersion, kind, metadata, spec");
 }
 
 static void policy_free_fields(Policy *p)
@@ -757,9 +528,9 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
                        .column = (unsigned)root->start_mark.column + 1,
                        .match.qos = _QOS_INVALID,
                        .select_count = 1 };
-        if (!is_map(c, root, "a policy document"))
+        if (!policy_node_is_map(c, root, "a policy document"))
                 return;
-        each_key(c, root, "a policy", doc_key, &dc);
+        policy_node_each_key(c, root, "a policy", doc_key, &dc);
         if (!dc.seen_api)
                 error_node(c, root, "a policy needs 'apiVersion: %s'", POLICY_API_VERSION);
         if (!dc.seen_kind)
@@ -772,202 +543,134 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
                 p->match.namespace = strdup(c->scope_ns);
 }
 
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+        for (int i = 0; i < 8; i++, v >>= 8)
+                h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
+        return h;
+}
+
+/* NULL and "" differ; a length prefix keeps "ab"+"c" apart from "a"+"bc". */
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+        if (!s)
+                return hash_u64(h, UINT64_MAX);
+        h = hash_u64(h, strlen(s));
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        return h;
+}
+
+static uint64_t hash_trigger(uint64_t h, const Trigger *t)
+{
+        h = hash_u64(h, (uint64_t)t->type);
+        h = hash_u64(h, (uint64_t)t->counter);
+        h = hash_u64(h, t->increase);
+        h = hash_u64(h, t->window_usec);
+        h = hash_u64(h, (uint64_t)t->level);
+        h = hash_u64(h, (uint64_t)t->psi_type);
+        h = hash_u64(h, t->above_bp);
+        h = hash_u64(h, (uint64_t)t->usage_of);
+        return hash_u64(h, t->below_bytes);
+}
+
+static uint64_t hash_action(uint64_t h, const Action *a)
+{
+        h = hash_u64(h, (uint64_t)a->type);
+        h = hash_u64(h, a->after_usec);
+        h = hash_u64(h, a->cooldown_usec);
+        h = hash_u64(h, (uint64_t)a->dry_run << 1 | (uint64_t)a->allow_protected);
+        h = hash_u64(h, a->floor_bytes);
+        h = hash_u64(h, a->step_bp);
+        h = hash_u64(h, a->interval_usec);
+        h = hash_str(h, a->webhook);
+        h = hash_u64(h, a->argc);
+        for (size_t i = 0; i < a->argc; i++)
+                h = hash_str(h, a->argv[i]);
+        return hash_u64(h, a->timeout_usec);
+}
+
+uint64_t policy_content_hash(const Policy *p)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        h = hash_str(h, p->match.cgroup);
+        h = hash_str(h, p->match.unit);
+        h = hash_str(h, p->match.namespace);
+        h = hash_str(h, p->match.pod);
+        h = hash_str(h, p->match.container);
+        h = hash_u64(h, (uint64_t)p->match.qos);
+        h = hash_u64(h, p->all);
+        h = hash_u64(h, p->n_triggers);
+        for (size_t i = 0; i < p->n_triggers; i++)
+                h = hash_trigger(h, &p->triggers[i]);
+        h = hash_u64(h, p->for_usec);
+        h = hash_u64(h, p->clear_usec);
+        h = hash_u64(h, (uint64_t)p->select_by);
+        h = hash_u64(h, p->select_count);
+        h = hash_u64(h, p->n_actions);
+        for (size_t i = 0; i < p->n_actions; i++)
+                h = hash_action(h, &p->actions[i]);
+        return h;
+}
+
+typedef struct Loaded {
+        Policy *v;
+        size_t n;
+} Loaded;
+
+static int compile_one(Ctx *c, yaml_node_t *root, void *userdata)
+{
+        Loaded *got = userdata;
+        Policy *np = realloc(got->v, (got->n + 1) * sizeof(Policy)), *p;
+
+        if (!np)
+                return -ENOMEM;
+        got->v = np;
+        p = &got->v[got->n++];
+        compile_document(c, root, p);
+        p->file = strdup(c->file);
+        p->scope_namespace = c->scope_ns ? strdup(c->scope_ns) : NULL;
+        p->hash = policy_content_hash(p);
+        return 0;
+}
+
+static bool same_name(const Policy *a, const Policy *b)
+{
+        return a->name && b->name && strcmp(a->name, b->name) == 0 &&
+               !!a->scope_namespace == !!b->scope_namespace &&
+               (!a->scope_namespace || strcmp(a->scope_namespace, b->scope_namespace) == 0);
+}
+
 int policy_load_buffer(PolicySet *set, const char *file, const char *text, size_t len, const char *scope_ns,
                        PolicyErrors *errors)
 {
         Ctx c = { .file = file, .scope_ns = scope_ns, .errors = errors };
-        Policy *got = NULL;
-        size_t n_got = 0;
-        yaml_parser_t parser;
-        int r = 0;
+        Loaded got = {};
+        int r;
 
-        if (!yaml_parser_initialize(&parser))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-        for (;;) {
-                yaml_document_t doc;
-                yaml_node_t *root;
-
-                if (!yaml_parser_load(&parser, &doc)) {
-                        error_at(&c, (unsigned)parser.problem_mark.line + 1,
-                                 (unsigned)parser.problem_mark.column + 1, "YAML: %s%s%s",
-                                 parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                                 parser.context ? parser.context : "");
-                        break;
-                }
-                root = yaml_document_get_root_node(&doc);
-                if (!root) {
-                        yaml_document_delete(&doc);
-                        break;
-                }
-                Policy *np = realloc(got, (n_got + 1) * sizeof(Policy));
-                if (!np) {
-                        yaml_document_delete(&doc);
-                        r = -ENOMEM;
-                        break;
-                }
-                got = np;
-                c.doc = &doc;
-                compile_document(&c, root, &got[n_got]);
-                got[n_got].file = strdup(file);
-                got[n_got].scope_namespace = scope_ns ? strdup(scope_ns) : NULL;
-                n_got++;
-                yaml_document_delete(&doc);
-        }
-        yaml_parser_delete(&parser);
-
-        for (size_t i = 0; i < n_got && c.n_errors == 0; i++)
+        r = policy_parse_documents(&c, text, len, compile_one, &got);
+        for (size_t i = 0; i < got.n && c.n_errors == 0; i++)
                 for (size_t j = 0; j < set->n; j++)
-                        if (got[i].name && set->policies[j].name &&
-                            strcmp(got[i].name, set->policies[j].name) == 0 &&
-                            !!got[i].scope_namespace == !!set->policies[j].scope_namespace &&
-                            (!got[i].scope_namespace ||
-                             strcmp(got[i].scope_namespace, set->policies[j].scope_namespace) == 0))
-                                error_at(&c, got[i].line, got[i].column,
-                                         "policy '%s' is already defined at %s:%u", got[i].name,
-                                         set->policies[j].file, set->policies[j].line);
-        if (r == 0 && c.n_errors == 0 && n_got > 0) {
-                Policy *np = realloc(set->policies, (set->n + n_got) * sizeof(Policy));
+                        if (same_name(&got.v[i], &set->policies[j]))
+                                policy_ctx_error(&c, got.v[i].line, got.v[i].column,
+                                                 "policy '%s' is already defined at %s:%u", got.v[i].name,
+                                                 set->policies[j].file, set->policies[j].line);
+        if (r != -ENOMEM && c.n_errors == 0 && got.n > 0) {
+                Policy *np = realloc(set->policies, (set->n + got.n) * sizeof(Policy));
                 if (np) {
                         set->policies = np;
-                        memcpy(set->policies + set->n, got, n_got * sizeof(Policy));
-                        set->n += n_got;
-                        free(got);
+                        memcpy(set->policies + set->n, got.v, got.n * sizeof(Policy));
+                        set->n += got.n;
+                        free(got.v);
                         return 0;
                 }
                 r = -ENOMEM;
         }
-        for (size_t i = 0; i < n_got; i++)
-                policy_free_fields(&got[i]);
-        free(got);
-        return r < 0 ? r : c.n_errors ? -EINVAL : 0;
-}
-
-int policy_load_file(PolicySet *set, const char *path, const char *scope_ns, PolicyErrors *errors)
-{
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t len = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                int r = -errno;
-                Ctx c = { .file = path, .errors = errors };
-                error_at(&c, 0, 0, "cannot read: %s", strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
-                Ctx c = { .file = path, .errors = errors };
-                error_at(&c, 0, 0, "not a regular file of at most 1 MiB");
-                return -EINVAL;
-        }
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (len < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t)n;
-        }
-        return policy_load_buffer(set, path, buf, len, scope_ns, errors);
-}
-
-static bool is_yaml_name(const char *n)
-{
-        size_t len = strlen(n);
-        return n[0] != '.' && ((len > 5 && strcmp(n + len - 5, ".yaml") == 0) ||
-                               (len > 4 && strcmp(n + len - 4, ".yml") == 0));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The entries of dir, sorted (a deterministic load order), skipping dot-entries. */
-static int list_dir(const char *dir, char ***ret, size_t *ret_n)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char **v = NULL;
-        size_t n = 0;
-
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                char **nv;
-                if (de->d_name[0] == '.')
-                        continue;
-                nv = realloc(v, (n + 1) * sizeof(char *));
-                if (!nv || !(nv[n] = strdup(de->d_name))) {
-                        free(nv ? nv : v);
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                v = nv;
-                n++;
-        }
-        closedir(d);
-        if (n)
-                qsort(v, n, sizeof(char *), cmp_str);
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
-static void free_list(char **v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-int policy_load_dir(PolicySet *set, const char *dir, PolicyErrors *errors)
-{
-        char **top = NULL, path[4096];
-        size_t n_top = 0;
-        int r, ret = 0;
-
-        r = list_dir(dir, &top, &n_top);
-        if (r < 0) {
-                Ctx c = { .file = dir, .errors = errors };
-                error_at(&c, 0, 0, "cannot read the policy directory: %s", strerror(-r));
-                return r;
-        }
-        for (size_t i = 0; i < n_top; i++) {
-                struct stat st;
-                snprintf(path, sizeof(path), "%s/%s", dir, top[i]);
-                if (stat(path, &st) < 0)
-                        continue;
-                if (S_ISREG(st.st_mode) && is_yaml_name(top[i])) {
-                        r = policy_load_file(set, path, NULL, errors);
-                } else if (S_ISDIR(st.st_mode) && valid_name(top[i])) {
-                        char **sub = NULL, sub_path[8192];
-                        size_t n_sub = 0;
-                        r = list_dir(path, &sub, &n_sub);
-                        for (size_t j = 0; r >= 0 && j < n_sub; j++) {
-                                if ((size_t)snprintf(sub_path, sizeof(sub_path), "%s/%s", path, sub[j]) >=
-                                    sizeof(sub_path))
-                                        continue;
-                                if (is_yaml_name(sub[j]) && stat(sub_path, &st) == 0 &&
-                                    S_ISREG(st.st_mode)) {
-                                        int k = policy_load_file(set, sub_path, top[i], errors);
-                                        if (k < 0 && ret == 0)
-                                                ret = k;
-                                }
-                        }
-                        free_list(sub, n_sub);
-                } else
-                        continue;
-                if (r < 0 && ret == 0)
-                        ret = r;
-        }
-        free_list(top, n_top);
-        return ret;
+        for (size_t i = 0; i < got.n; i++)
+                policy_free_fields(&got.v[i]);
+        free(got.v);
+        return r == -ENOMEM ? r : c.n_errors ? -EINVAL : 0;
 }
 
 void policy_set_done(PolicySet *set)
