@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec-proto.h"
 #include "executor.h"
 #include "log.h"
 #include "macro.h"
-
-#define EXEC_MSG_MAX  32768
-#define EXEC_ARGS_MAX 64
-
-typedef struct ExecRequest {
-        uint32_t argc, timeout_ms, input_len, cookie_len;
-} ExecRequest;
-
-typedef struct ExecReply {
-        int32_t status; /* 0: exited 0 */
-        uint32_t cookie_len;
-} ExecReply;
 
 struct ExecHelper {
         sd_event *event;
@@ -64,16 +54,13 @@ static int on_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         return 0;
                 }
                 ExecReply rep;
-                if ((size_t)n < sizeof(rep))
+                char cookie[EXEC_COOKIE_MAX + 1];
+                if (exec_reply_decode(h->buf, (size_t)n, &rep) < 0)
                         continue;
-                memcpy(&rep, h->buf, sizeof(rep));
-                if (sizeof(rep) + rep.cookie_len > (size_t)n)
-                        continue;
-                h->buf[n] = '\0';
-                char *cookie = h->buf + sizeof(rep), *detail = cookie + rep.cookie_len;
-                char c[1300];
-                snprintf(c, sizeof(c), "%.*s", (int)rep.cookie_len, cookie);
-                h->done(h->userdata, c, rep.status, detail);
+                h->buf[n] = '\0'; /* ends the detail, the last part */
+                memcpy(cookie, rep.cookie, rep.cookie_len);
+                cookie[rep.cookie_len] = '\0';
+                h->done(h->userdata, cookie, rep.status, rep.detail);
         }
 }
 
@@ -147,30 +134,18 @@ ExecHelper *exec_helper_free(ExecHelper *h)
 int exec_helper_run(ExecHelper *h, char *const *argv, size_t argc, uint64_t timeout_usec, const char *input,
                     size_t len, const char *cookie)
 {
-        ExecRequest req = { .argc = (uint32_t)argc,
-                            .timeout_ms = (uint32_t)(timeout_usec / USEC_PER_MSEC),
-                            .input_len = (uint32_t)len,
-                            .cookie_len = (uint32_t)strlen(cookie) };
-        size_t off = sizeof(req);
+        size_t n;
+        int r;
 
         if (h->fd < 0)
                 return -ECHILD;
-        if (argc == 0 || argc > EXEC_ARGS_MAX)
+        if (timeout_usec / USEC_PER_MSEC > EXEC_TIMEOUT_MS_MAX)
                 return -EINVAL;
-        memcpy(h->buf, &req, sizeof(req));
-#define PUT(p, n)                                                                                           \
-        do {                                                                                                \
-                if (off + (n) > sizeof(h->buf))                                                             \
-                        return -E2BIG;                                                                      \
-                memcpy(h->buf + off, (p), (n));                                                             \
-                off += (n);                                                                                 \
-        } while (0)
-        PUT(cookie, req.cookie_len);
-        for (size_t i = 0; i < argc; i++)
-                PUT(argv[i], strlen(argv[i]) + 1);
-        PUT(input, len);
-#undef PUT
-        if (send(h->fd, h->buf, off, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        r = exec_request_encode(h->buf, sizeof(h->buf), argv, argc, (uint32_t)(timeout_usec / USEC_PER_MSEC),
+                                input, len, cookie, strlen(cookie), &n);
+        if (r < 0)
+                return r;
+        if (send(h->fd, h->buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
                 return errno == EAGAIN ? -ENOBUFS : -errno;
         return 0;
 }
@@ -182,49 +157,32 @@ static void reply(int fd, int status, const char *cookie, size_t cookie_len, con
 static void reply(int fd, int status, const char *cookie, size_t cookie_len, const char *fmt, ...)
 {
         static char out[4096];
-        ExecReply rep = { .status = status, .cookie_len = (uint32_t)cookie_len };
-        size_t off = sizeof(rep);
+        char detail[1024];
+        size_t n;
         va_list ap;
 
-        if (cookie_len > 2048)
-                return;
-        memcpy(out, &rep, sizeof(rep));
-        memcpy(out + off, cookie, cookie_len);
-        off += cookie_len;
         va_start(ap, fmt);
-        int n = vsnprintf(out + off, sizeof(out) - off, fmt, ap);
+        int k = vsnprintf(detail, sizeof(detail), fmt, ap);
         va_end(ap);
-        off += n < 0 ? 0 : (size_t)n < sizeof(out) - off ? (size_t)n : sizeof(out) - off - 1;
-        (void)send(fd, out, off, MSG_NOSIGNAL);
+        if (k < 0)
+                k = 0;
+        if (exec_reply_encode(out, sizeof(out), status, cookie, cookie_len, detail,
+                              (size_t)k < sizeof(detail) ? (size_t)k : sizeof(detail) - 1, &n) < 0)
+                return;
+        (void)send(fd, out, n, MSG_NOSIGNAL);
 }
 
 static void run_one(int fd, const char *msg, size_t n)
 {
         ExecRequest req;
-        char *argv[EXEC_ARGS_MAX + 1];
-        const char *p, *end = msg + n, *cookie, *input;
         int in[2];
         pid_t pid;
 
-        if (n < sizeof(req))
+        /* A malformed request gets no reply: only a broken daemon sends one. */
+        if (exec_request_decode(msg, n, &req) < 0)
                 return;
-        memcpy(&req, msg, sizeof(req));
-        p = msg + sizeof(req);
-        if (req.cookie_len > (size_t)(end - p) || req.argc == 0 || req.argc > EXEC_ARGS_MAX)
-                return;
-        cookie = p;
-        p += req.cookie_len;
-        for (uint32_t i = 0; i < req.argc; i++) {
-                const char *z = memchr(p, '\0', (size_t)(end - p));
-                if (!z)
-                        return;
-                argv[i] = (char *)p;
-                p = z + 1;
-        }
-        argv[req.argc] = NULL;
-        input = p;
-        if (req.input_len > (size_t)(end - p))
-                return;
+        char **argv = req.argv;
+        const char *cookie = req.cookie, *input = req.input;
 
         if (pipe2(in, O_CLOEXEC) < 0) {
                 reply(fd, -errno, cookie, req.cookie_len, "%s: pipe: %s", argv[0], strerror(errno));

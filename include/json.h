@@ -50,3 +50,13 @@ void json_escape(JsonWriter *w, const char *s, size_t len);
 /* Decode one UTF-8 sequence at s (up to len bytes). Returns its length, or 0
  * if the bytes there are not valid UTF-8 (overlong, surrogate, > U+10FFFF). */
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *ret_cp);
+
+/* A valid-UTF-8, control-free copy of len bytes of in, for sinks that need
+ * valid UTF-8 strings (D-Bus, journal fields): valid UTF-8 is copied, each
+ * byte that is not (and each control: 0x00-0x1f, 0x7f, and the C1 controls
+ * U+0080-U+009F, byte by byte) is written as \xNN. Backslashes are kept as
+ * they are (systemd's unit names hold \x2d), so this is for display, not
+ * reversible: the JSON records keep the exact bytes. out is always
+ * NUL-terminated (if size > 0) and cut only between two characters or
+ * escapes. Returns the length written, without the NUL. */
+size_t utf8_sanitize(const char *in, size_t len, char *out, size_t size);

@@ -232,3 +232,36 @@ void json_limit(JsonWriter *w, uint64_t v)
         else
                 json_u64(w, v);
 }
+
+size_t utf8_sanitize(const char *in, size_t len, char *out, size_t size)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)in;
+        size_t o = 0;
+
+        if (size == 0)
+                return 0;
+        for (size_t i = 0; i < len;) {
+                uint32_t cp;
+                size_t n = utf8_decode(p + i, len - i, &cp);
+                bool escape = n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
+                /* Invalid: one byte; a C1 control: its two bytes. */
+                size_t take = n == 0 ? 1 : n, need = escape ? 4 * take : n;
+
+                if (o + need >= size)
+                        break;
+                if (!escape)
+                        memcpy(out + o, p + i, n);
+                else
+                        for (size_t k = 0; k < take; k++) {
+                                out[o + 4 * k] = '\\';
+                                out[o + 4 * k + 1] = 'x';
+                                out[o + 4 * k + 2] = hex[p[i + k] >> 4];
+                                out[o + 4 * k + 3] = hex[p[i + k] & 15];
+                        }
+                o += need;
+                i += take;
+        }
+        out[o] = '\0';
+        return o;
+}

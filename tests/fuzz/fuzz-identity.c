@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: a cgroup path, component by component, through the
+ * identity parsers the watcher runs on each new cgroup: its kind (from its
+ * parent's), the pod UID, the container id, the QoS class. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void one(CgroupKind *kind, const char *parent, const char *name, size_t len)
+{
+        /* An exact-size copy: a read past the name is a sanitizer report. */
+        char *z = malloc(len + 1), uid[37], id[65], small[13];
+
+        if (!z)
+                return;
+        memcpy(z, name, len);
+        z[len] = '\0';
+        *kind = cgroup_kind_from_name(*kind, name, len);
+        if (*kind < 0 || *kind >= _CGROUP_KIND_MAX || !cgroup_kind_to_string(*kind))
+                __builtin_trap();
+        if (pod_uid_from_name(z, uid, sizeof(uid)) == 0 && strlen(uid) != 36)
+                __builtin_trap();
+        if (container_id_from_name(z, id, sizeof(id)) == 0 && strlen(id) < 12)
+                __builtin_trap();
+        if (container_id_from_name(z, small, sizeof(small)) == 0 && strlen(small) >= sizeof(small))
+                __builtin_trap();
+        (void)qos_from_pod_parent(parent);
+        free(z);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        const char *p = (const char *)data, *end = p + size;
+        CgroupKind kind = CGROUP_KIND_ROOT;
+        char parent[256] = "";
+
+        while (p < end) {
+                const char *slash = memchr(p, '/', (size_t)(end - p));
+                size_t len = slash ? (size_t)(slash - p) : (size_t)(end - p);
+                one(&kind, parent, p, len);
+                snprintf(parent, sizeof(parent), "%.*s", (int)len, p);
+                p += len + 1;
+        }
+        return 0;
+}
