@@ -37,6 +37,12 @@ typedef struct CgroupV1 {
         uint64_t last_output_usec[_V1_LEVEL_MAX];
 } CgroupV1;
 
+/* Why children of a cgroup were left out of the model (Cgroup.refused). */
+enum {
+        CGROUP_REFUSED_DEPTH = 1 << 0, /* deeper than max_depth */
+        CGROUP_REFUSED_PATH = 1 << 1,  /* path longer than PATH_MAX allows */
+};
+
 typedef struct Cgroup Cgroup;
 struct Cgroup {
         Cgroup *parent, *first_child, *next_sibling;
@@ -60,6 +66,9 @@ struct Cgroup {
         char *pod_name;           /* "" until kubelet's log directory has been found */
         char *container_name;     /* containers only, likewise */
         CgroupV1 *v1;             /* cgroup v1 only */
+        uint16_t depth;           /* the root is 0; at most WatcherConfig.max_depth */
+        uint16_t path_len;        /* strlen of cgroup_path(): always below PATH_MAX */
+        uint8_t refused;          /* CGROUP_REFUSED_*: children left out, already reported */
         uint16_t name_len;
         char name[];
 };

@@ -61,7 +61,17 @@ typedef struct WatcherConfig {
         uint64_t psi_window_usec;
         const char *pod_log_dir;       /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
         const char *container_log_dir; /* kubelet's /var/log/containers, for container names */
+        /* Cgroups deeper than this (the root is depth 0) are not modelled: a
+         * tenant with a delegated subtree can make it as deep as it likes.
+         * 0: WATCHER_MAX_DEPTH_DEFAULT. */
+        unsigned max_depth;
+        /* Where kubelet's cgroups are, from the hierarchy's root ("/kubepods"
+         * with --cgroup-root): only there and below are cgroups QoS, pod and
+         * container cgroups. NULL: "/kubepods.slice" or "/kubepods". */
+        const char *kubepods_root;
 } WatcherConfig;
+
+#define WATCHER_MAX_DEPTH_DEFAULT 64
 
 #define WATCHER_CONFIG_DEFAULT                                                                              \
         ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                         \
@@ -73,7 +83,8 @@ typedef struct WatcherConfig {
                           .psi_stall_usec = 100000,                                                         \
                           .psi_window_usec = 2000000,                                                       \
                           .pod_log_dir = "/var/log/pods",                                                   \
-                          .container_log_dir = "/var/log/containers" })
+                          .container_log_dir = "/var/log/containers",                                       \
+                          .max_depth = WATCHER_MAX_DEPTH_DEFAULT })
 
 typedef struct Watcher Watcher;
 typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
@@ -81,8 +92,10 @@ typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
 typedef struct WatcherStats {
         unsigned n_cgroups, n_watched, n_psi;
         uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
-        uint64_t scan_usec; /* the first walk */
-        unsigned n_v1_fds;  /* cgroup v1 eventfds */
+        uint64_t n_too_deep;      /* cgroups below which a subtree was left out: deeper than max_depth */
+        uint64_t n_path_too_long; /* likewise: paths too long for PATH_MAX */
+        uint64_t scan_usec;       /* the first walk */
+        unsigned n_v1_fds;        /* cgroup v1 eventfds */
         bool has_memory_controller, psi_supported, v1;
 } WatcherStats;
 

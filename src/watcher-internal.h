@@ -26,6 +26,10 @@ struct Watcher {
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi, n_v1_fds;
         unsigned n_v1_oom_pending; /* cgroups whose oom_kill is to be re-read (watcher_v1_recheck) */
         uint32_t next_serial;
+        unsigned max_depth;     /* cfg.max_depth, defaulted and capped */
+        size_t path_max;        /* longest cgroup path modelled (without NUL) */
+        unsigned pass_warnings; /* refusal warnings in this pass (scan, rescan, inotify read) */
+        uint64_t n_too_deep, n_path_too_long;
         unsigned generation;
         WdMap wds;
         WatcherPsiAdd psi_add;
@@ -46,6 +50,14 @@ struct Watcher {
         char text[8192];
         _Alignas(struct inotify_event) char ibuf[16384];
 };
+
+/* Room kept after every cgroup path for "/" and the longest file name the
+ * watcher opens ("memory.soft_limit_in_bytes", "cgroup.subtree_control"). */
+#define CGROUP_FILE_NAME_ROOM     32
+#define REFUSAL_WARNINGS_PER_PASS 4
+/* Deeper than this is never modelled, whatever the configuration: the path
+ * bound alone would allow about 2,000 levels of one-letter names. */
+#define WATCHER_MAX_DEPTH_LIMIT 1024
 
 /* A fd registered through the owner's hooks is named by a key: the cgroup's
  * serial and slot, and what the fd is (bits 28-31 of the low half). */

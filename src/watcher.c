@@ -454,7 +454,54 @@ static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t
         c->kind = kind;
         c->name_len = (uint16_t)len;
         memcpy(c->name, name, len);
+        /* Bounded by child_within_bounds(): at most PATH_MAX and max_depth. */
+        c->depth = parent ? (uint16_t)(parent->depth + 1) : 0;
+        c->path_len = (uint16_t)(!parent ? 1 : (parent->parent ? parent->path_len : 0) + 1 + len);
         return c;
+}
+
+/* A child of parent named len bytes is too deep or its path too long: it
+ * and its subtree are not modelled. Said once per parent (a rescan meets the
+ * same directories again) and at most a few times per pass: a tenant can
+ * make as many such subtrees as it can make cgroups. */
+static void refuse_child(Watcher *w, Cgroup *parent, uint8_t why)
+{
+        if (parent->refused & why)
+                return;
+        parent->refused |= why;
+        if (why == CGROUP_REFUSED_DEPTH)
+                w->n_too_deep++;
+        else
+                w->n_path_too_long++;
+        if (w->pass_warnings >= REFUSAL_WARNINGS_PER_PASS)
+                return;
+        w->pass_warnings++;
+        if (why == CGROUP_REFUSED_DEPTH)
+                watcher_emit_warning(w, parent, -ELOOP,
+                                     "cgroup tree deeper than the maximum depth (max_depth): the "
+                                     "subdirectories of this cgroup are not watched");
+        else
+                watcher_emit_warning(w, parent, -ENAMETOOLONG,
+                                     "cgroup path too long (PATH_MAX): subdirectories of this cgroup with "
+                                     "such paths are not watched");
+}
+
+/* Whether a child of parent named len bytes may be modelled: its depth and
+ * its path's length are bounded, so that every modelled cgroup's path, and
+ * the path of each of its files, fits a PATH_MAX buffer. */
+static bool child_within_bounds(Watcher *w, Cgroup *parent, size_t len)
+{
+        if (len == 0 || len > NAME_MAX)
+                return false;
+        if ((unsigned)parent->depth + 1 > w->max_depth) {
+                refuse_child(w, parent, CGROUP_REFUSED_DEPTH);
+                return false;
+        }
+        if ((parent->parent ? parent->path_len : 0) + 1 + len > w->path_max) {
+                refuse_child(w, parent, CGROUP_REFUSED_PATH);
+                return false;
+        }
+        return true;
 }
 
 /* Add one cgroup (not its children). NULL if it vanished or cannot be
@@ -465,6 +512,8 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         Cgroup *c;
         int wd;
 
+        if (parent && !child_within_bounds(w, parent, len))
+                return NULL;
         if (w->n_cgroups >= w->cfg.max_cgroups) {
                 w->n_dropped_cgroups++;
                 if (!w->limit_reported) {
@@ -476,8 +525,6 @@ static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 }
                 return NULL;
         }
-        if (parent && (len == 0 || len > NAME_MAX))
-                return NULL;
         c = cgroup_alloc(w, parent, parent ? name : "", len);
         if (!c)
                 return NULL;
@@ -528,10 +575,8 @@ static void unlink_child(Cgroup *c)
                 }
 }
 
-static void remove_cgroup(Watcher *w, Cgroup *c)
+static void remove_one(Watcher *w, Cgroup *c)
 {
-        while (c->first_child)
-                remove_cgroup(w, c->first_child);
         if (!w->scanning) {
                 Record r = record_init(RECORD_CGROUP_REMOVED);
                 watcher_emit(w, &r, c);
@@ -551,6 +596,21 @@ static void remove_cgroup(Watcher *w, Cgroup *c)
         free(c);
 }
 
+/* Children before parents (their records come first), without recursion. */
+static void remove_cgroup(Watcher *w, Cgroup *top)
+{
+        for (Cgroup *c = top;;) {
+                while (c->first_child)
+                        c = c->first_child;
+                Cgroup *parent = c->parent;
+                bool done = c == top;
+                remove_one(w, c);
+                if (done)
+                        return;
+                c = parent;
+        }
+}
+
 struct linux_dirent64 {
         uint64_t d_ino;
         int64_t d_off;
@@ -560,10 +620,8 @@ struct linux_dirent64 {
 };
 
 /* Bring c's children in line with the directory: add the missing ones, mark
- * the present ones, drop the ones that went away, then recurse. Used for the
- * first walk, for new directories (whose children may predate our watch) and
- * for the rescan after an inotify overflow. */
-static void scan(Watcher *w, Cgroup *c)
+ * the present ones, drop the ones that went away. */
+static void scan_children(Watcher *w, Cgroup *c)
 {
         _cleanup_close_ int fd = -1;
         unsigned gen = ++w->generation;
@@ -596,8 +654,29 @@ static void scan(Watcher *w, Cgroup *c)
                 if (child->generation != gen)
                         remove_cgroup(w, child);
         }
-        for (Cgroup *child = c->first_child; child; child = child->next_sibling)
-                scan(w, child);
+}
+
+/* Pre-order successor of c within the subtree of top, by the tree's own
+ * links: no recursion, no stack that a deep tree could grow. */
+static Cgroup *walk_next(Cgroup *c, const Cgroup *top)
+{
+        if (c->first_child)
+                return c->first_child;
+        for (; c != top; c = c->parent)
+                if (c->next_sibling)
+                        return c->next_sibling;
+        return NULL;
+}
+
+/* Bring the subtree of top in line with the file system. Used for the first
+ * walk, for new directories (whose children may predate our watch) and for
+ * the rescan after an inotify overflow. Iterative: a tenant with a delegated
+ * subtree can make it thousands of levels deep, and only the bounds of
+ * add_cgroup() (max_depth, path length) limit what is modelled. */
+static void scan(Watcher *w, Cgroup *top)
+{
+        for (Cgroup *c = top; c; c = walk_next(c, top))
+                scan_children(w, c);
 }
 
 /* Default PSI registration: the watcher's own epoll fd, drained by
@@ -642,6 +721,14 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->userdata = userdata;
         w->epoll_fd = -1;
         w->root_fd = w->psi_root_fd = -1;
+        w->max_depth = cfg->max_depth ? cfg->max_depth : WATCHER_MAX_DEPTH_DEFAULT;
+        if (w->max_depth > WATCHER_MAX_DEPTH_LIMIT)
+                w->max_depth = WATCHER_MAX_DEPTH_LIMIT;
+        /* Room for the root's own path and a file name after every cgroup path. */
+        size_t root_len = cfg->root ? strlen(cfg->root) : 0;
+        w->path_max = root_len + CGROUP_FILE_NAME_ROOM < PATH_MAX
+                              ? PATH_MAX - 1 - root_len - CGROUP_FILE_NAME_ROOM
+                              : 0;
         /* The slot shares a key's low half with the fd's kind. */
         if (w->cfg.max_cgroups > KEY_SLOT_MASK)
                 w->cfg.max_cgroups = KEY_SLOT_MASK;
@@ -723,6 +810,7 @@ int watcher_scan(Watcher *w)
                                 "cannot open the unified hierarchy (--psi-root): cgroups have no PSI");
         }
         w->scanning = true;
+        w->pass_warnings = 0;
         w->root = add_cgroup(w, NULL, w->cfg.root);
         if (!w->root) {
                 w->scanning = false;
@@ -855,6 +943,7 @@ static void rescan(Watcher *w)
         r.message = "rescanned the hierarchy";
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
 
+        w->pass_warnings = 0;
         scan(w, w->root);
         r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
         watcher_emit(w, &r, w->root);
@@ -978,6 +1067,7 @@ int watcher_process_inotify(Watcher *w)
 {
         int handled = 0;
 
+        w->pass_warnings = 0;
         for (;;) {
                 ssize_t n = read(w->inotify_fd, w->ibuf, sizeof(w->ibuf));
                 if (n < 0) {
@@ -1067,6 +1157,8 @@ void watcher_get_stats(const Watcher *w, WatcherStats *ret)
                 .n_overflows = w->n_overflows,
                 .n_records = w->n_records,
                 .n_dropped_cgroups = w->n_dropped_cgroups,
+                .n_too_deep = w->n_too_deep,
+                .n_path_too_long = w->n_path_too_long,
                 .scan_usec = w->scan_usec,
                 .has_memory_controller = w->has_memory_controller,
                 .psi_supported = w->psi_supported,

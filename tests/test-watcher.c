@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ typedef struct Seen {
         uint64_t delta_high, delta_local_high, delta_oom_kill, delta_max, delta_oom;
         uint64_t count, threshold, current;
         bool quiet;
-        char json[2048];
+        char json[16384];
         int error;
 } Seen;
 
@@ -565,6 +566,165 @@ START_TEST(test_v1)
 }
 END_TEST
 
+/* A chain of n directories named name under root/rel, made with mkdirat on
+ * dirfds (a full path would pass PATH_MAX), one fd open at a time. */
+static void mkchain(const char *rel, const char *name, unsigned n)
+{
+        char p[1024];
+        int fd;
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        for (unsigned i = 0; i < n; i++) {
+                ck_assert_msg(mkdirat(fd, name, 0755) == 0, "mkdirat %u: %m", i);
+                int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(next, 0);
+                close(fd);
+                fd = next;
+        }
+        close(fd);
+}
+
+/* Remove such a chain the same way: down to its end, then up through "..". */
+static void rmchain(const char *rel, const char *name)
+{
+        char p[1024];
+        unsigned depth = 0;
+        int fd;
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        for (int next; (next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0; depth++) {
+                close(fd);
+                fd = next;
+        }
+        while (depth-- > 0) {
+                int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(up, 0);
+                close(fd);
+                fd = up;
+                ck_assert_msg(unlinkat(fd, name, AT_REMOVEDIR) == 0, "unlinkat: %m");
+        }
+        close(fd);
+}
+
+static unsigned max_modelled_depth(Watcher *w, size_t *ret_longest)
+{
+        unsigned deepest = 0;
+
+        *ret_longest = 0;
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                char p[PATH_MAX];
+                if (!c)
+                        continue;
+                ck_assert_int_eq(cgroup_path(c, p, sizeof(p)), 0);
+                ck_assert_uint_eq(strlen(p), c->path_len);
+                if (c->depth > deepest)
+                        deepest = c->depth;
+                if (c->path_len > *ret_longest)
+                        *ret_longest = c->path_len;
+        }
+        return deepest;
+}
+
+START_TEST(test_deep_tree)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        size_t longest;
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("deep", "max\n");
+        mkchain("deep", "d", 3000); /* a tenant's delegated subtree */
+        cfg.root = root;
+        cfg.psi = false;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 1 + WATCHER_MAX_DEPTH_DEFAULT); /* the root and 64 levels */
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+        ck_assert_int_eq(last(RECORD_WARNING, NULL)->error, -ELOOP);
+        ck_assert_uint_eq(strlen(last(RECORD_WARNING, NULL)->path), 5 + 2 * (WATCHER_MAX_DEPTH_DEFAULT - 1));
+
+        /* A rescan meets the same subtree: no second warning, same model. */
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 1 + WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+
+        /* The same made while watching: the inotify path has the same bound. */
+        mkcg("late", "max\n");
+        drain(w);
+        mkchain("late", "e", 3000);
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 2);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 2);
+
+        rmchain("late", "e");
+        rmchain("deep", "d");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 3);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_long_paths)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        size_t longest;
+        char name[NAME_MAX + 1];
+        Watcher *w;
+
+        memset(name, 'n', NAME_MAX);
+        name[NAME_MAX] = '\0';
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("long", "max\n");
+        mkchain("long", name, 20); /* 20 * 256 bytes: past PATH_MAX at depth 16 */
+        cfg.root = root;
+        cfg.psi = false;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_lt(max_modelled_depth(w, &longest), 17);
+        ck_assert_uint_lt(longest + 1 + strlen(root) + strlen("/memory.soft_limit_in_bytes"), PATH_MAX);
+        ck_assert_uint_eq(st.n_path_too_long, 1);
+        ck_assert_uint_eq(st.n_too_deep, 0);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+        ck_assert_int_eq(last(RECORD_WARNING, NULL)->error, -ENAMETOOLONG);
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+
+        /* max_depth from the configuration, and 0 is the default. */
+        watcher_free(w);
+        cfg.max_depth = 3;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), 3);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(st.n_path_too_long, 0);
+        rmchain("long", name);
+        teardown(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -579,6 +739,12 @@ static Suite *suite(void)
         tcase_add_test(tc, test_rescan);
         tcase_add_test(tc, test_missing_root);
         tcase_add_test(tc, test_v1);
+        suite_add_tcase(s, tc);
+        /* Thousands of directories made and removed on a real file system. */
+        tc = tcase_create("bounds");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_deep_tree);
+        tcase_add_test(tc, test_long_paths);
         suite_add_tcase(s, tc);
         return s;
 }
