@@ -26,7 +26,8 @@ struct Watcher {
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi, n_v1_fds;
         unsigned n_v1_oom_pending; /* cgroups whose oom_kill is to be re-read (watcher_v1_recheck) */
         uint32_t next_serial;
-        unsigned max_depth;     /* cfg.max_depth, defaulted and capped */
+        unsigned max_depth; /* cfg.max_depth, defaulted and capped */
+        size_t kubepods_root_len;
         size_t path_max;        /* longest cgroup path modelled (without NUL) */
         unsigned pass_warnings; /* refusal warnings in this pass (scan, rescan, inotify read) */
         uint64_t n_too_deep, n_path_too_long;

@@ -420,14 +420,38 @@ void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t
                 ret->namespace = pod->pod_namespace[0] ? pod->pod_namespace : NULL;
                 ret->pod = pod->pod_name[0] ? pod->pod_name : NULL;
                 ret->qos = qos_from_pod_parent(pod->parent ? pod->parent->name : NULL);
+                /* A guaranteed pod sits right in the kubepods root, whatever its name. */
+                if (ret->qos == _QOS_INVALID && pod->parent && pod->parent->kind == CGROUP_KIND_KUBEPODS &&
+                    (!pod->parent->parent || pod->parent->parent->kind != CGROUP_KIND_KUBEPODS))
+                        ret->qos = QOS_GUARANTEED;
         }
         if (c->container_name && c->container_name[0])
                 ret->container = c->container_name;
 }
 
+/* Whether the child of parent named name would be the kubepods root. */
+static bool child_is_kubepods_root(const Watcher *w, const Cgroup *parent, const char *name, size_t len)
+{
+        char path[PATH_MAX];
+        size_t plen = parent->parent ? parent->path_len : 0;
+
+        /* Only the default's two names, directly under the root, or a path of
+         * the configured length: most cgroups need no path built. */
+        if (!w->cfg.kubepods_root ? parent->parent != NULL : plen + 1 + len != w->kubepods_root_len)
+                return false;
+        if (plen + 1 + len >= sizeof(path) || cgroup_path(parent, path, sizeof(path)) < 0)
+                return false;
+        path[plen] = '/';
+        memcpy(path + plen + 1, name, len);
+        return cgroup_is_kubepods_root(w->cfg.kubepods_root, path, plen + 1 + len);
+}
+
 static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len)
 {
-        CgroupKind kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
+        CgroupKind kind =
+                parent ? cgroup_kind_from_name(parent->kind, child_is_kubepods_root(w, parent, name, len),
+                                               name, len)
+                       : CGROUP_KIND_ROOT;
         /* A pod gets room for its namespace and name now, so that learning
          * them later (kubelet makes the log directory) allocates nothing. */
         size_t extra = kind == CGROUP_KIND_POD         ? POD_NAMESPACE_MAX + POD_NAME_MAX
@@ -721,6 +745,9 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         w->userdata = userdata;
         w->epoll_fd = -1;
         w->root_fd = w->psi_root_fd = -1;
+        w->kubepods_root_len = cfg->kubepods_root ? strlen(cfg->kubepods_root) : 0;
+        while (w->kubepods_root_len > 1 && cfg->kubepods_root[w->kubepods_root_len - 1] == '/')
+                w->kubepods_root_len--; /* as cgroup_is_kubepods_root() does */
         w->max_depth = cfg->max_depth ? cfg->max_depth : WATCHER_MAX_DEPTH_DEFAULT;
         if (w->max_depth > WATCHER_MAX_DEPTH_LIMIT)
                 w->max_depth = WATCHER_MAX_DEPTH_LIMIT;

@@ -725,6 +725,126 @@ START_TEST(test_long_paths)
 }
 END_TEST
 
+static const Cgroup *find_path(Watcher *w, const char *path)
+{
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                char p[PATH_MAX];
+                if (c && cgroup_path(c, p, sizeof(p)) == 0 && strcmp(p, path) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+#define UID    "0a1b2c3d-1111-2222-3333-444455556666"
+#define UID_SD "0a1b2c3d_1111_2222_3333_444455556666"
+#define CTR    "0123456789abcdef"
+
+/* Kinds only from kubelet's own layout: a tenant naming its directories
+ * "kubepods" and "pod<uid>" gets neither protection nor a namespace's policy. */
+START_TEST(test_kubepods_layouts)
+{
+        static const char *const dirs[] = {
+                "user.slice",
+                "user.slice/user-1000.slice",
+                "user.slice/user-1000.slice/kubepods",
+                "user.slice/user-1000.slice/kubepods/burstable",
+                "user.slice/user-1000.slice/kubepods/burstable/pod" UID,
+                "user.slice/user-1000.slice/kubepods/burstable/pod" UID "/" CTR,
+                "x.scope",
+                "x.scope/kubepods.slice",
+                "x.scope/kubepods.slice/kubepods-burstable.slice",
+                "x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD ".slice",
+                "kubepods",
+                "kubepods/burstable",
+                "kubepods/burstable/pod" UID,
+                "kubepods/burstable/pod" UID "/" CTR,
+                "kubepods/pod" UID,
+        };
+        static const struct {
+                const char *path;
+                CgroupKind kind;
+        } want[] = {
+                { "/user.slice/user-1000.slice/kubepods", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/pod" UID, CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/pod" UID "/" CTR, CGROUP_KIND_OTHER },
+                { "/x.scope/kubepods.slice", CGROUP_KIND_SLICE },
+                { "/x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD ".slice",
+                  CGROUP_KIND_SLICE },
+                { "/kubepods", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/burstable", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/burstable/pod" UID, CGROUP_KIND_POD },
+                { "/kubepods/burstable/pod" UID "/" CTR, CGROUP_KIND_CONTAINER },
+                { "/kubepods/pod" UID, CGROUP_KIND_POD },
+        };
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char logs[256], p[PATH_MAX];
+        CgroupIdentity id;
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+                mkcg(dirs[i], "max\n");
+        /* kubelet's log directory, as if the pod were real. */
+        snprintf(logs, sizeof(logs), "%s/logs", root);
+        ck_assert_int_eq(mkdir(logs, 0755), 0);
+        snprintf(p, sizeof(p), "%s/shop_web-1_" UID, logs);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = logs;
+        cfg.container_log_dir = NULL;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                const Cgroup *c = find_path(w, want[i].path);
+                ck_assert_msg(c, "%s not modelled", want[i].path);
+                ck_assert_msg(c->kind == want[i].kind, "%s: got %s, want %s", want[i].path,
+                              cgroup_kind_to_string(c->kind), cgroup_kind_to_string(want[i].kind));
+        }
+        watcher_cgroup_identity(w, find_path(w, "/user.slice/user-1000.slice/kubepods/burstable/pod" UID), p,
+                                sizeof(p), &id);
+        ck_assert_ptr_null(id.namespace);
+        ck_assert_ptr_null(id.pod);
+        ck_assert_int_eq(id.qos, _QOS_INVALID);
+        watcher_cgroup_identity(w, find_path(w, "/kubepods/burstable/pod" UID "/" CTR), p, sizeof(p), &id);
+        ck_assert_str_eq(id.namespace, "shop");
+        ck_assert_str_eq(id.pod, "web-1");
+        ck_assert_int_eq(id.qos, QOS_BURSTABLE);
+        watcher_free(w);
+
+        /* kubelet --cgroup-root: only the configured root counts, the defaults do not. */
+        cfg.kubepods_root = "/x.scope/kubepods.slice";
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        ck_assert_int_eq(find_path(w, "/kubepods")->kind, CGROUP_KIND_OTHER);
+        ck_assert_int_eq(find_path(w, "/kubepods/burstable/pod" UID)->kind, CGROUP_KIND_OTHER);
+        ck_assert_int_eq(find_path(w, "/x.scope/kubepods.slice")->kind, CGROUP_KIND_KUBEPODS);
+        const Cgroup *pod =
+                find_path(w, "/x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD
+                             ".slice");
+        ck_assert_int_eq(pod->kind, CGROUP_KIND_POD);
+        watcher_cgroup_identity(w, pod, p, sizeof(p), &id);
+        ck_assert_str_eq(id.namespace, "shop");
+        ck_assert_int_eq(id.qos, QOS_BURSTABLE);
+        /* The same at run time, through inotify. */
+        mkcg("x.scope/kubepods.slice/kubepods-pod" UID_SD ".slice", "max\n");
+        mkcg("user.slice/user-1000.slice/kubepods/pod" UID "x", "max\n");
+        drain(w);
+        pod = find_path(w, "/x.scope/kubepods.slice/kubepods-pod" UID_SD ".slice");
+        ck_assert_int_eq(pod->kind, CGROUP_KIND_POD);
+        watcher_cgroup_identity(w, pod, p, sizeof(p), &id);
+        ck_assert_int_eq(id.qos, QOS_GUARANTEED);
+        ck_assert_int_eq(find_path(w, "/user.slice/user-1000.slice/kubepods/pod" UID "x")->kind,
+                         CGROUP_KIND_OTHER);
+        teardown(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -739,6 +859,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_rescan);
         tcase_add_test(tc, test_missing_root);
         tcase_add_test(tc, test_v1);
+        tcase_add_test(tc, test_kubepods_layouts);
         suite_add_tcase(s, tc);
         /* Thousands of directories made and removed on a real file system. */
         tc = tcase_create("bounds");
