@@ -150,11 +150,22 @@ void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t
  * armed, 0 if not (v2, none asked, or the kernel refused), never fails. */
 int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold);
 
-/* cgroup v1: an OOM notification comes just before the kernel's OOM killer
- * acts, so oom_kill is re-read a moment later: the owner calls this about
- * WATCHER_V1_RECHECK_USEC after a memory_events record with an oom delta,
- * and again while it returns non-zero (the cgroups still waiting), giving up
- * with watcher_v1_recheck_done() after a few tries. */
+/* Deadlines: work the watcher must do at a time rather than on a kernel
+ * event (cgroup v1: an OOM notification comes just before the kernel's OOM
+ * killer acts, so oom_kill is re-read every WATCHER_V1_RECHECK_USEC after it,
+ * up to 20 times, until it grows). After each dispatch the owner arms one
+ * timer at watcher_next_usec() and calls watcher_tick() when it fires.
+ * watcher_next_usec returns the CLOCK_MONOTONIC time in usec when
+ * watcher_tick() is next needed, 0 for never. watcher_tick() does what is due
+ * at now_usec (nothing if nothing is); it may emit records. */
+uint64_t watcher_next_usec(const Watcher *w);
+void watcher_tick(Watcher *w, uint64_t now_usec);
+
+/* DEPRECATED, to be deleted once daemon/manager.c arms its timer from
+ * watcher_next_usec()/watcher_tick(): the owner calls watcher_v1_recheck()
+ * about WATCHER_V1_RECHECK_USEC after a memory_events record with an oom
+ * delta, and again while it returns non-zero (the number of cgroups still
+ * waiting), giving up with watcher_v1_recheck_done() after a few tries. */
 #define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
 unsigned watcher_v1_recheck(Watcher *w);
 void watcher_v1_recheck_done(Watcher *w);

@@ -25,6 +25,8 @@ struct Watcher {
         Cgroup **slots;
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi, n_v1_fds;
         unsigned n_v1_oom_pending; /* cgroups whose oom_kill is to be re-read (watcher_v1_recheck) */
+        uint64_t v1_recheck_usec;  /* when oom_kill is next re-read; 0: nothing waits */
+        unsigned v1_recheck_tries;
         uint32_t next_serial;
         unsigned max_depth; /* cfg.max_depth, defaulted and capped */
         size_t kubepods_root_len;
@@ -92,3 +94,5 @@ void watcher_v1_read_limits(Watcher *w, Cgroup *c);
 void watcher_v1_refresh(Watcher *w, Cgroup *c); /* counters re-read; memory_events record if any grew */
 void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents);
 bool watcher_v1_limit_file(const char *name);
+void watcher_v1_tick(Watcher *w, uint64_t now); /* the oom_kill re-reads that are due */
+#define WATCHER_V1_RECHECK_TRIES 20

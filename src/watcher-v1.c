@@ -272,6 +272,11 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                 if (!v->oom_pending)
                         w->n_v1_oom_pending++;
                 v->oom_pending = true;
+                if (!w->v1_recheck_usec) {
+                        /* One deadline for every cgroup waiting (watcher_tick). */
+                        w->v1_recheck_usec = now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC;
+                        w->v1_recheck_tries = 0;
+                }
                 counters_changed(w, c, n, true, current);
                 break;
         case V1_FD_THRESHOLD: {
@@ -287,6 +292,7 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
         }
 }
 
+/* To be folded into watcher_tick() once the daemon calls that instead. */
 unsigned watcher_v1_recheck(Watcher *w)
 {
         unsigned pending = 0;
@@ -306,6 +312,8 @@ unsigned watcher_v1_recheck(Watcher *w)
                         pending++;
         }
         w->n_v1_oom_pending = pending;
+        if (pending == 0)
+                w->v1_recheck_usec = 0;
         return pending;
 }
 
@@ -315,4 +323,16 @@ void watcher_v1_recheck_done(Watcher *w)
                 if (w->slots[i] && w->slots[i]->v1)
                         w->slots[i]->v1->oom_pending = false;
         w->n_v1_oom_pending = 0;
+        w->v1_recheck_usec = 0;
+}
+
+void watcher_v1_tick(Watcher *w, uint64_t now)
+{
+        if (!w->v1_recheck_usec || now < w->v1_recheck_usec)
+                return;
+        if (watcher_v1_recheck(w) == 0 || ++w->v1_recheck_tries >= WATCHER_V1_RECHECK_TRIES) {
+                watcher_v1_recheck_done(w);
+                return;
+        }
+        w->v1_recheck_usec = now + WATCHER_V1_RECHECK_USEC;
 }

@@ -1206,3 +1206,14 @@ const Cgroup *watcher_root(const Watcher *w)
 {
         return w->root;
 }
+
+uint64_t watcher_next_usec(const Watcher *w)
+{
+        return w->v1_recheck_usec;
+}
+
+void watcher_tick(Watcher *w, uint64_t now_usec)
+{
+        if (w->cfg.v1)
+                watcher_v1_tick(w, now_usec);
+}

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "test-main.h"
 #include "watcher-internal.h"
 
@@ -521,10 +523,27 @@ START_TEST(test_v1)
         /* OOM: the notification counts as oom; oom_kill is read again later. */
         signal_v1(w, a, V1_FD_OOM, 1);
         ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom, 1);
-        ck_assert_uint_eq(watcher_v1_recheck(w), 1); /* oom_kill has not grown yet */
+        uint64_t due = watcher_next_usec(w);
+        ck_assert_uint_gt(due, 0);
+        ck_assert_uint_le(due, now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC);
+        unsigned n_ev = count(RECORD_MEMORY_EVENTS, "/a");
+        watcher_tick(w, due - 1); /* not yet */
+        ck_assert_uint_eq(watcher_next_usec(w), due);
+        watcher_tick(w, due); /* oom_kill has not grown yet: again later */
+        ck_assert_uint_eq(watcher_next_usec(w), due + WATCHER_V1_RECHECK_USEC);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/a"), n_ev);
         put("a", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
-        ck_assert_uint_eq(watcher_v1_recheck(w), 0);
+        watcher_tick(w, due + WATCHER_V1_RECHECK_USEC);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/a"), n_ev + 1);
         ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom_kill, 1);
+        /* An OOM whose kill never shows: given up after 20 tries. */
+        signal_v1(w, a, V1_FD_OOM, 1);
+        unsigned ticks = 0;
+        for (uint64_t t; (t = watcher_next_usec(w)) != 0 && ticks < 100; ticks++)
+                watcher_tick(w, t);
+        ck_assert_uint_eq(ticks, 20);
+        ck_assert(!a->v1->oom_pending);
         ck_assert_ptr_nonnull(strstr(last(RECORD_MEMORY_EVENTS, "/a")->json, "\"oom_kill\":1"));
 
         /* What a policy asks for: low and a threshold, and later nothing. */
