@@ -44,7 +44,6 @@ typedef enum WatchSelect {
         _WATCH_SELECT_INVALID = -22,
 } WatchSelect;
 
-const char *watch_select_to_string(WatchSelect s);
 WatchSelect watch_select_from_string(const char *s);
 
 typedef struct WatcherConfig {
@@ -138,7 +137,6 @@ void watcher_warn(Watcher *w, int error, const char *message);
 /* Cgroups by slot, for status listings: slots may be empty (NULL). */
 unsigned watcher_n_slots(const Watcher *w);
 const Cgroup *watcher_slot(const Watcher *w, unsigned i);
-const Cgroup *watcher_root(const Watcher *w);
 
 /* Who c is, for matching policies: path into path_buf, the rest borrowed
  * from c (looked up in kubelet's log directories first if still unknown). */
