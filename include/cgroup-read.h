@@ -28,6 +28,8 @@ typedef struct CgroupEvents {
         bool frozen;
 } CgroupEvents;
 
+/* cgroup.events: -EINVAL on a malformed line, a value other than 0 or 1, or
+ * no "populated" key. */
 int cgroup_events_parse(const char *buf, size_t len, CgroupEvents *ret);
 
 /* The parts of memory.stat a "why" question needs, in bytes. Keys the kernel
@@ -58,11 +60,12 @@ typedef struct MemoryStat {
         uint32_t present; /* bit i set when field i was in the file */
 } MemoryStat;
 
-const char *memstat_field_to_string(MemStatField f);
+/* -EINVAL on a malformed line or when no known key is there. */
 int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret);
-int cg_read_memory_stat(int dirfd, MemoryStat *ret);
 
-/* The cgroup2 mount point: the statfs magic of `path` must be CGROUP2_SUPER_MAGIC. */
+/* Whether path is on a cgroup2 file system (statfs magic CGROUP2_SUPER_MAGIC):
+ * 1 if it is, 0 if it is something else (a v1 hierarchy, a test's tmpfs),
+ * -errno if statfs() fails (-ENOENT: no such path). */
 int cg_is_cgroup2(const char *path);
 
 /* One line of a mountinfo-format file: pointers into the caller's line
