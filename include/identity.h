@@ -19,6 +19,7 @@ typedef enum CgroupKind {
         _CGROUP_KIND_INVALID = -22,
 } CgroupKind;
 
+/* "root", "slice", ... (as in records); NULL when out of range. */
 const char *cgroup_kind_to_string(CgroupKind k);
 
 typedef enum QosClass {
@@ -29,9 +30,11 @@ typedef enum QosClass {
         _QOS_INVALID = -22,
 } QosClass;
 
+/* "guaranteed", "burstable", "besteffort"; NULL when out of range. */
 const char *qos_class_to_string(QosClass q);
 
-/* A pod's QoS class from its parent cgroup's name (both drivers). */
+/* A pod's QoS class from its parent cgroup's name (both drivers);
+ * _QOS_INVALID for NULL or a name that is none of theirs. */
 QosClass qos_from_pod_parent(const char *parent_name);
 
 /* Who a cgroup is, for matching policies against it. Strings are borrowed. */

@@ -10,13 +10,15 @@
 int parse_u64_n(const char *s, size_t len, uint64_t *ret);
 int parse_u64(const char *s, uint64_t *ret);
 
-/* A cgroup limit: a decimal byte count or "max" (UINT64_MAX). Trailing newline allowed. */
+/* A cgroup limit: a decimal byte count or "max" (UINT64_MAX). Trailing
+ * newline allowed. Returns 0, -EINVAL or -ERANGE. */
 int parse_limit(const char *s, size_t len, uint64_t *ret);
 
-/* Sizes with binary or decimal suffixes: "256Mi", "1G", "4096". */
+/* Sizes with binary or decimal suffixes: "256Mi", "1G", "4096". Returns 0,
+ * -EINVAL (no number, unknown suffix) or -ERANGE (past UINT64_MAX). */
 int parse_size(const char *s, uint64_t *ret_bytes);
 
-/* Durations: "10s", "250ms", "2m", "1500us". */
+/* Durations: "10s", "250ms", "2m", "1500us". Returns 0, -EINVAL or -ERANGE. */
 int parse_duration(const char *s, uint64_t *ret_usec);
 
 /* Iterate the lines of a buffer: sets line and len to the next line (without '\n').

@@ -44,6 +44,7 @@ typedef enum WatchSelect {
         _WATCH_SELECT_INVALID = -22,
 } WatchSelect;
 
+/* "limited" or "all"; _WATCH_SELECT_INVALID for anything else or NULL. */
 WatchSelect watch_select_from_string(const char *s);
 
 typedef struct WatcherConfig {
@@ -98,16 +99,26 @@ typedef struct WatcherStats {
         bool has_memory_controller, psi_supported, v1;
 } WatcherStats;
 
+/* A watcher for cfg (copied; its strings are borrowed and must outlive the
+ * watcher), emitting every record through emit. Nothing is read yet (see
+ * watcher_scan()). Returns 0 with *ret set, or -errno (-ENOMEM, inotify or
+ * epoll fds refused). */
 int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit, void *userdata, Watcher **ret);
+/* Takes NULL; returns NULL. Closes every fd, emits no records. */
 Watcher *watcher_free(Watcher *w);
 
-/* Walk the whole hierarchy from the root and attach watchers. */
+/* Walk the whole hierarchy from the root and attach watchers; emits the
+ * started record. Returns 0, -EBUSY if already done, or -errno if the root
+ * cannot be opened or watched (-ENOENT: no such root). Cgroups that vanish,
+ * are out of bounds or past max_cgroups are no failure (warning records). */
 int watcher_scan(Watcher *w);
 
+/* The inotify fd to poll for EPOLLIN (then watcher_process_inotify()). */
 int watcher_inotify_fd(const Watcher *w);
 
 /* Re-walk the tree (add what is missing, drop what is gone) and re-read every
- * watched cgroup's counters. Done by itself on inotify overflow. */
+ * watched cgroup's counters. Done by itself on inotify overflow. Returns 0,
+ * or -ENOENT before watcher_scan() (or after the root went away). */
 int watcher_rescan(Watcher *w);
 
 /* Drain what is pending; never blocks. Returns the number of kernel events
@@ -126,20 +137,29 @@ void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, voi
 /* The watcher's epoll fd: PSI triggers without owner hooks, and always the
  * cgroup v1 eventfds. Readable (EPOLLIN) when watcher_process_psi() has work. */
 int watcher_psi_fd(const Watcher *w);
+/* Drain the epoll fd; never blocks. Returns the number of events handled, or
+ * -errno on a failure of the epoll fd itself. */
 int watcher_process_psi(Watcher *w);
+/* One event of an fd registered through the owner's hooks (key as given to
+ * WatcherPsiAdd). Returns 1 if it made a record, 0 if not (a stale key: the
+ * cgroup is gone; EPOLLERR: the trigger was dropped), never fails. */
 int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);
 
+/* Figures of the watcher now; never fails. */
 void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 
 /* Emit a warning record on the owner's behalf (e.g. a failed policy reload). */
 void watcher_warn(Watcher *w, int error, const char *message);
 
-/* Cgroups by slot, for status listings: slots may be empty (NULL). */
+/* Cgroups by slot, for status listings: slots may be empty (NULL), and a
+ * slot past the end is NULL. */
 unsigned watcher_n_slots(const Watcher *w);
 const Cgroup *watcher_slot(const Watcher *w, unsigned i);
 
-/* Who c is, for matching policies: path into path_buf, the rest borrowed
- * from c (looked up in kubelet's log directories first if still unknown). */
+/* Who c is, for matching policies: path into path_buf (ret->path NULL only
+ * if size is below PATH_MAX and the path does not fit), the rest borrowed
+ * from c (looked up in kubelet's log directories first if still unknown).
+ * Never fails. */
 void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
 /* cgroup v1: what a policy bound to c needs beyond medium/critical pressure
