@@ -73,13 +73,15 @@ struct Cgroup {
         char name[];
 };
 
-/* The pod a pod or container cgroup belongs to, NULL for others. */
+/* The pod a pod or container cgroup belongs to, NULL for others. Never fails. */
 const Cgroup *cgroup_pod(const Cgroup *c);
 
 /* The cgroup's path from the root ("/" for the root) into buf. Returns 0, or
- * -ENAMETOOLONG if it does not fit (buf then holds nothing usable). */
+ * -ENAMETOOLONG if it does not fit (buf then holds nothing usable). The
+ * watcher models no cgroup whose path is longer than c->path_len allows, so
+ * for every cgroup it hands out a buffer of PATH_MAX always fits. */
 int cgroup_path(const Cgroup *c, char *buf, size_t size);
 
 /* A cgroup's state as one JSON object (no newline), for status listings.
- * Returns 0, or -ENOBUFS if it does not fit. */
+ * Returns 0 with the length in *ret_len, or -ENOBUFS if it does not fit. */
 int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len);
