@@ -28,6 +28,8 @@ typedef struct CgroupEvents {
         bool frozen;
 } CgroupEvents;
 
+/* cgroup.events: -EINVAL on a malformed line, a value other than 0 or 1, or
+ * no "populated" key. */
 int cgroup_events_parse(const char *buf, size_t len, CgroupEvents *ret);
 
 /* The parts of memory.stat a "why" question needs, in bytes. Keys the kernel
@@ -58,11 +60,12 @@ typedef struct MemoryStat {
         uint32_t present; /* bit i set when field i was in the file */
 } MemoryStat;
 
-const char *memstat_field_to_string(MemStatField f);
+/* -EINVAL on a malformed line or when no known key is there. */
 int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret);
-int cg_read_memory_stat(int dirfd, MemoryStat *ret);
 
-/* The cgroup2 mount point: the statfs magic of `path` must be CGROUP2_SUPER_MAGIC. */
+/* Whether path is on a cgroup2 file system (statfs magic CGROUP2_SUPER_MAGIC):
+ * 1 if it is, 0 if it is something else (a v1 hierarchy, a test's tmpfs),
+ * -errno if statfs() fails (-ENOENT: no such path). */
 int cg_is_cgroup2(const char *path);
 
 /* One line of a mountinfo-format file: pointers into the caller's line
@@ -71,17 +74,20 @@ typedef struct MountEntry {
         const char *mountpoint, *fstype, *superopts;
 } MountEntry;
 
-/* The next well-formed line of f into ret; 1, or 0 at the end. */
+/* The next well-formed line of f into ret (malformed lines are skipped);
+ * 1, or 0 at the end or on a read error. */
 int cg_mountinfo_next(FILE *f, char *line, size_t size, MountEntry *ret);
 /* Whether a comma-separated option list holds opt exactly. */
 bool mount_has_option(const char *opts, const char *opt);
 
 /* Find a cgroup2 mount in a mountinfo-format file (normally /proc/self/mountinfo),
- * preferring /sys/fs/cgroup. Writes the mount point and whether the
- * memory_localevents option is set. */
+ * preferring /sys/fs/cgroup. Returns 0 with the mount point in ret_path and
+ * whether the memory_localevents option is set; -ENOENT if there is none,
+ * -ENAMETOOLONG if it does not fit size, -errno if the file cannot be read. */
 int cg_find_cgroup2_mount(const char *mountinfo_path, char *ret_path, size_t size, bool *ret_localevents);
 
-/* Whether "memory" is in the controllers file of the cgroup at dirfd (cgroup.controllers). */
+/* Whether controller (e.g. "memory") is in cgroup.controllers of the cgroup
+ * at dirfd: 1 if it is, 0 if not, -errno if the file cannot be read. */
 int cg_has_controller(int dirfd, const char *controller);
 
 /* Call f for each entry of the directory at fd (from its start: the offset is

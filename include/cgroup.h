@@ -37,6 +37,12 @@ typedef struct CgroupV1 {
         uint64_t last_output_usec[_V1_LEVEL_MAX];
 } CgroupV1;
 
+/* Why children of a cgroup were left out of the model (Cgroup.refused). */
+enum {
+        CGROUP_REFUSED_DEPTH = 1 << 0, /* deeper than max_depth */
+        CGROUP_REFUSED_PATH = 1 << 1,  /* path longer than PATH_MAX allows */
+};
+
 typedef struct Cgroup Cgroup;
 struct Cgroup {
         Cgroup *parent, *first_child, *next_sibling;
@@ -60,17 +66,22 @@ struct Cgroup {
         char *pod_name;           /* "" until kubelet's log directory has been found */
         char *container_name;     /* containers only, likewise */
         CgroupV1 *v1;             /* cgroup v1 only */
+        uint16_t depth;           /* the root is 0; at most WatcherConfig.max_depth */
+        uint16_t path_len;        /* strlen of cgroup_path(): always below PATH_MAX */
+        uint8_t refused;          /* CGROUP_REFUSED_*: children left out, already reported */
         uint16_t name_len;
         char name[];
 };
 
-/* The pod a pod or container cgroup belongs to, NULL for others. */
+/* The pod a pod or container cgroup belongs to, NULL for others. Never fails. */
 const Cgroup *cgroup_pod(const Cgroup *c);
 
 /* The cgroup's path from the root ("/" for the root) into buf. Returns 0, or
- * -ENAMETOOLONG if it does not fit (buf then holds nothing usable). */
+ * -ENAMETOOLONG if it does not fit (buf then holds nothing usable). The
+ * watcher models no cgroup whose path is longer than c->path_len allows, so
+ * for every cgroup it hands out a buffer of PATH_MAX always fits. */
 int cgroup_path(const Cgroup *c, char *buf, size_t size);
 
 /* A cgroup's state as one JSON object (no newline), for status listings.
- * Returns 0, or -ENOBUFS if it does not fit. */
+ * Returns 0 with the length in *ret_len, or -ENOBUFS if it does not fit. */
 int cgroup_format_json(const Cgroup *c, char *buf, size_t size, size_t *ret_len);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* What a cgroup is, worked out once from its name and its parent's kind when
@@ -18,6 +19,7 @@ typedef enum CgroupKind {
         _CGROUP_KIND_INVALID = -22,
 } CgroupKind;
 
+/* "root", "slice", ... (as in records); NULL when out of range. */
 const char *cgroup_kind_to_string(CgroupKind k);
 
 typedef enum QosClass {
@@ -28,9 +30,11 @@ typedef enum QosClass {
         _QOS_INVALID = -22,
 } QosClass;
 
+/* "guaranteed", "burstable", "besteffort"; NULL when out of range. */
 const char *qos_class_to_string(QosClass q);
 
-/* A pod's QoS class from its parent cgroup's name (both drivers). */
+/* A pod's QoS class from its parent cgroup's name (both drivers);
+ * _QOS_INVALID for NULL or a name that is none of theirs. */
 QosClass qos_from_pod_parent(const char *parent_name);
 
 /* Who a cgroup is, for matching policies against it. Strings are borrowed. */
@@ -48,7 +52,17 @@ typedef struct CgroupIdentity {
 #define CONTAINER_NAME_MAX 64
 int container_log_lookup(int logdir_fd, const char *container_id, char name[CONTAINER_NAME_MAX]);
 
-CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len);
+/* Whether the cgroup at path (len bytes, from the hierarchy's root, no
+ * trailing '/') is the kubepods root, where kubelet's cgroups are: exactly
+ * kubepods_root (kubelet's --cgroup-root, e.g. "/kubepods"; a trailing '/'
+ * is ignored), or when that is NULL "/kubepods.slice" or "/kubepods". */
+bool cgroup_is_kubepods_root(const char *kubepods_root, const char *path, size_t len);
+
+/* A cgroup's kind from its name and its parent's kind; kubepods_root: it is
+ * the kubepods root (cgroup_is_kubepods_root()). The Kubernetes kinds arise
+ * only at the kubepods root and below it: a directory named "kubepods" or
+ * "pod<uid>" anywhere else is a slice or other. Never fails. */
+CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, bool kubepods_root, const char *name, size_t len);
 
 /* For a pod cgroup name, its UID (with '-', as Kubernetes prints it) into ret
  * (at least 37 bytes). For a container name, its id. -EINVAL if not one. */

@@ -41,11 +41,14 @@ typedef struct MemEventsDelta {
         bool any;
 } MemEventsDelta;
 
+/* The kernel's key for e; NULL when out of range. */
 const char *memevent_to_string(MemEvent e);
+/* The MemEvent whose key is [s, s+len); _MEMEV_INVALID if none. */
 MemEvent memevent_from_string_n(const char *s, size_t len);
 
 /* Parse the text of memory.events. -EINVAL on malformed lines (the caller
  * keeps its previous counters then). */
 int memevents_parse(const char *buf, size_t len, MemEvents *ret);
 
+/* Never fails; *ret is always set. */
 void memevents_diff(const MemEvents *old, const MemEvents *new, MemEventsDelta *ret);

@@ -35,6 +35,7 @@ typedef enum RecordType {
         _RECORD_TYPE_INVALID = -22,
 } RecordType;
 
+/* The record's "event" name; NULL when out of range. */
 const char *record_type_to_string(RecordType t);
 
 /* How a step ended (the `result` of an action record). */
@@ -49,7 +50,9 @@ typedef enum ActionResult {
         _ACTION_RESULT_INVALID = -22,
 } ActionResult;
 
+/* "done", "started", ...; NULL when out of range. */
 const char *action_result_to_string(ActionResult r);
+/* The inverse; _ACTION_RESULT_INVALID for an unknown name or NULL. */
 ActionResult action_result_from_string(const char *s);
 
 /* What an action did, as carried by an `action` record (docs/records.md).

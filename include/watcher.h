@@ -44,7 +44,7 @@ typedef enum WatchSelect {
         _WATCH_SELECT_INVALID = -22,
 } WatchSelect;
 
-const char *watch_select_to_string(WatchSelect s);
+/* "limited" or "all"; _WATCH_SELECT_INVALID for anything else or NULL. */
 WatchSelect watch_select_from_string(const char *s);
 
 typedef struct WatcherConfig {
@@ -61,7 +61,17 @@ typedef struct WatcherConfig {
         uint64_t psi_window_usec;
         const char *pod_log_dir;       /* kubelet's /var/log/pods, for namespace and pod names; NULL: none */
         const char *container_log_dir; /* kubelet's /var/log/containers, for container names */
+        /* Cgroups deeper than this (the root is depth 0) are not modelled: a
+         * tenant with a delegated subtree can make it as deep as it likes.
+         * 0: WATCHER_MAX_DEPTH_DEFAULT. */
+        unsigned max_depth;
+        /* Where kubelet's cgroups are, from the hierarchy's root ("/kubepods"
+         * with --cgroup-root): only there and below are cgroups QoS, pod and
+         * container cgroups. NULL: "/kubepods.slice" or "/kubepods". */
+        const char *kubepods_root;
 } WatcherConfig;
+
+#define WATCHER_MAX_DEPTH_DEFAULT 64
 
 #define WATCHER_CONFIG_DEFAULT                                                                              \
         ((WatcherConfig){ .root = "/sys/fs/cgroup",                                                         \
@@ -73,7 +83,8 @@ typedef struct WatcherConfig {
                           .psi_stall_usec = 100000,                                                         \
                           .psi_window_usec = 2000000,                                                       \
                           .pod_log_dir = "/var/log/pods",                                                   \
-                          .container_log_dir = "/var/log/containers" })
+                          .container_log_dir = "/var/log/containers",                                       \
+                          .max_depth = WATCHER_MAX_DEPTH_DEFAULT })
 
 typedef struct Watcher Watcher;
 typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
@@ -81,21 +92,33 @@ typedef void (*WatcherEmitFunc)(Watcher *w, const Record *r, void *userdata);
 typedef struct WatcherStats {
         unsigned n_cgroups, n_watched, n_psi;
         uint64_t n_inotify_events, n_overflows, n_records, n_dropped_cgroups;
-        uint64_t scan_usec; /* the first walk */
-        unsigned n_v1_fds;  /* cgroup v1 eventfds */
+        uint64_t n_too_deep;      /* cgroups below which a subtree was left out: deeper than max_depth */
+        uint64_t n_path_too_long; /* likewise: paths too long for PATH_MAX */
+        uint64_t scan_usec;       /* the first walk */
+        unsigned n_v1_fds;        /* cgroup v1 eventfds */
         bool has_memory_controller, psi_supported, v1;
 } WatcherStats;
 
+/* A watcher for cfg (copied; its strings are borrowed and must outlive the
+ * watcher), emitting every record through emit. Nothing is read yet (see
+ * watcher_scan()). Returns 0 with *ret set, or -errno (-ENOMEM, inotify or
+ * epoll fds refused). */
 int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit, void *userdata, Watcher **ret);
+/* Takes NULL; returns NULL. Closes every fd, emits no records. */
 Watcher *watcher_free(Watcher *w);
 
-/* Walk the whole hierarchy from the root and attach watchers. */
+/* Walk the whole hierarchy from the root and attach watchers; emits the
+ * started record. Returns 0, -EBUSY if already done, or -errno if the root
+ * cannot be opened or watched (-ENOENT: no such root). Cgroups that vanish,
+ * are out of bounds or past max_cgroups are no failure (warning records). */
 int watcher_scan(Watcher *w);
 
+/* The inotify fd to poll for EPOLLIN (then watcher_process_inotify()). */
 int watcher_inotify_fd(const Watcher *w);
 
 /* Re-walk the tree (add what is missing, drop what is gone) and re-read every
- * watched cgroup's counters. Done by itself on inotify overflow. */
+ * watched cgroup's counters. Done by itself on inotify overflow. Returns 0,
+ * or -ENOENT before watcher_scan() (or after the root went away). */
 int watcher_rescan(Watcher *w);
 
 /* Drain what is pending; never blocks. Returns the number of kernel events
@@ -114,21 +137,29 @@ void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, voi
 /* The watcher's epoll fd: PSI triggers without owner hooks, and always the
  * cgroup v1 eventfds. Readable (EPOLLIN) when watcher_process_psi() has work. */
 int watcher_psi_fd(const Watcher *w);
+/* Drain the epoll fd; never blocks. Returns the number of events handled, or
+ * -errno on a failure of the epoll fd itself. */
 int watcher_process_psi(Watcher *w);
+/* One event of an fd registered through the owner's hooks (key as given to
+ * WatcherPsiAdd). Returns 1 if it made a record, 0 if not (a stale key: the
+ * cgroup is gone; EPOLLERR: the trigger was dropped), never fails. */
 int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);
 
+/* Figures of the watcher now; never fails. */
 void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 
 /* Emit a warning record on the owner's behalf (e.g. a failed policy reload). */
 void watcher_warn(Watcher *w, int error, const char *message);
 
-/* Cgroups by slot, for status listings: slots may be empty (NULL). */
+/* Cgroups by slot, for status listings: slots may be empty (NULL), and a
+ * slot past the end is NULL. */
 unsigned watcher_n_slots(const Watcher *w);
 const Cgroup *watcher_slot(const Watcher *w, unsigned i);
-const Cgroup *watcher_root(const Watcher *w);
 
-/* Who c is, for matching policies: path into path_buf, the rest borrowed
- * from c (looked up in kubelet's log directories first if still unknown). */
+/* Who c is, for matching policies: path into path_buf (ret->path NULL only
+ * if size is below PATH_MAX and the path does not fit), the rest borrowed
+ * from c (looked up in kubelet's log directories first if still unknown).
+ * Never fails. */
 void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
 /* cgroup v1: what a policy bound to c needs beyond medium/critical pressure
@@ -137,11 +168,22 @@ void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t
  * armed, 0 if not (v2, none asked, or the kernel refused), never fails. */
 int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold);
 
-/* cgroup v1: an OOM notification comes just before the kernel's OOM killer
- * acts, so oom_kill is re-read a moment later: the owner calls this about
- * WATCHER_V1_RECHECK_USEC after a memory_events record with an oom delta,
- * and again while it returns non-zero (the cgroups still waiting), giving up
- * with watcher_v1_recheck_done() after a few tries. */
+/* Deadlines: work the watcher must do at a time rather than on a kernel
+ * event (cgroup v1: an OOM notification comes just before the kernel's OOM
+ * killer acts, so oom_kill is re-read every WATCHER_V1_RECHECK_USEC after it,
+ * up to 20 times, until it grows). After each dispatch the owner arms one
+ * timer at watcher_next_usec() and calls watcher_tick() when it fires.
+ * watcher_next_usec returns the CLOCK_MONOTONIC time in usec when
+ * watcher_tick() is next needed, 0 for never. watcher_tick() does what is due
+ * at now_usec (nothing if nothing is); it may emit records. */
+uint64_t watcher_next_usec(const Watcher *w);
+void watcher_tick(Watcher *w, uint64_t now_usec);
+
+/* DEPRECATED, to be deleted once daemon/manager.c arms its timer from
+ * watcher_next_usec()/watcher_tick(): the owner calls watcher_v1_recheck()
+ * about WATCHER_V1_RECHECK_USEC after a memory_events record with an oom
+ * delta, and again while it returns non-zero (the number of cgroups still
+ * waiting), giving up with watcher_v1_recheck_done() after a few tries. */
 #define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
 unsigned watcher_v1_recheck(Watcher *w);
 void watcher_v1_recheck_done(Watcher *w);

@@ -26,8 +26,12 @@ typedef struct WdMap {
         size_t n;
 } WdMap;
 
+/* Room for capacity entries (rounded up to a power of two). 0 or -ENOMEM. */
 int wdmap_init(WdMap *m, size_t capacity);
-void wdmap_done(WdMap *m);
+void wdmap_done(WdMap *m); /* frees the table; m may be put to use again with wdmap_init() */
+/* Insert or replace wd's entry, growing the table if needed. 0, -EINVAL for
+ * a negative wd, or -ENOMEM (the map is unchanged then). */
 int wdmap_put(WdMap *m, int wd, uint32_t slot, WdKind kind);
+/* wd's entry (valid until the next put or remove), NULL if none. */
 WdEntry *wdmap_get(WdMap *m, int wd);
-void wdmap_remove(WdMap *m, int wd);
+void wdmap_remove(WdMap *m, int wd); /* no-op if wd is not there */

@@ -77,25 +77,21 @@ int cgroup_events_parse(const char *buf, size_t len, CgroupEvents *ret)
 {
         CgroupEvents ev = {};
         bool seen_populated = false;
-        const char *line, *k, *v;
-        size_t pos = 0, n, kl, vl;
+        const char *p = buf, *k;
+        size_t kl;
+        uint64_t x;
+        int r;
 
-        while (next_line(buf, len, &pos, &line, &n)) {
-                uint64_t x;
-
-                if (n == 0)
-                        continue;
-                if (!split_key_value(line, n, &k, &kl, &v, &vl))
+        while ((r = kv_next(&p, buf + len, 0, &k, &kl, &x)) > 0) {
+                if (x > 1)
                         return -EINVAL;
-                if (parse_u64_n(v, vl, &x) < 0 || x > 1)
-                        return -EINVAL;
-                if (kl == 9 && memcmp(k, "populated", 9) == 0) {
+                if (kv_key_is(k, kl, "populated")) {
                         ev.populated = x;
                         seen_populated = true;
-                } else if (kl == 6 && memcmp(k, "frozen", 6) == 0)
+                } else if (kv_key_is(k, kl, "frozen"))
                         ev.frozen = x;
         }
-        if (!seen_populated)
+        if (r < 0 || !seen_populated)
                 return -EINVAL;
         *ret = ev;
         return 0;
@@ -120,51 +116,25 @@ static const char *const memstat_names[_MEMSTAT_MAX] = {
         [MEMSTAT_WORKINGSET_REFAULT_FILE] = "workingset_refault_file",
 };
 
-const char *memstat_field_to_string(MemStatField f)
-{
-        if (f < 0 || f >= _MEMSTAT_MAX)
-                return NULL;
-        return memstat_names[f];
-}
-
 int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret)
 {
         MemoryStat st = {};
-        const char *line, *k, *v;
-        size_t pos = 0, n, kl, vl;
+        const char *p = buf, *k;
+        size_t kl;
+        uint64_t x;
+        int r;
 
-        while (next_line(buf, len, &pos, &line, &n)) {
-                uint64_t x;
-
-                if (n == 0)
-                        continue;
-                if (!split_key_value(line, n, &k, &kl, &v, &vl))
-                        return -EINVAL;
-                if (parse_u64_n(v, vl, &x) < 0)
-                        return -EINVAL;
+        while ((r = kv_next(&p, buf + len, 0, &k, &kl, &x)) > 0)
                 for (int i = 0; i < _MEMSTAT_MAX; i++)
-                        if (strlen(memstat_names[i]) == kl && memcmp(memstat_names[i], k, kl) == 0) {
+                        if (kv_key_is(k, kl, memstat_names[i])) {
                                 st.value[i] = x;
                                 st.present |= 1U << i;
                                 break;
                         }
-        }
-        if (st.present == 0)
+        if (r < 0 || st.present == 0)
                 return -EINVAL;
         *ret = st;
         return 0;
-}
-
-int cg_read_memory_stat(int dirfd, MemoryStat *ret)
-{
-        char buf[8192];
-        size_t len;
-        int r;
-
-        r = cg_read_file(dirfd, "memory.stat", buf, sizeof(buf), &len);
-        if (r < 0)
-                return r;
-        return memory_stat_parse(buf, len, ret);
 }
 
 int cg_is_cgroup2(const char *path)

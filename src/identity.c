@@ -41,12 +41,26 @@ static bool is_qos_name(const char *name, size_t len)
                (len == 10 && memcmp(name, "besteffort", 10) == 0);
 }
 
-CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, const char *name, size_t len)
+bool cgroup_is_kubepods_root(const char *kubepods_root, const char *path, size_t len)
+{
+        if (kubepods_root) {
+                size_t kl = strlen(kubepods_root);
+                /* "/kubepods/" is "/kubepods". */
+                while (kl > 1 && kubepods_root[kl - 1] == '/')
+                        kl--;
+                return len == kl && memcmp(path, kubepods_root, kl) == 0;
+        }
+        return (len == 9 && memcmp(path, "/kubepods", 9) == 0) ||
+               (len == 15 && memcmp(path, "/kubepods.slice", 15) == 0);
+}
+
+CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, bool kubepods_root, const char *name, size_t len)
 {
         /* systemd driver: kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice/
-         * cri-containerd-<id>.scope; cgroupfs driver: kubepods/burstable/pod<uid>/<id>. */
-        if ((len == 8 && memcmp(name, "kubepods", 8) == 0) ||
-            (len == 14 && memcmp(name, "kubepods.slice", 14) == 0))
+         * cri-containerd-<id>.scope; cgroupfs driver: kubepods/burstable/pod<uid>/<id>. Only
+         * under the root kubelet uses: anyone with a delegated subtree can name a directory
+         * "kubepods" or "pod<uid>", and must not make it protected or a pod of some namespace. */
+        if (kubepods_root)
                 return CGROUP_KIND_KUBEPODS;
         if (parent_kind == CGROUP_KIND_KUBEPODS) {
                 if (has_prefix(name, len, "kubepods-") && has_suffix(name, len, ".slice"))

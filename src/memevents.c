@@ -39,20 +39,14 @@ static bool valid_key(const char *k, size_t len)
 int memevents_parse(const char *buf, size_t len, MemEvents *ret)
 {
         MemEvents ev = {};
-        const char *line, *k, *v;
-        size_t pos = 0, n, kl, vl;
+        const char *p = buf, *k;
+        size_t kl;
+        uint64_t x;
+        int r;
 
-        while (next_line(buf, len, &pos, &line, &n)) {
-                uint64_t x;
-                MemEvent e;
+        while ((r = kv_next(&p, buf + len, 0, &k, &kl, &x)) > 0) {
+                MemEvent e = memevent_from_string_n(k, kl);
 
-                if (n == 0)
-                        continue;
-                if (!split_key_value(line, n, &k, &kl, &v, &vl))
-                        return -EINVAL;
-                if (parse_u64_n(v, vl, &x) < 0)
-                        return -EINVAL;
-                e = memevent_from_string_n(k, kl);
                 if (e >= 0) {
                         ev.value[e] = x;
                         ev.present |= 1U << e;
@@ -67,6 +61,8 @@ int memevents_parse(const char *buf, size_t len, MemEvents *ret)
                         ev.n_extra++;
                 }
         }
+        if (r < 0)
+                return -EINVAL;
         if (ev.present == 0 && ev.n_extra == 0)
                 return -EINVAL;
         *ret = ev;

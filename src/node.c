@@ -11,34 +11,28 @@
 int meminfo_parse(const char *buf, size_t len, uint64_t *ret_available, uint64_t *ret_total)
 {
         bool have_avail = false, have_total = false;
-        size_t pos = 0, n;
-        const char *line;
+        uint64_t avail = 0, total = 0, x;
+        const char *p = buf, *k;
+        size_t kl;
+        int r;
 
-        while (next_line(buf, len, &pos, &line, &n)) {
-                const char *colon = memchr(line, ':', n);
-                uint64_t kb;
-                size_t k;
-
-                if (!colon)
+        /* Lenient: lines of other shapes, which this does not need, are skipped. */
+        while ((r = kv_next(&p, buf + len, KV_COLON | KV_KB, &k, &kl, &x)) != 0) {
+                if (r < 0)
                         continue;
-                k = (size_t)(colon - line);
-                const char *v = colon + 1, *end = line + n;
-                while (v < end && *v == ' ')
-                        v++;
-                const char *num = v;
-                while (v < end && *v >= '0' && *v <= '9')
-                        v++;
-                if (v == num || parse_u64_n(num, (size_t)(v - num), &kb) < 0 || kb > UINT64_MAX / 1024)
-                        continue;
-                if (k == 12 && memcmp(line, "MemAvailable", 12) == 0) {
-                        *ret_available = kb * 1024;
+                if (kv_key_is(k, kl, "MemAvailable")) {
+                        avail = x;
                         have_avail = true;
-                } else if (k == 8 && memcmp(line, "MemTotal", 8) == 0) {
-                        *ret_total = kb * 1024;
+                } else if (kv_key_is(k, kl, "MemTotal")) {
+                        total = x;
                         have_total = true;
                 }
         }
-        return have_avail && have_total ? 0 : -EINVAL;
+        if (!have_avail || !have_total)
+                return -EINVAL;
+        *ret_available = avail;
+        *ret_total = total;
+        return 0;
 }
 
 int node_read_meminfo(int proc_fd, NodeStats *n)

@@ -132,3 +132,52 @@ bool split_key_value(const char *line, size_t len, const char **key, size_t *key
         *value_len = len - j;
         return true;
 }
+
+int kv_next(const char **p, const char *end, unsigned flags, const char **ret_key, size_t *ret_key_len,
+            uint64_t *ret_value)
+{
+        const char *line, *k, *v;
+        size_t n, kl, vl;
+        uint64_t x;
+        bool kb = false;
+        int r;
+
+        do {
+                const char *nl;
+
+                if (!*p || *p >= end)
+                        return 0;
+                line = *p;
+                nl = memchr(line, '\n', (size_t)(end - line));
+                n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+                *p = nl ? nl + 1 : end;
+        } while (n == 0);
+        if (!split_key_value(line, n, &k, &kl, &v, &vl))
+                return -EINVAL;
+        if (flags & KV_COLON) {
+                if (kl < 2 || k[kl - 1] != ':')
+                        return -EINVAL;
+                kl--;
+        }
+        if ((flags & KV_KB) && vl > 3 && memcmp(v + vl - 3, " kB", 3) == 0) {
+                vl -= 3;
+                kb = true;
+        }
+        r = parse_u64_n(v, vl, &x);
+        if (r < 0)
+                return r;
+        if (kb) {
+                if (x > UINT64_MAX / 1024)
+                        return -ERANGE;
+                x *= 1024;
+        }
+        *ret_key = k;
+        *ret_key_len = kl;
+        *ret_value = x;
+        return 1;
+}
+
+bool kv_key_is(const char *key, size_t key_len, const char *name)
+{
+        return strlen(name) == key_len && memcmp(key, name, key_len) == 0;
+}

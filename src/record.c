@@ -252,121 +252,163 @@ static void put_v1(JsonWriter *j, const Cgroup *c)
         }
 }
 
-int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
+static void put_cgroup_events(JsonWriter *j, const Record *r)
 {
         const Cgroup *c = r->cgroup;
-        JsonWriter j;
 
-        json_init(&j, buf, size);
-        json_object_open(&j);
-        put_time(&j, r->real_usec);
-        json_key(&j, "mono_us");
-        json_u64(&j, r->mono_usec);
-        json_key(&j, "event");
-        json_string(&j, record_type_to_string(r->type));
-        if (r->path) {
-                json_key(&j, "cgroup");
-                json_string(&j, r->path);
+        json_key(j, "populated");
+        json_bool(j, c->cgevents.populated);
+        json_key(j, "frozen");
+        json_bool(j, c->cgevents.frozen);
+        json_key(j, "was");
+        json_object_open(j);
+        json_key(j, "populated");
+        json_bool(j, r->cgevents_old->populated);
+        json_key(j, "frozen");
+        json_bool(j, r->cgevents_old->frozen);
+        json_object_close(j);
+}
+
+static bool is_notify(const Record *r)
+{
+        return r->type == RECORD_ACTION && r->outcome && r->outcome->action == ACTION_NOTIFY;
+}
+
+static void put_action(JsonWriter *j, const Record *r)
+{
+        const Cgroup *c = r->cgroup;
+
+        put_outcome(j, r->outcome);
+        if (c && c->watched && is_notify(r)) {
+                /* A notification carries what it is about. */
+                if (c->has_memory)
+                        put_counters(j, "counters", &c->events);
+                if (c->psi_fd >= 0)
+                        put_psi(j, &c->psi);
+                if (c->v1)
+                        put_v1(j, c);
         }
-        if (c && r->type != RECORD_STARTED && r->type != RECORD_RESCAN)
-                put_identity(&j, c);
+}
+
+static void put_node(JsonWriter *j, const NodeStats *n)
+{
+        if (n && n->has_psi)
+                put_psi(j, &n->psi);
+        if (n && n->has_mem) {
+                json_key(j, "mem_available");
+                json_u64(j, n->mem_available);
+                json_key(j, "mem_total");
+                json_u64(j, n->mem_total);
+        }
+}
+
+/* What every record starts with: when, what, about which cgroup. */
+static void put_head(JsonWriter *j, const Record *r)
+{
+        put_time(j, r->real_usec);
+        json_key(j, "mono_us");
+        json_u64(j, r->mono_usec);
+        json_key(j, "event");
+        json_string(j, record_type_to_string(r->type));
+        if (r->path) {
+                json_key(j, "cgroup");
+                json_string(j, r->path);
+        }
+        if (r->cgroup && r->type != RECORD_STARTED && r->type != RECORD_RESCAN)
+                put_identity(j, r->cgroup);
+}
+
+/* The fields of the record's own type. */
+static void put_body(JsonWriter *j, const Record *r)
+{
+        const Cgroup *c = r->cgroup;
 
         switch (r->type) {
         case RECORD_MEMORY_EVENTS:
-                put_delta(&j, "delta", r->delta, &c->events);
+                put_delta(j, "delta", r->delta, &c->events);
                 if (r->delta_local)
-                        put_delta(&j, "delta_local", r->delta_local, NULL);
-                put_counters(&j, "counters", &c->events);
+                        put_delta(j, "delta_local", r->delta_local, NULL);
+                put_counters(j, "counters", &c->events);
                 break;
         case RECORD_PSI:
-                put_psi(&j, &c->psi);
-                json_key(&j, "psi_events");
-                json_u64(&j, c->n_psi_events);
+                put_psi(j, &c->psi);
+                json_key(j, "psi_events");
+                json_u64(j, c->n_psi_events);
                 break;
         case RECORD_CGROUP_EVENTS:
-                json_key(&j, "populated");
-                json_bool(&j, c->cgevents.populated);
-                json_key(&j, "frozen");
-                json_bool(&j, c->cgevents.frozen);
-                json_key(&j, "was");
-                json_object_open(&j);
-                json_key(&j, "populated");
-                json_bool(&j, r->cgevents_old->populated);
-                json_key(&j, "frozen");
-                json_bool(&j, r->cgevents_old->frozen);
-                json_object_close(&j);
+                put_cgroup_events(j, r);
                 break;
         case RECORD_LIMITS:
-                json_key(&j, "old_memory_high");
-                json_limit(&j, r->old_high);
-                json_key(&j, "old_memory_max");
-                json_limit(&j, r->old_max);
+                json_key(j, "old_memory_high");
+                json_limit(j, r->old_high);
+                json_key(j, "old_memory_max");
+                json_limit(j, r->old_max);
                 break;
         case RECORD_POLICY:
-                put_decision(&j, r);
+                put_decision(j, r);
                 break;
         case RECORD_ACTION:
-                put_outcome(&j, r->outcome);
-                if (c && c->watched && r->outcome && r->outcome->action == ACTION_NOTIFY) {
-                        /* A notification carries what it is about. */
-                        if (c->has_memory)
-                                put_counters(&j, "counters", &c->events);
-                        if (c->psi_fd >= 0)
-                                put_psi(&j, &c->psi);
-                        if (c->v1)
-                                put_v1(&j, c);
-                }
+                put_action(j, r);
                 break;
         case RECORD_NODE:
-                if (r->node && r->node->has_psi)
-                        put_psi(&j, &r->node->psi);
-                if (r->node && r->node->has_mem) {
-                        json_key(&j, "mem_available");
-                        json_u64(&j, r->node->mem_available);
-                        json_key(&j, "mem_total");
-                        json_u64(&j, r->node->mem_total);
-                }
+                put_node(j, r->node);
                 break;
         case RECORD_PRESSURE_LEVEL:
-                json_key(&j, "level");
-                json_string(&j, v1_level_to_string(r->level));
-                json_key(&j, "count");
-                json_u64(&j, r->count);
-                put_v1(&j, c);
+                json_key(j, "level");
+                json_string(j, v1_level_to_string(r->level));
+                json_key(j, "count");
+                json_u64(j, r->count);
+                put_v1(j, c);
                 break;
         case RECORD_USAGE_THRESHOLD:
-                json_key(&j, "threshold");
-                json_u64(&j, r->threshold);
+                json_key(j, "threshold");
+                json_u64(j, r->threshold);
                 break;
         case RECORD_CGROUP_ADDED:
-                json_key(&j, "watched");
-                json_bool(&j, c->watched);
+                json_key(j, "watched");
+                json_bool(j, c->watched);
                 break;
         default:
                 break;
         }
-        if (c && (r->type == RECORD_MEMORY_EVENTS || r->type == RECORD_PSI || r->type == RECORD_LIMITS ||
-                  r->type == RECORD_CGROUP_ADDED || r->type == RECORD_PRESSURE_LEVEL ||
-                  r->type == RECORD_USAGE_THRESHOLD ||
-                  (r->type == RECORD_ACTION && r->outcome && r->outcome->action == ACTION_NOTIFY)))
-                put_limits(&j, c);
+}
+
+/* What records of several types share: limits, usage, timing, words. */
+static void put_tail(JsonWriter *j, const Record *r)
+{
+        if (r->cgroup &&
+            (r->type == RECORD_MEMORY_EVENTS || r->type == RECORD_PSI || r->type == RECORD_LIMITS ||
+             r->type == RECORD_CGROUP_ADDED || r->type == RECORD_PRESSURE_LEVEL ||
+             r->type == RECORD_USAGE_THRESHOLD || is_notify(r)))
+                put_limits(j, r->cgroup);
         if (r->current != UINT64_MAX) {
-                json_key(&j, "memory_current");
-                json_u64(&j, r->current);
+                json_key(j, "memory_current");
+                json_u64(j, r->current);
         }
         if (r->type == RECORD_STARTED || r->type == RECORD_RESCAN) {
-                json_key(&j, "walk_us");
-                json_u64(&j, r->duration_usec);
+                json_key(j, "walk_us");
+                json_u64(j, r->duration_usec);
         }
         if (r->message) {
-                json_key(&j, "message");
-                json_string(&j, r->message);
+                json_key(j, "message");
+                json_string(j, r->message);
         }
         if (r->error < 0) {
                 const char *name = strerrorname_np(-r->error);
-                json_key(&j, "error");
-                json_string(&j, name ? name : "unknown");
+                json_key(j, "error");
+                json_string(j, name ? name : "unknown");
         }
+}
+
+int record_format_json(const Record *r, char *buf, size_t size, size_t *ret_len)
+{
+        JsonWriter j;
+
+        json_init(&j, buf, size);
+        json_object_open(&j);
+        put_head(&j, r);
+        put_body(&j, r);
+        put_tail(&j, r);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         return finish(&j, ret_len);

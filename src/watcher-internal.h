@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The watcher's insides, shared by watcher.c and watcher-v1.c (the cgroup v1
- * memory notifications). Not for other users. */
+/* The watcher's insides, shared by its files: watcher.c (the common event
+ * path: inotify, PSI, selection), watcher-tree.c (the model and the walk),
+ * and one backend per hierarchy behind WatchBackend: watcher-v2.c (the
+ * unified hierarchy) and watcher-v1.c (the cgroup v1 memory notifications).
+ * Not for other users. */
 
 #include <limits.h>
 #include <sys/inotify.h>
@@ -14,8 +17,36 @@
         (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF | IN_ONLYDIR |    \
          IN_EXCL_UNLINK)
 
+/* What differs between the hierarchies. Every hook but the optional ones
+ * (NULL: nothing to do) is set by both backends. */
+typedef struct WatchBackend {
+        int (*alloc)(Cgroup *c); /* optional: per-cgroup state; 0 or -ENOMEM */
+        void (*free)(Cgroup *c); /* optional: what alloc made */
+        /* c became watched: its counters read and their notifications armed
+         * (the PSI trigger is common); detach undoes it. */
+        void (*attach)(Watcher *w, Cgroup *c);
+        void (*detach)(Watcher *w, Cgroup *c);
+        void (*read_limits)(Watcher *w, Cgroup *c); /* c->high, c->max, c->has_memory */
+        void (*refresh)(Watcher *w, Cgroup *c);     /* after a rescan: counters re-read, records if grown */
+        /* IN_MODIFY of a file in c's directory (limits, cgroup.subtree_control). */
+        void (*dir_file_modified)(Watcher *w, Cgroup *c, const char *name);
+        /* optional: an event of a file watch the backend made (not WD_DIR) */
+        void (*file_event)(Watcher *w, Cgroup *c, WdKind kind, int wd, uint32_t mask);
+        /* optional: an fd of the backend's in the epoll set, key kind beyond KEY_PSI; 1 if handled */
+        int (*handle_key)(Watcher *w, Cgroup *c, unsigned kind, uint32_t revents);
+        void (*open_psi_root)(Watcher *w); /* sets psi_root_fd (or leaves it -1: no PSI) */
+        bool (*probe_memory)(Watcher *w);  /* the memory controller is there, at the root */
+        void (*describe)(Watcher *w, char *buf, size_t size); /* the started record's message */
+        uint64_t (*next_usec)(const Watcher *w);              /* optional: watcher_next_usec() */
+        void (*tick)(Watcher *w, uint64_t now_usec);          /* optional: watcher_tick() */
+        const char *current_file;                             /* memory.current or its stand-in */
+} WatchBackend;
+
+extern const WatchBackend watch_backend_v1, watch_backend_v2;
+
 struct Watcher {
         WatcherConfig cfg;
+        const WatchBackend *be;
         WatcherEmitFunc emit;
         void *userdata;
         int inotify_fd, epoll_fd, pod_log_fd, container_log_fd;
@@ -25,7 +56,14 @@ struct Watcher {
         Cgroup **slots;
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi, n_v1_fds;
         unsigned n_v1_oom_pending; /* cgroups whose oom_kill is to be re-read (watcher_v1_recheck) */
+        uint64_t v1_recheck_usec;  /* when oom_kill is next re-read; 0: nothing waits */
+        unsigned v1_recheck_tries;
         uint32_t next_serial;
+        unsigned max_depth; /* cfg.max_depth, defaulted and capped */
+        size_t kubepods_root_len;
+        size_t path_max;        /* longest cgroup path modelled (without NUL) */
+        unsigned pass_warnings; /* refusal warnings in this pass (scan, rescan, inotify read) */
+        uint64_t n_too_deep, n_path_too_long;
         unsigned generation;
         WdMap wds;
         WatcherPsiAdd psi_add;
@@ -46,6 +84,14 @@ struct Watcher {
         char text[8192];
         _Alignas(struct inotify_event) char ibuf[16384];
 };
+
+/* Room kept after every cgroup path for "/" and the longest file name the
+ * watcher opens ("memory.soft_limit_in_bytes", "cgroup.subtree_control"). */
+#define CGROUP_FILE_NAME_ROOM     32
+#define REFUSAL_WARNINGS_PER_PASS 4
+/* Deeper than this is never modelled, whatever the configuration: the path
+ * bound alone would allow about 2,000 levels of one-letter names. */
+#define WATCHER_MAX_DEPTH_LIMIT 1024
 
 /* A fd registered through the owner's hooks is named by a key: the cgroup's
  * serial and slot, and what the fd is (bits 28-31 of the low half). */
@@ -71,11 +117,23 @@ int watcher_cg_open(Watcher *w, const Cgroup *c, const char *file, int flags);
 int watcher_read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret_len);
 void watcher_arm_psi(Watcher *w, Cgroup *c);
 
+void watcher_disarm_psi(Watcher *w, Cgroup *c);
+int watcher_add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mask); /* wd or -errno */
+void watcher_rm_watch(Watcher *w, int *wd);
+void watcher_attach(Watcher *w, Cgroup *c);        /* watched from now: the backend's and PSI */
+void watcher_detach(Watcher *w, Cgroup *c);        /* and no longer */
+void watcher_evaluate(Watcher *w, Cgroup *c);      /* attach or detach, as the selection says */
+void watcher_handle_limits(Watcher *w, Cgroup *c); /* re-read; a limits record if they changed */
+
+/* watcher-tree.c */
+/* Add one cgroup (not its children): NULL if it vanished, is out of bounds
+ * or cannot be watched; the reason has been reported where a user needs it. */
+Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name);
+void watcher_remove_cgroup(Watcher *w, Cgroup *top); /* and its subtree, children first */
+void watcher_scan_tree(Watcher *w, Cgroup *top);     /* the subtree in line with the file system */
+Cgroup *watcher_find_child(const Cgroup *parent, const char *name, size_t len);
+void watcher_resolve_names(Watcher *w, const Cgroup *c); /* pod and container names, if still unknown */
+
 /* watcher-v1.c */
-int watcher_v1_alloc(Cgroup *c);
-void watcher_v1_attach(Watcher *w, Cgroup *c);
 void watcher_v1_detach(Watcher *w, Cgroup *c); /* every eventfd, requested ones too */
-void watcher_v1_read_limits(Watcher *w, Cgroup *c);
-void watcher_v1_refresh(Watcher *w, Cgroup *c); /* counters re-read; memory_events record if any grew */
-void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents);
-bool watcher_v1_limit_file(const char *name);
+#define WATCHER_V1_RECHECK_TRIES 20

@@ -4,6 +4,7 @@
  * trigger of cgroup v2. See watcher.h for how v1 files map onto the model. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,7 +15,7 @@
 
 #define PRESSURE_LEVEL_OUTPUT_USEC (1000 * 1000ULL)
 
-int watcher_v1_alloc(Cgroup *c)
+static int v1_alloc(Cgroup *c)
 {
         c->v1 = calloc(1, sizeof(CgroupV1));
         if (!c->v1)
@@ -24,9 +25,16 @@ int watcher_v1_alloc(Cgroup *c)
         return 0;
 }
 
-bool watcher_v1_limit_file(const char *name)
+static void v1_free(Cgroup *c)
 {
-        return strcmp(name, "memory.limit_in_bytes") == 0 || strcmp(name, "memory.soft_limit_in_bytes") == 0;
+        free(c->v1);
+        c->v1 = NULL;
+}
+
+static void v1_dir_file_modified(Watcher *w, Cgroup *c, const char *name)
+{
+        if (strcmp(name, "memory.limit_in_bytes") == 0 || strcmp(name, "memory.soft_limit_in_bytes") == 0)
+                watcher_handle_limits(w, c);
 }
 
 /* v1 writes "no limit" as PAGE_COUNTER_MAX pages in bytes (9223372036854771712
@@ -36,7 +44,7 @@ static uint64_t v1_limit(uint64_t v)
         return v >= (UINT64_C(1) << 62) ? UINT64_MAX : v;
 }
 
-void watcher_v1_read_limits(Watcher *w, Cgroup *c)
+static void v1_read_limits(Watcher *w, Cgroup *c)
 {
         const char *rel = watcher_relpath(w, c, "memory.limit_in_bytes");
 
@@ -163,13 +171,13 @@ static void counters_changed(Watcher *w, Cgroup *c, uint64_t oom_notifications, 
         watcher_emit(w, &r, c);
 }
 
-void watcher_v1_refresh(Watcher *w, Cgroup *c)
+static void v1_refresh(Watcher *w, Cgroup *c)
 {
         if (c->watched)
                 counters_changed(w, c, 0, true, UINT64_MAX);
 }
 
-void watcher_v1_attach(Watcher *w, Cgroup *c)
+static void v1_attach(Watcher *w, Cgroup *c)
 {
         _cleanup_close_ int dfd = -1;
         CgroupV1 *v = c->v1;
@@ -216,7 +224,30 @@ int watcher_v1_request(Watcher *w, const Cgroup *cg, bool low, uint64_t threshol
         return v->fd[V1_FD_THRESHOLD] >= 0;
 }
 
-void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
+/* n notifications at level (or worse). Under pressure these come by the
+ * hundred per second, at every ancestor too: the output gets one per second
+ * and level, with the count since the last; the engine gets every one. */
+static void pressure_level(Watcher *w, Cgroup *c, V1Level level, uint64_t n, uint64_t current)
+{
+        CgroupV1 *v = c->v1;
+        Record r = record_init(RECORD_PRESSURE_LEVEL);
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        r.level = level;
+        v->pressure[level] += n;
+        v->unreported[level] += n;
+        if (now - v->last_output_usec[level] >= PRESSURE_LEVEL_OUTPUT_USEC) {
+                r.count = v->unreported[level];
+                v->unreported[level] = 0;
+                v->last_output_usec[level] = now;
+        } else
+                r.quiet = true;
+        r.current = current;
+        watcher_emit(w, &r, c);
+        counters_changed(w, c, 0, false, current);
+}
+
+static void v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
 {
         CgroupV1 *v = c->v1;
         uint64_t n;
@@ -246,32 +277,20 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
         switch (which) {
         case V1_FD_LOW:
         case V1_FD_MEDIUM:
-        case V1_FD_CRITICAL: {
-                Record r = record_init(RECORD_PRESSURE_LEVEL);
-                r.level = (V1Level)which;
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
-                v->pressure[which] += n;
-                v->unreported[which] += n;
-                /* Under pressure these come by the hundred per second, at every
-                 * ancestor too: the output gets one per second and level, with the
-                 * count since the last; the engine gets every one. */
-                if (now - v->last_output_usec[which] >= PRESSURE_LEVEL_OUTPUT_USEC) {
-                        r.count = v->unreported[which];
-                        v->unreported[which] = 0;
-                        v->last_output_usec[which] = now;
-                } else
-                        r.quiet = true;
-                r.current = current;
-                watcher_emit(w, &r, c);
-                counters_changed(w, c, 0, false, current);
+        case V1_FD_CRITICAL:
+                pressure_level(w, c, (V1Level)which, n, current);
                 break;
-        }
         case V1_FD_OOM:
                 /* The notification comes just before the OOM killer picks a victim:
                  * oom_kill grows a moment later (watcher_v1_recheck). */
                 if (!v->oom_pending)
                         w->n_v1_oom_pending++;
                 v->oom_pending = true;
+                if (!w->v1_recheck_usec) {
+                        /* One deadline for every cgroup waiting (watcher_tick). */
+                        w->v1_recheck_usec = now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC;
+                        w->v1_recheck_tries = 0;
+                }
                 counters_changed(w, c, n, true, current);
                 break;
         case V1_FD_THRESHOLD: {
@@ -287,6 +306,7 @@ void watcher_v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
         }
 }
 
+/* To be folded into watcher_tick() once the daemon calls that instead. */
 unsigned watcher_v1_recheck(Watcher *w)
 {
         unsigned pending = 0;
@@ -306,6 +326,8 @@ unsigned watcher_v1_recheck(Watcher *w)
                         pending++;
         }
         w->n_v1_oom_pending = pending;
+        if (pending == 0)
+                w->v1_recheck_usec = 0;
         return pending;
 }
 
@@ -315,4 +337,74 @@ void watcher_v1_recheck_done(Watcher *w)
                 if (w->slots[i] && w->slots[i]->v1)
                         w->slots[i]->v1->oom_pending = false;
         w->n_v1_oom_pending = 0;
+        w->v1_recheck_usec = 0;
 }
+
+static void v1_tick(Watcher *w, uint64_t now)
+{
+        if (!w->v1_recheck_usec || now < w->v1_recheck_usec)
+                return;
+        if (watcher_v1_recheck(w) == 0 || ++w->v1_recheck_tries >= WATCHER_V1_RECHECK_TRIES) {
+                watcher_v1_recheck_done(w);
+                return;
+        }
+        w->v1_recheck_usec = now + WATCHER_V1_RECHECK_USEC;
+}
+
+static uint64_t v1_next_usec(const Watcher *w)
+{
+        return w->v1_recheck_usec;
+}
+
+static int v1_handle_key(Watcher *w, Cgroup *c, unsigned kind, uint32_t revents)
+{
+        if (!c->v1 || kind < KEY_V1 || kind >= KEY_V1 + _V1_FD_MAX)
+                return 0;
+        v1_handle(w, c, (V1Fd)(kind - KEY_V1), revents);
+        return 1;
+}
+
+static void v1_open_psi_root(Watcher *w)
+{
+        if (!w->cfg.psi_root)
+                return; /* without it (or when it cannot be opened) v1 cgroups have no PSI */
+        w->psi_root_fd = open(w->cfg.psi_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (w->psi_root_fd < 0)
+                watcher_emit_warning(w, NULL, -errno,
+                                     "cannot open the unified hierarchy (--psi-root): cgroups have no PSI");
+}
+
+static bool v1_probe_memory(Watcher *w)
+{
+        return faccessat(w->root_fd, "memory.usage_in_bytes", F_OK, 0) == 0;
+}
+
+static void v1_describe(Watcher *w, char *buf, size_t size)
+{
+        snprintf(buf, size,
+                 "watching %u of %u cgroups under %s (cgroup v1 memory controller, pressure_level mode %s); "
+                 "PSI %s%s",
+                 w->n_watched, w->n_cgroups, w->cfg.root, v1_mode_to_string(w->cfg.v1_mode),
+                 !w->cfg.psi          ? "off by configuration"
+                 : !w->psi_supported  ? "NOT available"
+                 : w->psi_root_fd < 0 ? "of the node only (no unified hierarchy)"
+                                      : "from the same paths under ",
+                 w->cfg.psi && w->psi_supported && w->psi_root_fd >= 0 ? w->cfg.psi_root : "");
+}
+
+const WatchBackend watch_backend_v1 = {
+        .alloc = v1_alloc,
+        .free = v1_free,
+        .attach = v1_attach,
+        .detach = watcher_v1_detach,
+        .read_limits = v1_read_limits,
+        .refresh = v1_refresh,
+        .dir_file_modified = v1_dir_file_modified,
+        .handle_key = v1_handle_key,
+        .open_psi_root = v1_open_psi_root,
+        .probe_memory = v1_probe_memory,
+        .describe = v1_describe,
+        .next_usec = v1_next_usec,
+        .tick = v1_tick,
+        .current_file = "memory.usage_in_bytes",
+};

@@ -17,11 +17,6 @@
 #include "macro.h"
 #include "wdmap.h"
 
-const char *watch_select_to_string(WatchSelect s)
-{
-        return s == WATCH_SELECT_LIMITED ? "limited" : s == WATCH_SELECT_ALL ? "all" : NULL;
-}
-
 WatchSelect watch_select_from_string(const char *s)
 {
         if (s && strcmp(s, "limited") == 0)
@@ -29,69 +24,6 @@ WatchSelect watch_select_from_string(const char *s)
         if (s && strcmp(s, "all") == 0)
                 return WATCH_SELECT_ALL;
         return _WATCH_SELECT_INVALID;
-}
-
-int cgroup_path(const Cgroup *c, char *buf, size_t size)
-{
-        size_t len = 0;
-
-        if (size < 2)
-                return -ENAMETOOLONG;
-        if (!c->parent) {
-                strcpy(buf, "/");
-                return 0;
-        }
-        /* Measure, then fill from the end. */
-        for (const Cgroup *p = c; p->parent; p = p->parent)
-                len += 1 + p->name_len;
-        if (len + 1 > size)
-                return -ENAMETOOLONG;
-        buf[len] = '\0';
-        for (const Cgroup *p = c; p->parent; p = p->parent) {
-                len -= p->name_len;
-                memcpy(buf + len, p->name, p->name_len);
-                buf[--len] = '/';
-        }
-        return 0;
-}
-
-const Cgroup *cgroup_pod(const Cgroup *c)
-{
-        for (; c; c = c->parent)
-                if (c->kind == CGROUP_KIND_POD)
-                        return c;
-                else if (c->kind != CGROUP_KIND_CONTAINER)
-                        return NULL;
-        return NULL;
-}
-
-static void resolve_container(Watcher *w, Cgroup *c)
-{
-        char id[72];
-
-        if (!c->container_name || c->container_name[0] || !w->cfg.container_log_dir)
-                return;
-        if (w->container_log_fd < 0)
-                w->container_log_fd = open(w->cfg.container_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->container_log_fd < 0 || container_id_from_name(c->name, id, sizeof(id)) < 0)
-                return;
-        (void)container_log_lookup(w->container_log_fd, id, c->container_name);
-}
-
-static void resolve_pod(Watcher *w, Cgroup *pod)
-{
-        char uid[40];
-
-        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !w->cfg.pod_log_dir)
-                return;
-        /* kubelet may start after us: open the directory once it exists. */
-        if (w->pod_log_fd < 0)
-                w->pod_log_fd = open(w->cfg.pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->pod_log_fd < 0)
-                return;
-        if (pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
-                return;
-        (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
 }
 
 void watcher_emit(Watcher *w, Record *r, const Cgroup *c)
@@ -109,8 +41,7 @@ void watcher_emit(Watcher *w, Record *r, const Cgroup *c)
                  * on every event. */
                 if (r->type != RECORD_MEMORY_EVENTS && r->type != RECORD_PSI &&
                     r->type != RECORD_PRESSURE_LEVEL && r->type != RECORD_USAGE_THRESHOLD) {
-                        resolve_pod(w, (Cgroup *)cgroup_pod(c));
-                        resolve_container(w, (Cgroup *)c);
+                        watcher_resolve_names(w, c);
                 }
         }
         w->n_records++;
@@ -172,7 +103,7 @@ void watcher_fd_trouble(Watcher *w, const Cgroup *c, int error)
         }
 }
 
-static int add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mask)
+int watcher_add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mask)
 {
         const char *rel = watcher_relpath(w, c, file);
         int n, wd;
@@ -196,7 +127,7 @@ static int add_watch(Watcher *w, const Cgroup *c, const char *file, uint32_t mas
         return wd;
 }
 
-static void rm_watch(Watcher *w, int *wd)
+void watcher_rm_watch(Watcher *w, int *wd)
 {
         if (*wd < 0)
                 return;
@@ -205,7 +136,7 @@ static void rm_watch(Watcher *w, int *wd)
         *wd = -1;
 }
 
-static void disarm_psi(Watcher *w, Cgroup *c)
+void watcher_disarm_psi(Watcher *w, Cgroup *c)
 {
         if (c->psi_fd < 0)
                 return;
@@ -215,16 +146,12 @@ static void disarm_psi(Watcher *w, Cgroup *c)
         w->n_psi--;
 }
 
-static void detach(Watcher *w, Cgroup *c)
+void watcher_detach(Watcher *w, Cgroup *c)
 {
         if (!c->watched)
                 return;
-        rm_watch(w, &c->wd_events);
-        rm_watch(w, &c->wd_cgevents);
-        disarm_psi(w, c);
-        if (c->v1)
-                watcher_v1_detach(w, c);
-        c->events_fd = safe_close(c->events_fd);
+        watcher_disarm_psi(w, c);
+        w->be->detach(w, c);
         c->watched = false;
         w->n_watched--;
 }
@@ -269,17 +196,6 @@ void watcher_arm_psi(Watcher *w, Cgroup *c)
                 (void)psi_parse(w->text, len, &c->psi);
 }
 
-static int read_events(Watcher *w, int fd, MemEvents *ret)
-{
-        size_t len;
-        int r;
-
-        r = cg_pread_all(fd, w->text, sizeof(w->text), &len);
-        if (r < 0)
-                return r;
-        return memevents_parse(w->text, len, ret);
-}
-
 /* Read a small attribute file of c into w->text. */
 int watcher_read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret_len)
 {
@@ -290,44 +206,13 @@ int watcher_read_attr(Watcher *w, const Cgroup *c, const char *file, size_t *ret
         return cg_read_file(w->root_fd, rel, w->text, sizeof(w->text), ret_len);
 }
 
-static void attach(Watcher *w, Cgroup *c)
+void watcher_attach(Watcher *w, Cgroup *c)
 {
-        size_t len;
-        int fd;
-
         if (c->watched)
                 return;
         c->watched = true;
         w->n_watched++;
-        if (c->v1) {
-                watcher_v1_attach(w, c);
-                watcher_arm_psi(w, c);
-                return;
-        }
-
-        /* memory.events is kept open: it is re-read on every notification.
-         * The rest is opened when needed; the inotify watch on a file pins
-         * its inode, which is what the kernel's notification needs. */
-        fd = watcher_cg_open(w, c, "memory.events", O_RDONLY);
-        if (fd >= 0) {
-                c->events_fd = fd;
-                c->has_memory = true;
-                (void)read_events(w, fd, &c->events);
-                fd = add_watch(w, c, "memory.events", IN_MODIFY);
-                if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_EVENTS) >= 0)
-                        c->wd_events = fd;
-                MemEvents local;
-                if (watcher_read_attr(w, c, "memory.events.local", &len) >= 0 &&
-                    memevents_parse(w->text, len, &local) >= 0)
-                        memcpy(c->events_local, local.value, sizeof(c->events_local));
-        } else
-                watcher_fd_trouble(w, c, fd);
-        if (watcher_read_attr(w, c, "cgroup.events", &len) >= 0) {
-                (void)cgroup_events_parse(w->text, len, &c->cgevents);
-                fd = add_watch(w, c, "cgroup.events", IN_MODIFY);
-                if (fd >= 0 && wdmap_put(&w->wds, fd, c->slot, WD_CGEVENTS) >= 0)
-                        c->wd_cgevents = fd;
-        }
+        w->be->attach(w, c);
         watcher_arm_psi(w, c);
 }
 
@@ -345,259 +230,12 @@ static bool want_watched(const Watcher *w, const Cgroup *c)
         }
 }
 
-static void read_limits(Watcher *w, Cgroup *c)
-{
-        const char *rel;
-
-        if (c->v1) {
-                watcher_v1_read_limits(w, c);
-                return;
-        }
-        rel = watcher_relpath(w, c, "memory.high");
-        if (!rel || cg_read_limit(w->root_fd, rel, &c->high) < 0)
-                c->high = UINT64_MAX;
-        rel = watcher_relpath(w, c, "memory.max");
-        /* No memory.max: the memory controller is not enabled here. */
-        c->has_memory = rel && cg_read_limit(w->root_fd, rel, &c->max) >= 0;
-        if (!c->has_memory)
-                c->max = UINT64_MAX;
-}
-
-static void evaluate(Watcher *w, Cgroup *c)
+void watcher_evaluate(Watcher *w, Cgroup *c)
 {
         if (want_watched(w, c))
-                attach(w, c);
+                watcher_attach(w, c);
         else
-                detach(w, c);
-}
-
-static int slot_take(Watcher *w, Cgroup *c)
-{
-        /* Slots below free_hint are all taken. */
-        for (unsigned i = w->free_hint; i < w->n_slots; i++)
-                if (!w->slots[i]) {
-                        w->free_hint = i + 1;
-                        w->slots[i] = c;
-                        c->slot = i;
-                        return 0;
-                }
-        if (w->n_slots == w->slots_allocated) {
-                unsigned n = w->slots_allocated ? w->slots_allocated * 2 : 64;
-                Cgroup **s = realloc(w->slots, n * sizeof(Cgroup *));
-                if (!s)
-                        return -ENOMEM;
-                w->slots = s;
-                w->slots_allocated = n;
-        }
-        c->slot = w->n_slots;
-        w->slots[w->n_slots++] = c;
-        w->free_hint = w->n_slots;
-        return 0;
-}
-
-static Cgroup *find_child(const Cgroup *parent, const char *name, size_t len)
-{
-        for (Cgroup *c = parent->first_child; c; c = c->next_sibling)
-                if (c->name_len == len && memcmp(c->name, name, len) == 0)
-                        return c;
-        return NULL;
-}
-
-static void remove_cgroup(Watcher *w, Cgroup *c);
-static void unlink_child(Cgroup *c);
-
-void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret)
-{
-        const Cgroup *pod = cgroup_pod(c);
-
-        resolve_pod(w, (Cgroup *)pod);
-        resolve_container(w, (Cgroup *)c);
-        *ret = (CgroupIdentity){ .qos = _QOS_INVALID };
-        ret->path = cgroup_path(c, path_buf, size) >= 0 ? path_buf : NULL;
-        if (c->kind == CGROUP_KIND_SLICE || c->kind == CGROUP_KIND_SCOPE || c->kind == CGROUP_KIND_SERVICE)
-                ret->unit = c->name;
-        if (pod) {
-                ret->namespace = pod->pod_namespace[0] ? pod->pod_namespace : NULL;
-                ret->pod = pod->pod_name[0] ? pod->pod_name : NULL;
-                ret->qos = qos_from_pod_parent(pod->parent ? pod->parent->name : NULL);
-        }
-        if (c->container_name && c->container_name[0])
-                ret->container = c->container_name;
-}
-
-static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len)
-{
-        CgroupKind kind = parent ? cgroup_kind_from_name(parent->kind, name, len) : CGROUP_KIND_ROOT;
-        /* A pod gets room for its namespace and name now, so that learning
-         * them later (kubelet makes the log directory) allocates nothing. */
-        size_t extra = kind == CGROUP_KIND_POD         ? POD_NAMESPACE_MAX + POD_NAME_MAX
-                       : kind == CGROUP_KIND_CONTAINER ? CONTAINER_NAME_MAX
-                                                       : 0;
-        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1 + extra);
-
-        if (!c)
-                return NULL;
-        if (kind == CGROUP_KIND_POD) {
-                c->pod_namespace = c->name + len + 1;
-                c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
-        } else if (kind == CGROUP_KIND_CONTAINER)
-                c->container_name = c->name + len + 1;
-        if (w->cfg.v1 && watcher_v1_alloc(c) < 0) {
-                free(c);
-                return NULL;
-        }
-        c->parent = parent;
-        c->wd_dir = c->wd_events = c->wd_cgevents = -1;
-        c->events_fd = c->psi_fd = -1;
-        c->serial = ++w->next_serial;
-        c->generation = w->generation;
-        c->kind = kind;
-        c->name_len = (uint16_t)len;
-        memcpy(c->name, name, len);
-        return c;
-}
-
-/* Add one cgroup (not its children). NULL if it vanished or cannot be
- * watched; the reason has been reported where a user needs to know. */
-static Cgroup *add_cgroup(Watcher *w, Cgroup *parent, const char *name)
-{
-        size_t len = parent ? strlen(name) : 0;
-        Cgroup *c;
-        int wd;
-
-        if (w->n_cgroups >= w->cfg.max_cgroups) {
-                w->n_dropped_cgroups++;
-                if (!w->limit_reported) {
-                        w->limit_reported = true;
-                        watcher_emit_warning(
-                                w, parent, -E2BIG,
-                                "maximum number of cgroups reached (--max-cgroups): further cgroups are not "
-                                "watched");
-                }
-                return NULL;
-        }
-        if (parent && (len == 0 || len > NAME_MAX))
-                return NULL;
-        c = cgroup_alloc(w, parent, parent ? name : "", len);
-        if (!c)
-                return NULL;
-        /* Linked first so that its path can be built; unlinked on failure. */
-        if (parent) {
-                c->next_sibling = parent->first_child;
-                parent->first_child = c;
-        }
-        wd = add_watch(w, c, NULL, DIR_MASK);
-        if (wd < 0 || slot_take(w, c) < 0) {
-                /* ENOENT/ENOTDIR: it vanished before we got to it, normal. */
-                if (wd >= 0)
-                        (void)inotify_rm_watch(w->inotify_fd, wd);
-                unlink_child(c);
-                free(c);
-                return NULL;
-        }
-        if (wdmap_put(&w->wds, wd, c->slot, WD_DIR) < 0) {
-                (void)inotify_rm_watch(w->inotify_fd, wd);
-                w->slots[c->slot] = NULL;
-                if (c->slot < w->free_hint)
-                        w->free_hint = c->slot;
-                unlink_child(c);
-                free(c);
-                return NULL;
-        }
-        c->wd_dir = wd;
-        w->n_cgroups++;
-        read_limits(w, c);
-        evaluate(w, c);
-        if (!w->scanning) {
-                Record r = record_init(RECORD_CGROUP_ADDED);
-                watcher_emit(w, &r, c);
-        }
-        return c;
-}
-
-static void unlink_child(Cgroup *c)
-{
-        Cgroup **pp;
-
-        if (!c->parent)
-                return;
-        for (pp = &c->parent->first_child; *pp; pp = &(*pp)->next_sibling)
-                if (*pp == c) {
-                        *pp = c->next_sibling;
-                        break;
-                }
-}
-
-static void remove_cgroup(Watcher *w, Cgroup *c)
-{
-        while (c->first_child)
-                remove_cgroup(w, c->first_child);
-        if (!w->scanning) {
-                Record r = record_init(RECORD_CGROUP_REMOVED);
-                watcher_emit(w, &r, c);
-        }
-        detach(w, c);
-        rm_watch(w, &c->wd_dir);
-        unlink_child(c);
-        w->slots[c->slot] = NULL;
-        if (c->slot < w->free_hint)
-                w->free_hint = c->slot;
-        w->n_cgroups--;
-        if (w->n_cgroups < w->cfg.max_cgroups)
-                w->limit_reported = false;
-        if (c == w->root)
-                w->root = NULL;
-        free(c->v1);
-        free(c);
-}
-
-struct linux_dirent64 {
-        uint64_t d_ino;
-        int64_t d_off;
-        unsigned short d_reclen;
-        unsigned char d_type;
-        char d_name[];
-};
-
-/* Bring c's children in line with the directory: add the missing ones, mark
- * the present ones, drop the ones that went away, then recurse. Used for the
- * first walk, for new directories (whose children may predate our watch) and
- * for the rescan after an inotify overflow. */
-static void scan(Watcher *w, Cgroup *c)
-{
-        _cleanup_close_ int fd = -1;
-        unsigned gen = ++w->generation;
-
-        fd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
-        if (fd < 0) {
-                watcher_fd_trouble(w, c, fd);
-                return;
-        }
-        for (;;) {
-                _Alignas(struct linux_dirent64) char buf[4096];
-                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-                if (n <= 0)
-                        break;
-                for (long off = 0; off < n;) {
-                        struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-                        off += d->d_reclen;
-                        if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 ||
-                            strcmp(d->d_name, "..") == 0)
-                                continue;
-                        Cgroup *child = find_child(c, d->d_name, strlen(d->d_name));
-                        if (!child)
-                                child = add_cgroup(w, c, d->d_name);
-                        if (child)
-                                child->generation = gen;
-                }
-        }
-        for (Cgroup *child = c->first_child, *next; child; child = next) {
-                next = child->next_sibling;
-                if (child->generation != gen)
-                        remove_cgroup(w, child);
-        }
-        for (Cgroup *child = c->first_child; child; child = child->next_sibling)
-                scan(w, child);
+                watcher_detach(w, c);
 }
 
 /* Default PSI registration: the watcher's own epoll fd, drained by
@@ -638,10 +276,22 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         if (!w)
                 return -ENOMEM;
         w->cfg = *cfg;
+        w->be = cfg->v1 ? &watch_backend_v1 : &watch_backend_v2;
         w->emit = emit_func;
         w->userdata = userdata;
         w->epoll_fd = -1;
         w->root_fd = w->psi_root_fd = -1;
+        w->kubepods_root_len = cfg->kubepods_root ? strlen(cfg->kubepods_root) : 0;
+        while (w->kubepods_root_len > 1 && cfg->kubepods_root[w->kubepods_root_len - 1] == '/')
+                w->kubepods_root_len--; /* as cgroup_is_kubepods_root() does */
+        w->max_depth = cfg->max_depth ? cfg->max_depth : WATCHER_MAX_DEPTH_DEFAULT;
+        if (w->max_depth > WATCHER_MAX_DEPTH_LIMIT)
+                w->max_depth = WATCHER_MAX_DEPTH_LIMIT;
+        /* Room for the root's own path and a file name after every cgroup path. */
+        size_t root_len = cfg->root ? strlen(cfg->root) : 0;
+        w->path_max = root_len + CGROUP_FILE_NAME_ROOM < PATH_MAX
+                              ? PATH_MAX - 1 - root_len - CGROUP_FILE_NAME_ROOM
+                              : 0;
         /* The slot shares a key's low half with the fd's kind. */
         if (w->cfg.max_cgroups > KEY_SLOT_MASK)
                 w->cfg.max_cgroups = KEY_SLOT_MASK;
@@ -674,7 +324,7 @@ Watcher *watcher_free(Watcher *w)
                 return NULL;
         w->scanning = true; /* no records while tearing down */
         if (w->root)
-                remove_cgroup(w, w->root);
+                watcher_remove_cgroup(w, w->root);
         safe_close(w->inotify_fd);
         safe_close(w->epoll_fd);
         safe_close(w->pod_log_fd);
@@ -704,7 +354,6 @@ static void probe_psi(Watcher *w)
 int watcher_scan(Watcher *w)
 {
         char msg[256];
-        int r;
 
         if (w->root)
                 return -EBUSY;
@@ -712,52 +361,24 @@ int watcher_scan(Watcher *w)
         w->root_fd = open(w->cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (w->root_fd < 0)
                 return -errno;
-        if (!w->cfg.v1)
-                w->psi_root_fd = w->root_fd;
-        else if (w->cfg.psi_root) {
-                /* Without it (or when it cannot be opened) v1 cgroups have no PSI. */
-                w->psi_root_fd = open(w->cfg.psi_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (w->psi_root_fd < 0)
-                        watcher_emit_warning(
-                                w, NULL, -errno,
-                                "cannot open the unified hierarchy (--psi-root): cgroups have no PSI");
-        }
+        w->be->open_psi_root(w);
         w->scanning = true;
-        w->root = add_cgroup(w, NULL, w->cfg.root);
+        w->pass_warnings = 0;
+        w->root = watcher_add_cgroup(w, NULL, w->cfg.root);
         if (!w->root) {
                 w->scanning = false;
                 return access(w->cfg.root, F_OK) < 0 ? -errno : -EIO;
         }
         probe_psi(w);
-        r = w->cfg.v1 ? faccessat(w->root_fd, "memory.usage_in_bytes", F_OK, 0) == 0
-                      : cg_has_controller(w->root_fd, "memory") > 0;
-        w->has_memory_controller = r > 0;
+        w->has_memory_controller = w->be->probe_memory(w);
         /* The root was added before PSI was probed: give it its trigger now. */
         if (w->root->watched && w->root->psi_fd < 0)
                 watcher_arm_psi(w, w->root);
-        scan(w, w->root);
+        watcher_scan_tree(w, w->root);
         w->scanning = false;
         w->scan_usec = now_usec(CLOCK_MONOTONIC) - t0;
 
-        if (w->cfg.v1)
-                snprintf(msg, sizeof(msg),
-                         "watching %u of %u cgroups under %s (cgroup v1 memory controller, pressure_level "
-                         "mode "
-                         "%s); PSI %s%s",
-                         w->n_watched, w->n_cgroups, w->cfg.root, v1_mode_to_string(w->cfg.v1_mode),
-                         !w->cfg.psi          ? "off by configuration"
-                         : !w->psi_supported  ? "NOT available"
-                         : w->psi_root_fd < 0 ? "of the node only (no unified hierarchy)"
-                                              : "from the same paths under ",
-                         w->cfg.psi && w->psi_supported && w->psi_root_fd >= 0 ? w->cfg.psi_root : "");
-        else
-                snprintf(
-                        msg, sizeof(msg), "watching %u of %u cgroups under %s; memory controller %s; PSI %s",
-                        w->n_watched, w->n_cgroups, w->cfg.root,
-                        w->has_memory_controller ? "available" : "NOT available (cgroup v1 or hybrid host?)",
-                        !w->cfg.psi        ? "off by configuration"
-                        : w->psi_supported ? "on"
-                                           : "NOT available");
+        w->be->describe(w, msg, sizeof(msg));
         Record rec = record_init(RECORD_STARTED);
         rec.message = msg;
         rec.duration_usec = w->scan_usec;
@@ -775,77 +396,28 @@ int watcher_psi_fd(const Watcher *w)
         return w->epoll_fd;
 }
 
-static void read_current(Watcher *w, const Cgroup *c, uint64_t *ret)
-{
-        const char *rel = watcher_relpath(w, c, c->v1 ? "memory.usage_in_bytes" : "memory.current");
-
-        if (rel)
-                (void)cg_read_u64(w->root_fd, rel, ret);
-}
-
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c)
 {
+        const char *rel = watcher_relpath(w, c, w->be->current_file);
         uint64_t v = UINT64_MAX;
 
-        read_current(w, c, &v);
+        if (rel)
+                (void)cg_read_u64(w->root_fd, rel, &v);
         return v;
 }
 
-static void handle_memory_events(Watcher *w, Cgroup *c)
-{
-        MemEvents ev, local;
-        MemEventsDelta d, dl = {};
-        Record r = record_init(RECORD_MEMORY_EVENTS);
-
-        if (c->events_fd < 0 || read_events(w, c->events_fd, &ev) < 0)
-                return;
-        memevents_diff(&c->events, &ev, &d);
-        c->events = ev;
-        if (!d.any)
-                return;
-        size_t len;
-        if (watcher_read_attr(w, c, "memory.events.local", &len) >= 0 &&
-            memevents_parse(w->text, len, &local) >= 0) {
-                MemEvents old = {};
-                memcpy(old.value, c->events_local, sizeof(old.value));
-                local.n_extra = 0; /* attribution needs the known keys only */
-                memevents_diff(&old, &local, &dl);
-                memcpy(c->events_local, local.value, sizeof(c->events_local));
-        }
-        read_current(w, c, &r.current);
-        r.delta = &d;
-        r.delta_local = &dl;
-        watcher_emit(w, &r, c);
-}
-
-static void handle_cgroup_events(Watcher *w, Cgroup *c)
-{
-        CgroupEvents ev, old = c->cgevents;
-        size_t len;
-
-        if (!c->watched || watcher_read_attr(w, c, "cgroup.events", &len) < 0 ||
-            cgroup_events_parse(w->text, len, &ev) < 0)
-                return;
-        if (ev.populated == old.populated && ev.frozen == old.frozen)
-                return;
-        c->cgevents = ev;
-        Record r = record_init(RECORD_CGROUP_EVENTS);
-        r.cgevents_old = &old;
-        watcher_emit(w, &r, c);
-}
-
-static void handle_limits(Watcher *w, Cgroup *c)
+void watcher_handle_limits(Watcher *w, Cgroup *c)
 {
         uint64_t old_high = c->high, old_max = c->max;
 
-        read_limits(w, c);
+        w->be->read_limits(w, c);
         if (c->high == old_high && c->max == old_max)
                 return;
         Record r = record_init(RECORD_LIMITS);
         r.old_high = old_high;
         r.old_max = old_max;
         /* Watch (or stop) first: whoever reads the record sees the cgroup as it now is. */
-        evaluate(w, c);
+        watcher_evaluate(w, c);
         watcher_emit(w, &r, c);
 }
 
@@ -855,7 +427,8 @@ static void rescan(Watcher *w)
         r.message = "rescanned the hierarchy";
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
 
-        scan(w, w->root);
+        w->pass_warnings = 0;
+        watcher_scan_tree(w, w->root);
         r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
         watcher_emit(w, &r, w->root);
         /* Notifications may have been lost, counters never are: re-read all. */
@@ -863,13 +436,8 @@ static void rescan(Watcher *w)
                 Cgroup *c = w->slots[i];
                 if (!c)
                         continue;
-                handle_limits(w, c);
-                if (c->v1) {
-                        watcher_v1_refresh(w, c);
-                        continue;
-                }
-                handle_memory_events(w, c);
-                handle_cgroup_events(w, c);
+                watcher_handle_limits(w, c);
+                w->be->refresh(w, c);
         }
 }
 
@@ -881,33 +449,11 @@ int watcher_rescan(Watcher *w)
         return 0;
 }
 
-static bool name_is(const struct inotify_event *e, const char *s)
-{
-        return e->len > 0 && strcmp(e->name, s) == 0;
-}
-
-/* A write to c's cgroup.subtree_control may have enabled or disabled the
- * memory controller in its children: the kernel makes or removes their
- * memory.* files without any inotify event, so look. */
-static void controllers_changed(Watcher *w, Cgroup *c)
-{
-        for (Cgroup *child = c->first_child; child; child = child->next_sibling) {
-                const char *rel = watcher_relpath(w, child, "memory.events");
-                bool now = rel && faccessat(w->root_fd, rel, F_OK, 0) == 0;
-
-                if (now == (child->watched ? child->events_fd >= 0 : child->has_memory))
-                        continue;
-                detach(w, child);
-                read_limits(w, child);
-                evaluate(w, child);
-        }
-}
-
 static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *e)
 {
         if (e->mask & (IN_DELETE_SELF | IN_IGNORED)) {
                 if (c != w->root)
-                        remove_cgroup(w, c);
+                        watcher_remove_cgroup(w, c);
                 else if (e->mask & IN_DELETE_SELF)
                         watcher_emit_warning(w, c, -ENODEV, "the cgroup root went away");
                 return;
@@ -916,25 +462,21 @@ static void handle_dir_event(Watcher *w, Cgroup *c, const struct inotify_event *
                 return;
         if (e->mask & IN_ISDIR) {
                 if (e->mask & (IN_CREATE | IN_MOVED_TO)) {
-                        Cgroup *child = find_child(c, e->name, strlen(e->name));
+                        Cgroup *child = watcher_find_child(c, e->name, strlen(e->name));
                         if (!child)
-                                child = add_cgroup(w, c, e->name);
+                                child = watcher_add_cgroup(w, c, e->name);
                         /* Subdirectories made before our watch was in place. */
                         if (child)
-                                scan(w, child);
+                                watcher_scan_tree(w, child);
                 } else if (e->mask & (IN_DELETE | IN_MOVED_FROM)) {
-                        Cgroup *child = find_child(c, e->name, strlen(e->name));
+                        Cgroup *child = watcher_find_child(c, e->name, strlen(e->name));
                         if (child)
-                                remove_cgroup(w, child);
+                                watcher_remove_cgroup(w, child);
                 }
                 return;
         }
-        if ((e->mask & IN_MODIFY) && e->len > 0 &&
-            (w->cfg.v1 ? watcher_v1_limit_file(e->name)
-                       : name_is(e, "memory.high") || name_is(e, "memory.max")))
-                handle_limits(w, c);
-        else if ((e->mask & IN_MODIFY) && name_is(e, "cgroup.subtree_control"))
-                controllers_changed(w, c);
+        if (e->mask & IN_MODIFY)
+                w->be->dir_file_modified(w, c, e->name);
 }
 
 static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
@@ -957,19 +499,9 @@ static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
         case WD_DIR:
                 handle_dir_event(w, c, e);
                 break;
-        case WD_EVENTS:
-                if (e->mask & IN_IGNORED) {
-                        c->wd_events = -1;
-                        wdmap_remove(&w->wds, e->wd);
-                } else
-                        handle_memory_events(w, c);
-                break;
-        case WD_CGEVENTS:
-                if (e->mask & IN_IGNORED) {
-                        c->wd_cgevents = -1;
-                        wdmap_remove(&w->wds, e->wd);
-                } else
-                        handle_cgroup_events(w, c);
+        default:
+                if (w->be->file_event)
+                        w->be->file_event(w, c, (WdKind)ent->kind, e->wd, e->mask);
                 break;
         }
 }
@@ -978,6 +510,7 @@ int watcher_process_inotify(Watcher *w)
 {
         int handled = 0;
 
+        w->pass_warnings = 0;
         for (;;) {
                 ssize_t n = read(w->inotify_fd, w->ibuf, sizeof(w->ibuf));
                 if (n < 0) {
@@ -1011,15 +544,13 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
         unsigned kind = (uint32_t)key >> KEY_KIND_SHIFT;
         size_t len;
 
-        if (c && c->v1 && kind >= KEY_V1 && kind < KEY_V1 + _V1_FD_MAX) {
-                watcher_v1_handle(w, c, (V1Fd)(kind - KEY_V1), revents);
-                return 1;
-        }
+        if (c && kind != KEY_PSI)
+                return w->be->handle_key ? w->be->handle_key(w, c, kind, revents) : 0;
         if (!c || kind != KEY_PSI || c->psi_fd < 0)
                 return 0;
         if (revents & EPOLLERR) {
                 /* The cgroup is being removed; inotify tells the rest. */
-                disarm_psi(w, c);
+                watcher_disarm_psi(w, c);
                 return 0;
         }
         if (!(revents & EPOLLPRI))
@@ -1029,7 +560,7 @@ int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents)
                 return 0;
         c->n_psi_events++;
         Record r = record_init(RECORD_PSI);
-        read_current(w, c, &r.current);
+        r.current = watcher_read_current(w, c);
         watcher_emit(w, &r, c);
         return 1;
 }
@@ -1067,6 +598,8 @@ void watcher_get_stats(const Watcher *w, WatcherStats *ret)
                 .n_overflows = w->n_overflows,
                 .n_records = w->n_records,
                 .n_dropped_cgroups = w->n_dropped_cgroups,
+                .n_too_deep = w->n_too_deep,
+                .n_path_too_long = w->n_path_too_long,
                 .scan_usec = w->scan_usec,
                 .has_memory_controller = w->has_memory_controller,
                 .psi_supported = w->psi_supported,
@@ -1083,7 +616,13 @@ const Cgroup *watcher_slot(const Watcher *w, unsigned i)
         return i < w->n_slots ? w->slots[i] : NULL;
 }
 
-const Cgroup *watcher_root(const Watcher *w)
+uint64_t watcher_next_usec(const Watcher *w)
 {
-        return w->root;
+        return w->be->next_usec ? w->be->next_usec(w) : 0;
+}
+
+void watcher_tick(Watcher *w, uint64_t now_usec)
+{
+        if (w->be->tick)
+                w->be->tick(w, now_usec);
 }

@@ -12,16 +12,28 @@
 #include "test-main.h"
 
 /* Walk a path's components the way the watcher does, returning the leaf's kind. */
-static CgroupKind kind_of(const char *path)
+static CgroupKind kind_of_in(const char *kubepods_root, const char *path)
 {
         CgroupKind k = CGROUP_KIND_ROOT;
-        char buf[512];
+        const char *end;
 
-        strcpy(buf, path);
-        for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
-                k = cgroup_kind_from_name(k, c, strlen(c));
+        ck_assert_int_eq(path[0], '/');
+        for (const char *c = path + 1; *c; c = end + (*end == '/')) {
+                end = strchrnul(c, '/');
+                k = cgroup_kind_from_name(k,
+                                          cgroup_is_kubepods_root(kubepods_root, path, (size_t)(end - path)),
+                                          c, (size_t)(end - c));
+        }
         return k;
 }
+
+static CgroupKind kind_of(const char *path)
+{
+        return kind_of_in(NULL, path);
+}
+
+#define POD_SD "kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice"
+#define POD_FS "pod0a1b2c3d-1111-2222-3333-444455556666"
 
 START_TEST(test_kinds)
 {
@@ -29,38 +41,79 @@ START_TEST(test_kinds)
                 const char *path;
                 CgroupKind kind;
         } t[] = {
-                { "system.slice", CGROUP_KIND_SLICE },
-                { "system.slice/nginx.service", CGROUP_KIND_SERVICE },
-                { "user.slice/user-1000.slice/session-2.scope", CGROUP_KIND_SCOPE },
-                { "init.scope", CGROUP_KIND_SCOPE },
-                { "kubepods.slice", CGROUP_KIND_KUBEPODS },
-                { "kubepods.slice/kubepods-burstable.slice", CGROUP_KIND_KUBEPODS },
-                { "kubepods.slice/kubepods-besteffort.slice", CGROUP_KIND_KUBEPODS },
-                { "kubepods.slice/kubepods-burstable.slice/"
-                  "kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
+                { "/system.slice", CGROUP_KIND_SLICE },
+                { "/system.slice/nginx.service", CGROUP_KIND_SERVICE },
+                { "/user.slice/user-1000.slice/session-2.scope", CGROUP_KIND_SCOPE },
+                { "/init.scope", CGROUP_KIND_SCOPE },
+                { "/kubepods.slice", CGROUP_KIND_KUBEPODS },
+                { "/kubepods.slice/kubepods-burstable.slice", CGROUP_KIND_KUBEPODS },
+                { "/kubepods.slice/kubepods-besteffort.slice", CGROUP_KIND_KUBEPODS },
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD, CGROUP_KIND_POD },
+                { "/kubepods.slice/kubepods-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
                   CGROUP_KIND_POD },
-                { "kubepods.slice/kubepods-pod0a1b2c3d_1111_2222_3333_444455556666.slice", CGROUP_KIND_POD },
-                { "kubepods.slice/kubepods-burstable.slice/"
-                  "kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice/"
-                  "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD
+                  "/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
                   CGROUP_KIND_CONTAINER },
-                { "kubepods", CGROUP_KIND_KUBEPODS },
-                { "kubepods/burstable", CGROUP_KIND_KUBEPODS },
-                { "kubepods/besteffort/pod0a1b2c3d-1111-2222-3333-444455556666", CGROUP_KIND_POD },
-                { "kubepods/pod0a1b2c3d-1111-2222-3333-444455556666", CGROUP_KIND_POD },
-                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/0123456789abcdef",
-                  CGROUP_KIND_CONTAINER },
-                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/crio-conmon-0123456789abcdef",
+                { "/kubepods", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/burstable", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/besteffort/" POD_FS, CGROUP_KIND_POD },
+                { "/kubepods/" POD_FS, CGROUP_KIND_POD },
+                { "/kubepods/burstable/" POD_FS "/0123456789abcdef", CGROUP_KIND_CONTAINER },
+                { "/kubepods/burstable/" POD_FS "/crio-conmon-0123456789abcdef", CGROUP_KIND_OTHER },
+                { "/kubepods/burstable/" POD_FS "/abc/container", CGROUP_KIND_CONTAINER },
+                { "/mygroup", CGROUP_KIND_OTHER },
+                { "/notkubepods/pod123", CGROUP_KIND_OTHER },
+                { "/a\nb.slice", CGROUP_KIND_SLICE },
+                /* Hostile layouts: the names without the place are nothing. */
+                { "/user.slice/user-1000.slice/kubepods", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/" POD_FS, CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/" POD_FS "/0123456789abcdef",
                   CGROUP_KIND_OTHER },
-                { "kubepods/burstable/pod0a1b2c3d-1111-2222-3333-444455556666/abc/container",
-                  CGROUP_KIND_CONTAINER },
-                { "mygroup", CGROUP_KIND_OTHER },
-                { "notkubepods/pod123", CGROUP_KIND_OTHER },
-                { "a\nb.slice", CGROUP_KIND_SLICE },
+                { "/system.slice/x.scope/kubepods.slice", CGROUP_KIND_SLICE },
+                { "/system.slice/x.scope/kubepods.slice/kubepods-burstable.slice", CGROUP_KIND_SLICE },
+                { "/system.slice/x.scope/kubepods.slice/kubepods-burstable.slice/" POD_SD,
+                  CGROUP_KIND_SLICE },
+                { "/kubepods/kubepods", CGROUP_KIND_OTHER },
+                { "/kubepods/kubepods/burstable/" POD_FS, CGROUP_KIND_OTHER },
+                { "/x/kubepods/" POD_FS, CGROUP_KIND_OTHER },
+                { "/kubepods.slice/kubepods.slice", CGROUP_KIND_SLICE },
         };
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
                 ck_assert_msg(kind_of(t[i].path) == t[i].kind, "%s: got %s, want %s", t[i].path,
                               cgroup_kind_to_string(kind_of(t[i].path)), cgroup_kind_to_string(t[i].kind));
+}
+END_TEST
+
+START_TEST(test_kubepods_root)
+{
+        static const struct {
+                const char *root, *path;
+                CgroupKind kind;
+        } t[] = {
+                /* kubelet --cgroup-root=/custom: exactly that path, and not the defaults. */
+                { "/custom/kubepods", "/custom/kubepods", CGROUP_KIND_KUBEPODS },
+                { "/custom/kubepods", "/custom/kubepods/burstable/" POD_FS "/0123456789abcdef",
+                  CGROUP_KIND_CONTAINER },
+                { "/custom/kubepods/", "/custom/kubepods/" POD_FS, CGROUP_KIND_POD },
+                { "/custom/kubepods", "/kubepods/burstable/" POD_FS, CGROUP_KIND_OTHER },
+                { "/custom/kubepods", "/kubepods.slice", CGROUP_KIND_SLICE },
+                { "/custom/kubepods", "/other/kubepods/" POD_FS, CGROUP_KIND_OTHER },
+                { "/custom/kubepods", "/custom/kubepodsx/" POD_FS, CGROUP_KIND_OTHER },
+                { "/k8s.slice", "/k8s.slice/kubepods-besteffort.slice", CGROUP_KIND_KUBEPODS },
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                CgroupKind k = kind_of_in(t[i].root, t[i].path);
+                ck_assert_msg(k == t[i].kind, "%s in %s: got %s, want %s", t[i].path, t[i].root,
+                              cgroup_kind_to_string(k), cgroup_kind_to_string(t[i].kind));
+        }
+        ck_assert(cgroup_is_kubepods_root(NULL, "/kubepods", 9));
+        ck_assert(cgroup_is_kubepods_root(NULL, "/kubepods.slice", 15));
+        ck_assert(!cgroup_is_kubepods_root(NULL, "/kubepods.slice", 14));
+        ck_assert(!cgroup_is_kubepods_root(NULL, "/a/kubepods", 11));
+        ck_assert(!cgroup_is_kubepods_root(NULL, "", 0));
+        ck_assert(cgroup_is_kubepods_root("/x/", "/x", 2));
+        ck_assert(!cgroup_is_kubepods_root("/x", "/kubepods", 9));
 }
 END_TEST
 
@@ -170,6 +223,7 @@ static Suite *suite(void)
         Suite *s = suite_create("identity");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_kinds);
+        tcase_add_test(tc, test_kubepods_root);
         tcase_add_test(tc, test_ids);
         tcase_add_test(tc, test_pod_log_lookup);
         tcase_add_test(tc, test_container_log_lookup);

@@ -341,6 +341,82 @@ START_TEST(test_readers_dirfd)
 }
 END_TEST
 
+START_TEST(test_kv_next)
+{
+        static const struct {
+                const char *text;
+                unsigned flags;
+                int r;           /* of the first call */
+                const char *key; /* when r is 1 */
+                uint64_t value;
+        } t[] = {
+                { "high 12\n", 0, 1, "high", 12 },
+                { "high 12", 0, 1, "high", 12 },                /* no final newline */
+                { "\n\n  \nhigh\t\t7\n", 0, -EINVAL, NULL, 0 }, /* a line of blanks is malformed */
+                { "\n\nhigh\t\t7\n", 0, 1, "high", 7 },         /* empty lines are skipped */
+                { "", 0, 0, NULL, 0 },
+                { "\n\n", 0, 0, NULL, 0 },
+                { "high\n", 0, -EINVAL, NULL, 0 },
+                { "high \n", 0, -EINVAL, NULL, 0 },
+                { " 12\n", 0, -EINVAL, NULL, 0 },
+                { "high -1\n", 0, -EINVAL, NULL, 0 },
+                { "high 12 kB\n", 0, -EINVAL, NULL, 0 },
+                { "high 0x10\n", 0, -EINVAL, NULL, 0 },
+                { "high 18446744073709551616\n", 0, -ERANGE, NULL, 0 },
+                { "high 18446744073709551615\n", 0, 1, "high", UINT64_MAX },
+                { "high\x01 1\n", 0, 1, "high\x01", 1 },
+                { "MemTotal:       24684084 kB\n", KV_COLON | KV_KB, 1, "MemTotal", 24684084ULL * 1024 },
+                { "HugePages_Total:       0\n", KV_COLON | KV_KB, 1, "HugePages_Total", 0 },
+                { "MemTotal 1 kB\n", KV_COLON | KV_KB, -EINVAL, NULL, 0 },
+                { ": 1 kB\n", KV_COLON | KV_KB, -EINVAL, NULL, 0 },
+                { "MemTotal: kB\n", KV_COLON | KV_KB, -EINVAL, NULL, 0 },
+                { "MemTotal: 18014398509481984 kB\n", KV_COLON | KV_KB, -ERANGE, NULL, 0 },
+                { "MemTotal: 1 MB\n", KV_COLON | KV_KB, -EINVAL, NULL, 0 },
+        };
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                const char *p = t[i].text, *k = NULL;
+                size_t kl = 0;
+                uint64_t v = 42;
+                int r = kv_next(&p, t[i].text + strlen(t[i].text), t[i].flags, &k, &kl, &v);
+
+                ck_assert_msg(r == t[i].r, "case %zu: got %d, want %d", i, r, t[i].r);
+                if (r == 1) {
+                        ck_assert_uint_eq(kl, strlen(t[i].key));
+                        ck_assert(memcmp(k, t[i].key, kl) == 0);
+                        ck_assert_uint_eq(v, t[i].value);
+                } else
+                        ck_assert_uint_eq(v, 42); /* nothing set */
+                ck_assert(p >= t[i].text && p <= t[i].text + strlen(t[i].text));
+        }
+
+        /* A lenient caller goes on after a bad line; the cursor never passes the end. */
+        static const char mixed[] = "a 1\nbad\nb 2\n\nc x\nd 4";
+        const char *p = mixed, *k;
+        size_t kl;
+        uint64_t v, sum = 0;
+        int r, good = 0, bad = 0;
+        while ((r = kv_next(&p, mixed + strlen(mixed), 0, &k, &kl, &v)) != 0) {
+                if (r > 0) {
+                        good++;
+                        sum += v;
+                } else
+                        bad++;
+        }
+        ck_assert_int_eq(good, 3);
+        ck_assert_int_eq(bad, 2);
+        ck_assert_uint_eq(sum, 7);
+        ck_assert_ptr_eq(p, mixed + strlen(mixed));
+        /* Bytes past `end` are never read, NUL or not. */
+        static const char cut[] = "high 12345";
+        p = cut;
+        ck_assert_int_eq(kv_next(&p, cut + 7, 0, &k, &kl, &v), 1);
+        ck_assert_uint_eq(v, 12);
+        ck_assert(kv_key_is(k, kl, "high"));
+        ck_assert(!kv_key_is(k, kl, "hig"));
+        ck_assert(!kv_key_is(k, kl, "highs"));
+}
+END_TEST
+
 START_TEST(test_meminfo_parse)
 {
         static const char good[] = "MemTotal:       24684084 kB\nMemFree:        1000 kB\n"
@@ -357,9 +433,20 @@ START_TEST(test_meminfo_parse)
                 "MemAvailabl",
                 "",
                 "MemAvailable: 99999999999999999999 kB\nMemTotal: 1 kB\n",
+                "MemAvailable: 18014398509481984 kB\nMemTotal: 1 kB\n", /* bytes past UINT64_MAX */
+                "MemAvailable 5 kB\nMemTotal: 1 kB\n",
         };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                avail = total = 7;
                 ck_assert_int_eq(meminfo_parse(bad[i], strlen(bad[i]), &avail, &total), -EINVAL);
+                ck_assert_uint_eq(avail, 7); /* nothing set on failure */
+                ck_assert_uint_eq(total, 7);
+        }
+        /* Other lines of other shapes do not matter. */
+        static const char odd[] = "garbage\nMemTotal: 2048 kB\nHugepagesize: x\nMemAvailable: 1024 kB\n";
+        ck_assert_int_eq(meminfo_parse(odd, strlen(odd), &avail, &total), 0);
+        ck_assert_uint_eq(avail, 1 << 20);
+        ck_assert_uint_eq(total, 2 << 20);
 }
 END_TEST
 
@@ -380,6 +467,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_find_cgroup2_mount);
         tcase_add_test(tc, test_readers_dirfd);
         tcase_add_test(tc, test_meminfo_parse);
+        tcase_add_test(tc, test_kv_next);
         suite_add_tcase(s, tc);
         return s;
 }

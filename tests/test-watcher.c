@@ -6,13 +6,16 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "test-main.h"
 #include "watcher-internal.h"
 
@@ -25,7 +28,7 @@ typedef struct Seen {
         uint64_t delta_high, delta_local_high, delta_oom_kill, delta_max, delta_oom;
         uint64_t count, threshold, current;
         bool quiet;
-        char json[2048];
+        char json[16384];
         int error;
 } Seen;
 
@@ -520,10 +523,27 @@ START_TEST(test_v1)
         /* OOM: the notification counts as oom; oom_kill is read again later. */
         signal_v1(w, a, V1_FD_OOM, 1);
         ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom, 1);
-        ck_assert_uint_eq(watcher_v1_recheck(w), 1); /* oom_kill has not grown yet */
+        uint64_t due = watcher_next_usec(w);
+        ck_assert_uint_gt(due, 0);
+        ck_assert_uint_le(due, now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC);
+        unsigned n_ev = count(RECORD_MEMORY_EVENTS, "/a");
+        watcher_tick(w, due - 1); /* not yet */
+        ck_assert_uint_eq(watcher_next_usec(w), due);
+        watcher_tick(w, due); /* oom_kill has not grown yet: again later */
+        ck_assert_uint_eq(watcher_next_usec(w), due + WATCHER_V1_RECHECK_USEC);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/a"), n_ev);
         put("a", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
-        ck_assert_uint_eq(watcher_v1_recheck(w), 0);
+        watcher_tick(w, due + WATCHER_V1_RECHECK_USEC);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        ck_assert_uint_eq(count(RECORD_MEMORY_EVENTS, "/a"), n_ev + 1);
         ck_assert_uint_eq(last(RECORD_MEMORY_EVENTS, "/a")->delta_oom_kill, 1);
+        /* An OOM whose kill never shows: given up after 20 tries. */
+        signal_v1(w, a, V1_FD_OOM, 1);
+        unsigned ticks = 0;
+        for (uint64_t t; (t = watcher_next_usec(w)) != 0 && ticks < 100; ticks++)
+                watcher_tick(w, t);
+        ck_assert_uint_eq(ticks, 20);
+        ck_assert(!a->v1->oom_pending);
         ck_assert_ptr_nonnull(strstr(last(RECORD_MEMORY_EVENTS, "/a")->json, "\"oom_kill\":1"));
 
         /* What a policy asks for: low and a threshold, and later nothing. */
@@ -565,6 +585,285 @@ START_TEST(test_v1)
 }
 END_TEST
 
+/* A chain of n directories named name under root/rel, made with mkdirat on
+ * dirfds (a full path would pass PATH_MAX), one fd open at a time. */
+static void mkchain(const char *rel, const char *name, unsigned n)
+{
+        char p[1024];
+        int fd;
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        for (unsigned i = 0; i < n; i++) {
+                ck_assert_msg(mkdirat(fd, name, 0755) == 0, "mkdirat %u: %m", i);
+                int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(next, 0);
+                close(fd);
+                fd = next;
+        }
+        close(fd);
+}
+
+/* Remove such a chain the same way: down to its end, then up through "..". */
+static void rmchain(const char *rel, const char *name)
+{
+        char p[1024];
+        unsigned depth = 0;
+        int fd;
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        for (int next; (next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0; depth++) {
+                close(fd);
+                fd = next;
+        }
+        while (depth-- > 0) {
+                int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(up, 0);
+                close(fd);
+                fd = up;
+                ck_assert_msg(unlinkat(fd, name, AT_REMOVEDIR) == 0, "unlinkat: %m");
+        }
+        close(fd);
+}
+
+static unsigned max_modelled_depth(Watcher *w, size_t *ret_longest)
+{
+        unsigned deepest = 0;
+
+        *ret_longest = 0;
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                char p[PATH_MAX];
+                if (!c)
+                        continue;
+                ck_assert_int_eq(cgroup_path(c, p, sizeof(p)), 0);
+                ck_assert_uint_eq(strlen(p), c->path_len);
+                if (c->depth > deepest)
+                        deepest = c->depth;
+                if (c->path_len > *ret_longest)
+                        *ret_longest = c->path_len;
+        }
+        return deepest;
+}
+
+START_TEST(test_deep_tree)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        size_t longest;
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("deep", "max\n");
+        mkchain("deep", "d", 3000); /* a tenant's delegated subtree */
+        cfg.root = root;
+        cfg.psi = false;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 1 + WATCHER_MAX_DEPTH_DEFAULT); /* the root and 64 levels */
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+        ck_assert_int_eq(last(RECORD_WARNING, NULL)->error, -ELOOP);
+        ck_assert_uint_eq(strlen(last(RECORD_WARNING, NULL)->path), 5 + 2 * (WATCHER_MAX_DEPTH_DEFAULT - 1));
+
+        /* A rescan meets the same subtree: no second warning, same model. */
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 1 + WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+
+        /* The same made while watching: the inotify path has the same bound. */
+        mkcg("late", "max\n");
+        drain(w);
+        mkchain("late", "e", 3000);
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), WATCHER_MAX_DEPTH_DEFAULT);
+        ck_assert_uint_eq(st.n_too_deep, 2);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 2);
+
+        rmchain("late", "e");
+        rmchain("deep", "d");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 3);
+        teardown(w);
+}
+END_TEST
+
+START_TEST(test_long_paths)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        size_t longest;
+        char name[NAME_MAX + 1];
+        Watcher *w;
+
+        memset(name, 'n', NAME_MAX);
+        name[NAME_MAX] = '\0';
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("long", "max\n");
+        mkchain("long", name, 20); /* 20 * 256 bytes: past PATH_MAX at depth 16 */
+        cfg.root = root;
+        cfg.psi = false;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_lt(max_modelled_depth(w, &longest), 17);
+        ck_assert_uint_lt(longest + 1 + strlen(root) + strlen("/memory.soft_limit_in_bytes"), PATH_MAX);
+        ck_assert_uint_eq(st.n_path_too_long, 1);
+        ck_assert_uint_eq(st.n_too_deep, 0);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+        ck_assert_int_eq(last(RECORD_WARNING, NULL)->error, -ENAMETOOLONG);
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        ck_assert_uint_eq(count(RECORD_WARNING, NULL), 1);
+
+        /* max_depth from the configuration, and 0 is the default. */
+        watcher_free(w);
+        cfg.max_depth = 3;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        ck_assert_uint_eq(max_modelled_depth(w, &longest), 3);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_too_deep, 1);
+        ck_assert_uint_eq(st.n_path_too_long, 0);
+        rmchain("long", name);
+        teardown(w);
+}
+END_TEST
+
+static const Cgroup *find_path(Watcher *w, const char *path)
+{
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                char p[PATH_MAX];
+                if (c && cgroup_path(c, p, sizeof(p)) == 0 && strcmp(p, path) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+#define UID    "0a1b2c3d-1111-2222-3333-444455556666"
+#define UID_SD "0a1b2c3d_1111_2222_3333_444455556666"
+#define CTR    "0123456789abcdef"
+
+/* Kinds only from kubelet's own layout: a tenant naming its directories
+ * "kubepods" and "pod<uid>" gets neither protection nor a namespace's policy. */
+START_TEST(test_kubepods_layouts)
+{
+        static const char *const dirs[] = {
+                "user.slice",
+                "user.slice/user-1000.slice",
+                "user.slice/user-1000.slice/kubepods",
+                "user.slice/user-1000.slice/kubepods/burstable",
+                "user.slice/user-1000.slice/kubepods/burstable/pod" UID,
+                "user.slice/user-1000.slice/kubepods/burstable/pod" UID "/" CTR,
+                "x.scope",
+                "x.scope/kubepods.slice",
+                "x.scope/kubepods.slice/kubepods-burstable.slice",
+                "x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD ".slice",
+                "kubepods",
+                "kubepods/burstable",
+                "kubepods/burstable/pod" UID,
+                "kubepods/burstable/pod" UID "/" CTR,
+                "kubepods/pod" UID,
+        };
+        static const struct {
+                const char *path;
+                CgroupKind kind;
+        } want[] = {
+                { "/user.slice/user-1000.slice/kubepods", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable", CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/pod" UID, CGROUP_KIND_OTHER },
+                { "/user.slice/user-1000.slice/kubepods/burstable/pod" UID "/" CTR, CGROUP_KIND_OTHER },
+                { "/x.scope/kubepods.slice", CGROUP_KIND_SLICE },
+                { "/x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD ".slice",
+                  CGROUP_KIND_SLICE },
+                { "/kubepods", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/burstable", CGROUP_KIND_KUBEPODS },
+                { "/kubepods/burstable/pod" UID, CGROUP_KIND_POD },
+                { "/kubepods/burstable/pod" UID "/" CTR, CGROUP_KIND_CONTAINER },
+                { "/kubepods/pod" UID, CGROUP_KIND_POD },
+        };
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char logs[256], p[PATH_MAX];
+        CgroupIdentity id;
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+                mkcg(dirs[i], "max\n");
+        /* kubelet's log directory, as if the pod were real. */
+        snprintf(logs, sizeof(logs), "%s/logs", root);
+        ck_assert_int_eq(mkdir(logs, 0755), 0);
+        snprintf(p, sizeof(p), "%s/shop_web-1_" UID, logs);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = logs;
+        cfg.container_log_dir = NULL;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                const Cgroup *c = find_path(w, want[i].path);
+                ck_assert_msg(c, "%s not modelled", want[i].path);
+                ck_assert_msg(c->kind == want[i].kind, "%s: got %s, want %s", want[i].path,
+                              cgroup_kind_to_string(c->kind), cgroup_kind_to_string(want[i].kind));
+        }
+        watcher_cgroup_identity(w, find_path(w, "/user.slice/user-1000.slice/kubepods/burstable/pod" UID), p,
+                                sizeof(p), &id);
+        ck_assert_ptr_null(id.namespace);
+        ck_assert_ptr_null(id.pod);
+        ck_assert_int_eq(id.qos, _QOS_INVALID);
+        watcher_cgroup_identity(w, find_path(w, "/kubepods/burstable/pod" UID "/" CTR), p, sizeof(p), &id);
+        ck_assert_str_eq(id.namespace, "shop");
+        ck_assert_str_eq(id.pod, "web-1");
+        ck_assert_int_eq(id.qos, QOS_BURSTABLE);
+        watcher_free(w);
+
+        /* kubelet --cgroup-root: only the configured root counts, the defaults do not. */
+        cfg.kubepods_root = "/x.scope/kubepods.slice";
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        ck_assert_int_eq(find_path(w, "/kubepods")->kind, CGROUP_KIND_OTHER);
+        ck_assert_int_eq(find_path(w, "/kubepods/burstable/pod" UID)->kind, CGROUP_KIND_OTHER);
+        ck_assert_int_eq(find_path(w, "/x.scope/kubepods.slice")->kind, CGROUP_KIND_KUBEPODS);
+        const Cgroup *pod =
+                find_path(w, "/x.scope/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_SD
+                             ".slice");
+        ck_assert_int_eq(pod->kind, CGROUP_KIND_POD);
+        watcher_cgroup_identity(w, pod, p, sizeof(p), &id);
+        ck_assert_str_eq(id.namespace, "shop");
+        ck_assert_int_eq(id.qos, QOS_BURSTABLE);
+        /* The same at run time, through inotify. */
+        mkcg("x.scope/kubepods.slice/kubepods-pod" UID_SD ".slice", "max\n");
+        mkcg("user.slice/user-1000.slice/kubepods/pod" UID "x", "max\n");
+        drain(w);
+        pod = find_path(w, "/x.scope/kubepods.slice/kubepods-pod" UID_SD ".slice");
+        ck_assert_int_eq(pod->kind, CGROUP_KIND_POD);
+        watcher_cgroup_identity(w, pod, p, sizeof(p), &id);
+        ck_assert_int_eq(id.qos, QOS_GUARANTEED);
+        ck_assert_int_eq(find_path(w, "/user.slice/user-1000.slice/kubepods/pod" UID "x")->kind,
+                         CGROUP_KIND_OTHER);
+        teardown(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -579,6 +878,13 @@ static Suite *suite(void)
         tcase_add_test(tc, test_rescan);
         tcase_add_test(tc, test_missing_root);
         tcase_add_test(tc, test_v1);
+        tcase_add_test(tc, test_kubepods_layouts);
+        suite_add_tcase(s, tc);
+        /* Thousands of directories made and removed on a real file system. */
+        tc = tcase_create("bounds");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_deep_tree);
+        tcase_add_test(tc, test_long_paths);
         suite_add_tcase(s, tc);
         return s;
 }

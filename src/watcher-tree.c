@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* The model: Cgroups added, bounded, named and removed, and the walk that
+ * keeps them in line with the file system. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "watcher-internal.h"
+
+int cgroup_path(const Cgroup *c, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        if (size < 2)
+                return -ENAMETOOLONG;
+        if (!c->parent) {
+                strcpy(buf, "/");
+                return 0;
+        }
+        /* Measure, then fill from the end. */
+        for (const Cgroup *p = c; p->parent; p = p->parent)
+                len += 1 + p->name_len;
+        if (len + 1 > size)
+                return -ENAMETOOLONG;
+        buf[len] = '\0';
+        for (const Cgroup *p = c; p->parent; p = p->parent) {
+                len -= p->name_len;
+                memcpy(buf + len, p->name, p->name_len);
+                buf[--len] = '/';
+        }
+        return 0;
+}
+
+const Cgroup *cgroup_pod(const Cgroup *c)
+{
+        for (; c; c = c->parent)
+                if (c->kind == CGROUP_KIND_POD)
+                        return c;
+                else if (c->kind != CGROUP_KIND_CONTAINER)
+                        return NULL;
+        return NULL;
+}
+
+static void resolve_container(Watcher *w, Cgroup *c)
+{
+        char id[72];
+
+        if (!c->container_name || c->container_name[0] || !w->cfg.container_log_dir)
+                return;
+        if (w->container_log_fd < 0)
+                w->container_log_fd = open(w->cfg.container_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->container_log_fd < 0 || container_id_from_name(c->name, id, sizeof(id)) < 0)
+                return;
+        (void)container_log_lookup(w->container_log_fd, id, c->container_name);
+}
+
+static void resolve_pod(Watcher *w, Cgroup *pod)
+{
+        char uid[40];
+
+        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !w->cfg.pod_log_dir)
+                return;
+        /* kubelet may start after us: open the directory once it exists. */
+        if (w->pod_log_fd < 0)
+                w->pod_log_fd = open(w->cfg.pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (w->pod_log_fd < 0)
+                return;
+        if (pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
+                return;
+        (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
+}
+
+void watcher_resolve_names(Watcher *w, const Cgroup *c)
+{
+        resolve_pod(w, (Cgroup *)cgroup_pod(c));
+        resolve_container(w, (Cgroup *)c);
+}
+
+static int slot_take(Watcher *w, Cgroup *c)
+{
+        /* Slots below free_hint are all taken. */
+        for (unsigned i = w->free_hint; i < w->n_slots; i++)
+                if (!w->slots[i]) {
+                        w->free_hint = i + 1;
+                        w->slots[i] = c;
+                        c->slot = i;
+                        return 0;
+                }
+        if (w->n_slots == w->slots_allocated) {
+                unsigned n = w->slots_allocated ? w->slots_allocated * 2 : 64;
+                Cgroup **s = realloc(w->slots, n * sizeof(Cgroup *));
+                if (!s)
+                        return -ENOMEM;
+                w->slots = s;
+                w->slots_allocated = n;
+        }
+        c->slot = w->n_slots;
+        w->slots[w->n_slots++] = c;
+        w->free_hint = w->n_slots;
+        return 0;
+}
+
+Cgroup *watcher_find_child(const Cgroup *parent, const char *name, size_t len)
+{
+        for (Cgroup *c = parent->first_child; c; c = c->next_sibling)
+                if (c->name_len == len && memcmp(c->name, name, len) == 0)
+                        return c;
+        return NULL;
+}
+
+void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret)
+{
+        const Cgroup *pod = cgroup_pod(c);
+
+        resolve_pod(w, (Cgroup *)pod);
+        resolve_container(w, (Cgroup *)c);
+        *ret = (CgroupIdentity){ .qos = _QOS_INVALID };
+        ret->path = cgroup_path(c, path_buf, size) >= 0 ? path_buf : NULL;
+        if (c->kind == CGROUP_KIND_SLICE || c->kind == CGROUP_KIND_SCOPE || c->kind == CGROUP_KIND_SERVICE)
+                ret->unit = c->name;
+        if (pod) {
+                ret->namespace = pod->pod_namespace[0] ? pod->pod_namespace : NULL;
+                ret->pod = pod->pod_name[0] ? pod->pod_name : NULL;
+                ret->qos = qos_from_pod_parent(pod->parent ? pod->parent->name : NULL);
+                /* A guaranteed pod sits right in the kubepods root, whatever its name. */
+                if (ret->qos == _QOS_INVALID && pod->parent && pod->parent->kind == CGROUP_KIND_KUBEPODS &&
+                    (!pod->parent->parent || pod->parent->parent->kind != CGROUP_KIND_KUBEPODS))
+                        ret->qos = QOS_GUARANTEED;
+        }
+        if (c->container_name && c->container_name[0])
+                ret->container = c->container_name;
+}
+
+/* Whether the child of parent named name would be the kubepods root. */
+static bool child_is_kubepods_root(const Watcher *w, const Cgroup *parent, const char *name, size_t len)
+{
+        char path[PATH_MAX];
+        size_t plen = parent->parent ? parent->path_len : 0;
+
+        /* Only the default's two names, directly under the root, or a path of
+         * the configured length: most cgroups need no path built. */
+        if (!w->cfg.kubepods_root ? parent->parent != NULL : plen + 1 + len != w->kubepods_root_len)
+                return false;
+        if (plen + 1 + len >= sizeof(path) || cgroup_path(parent, path, sizeof(path)) < 0)
+                return false;
+        path[plen] = '/';
+        memcpy(path + plen + 1, name, len);
+        return cgroup_is_kubepods_root(w->cfg.kubepods_root, path, plen + 1 + len);
+}
+
+static Cgroup *cgroup_alloc(Watcher *w, Cgroup *parent, const char *name, size_t len)
+{
+        CgroupKind kind =
+                parent ? cgroup_kind_from_name(parent->kind, child_is_kubepods_root(w, parent, name, len),
+                                               name, len)
+                       : CGROUP_KIND_ROOT;
+        /* A pod gets room for its namespace and name now, so that learning
+         * them later (kubelet makes the log directory) allocates nothing. */
+        size_t extra = kind == CGROUP_KIND_POD         ? POD_NAMESPACE_MAX + POD_NAME_MAX
+                       : kind == CGROUP_KIND_CONTAINER ? CONTAINER_NAME_MAX
+                                                       : 0;
+        Cgroup *c = calloc(1, sizeof(Cgroup) + len + 1 + extra);
+
+        if (!c)
+                return NULL;
+        if (kind == CGROUP_KIND_POD) {
+                c->pod_namespace = c->name + len + 1;
+                c->pod_name = c->pod_namespace + POD_NAMESPACE_MAX;
+        } else if (kind == CGROUP_KIND_CONTAINER)
+                c->container_name = c->name + len + 1;
+        if (w->be->alloc && w->be->alloc(c) < 0) {
+                free(c);
+                return NULL;
+        }
+        c->parent = parent;
+        c->wd_dir = c->wd_events = c->wd_cgevents = -1;
+        c->events_fd = c->psi_fd = -1;
+        c->serial = ++w->next_serial;
+        c->generation = w->generation;
+        c->kind = kind;
+        c->name_len = (uint16_t)len;
+        memcpy(c->name, name, len);
+        /* Bounded by child_within_bounds(): at most PATH_MAX and max_depth. */
+        c->depth = parent ? (uint16_t)(parent->depth + 1) : 0;
+        c->path_len = (uint16_t)(!parent ? 1 : (parent->parent ? parent->path_len : 0) + 1 + len);
+        return c;
+}
+
+static void unlink_child(Cgroup *c)
+{
+        Cgroup **pp;
+
+        if (!c->parent)
+                return;
+        for (pp = &c->parent->first_child; *pp; pp = &(*pp)->next_sibling)
+                if (*pp == c) {
+                        *pp = c->next_sibling;
+                        break;
+                }
+}
+
+/* A child of parent named len bytes is too deep or its path too long: it
+ * and its subtree are not modelled. Said once per parent (a rescan meets the
+ * same directories again) and at most a few times per pass: a tenant can
+ * make as many such subtrees as it can make cgroups. */
+static void refuse_child(Watcher *w, Cgroup *parent, uint8_t why)
+{
+        if (parent->refused & why)
+                return;
+        parent->refused |= why;
+        if (why == CGROUP_REFUSED_DEPTH)
+                w->n_too_deep++;
+        else
+                w->n_path_too_long++;
+        if (w->pass_warnings >= REFUSAL_WARNINGS_PER_PASS)
+                return;
+        w->pass_warnings++;
+        if (why == CGROUP_REFUSED_DEPTH)
+                watcher_emit_warning(w, parent, -ELOOP,
+                                     "cgroup tree deeper than the maximum depth (max_depth): the "
+                                     "subdirectories of this cgroup are not watched");
+        else
+                watcher_emit_warning(w, parent, -ENAMETOOLONG,
+                                     "cgroup path too long (PATH_MAX): subdirectories of this cgroup with "
+                                     "such paths are not watched");
+}
+
+/* Whether a child of parent named len bytes may be modelled: its depth and
+ * its path's length are bounded, so that every modelled cgroup's path, and
+ * the path of each of its files, fits a PATH_MAX buffer. */
+static bool child_within_bounds(Watcher *w, Cgroup *parent, size_t len)
+{
+        if (len == 0 || len > NAME_MAX)
+                return false;
+        if ((unsigned)parent->depth + 1 > w->max_depth) {
+                refuse_child(w, parent, CGROUP_REFUSED_DEPTH);
+                return false;
+        }
+        if ((parent->parent ? parent->path_len : 0) + 1 + len > w->path_max) {
+                refuse_child(w, parent, CGROUP_REFUSED_PATH);
+                return false;
+        }
+        return true;
+}
+
+/* Add one cgroup (not its children). NULL if it vanished or cannot be
+ * watched; the reason has been reported where a user needs to know. */
+Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
+{
+        size_t len = parent ? strlen(name) : 0;
+        Cgroup *c;
+        int wd;
+
+        if (parent && !child_within_bounds(w, parent, len))
+                return NULL;
+        if (w->n_cgroups >= w->cfg.max_cgroups) {
+                w->n_dropped_cgroups++;
+                if (!w->limit_reported) {
+                        w->limit_reported = true;
+                        watcher_emit_warning(
+                                w, parent, -E2BIG,
+                                "maximum number of cgroups reached (--max-cgroups): further cgroups are not "
+                                "watched");
+                }
+                return NULL;
+        }
+        c = cgroup_alloc(w, parent, parent ? name : "", len);
+        if (!c)
+                return NULL;
+        /* Linked first so that its path can be built; unlinked on failure. */
+        if (parent) {
+                c->next_sibling = parent->first_child;
+                parent->first_child = c;
+        }
+        wd = watcher_add_watch(w, c, NULL, DIR_MASK);
+        if (wd < 0 || slot_take(w, c) < 0) {
+                /* ENOENT/ENOTDIR: it vanished before we got to it, normal. */
+                if (wd >= 0)
+                        (void)inotify_rm_watch(w->inotify_fd, wd);
+                unlink_child(c);
+                free(c);
+                return NULL;
+        }
+        if (wdmap_put(&w->wds, wd, c->slot, WD_DIR) < 0) {
+                (void)inotify_rm_watch(w->inotify_fd, wd);
+                w->slots[c->slot] = NULL;
+                if (c->slot < w->free_hint)
+                        w->free_hint = c->slot;
+                unlink_child(c);
+                free(c);
+                return NULL;
+        }
+        c->wd_dir = wd;
+        w->n_cgroups++;
+        w->be->read_limits(w, c);
+        watcher_evaluate(w, c);
+        if (!w->scanning) {
+                Record r = record_init(RECORD_CGROUP_ADDED);
+                watcher_emit(w, &r, c);
+        }
+        return c;
+}
+
+static void remove_one(Watcher *w, Cgroup *c)
+{
+        if (!w->scanning) {
+                Record r = record_init(RECORD_CGROUP_REMOVED);
+                watcher_emit(w, &r, c);
+        }
+        watcher_detach(w, c);
+        watcher_rm_watch(w, &c->wd_dir);
+        unlink_child(c);
+        w->slots[c->slot] = NULL;
+        if (c->slot < w->free_hint)
+                w->free_hint = c->slot;
+        w->n_cgroups--;
+        if (w->n_cgroups < w->cfg.max_cgroups)
+                w->limit_reported = false;
+        if (c == w->root)
+                w->root = NULL;
+        if (w->be->free)
+                w->be->free(c);
+        free(c);
+}
+
+/* Children before parents (their records come first), without recursion. */
+void watcher_remove_cgroup(Watcher *w, Cgroup *top)
+{
+        for (Cgroup *c = top;;) {
+                while (c->first_child)
+                        c = c->first_child;
+                Cgroup *parent = c->parent;
+                bool done = c == top;
+                remove_one(w, c);
+                if (done)
+                        return;
+                c = parent;
+        }
+}
+
+struct linux_dirent64 {
+        uint64_t d_ino;
+        int64_t d_off;
+        unsigned short d_reclen;
+        unsigned char d_type;
+        char d_name[];
+};
+
+/* Bring c's children in line with the directory: add the missing ones, mark
+ * the present ones, drop the ones that went away. */
+static void scan_children(Watcher *w, Cgroup *c)
+{
+        _cleanup_close_ int fd = -1;
+        unsigned gen = ++w->generation;
+
+        fd = watcher_cg_open(w, c, NULL, O_RDONLY | O_DIRECTORY);
+        if (fd < 0) {
+                watcher_fd_trouble(w, c, fd);
+                return;
+        }
+        for (;;) {
+                _Alignas(struct linux_dirent64) char buf[4096];
+                long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                for (long off = 0; off < n;) {
+                        struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+                        off += d->d_reclen;
+                        if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 ||
+                            strcmp(d->d_name, "..") == 0)
+                                continue;
+                        Cgroup *child = watcher_find_child(c, d->d_name, strlen(d->d_name));
+                        if (!child)
+                                child = watcher_add_cgroup(w, c, d->d_name);
+                        if (child)
+                                child->generation = gen;
+                }
+        }
+        for (Cgroup *child = c->first_child, *next; child; child = next) {
+                next = child->next_sibling;
+                if (child->generation != gen)
+                        watcher_remove_cgroup(w, child);
+        }
+}
+
+/* Pre-order successor of c within the subtree of top, by the tree's own
+ * links: no recursion, no stack that a deep tree could grow. */
+static Cgroup *walk_next(Cgroup *c, const Cgroup *top)
+{
+        if (c->first_child)
+                return c->first_child;
+        for (; c != top; c = c->parent)
+                if (c->next_sibling)
+                        return c->next_sibling;
+        return NULL;
+}
+
+/* Bring the subtree of top in line with the file system. Used for the first
+ * walk, for new directories (whose children may predate our watch) and for
+ * the rescan after an inotify overflow. Iterative: a tenant with a delegated
+ * subtree can make it thousands of levels deep, and only the bounds of
+ * watcher_add_cgroup() (max_depth, path length) limit what is modelled. */
+void watcher_scan_tree(Watcher *w, Cgroup *top)
+{
+        for (Cgroup *c = top; c; c = walk_next(c, top))
+                scan_children(w, c);
+}
