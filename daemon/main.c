@@ -675,10 +675,8 @@ int main(int argc, char **argv)
         }
         if (find_root() < 0)
                 return 1;
-        if (arg_config.max_depth > 0)
-                /* ManagerConfig.max_depth reaches WatcherConfig.max_depth once the watcher has it. */
-                log_warning("--max-depth=%u: not supported by this build's watcher yet, ignored.",
-                            arg_config.max_depth);
+        arg_config.watch.kubepods_root = arg_config.kubepods_root;
+        arg_config.watch.max_depth = arg_config.max_depth;
         find_own_cgroup();
         protect_self();
 

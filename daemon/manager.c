@@ -93,37 +93,37 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_v1_recheck(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_watcher_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The watcher's own deadlines (cgroup v1: oom_kill is re-read a moment after
+ * an OOM notification): one timer, armed only while the watcher asks. */
+static void arm_watcher_timer(Manager *m)
+{
+        uint64_t when = m->watcher ? watcher_next_usec(m->watcher) : 0;
+
+        if (when == 0) {
+                if (m->watcher_timer)
+                        (void)sd_event_source_set_enabled(m->watcher_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!m->watcher_timer) {
+                if (sd_event_add_time(m->event, &m->watcher_timer, CLOCK_MONOTONIC, when, 0, on_watcher_timer,
+                                      m) < 0)
+                        return;
+                (void)sd_event_source_set_description(m->watcher_timer, "watcher-deadline");
+        } else
+                (void)sd_event_source_set_time(m->watcher_timer, when);
+        (void)sd_event_source_set_enabled(m->watcher_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_watcher_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
 
         (void)s;
-        if (watcher_v1_recheck(m->watcher) == 0 || ++m->v1_recheck_tries >= 20) {
-                watcher_v1_recheck_done(m->watcher);
-                return sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_OFF);
-        }
-        (void)sd_event_source_set_time(m->v1_recheck_timer, usec + WATCHER_V1_RECHECK_USEC);
-        return sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_ONESHOT);
-}
-
-/* cgroup v1: oom_kill grows a moment after the OOM notification. */
-static void arm_v1_recheck(Manager *m)
-{
-        uint64_t when = now_usec(CLOCK_MONOTONIC) + WATCHER_V1_RECHECK_USEC;
-        int enabled = SD_EVENT_OFF;
-
-        if (m->v1_recheck_timer && sd_event_source_get_enabled(m->v1_recheck_timer, &enabled) >= 0 &&
-            enabled != SD_EVENT_OFF)
-                return; /* one is due already; it handles every pending cgroup */
-        m->v1_recheck_tries = 0;
-        if (!m->v1_recheck_timer) {
-                if (sd_event_add_time(m->event, &m->v1_recheck_timer, CLOCK_MONOTONIC, when, 0,
-                                      on_v1_recheck, m) < 0)
-                        return;
-                (void)sd_event_source_set_description(m->v1_recheck_timer, "memcg-v1-oom-recheck");
-        } else
-                (void)sd_event_source_set_time(m->v1_recheck_timer, when);
-        (void)sd_event_source_set_enabled(m->v1_recheck_timer, SD_EVENT_ONESHOT);
+        watcher_tick(m->watcher, usec);
+        arm_watcher_timer(m);
+        return 0;
 }
 
 /* Every record passes here: the sinks (output; the event log for decisions
@@ -137,9 +137,6 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         m->n_event_log_errors = sinks_event_log_errors(&m->sinks);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:
-                if (r->type == RECORD_MEMORY_EVENTS && r->cgroup && r->cgroup->v1 && r->delta &&
-                    r->delta->value[MEMEV_OOM] > 0)
-                        arm_v1_recheck(m);
                 if (m->executor)
                         executor_observe(m->executor, r);
                 if (m->engine && m->scanned) {
@@ -228,6 +225,7 @@ static int on_watcher_epoll(sd_event_source *s, int fd, uint32_t revents, void *
         r = watcher_process_psi(m->watcher);
         if (r < 0)
                 log_error_errno(r, "Failed to read the watcher's epoll fd: %m");
+        arm_watcher_timer(m);
         return 0;
 }
 
@@ -240,6 +238,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
         r = watcher_process_inotify(m->watcher);
         if (r < 0)
                 log_error_errno(r, "Failed to read inotify events: %m");
+        arm_watcher_timer(m);
         return 0;
 }
 
@@ -256,6 +255,7 @@ static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
         (void)s, (void)fd;
         (void)watcher_handle_psi(p->manager->watcher, p->key, revents);
+        arm_watcher_timer(p->manager);
         return 0;
 }
 
@@ -308,10 +308,11 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         Manager *m = userdata;
 
         (void)s, (void)si;
-        /* Reload the policies (all or nothing), re-walk the tree, re-read every counter. */
+        /* Reload the policies (each source on its own), re-walk the tree, re-read every counter. */
         log_info("Received SIGHUP: reloading policies and rescanning.");
         (void)manager_load_policies(m, false);
         (void)watcher_rescan(m->watcher);
+        arm_watcher_timer(m);
         return 0;
 }
 
@@ -378,7 +379,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->inotify_source);
         sd_event_source_disable_unref(m->watcher_epoll_source);
         sd_event_source_disable_unref(m->engine_timer);
-        sd_event_source_disable_unref(m->v1_recheck_timer);
+        sd_event_source_disable_unref(m->watcher_timer);
         manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);

@@ -23,8 +23,7 @@ typedef struct ManagerConfig {
         uint64_t event_log_max;  /* rotate past this size */
         unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
         const char *own_cgroup;  /* ours, from the watcher's root (selfcg.h); "": unknown */
-        /* --kubepods-root and --max-depth, for the watcher (WatcherConfig.kubepods_root and
-         * .max_depth once it has them); NULL/0: its defaults. */
+        /* --kubepods-root and --max-depth, for the watcher; NULL/0: its defaults. */
         const char *kubepods_root;
         unsigned max_depth;
 } ManagerConfig;
@@ -95,8 +94,7 @@ struct Manager {
         uint64_t n_node_psi_events;
         uint64_t n_event_log_errors; /* sinks_event_log_errors(), kept here for status.c */
         sd_event_source *engine_timer;
-        sd_event_source *v1_recheck_timer; /* cgroup v1: oom_kill after an OOM notification */
-        unsigned v1_recheck_tries;
+        sd_event_source *watcher_timer; /* watcher_next_usec(): cgroup v1 oom_kill re-checks */
         bool scanned;
         char decision_path[4096];
 };

@@ -179,14 +179,9 @@ int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold
 uint64_t watcher_next_usec(const Watcher *w);
 void watcher_tick(Watcher *w, uint64_t now_usec);
 
-/* DEPRECATED, to be deleted once daemon/manager.c arms its timer from
- * watcher_next_usec()/watcher_tick(): the owner calls watcher_v1_recheck()
- * about WATCHER_V1_RECHECK_USEC after a memory_events record with an oom
- * delta, and again while it returns non-zero (the number of cgroups still
- * waiting), giving up with watcher_v1_recheck_done() after a few tries. */
+/* cgroup v1: oom_kill is re-read this long after an OOM notification (the
+ * notification comes just before the kernel's OOM killer acts), up to 20 times. */
 #define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
-unsigned watcher_v1_recheck(Watcher *w);
-void watcher_v1_recheck_done(Watcher *w);
 
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);

@@ -282,7 +282,7 @@ static void v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
                 break;
         case V1_FD_OOM:
                 /* The notification comes just before the OOM killer picks a victim:
-                 * oom_kill grows a moment later (watcher_v1_recheck). */
+                 * oom_kill grows a moment later (v1_tick). */
                 if (!v->oom_pending)
                         w->n_v1_oom_pending++;
                 v->oom_pending = true;
@@ -306,8 +306,8 @@ static void v1_handle(Watcher *w, Cgroup *c, V1Fd which, uint32_t revents)
         }
 }
 
-/* To be folded into watcher_tick() once the daemon calls that instead. */
-unsigned watcher_v1_recheck(Watcher *w)
+/* oom_kill of every cgroup still waiting for it; returns how many still wait. */
+static unsigned v1_recheck(Watcher *w)
 {
         unsigned pending = 0;
 
@@ -331,7 +331,7 @@ unsigned watcher_v1_recheck(Watcher *w)
         return pending;
 }
 
-void watcher_v1_recheck_done(Watcher *w)
+static void v1_recheck_done(Watcher *w)
 {
         for (unsigned i = 0; i < w->n_slots; i++)
                 if (w->slots[i] && w->slots[i]->v1)
@@ -344,8 +344,8 @@ static void v1_tick(Watcher *w, uint64_t now)
 {
         if (!w->v1_recheck_usec || now < w->v1_recheck_usec)
                 return;
-        if (watcher_v1_recheck(w) == 0 || ++w->v1_recheck_tries >= WATCHER_V1_RECHECK_TRIES) {
-                watcher_v1_recheck_done(w);
+        if (v1_recheck(w) == 0 || ++w->v1_recheck_tries >= WATCHER_V1_RECHECK_TRIES) {
+                v1_recheck_done(w);
                 return;
         }
         w->v1_recheck_usec = now + WATCHER_V1_RECHECK_USEC;

@@ -2,6 +2,7 @@
 /* libFuzzer target: a cgroup path, component by component, through the
  * identity parsers the watcher runs on each new cgroup: its kind (from its
  * parent's), the pod UID, the container id, the QoS class. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void one(CgroupKind *kind, const char *parent, const char *name, size_t len)
+static void one(CgroupKind *kind, bool kubepods_root, const char *parent, const char *name, size_t len)
 {
         /* An exact-size copy: a read past the name is a sanitizer report. */
         char *z = malloc(len + 1), uid[37], id[65], small[13];
@@ -20,7 +21,7 @@ static void one(CgroupKind *kind, const char *parent, const char *name, size_t l
                 return;
         memcpy(z, name, len);
         z[len] = '\0';
-        *kind = cgroup_kind_from_name(*kind, name, len);
+        *kind = cgroup_kind_from_name(*kind, kubepods_root, name, len);
         if (*kind < 0 || *kind >= _CGROUP_KIND_MAX || !cgroup_kind_to_string(*kind))
                 __builtin_trap();
         if (pod_uid_from_name(z, uid, sizeof(uid)) == 0 && strlen(uid) != 36)
@@ -37,12 +38,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const char *p = (const char *)data, *end = p + size;
         CgroupKind kind = CGROUP_KIND_ROOT;
-        char parent[256] = "";
+        char parent[256] = "", path[4096] = "";
+        size_t path_len = 0;
 
         while (p < end) {
                 const char *slash = memchr(p, '/', (size_t)(end - p));
                 size_t len = slash ? (size_t)(slash - p) : (size_t)(end - p);
-                one(&kind, parent, p, len);
+                /* The kubepods root is a path ("/kubepods", "/kubepods.slice"), not a name. */
+                if (path_len + 1 + len < sizeof(path)) {
+                        path[path_len++] = '/';
+                        memcpy(path + path_len, p, len);
+                        path_len += len;
+                }
+                one(&kind, cgroup_is_kubepods_root(NULL, path, path_len), parent, p, len);
                 snprintf(parent, sizeof(parent), "%.*s", (int)len, p);
                 p += len + 1;
         }
