@@ -46,5 +46,7 @@ int memcg_v1_watch_oom(int dirfd);
  * pass. Returns 0 or -errno (not a cgroup directory). */
 int memcg_v1_kill_subtree(int dirfd, int sig, unsigned *ret_n);
 
-/* memory.oom_control: under_oom and the oom_kill counter (Linux 4.13+; 0 before). */
+/* memory.oom_control: under_oom and the oom_kill counter (Linux 4.13+; 0 before).
+ * Returns 0, or -EINVAL without an under_oom line; sets its results only on
+ * success. */
 int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom, uint64_t *ret_oom_kill);

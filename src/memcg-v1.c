@@ -97,23 +97,26 @@ int memcg_v1_watch_oom(int dirfd)
 
 int memcg_v1_oom_control_parse(const char *buf, size_t len, bool *ret_under_oom, uint64_t *ret_oom_kill)
 {
-        size_t pos = 0, n, kl, vl;
-        const char *line, *k, *v;
-        bool seen = false;
-        uint64_t x;
+        const char *p = buf, *k;
+        bool seen = false, under_oom = false;
+        uint64_t x, oom_kill = 0;
+        size_t kl;
+        int r;
 
-        *ret_under_oom = false;
-        *ret_oom_kill = 0;
-        while (next_line(buf, len, &pos, &line, &n)) {
-                if (!split_key_value(line, n, &k, &kl, &v, &vl) || parse_u64_n(v, vl, &x) < 0)
-                        continue;
-                if (kl == 9 && memcmp(k, "under_oom", 9) == 0) {
-                        *ret_under_oom = x != 0;
+        while ((r = kv_next(&p, buf + len, 0, &k, &kl, &x)) != 0) {
+                if (r < 0)
+                        continue; /* a malformed line: the others still count */
+                if (kv_key_is(k, kl, "under_oom")) {
+                        under_oom = x != 0;
                         seen = true;
-                } else if (kl == 8 && memcmp(k, "oom_kill", 8) == 0)
-                        *ret_oom_kill = x;
+                } else if (kv_key_is(k, kl, "oom_kill"))
+                        oom_kill = x;
         }
-        return seen ? 0 : -EINVAL;
+        if (!seen)
+                return -EINVAL;
+        *ret_under_oom = under_oom;
+        *ret_oom_kill = oom_kill;
+        return 0;
 }
 
 typedef struct KillCtx {
