@@ -1,13 +1,13 @@
 #!/bin/bash
 # Install the Debian 12 packages memwarden needs: to build and run it, and
 # with --tests also to test it (Check, qemu + debootstrap for the VM suite,
-# clang for the fuzz build).
+# clang for the fuzz build, valgrind).
 set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev libcurl4-openssl-dev)
 if [ "${1:-}" = "--tests" ]; then
     # clang and its runtime (libFuzzer, the sanitizers) for the fuzz build.
-    pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev)
+    pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind)
 fi
 
 missing=()

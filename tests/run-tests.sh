@@ -22,8 +22,8 @@ setup() { # builddir, options...
 }
 
 passed=0 failed=0 skipped=0
-tally() { # builddir
-    local log="$1/meson-logs/testlog.json"
+tally() { # builddir [setup]
+    local log="$1/meson-logs/testlog${2:+-$2}.json"
     [ -f "$log" ] || { failed=$((failed + 1)); return; }
     passed=$((passed + $(grep -c '"result": "OK"' "$log")))
     failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")))
@@ -61,7 +61,7 @@ fuzz() { # builddir
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 if ! $fuzz_only; then
-    setup build-asan -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-asan && \
+    setup build-asan -Dtests=true -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-asan && \
         meson test -C build-asan --suite unit --print-errorlogs
     tally build-asan
 fi
@@ -78,10 +78,17 @@ else
 fi
 
 if ! $fuzz_only; then
-    # The VM gets the plain build: sanitizers and mlockall do not mix.
-    setup build && ninja -C build && \
+    # The VM gets the plain build: sanitizers and mlockall do not mix. -Dtests=true:
+    # the run command (deploy/run-agent.sh) may have set build/ up without tests.
+    setup build -Dtests=true -Db_sanitize=none && ninja -C build && \
         meson test -C build --suite integration --print-errorlogs
     tally build
+    # The unit suite again under valgrind's memcheck, on the plain build (the
+    # python-driven host test runs the daemon itself: not under valgrind).
+    if command -v valgrind >/dev/null; then
+        meson test -C build --setup valgrind --suite unit --no-suite python --print-errorlogs
+        tally build valgrind
+    fi
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
