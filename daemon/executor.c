@@ -1123,7 +1123,7 @@ static void run_exec(Executor *x, const Action *act, const Target *t, const Cgro
 
 static void make_target(Executor *x, const EngineDecision *d, Target *t)
 {
-        const char *unit = cgroup_unit_name(d->cgroup);
+        const char *unit = plan_unit_candidate(d->cgroup) ? d->cgroup->name : NULL;
 
         *t = (Target){ .cgroup = d->cgroup, .slot = d->cgroup->slot, .serial = d->cgroup->serial };
         if (cgroup_path(d->cgroup, t->path, sizeof(t->path)) < 0)
