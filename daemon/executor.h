@@ -6,7 +6,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "actions.h"
+#include "action-state.h"
+#include "planner.h"
 #include "engine.h"
 #include "watcher.h"
 
@@ -29,6 +30,7 @@ typedef struct ExecutorConfig {
         bool bus;               /* use the system bus (systemd units, the D-Bus signal) */
         uint64_t webhook_timeout_usec;
         const char *exec_helper; /* the program run as the exec helper (memwardend itself) */
+        const char *own_cgroup;  /* memwarden's own cgroup path (found by the caller), NULL or "": unknown */
 } ExecutorConfig;
 
 typedef struct ExecutorStats {
@@ -38,8 +40,10 @@ typedef struct ExecutorStats {
         bool bus_connected;
 } ExecutorStats;
 
-int executor_new(sd_event *event, Watcher *w, Engine *engine, const ExecutorConfig *cfg, ExecutorEmit emit,
-                 void *userdata, Executor **ret);
+/* The executor never calls the engine: the owner reads its action records
+ * (a failed one carries cgroup and policy) and tells the engine. */
+int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, ExecutorEmit emit, void *userdata,
+                 Executor **ret);
 Executor *executor_free(Executor *x);
 
 /* Run the steps of a decision, and undo what is to be undone. */

@@ -380,7 +380,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         }
         m->cfg.exec.cgroup_root = cfg->watch.root;
         m->cfg.exec.v1 = cfg->watch.v1;
-        r = executor_new(m->event, m->watcher, m->engine, &m->cfg.exec, on_outcome, m, &m->executor);
+        r = executor_new(m->event, m->watcher, &m->cfg.exec, on_outcome, m, &m->executor);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the actions: %m");
                 goto fail;
