@@ -464,6 +464,8 @@ int report_file_name(const char *policy, const char *path, uint64_t real_usec, c
         if (k < size - 7)
                 buf[k++] = '-';
         name_put(buf, &k, size - 6, path);
+        if (buf[k - 1] == '.')
+                buf[k - 1] = '_'; /* no ".." before the suffix either */
         memcpy(buf + k, ".json", 6);
         return 0;
 }
@@ -498,7 +500,7 @@ int report_prune(int dirfd, unsigned keep)
         for (int round = 0; round < 8; round++) {
                 PruneCtx ctx = { 0 };
                 int r = dir_for_each(fd, count_report, &ctx);
-                if (r < 0)
+                if (r < 0 && r != -ENOENT) /* -ENOENT: every entry seen */
                         return r;
                 if (ctx.n <= keep || !ctx.oldest[0])
                         break;
