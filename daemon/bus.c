@@ -417,6 +417,7 @@ int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const ch
 {
         static char p[256], cg[PATH_MAX * 4 + 1], ph[32], js[65536];
         sd_bus *bus = bus_get(b);
+        int r;
 
         if (!bus)
                 return -ENOTCONN;
@@ -425,6 +426,7 @@ int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const ch
         utf8_escape(path, cg, sizeof(cg));
         utf8_escape(phase, ph, sizeof(ph));
         utf8_escape(json, js, sizeof(js));
-        return sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "ssss", p, cg,
-                                  ph, js);
+        r = sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "ssss", p, cg,
+                               ph, js);
+        return r < 0 ? r : 0;
 }

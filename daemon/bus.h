@@ -63,5 +63,6 @@ int bus_unit_call_sync(Bus *b, BusUnitMethod m, const char *unit, uint64_t value
 int bus_resolve_unit(Bus *b, const char *path, const char *name, BusResolved resolved, const void *ctx,
                      size_t ctx_size);
 
-/* PolicyEvent(policy, cgroup, phase, json); strings are made valid UTF-8. */
+/* PolicyEvent(policy, cgroup, phase, json); strings are made valid UTF-8 (a
+ * hostile cgroup name never makes the signal fail). Returns 0 or -errno. */
 int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const char *phase, const char *json);
