@@ -17,154 +17,33 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "fake-systemd.h"
 #include "macro.h"
 
-static pid_t daemon_pid;
+static FakeSystemd fs;
 static sd_event *event;
-static sd_bus *fake; /* the fake systemd */
+static sd_bus *fake; /* the fake systemd's connection */
 static Bus *bus;
-
-typedef struct FakeUnit {
-        const char *object, *id, *cgroup;
-} FakeUnit;
 
 #define SCOPE "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
 static const FakeUnit units[] = {
-        { "/org/freedesktop/systemd1/unit/web_2d1_2eservice", "web-1.service",
-          "/system.slice/web-1.service" },
-        { "/org/freedesktop/systemd1/unit/scope", "cri-containerd-X.scope", SCOPE },
-        { "/org/freedesktop/systemd1/unit/liar", "liar.service", "/system.slice/other.service" },
+        { .object = "/org/freedesktop/systemd1/unit/web_2d1_2eservice",
+          .id = "web-1.service",
+          .cgroup = "/system.slice/web-1.service" },
+        { .object = "/org/freedesktop/systemd1/unit/scope",
+          .id = "cri-containerd-X.scope",
+          .cgroup = SCOPE },
+        { .object = "/org/freedesktop/systemd1/unit/liar",
+          .id = "liar.service",
+          .cgroup = "/system.slice/other.service",
+          .claims = "/system.slice/liar.service" },
 };
-
-static const FakeUnit *unit_for(const char *cgroup)
-{
-        /* Like systemd: the unit that contains the path, walking up. */
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                size_t n = strlen(units[i].cgroup);
-                if (strncmp(cgroup, units[i].cgroup, n) == 0 && (cgroup[n] == '\0' || cgroup[n] == '/'))
-                        return &units[i];
-        }
-        if (strcmp(cgroup, "/system.slice/liar.service") == 0)
-                return &units[2];
-        return NULL;
-}
-
-static int m_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *e)
-{
-        const char *cg;
-        const FakeUnit *u;
-
-        if (sd_bus_message_read(m, "s", &cg) < 0)
-                return -EINVAL;
-        u = unit_for(cg);
-        if (!u)
-                return sd_bus_error_setf(e, "org.freedesktop.systemd1.NoUnitForControlGroup",
-                                         "No unit for control group '%s'.", cg);
-        return sd_bus_reply_method_return(m, "o", u->object);
-}
-
-static int m_kill(sd_bus_message *m, void *userdata, sd_bus_error *e)
-{
-        const char *unit;
-
-        if (sd_bus_message_read(m, "s", &unit) < 0)
-                return -EINVAL;
-        if (strcmp(unit, "web-1.service") == 0)
-                return sd_bus_reply_method_return(m, NULL);
-        return sd_bus_error_setf(e, "org.freedesktop.systemd1.NoSuchUnit", "Unit %s not loaded.", unit);
-}
-
-static int m_restart(sd_bus_message *m, void *userdata, sd_bus_error *e)
-{
-        return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/job/42");
-}
-
-static int m_nothing(sd_bus_message *m, void *userdata, sd_bus_error *e)
-{
-        return sd_bus_reply_method_return(m, NULL);
-}
-
-static const sd_bus_vtable manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("GetUnitByControlGroup", "s", "o", m_get_unit, 0),
-        SD_BUS_METHOD("KillUnit", "ssi", "", m_kill, 0),
-        SD_BUS_METHOD("RestartUnit", "ss", "o", m_restart, 0),
-        SD_BUS_METHOD("Subscribe", "", "", m_nothing, 0),
-        SD_BUS_VTABLE_END,
-};
-
-static int p_id(sd_bus *b, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
-                void *userdata, sd_bus_error *e)
-{
-        const FakeUnit *u = userdata;
-        return sd_bus_message_append(reply, "s", strcmp(prop, "Id") == 0 ? u->id : u->cgroup);
-}
-
-static const sd_bus_vtable unit_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Id", "s", p_id, 0, 0),
-        SD_BUS_VTABLE_END,
-};
-
-static const sd_bus_vtable cgroup_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("ControlGroup", "s", p_id, 0, 0),
-        SD_BUS_VTABLE_END,
-};
-
-static char address[512];
-
-static void start_bus(void)
-{
-        int p[2];
-        ssize_t n;
-
-        if (access("/usr/bin/dbus-daemon", X_OK) < 0) {
-                fprintf(stderr, "test-bus: no dbus-daemon, skipped\n");
-                exit(77);
-        }
-        ck_assert_int_eq(pipe(p), 0);
-        daemon_pid = fork();
-        if (daemon_pid == 0) {
-                char fd[40];
-                close(p[0]);
-                snprintf(fd, sizeof(fd), "--print-address=%d", p[1]);
-                execl("/usr/bin/dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile", fd,
-                      (char *)NULL);
-                _exit(127);
-        }
-        close(p[1]);
-        n = read(p[0], address, sizeof(address) - 1);
-        close(p[0]);
-        ck_assert_int_gt(n, 0);
-        address[n] = '\0';
-        address[strcspn(address, "\n")] = '\0';
-        setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1);
-}
 
 static void setup(void)
 {
-        start_bus();
         ck_assert_int_ge(sd_event_new(&event), 0);
-        ck_assert_int_ge(sd_bus_new(&fake), 0);
-        ck_assert_int_ge(sd_bus_set_address(fake, address), 0);
-        ck_assert_int_ge(sd_bus_set_bus_client(fake, 1), 0);
-        ck_assert_int_ge(sd_bus_start(fake), 0);
-        ck_assert_int_ge(sd_bus_request_name(fake, "org.freedesktop.systemd1", 0), 0);
-        ck_assert_int_ge(sd_bus_add_object_vtable(fake, NULL, "/org/freedesktop/systemd1",
-                                                  "org.freedesktop.systemd1.Manager", manager_vtable, NULL),
-                         0);
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                ck_assert_int_ge(sd_bus_add_object_vtable(fake, NULL, units[i].object,
-                                                          "org.freedesktop.systemd1.Unit", unit_vtable,
-                                                          (void *)&units[i]),
-                                 0);
-                ck_assert_int_ge(sd_bus_add_object_vtable(fake, NULL, units[i].object,
-                                                          plan_unit_interface(units[i].id), cgroup_vtable,
-                                                          (void *)&units[i]),
-                                 0);
-        }
-        ck_assert_int_ge(sd_bus_attach_event(fake, event, 0), 0);
+        ck_assert_int_eq(fake_systemd_start(event, units, ELEMENTSOF(units), &fs), 0);
+        fake = fs.bus;
         ck_assert_int_ge(bus_new(event, true, NULL, NULL, &bus), 0);
         ck_assert(bus_connected(bus));
 }
@@ -172,10 +51,8 @@ static void setup(void)
 static void teardown(void)
 {
         bus = bus_free(bus);
-        fake = sd_bus_flush_close_unref(fake);
+        fake_systemd_stop(&fs);
         event = sd_event_unref(event);
-        kill(daemon_pid, SIGTERM);
-        waitpid(daemon_pid, NULL, 0);
 }
 
 typedef struct Answer {
