@@ -23,7 +23,7 @@
 
 struct Bus {
         sd_event *event;
-        bool enabled, warned;
+        bool enabled, warned, closing;
         uint64_t retry_usec;
         sd_bus *bus;
         BusJobRemoved job_removed;
@@ -115,8 +115,17 @@ sd_bus *bus_get(Bus *b)
                 return NULL;
         if (b->bus && sd_bus_is_open(b->bus) > 0)
                 return b->bus;
+        if (b->closing)
+                return NULL;
         if (b->bus) {
                 log_warning("The system bus connection was lost; reconnecting.");
+                /* Let sd-bus end the calls in flight (their callbacks get an error)
+                 * before the connection goes: a throttle or a step waiting for
+                 * an answer must not wait forever. */
+                b->closing = true;
+                for (int i = 0; i < 4096 && sd_bus_process(b->bus, NULL) > 0; i++)
+                        ;
+                b->closing = false;
                 b->bus = sd_bus_flush_close_unref(b->bus);
         }
         if (!b->enabled || now < b->retry_usec)

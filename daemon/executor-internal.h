@@ -23,6 +23,7 @@ typedef struct Waiting {
         bool used;
         Action a; /* unit steps only: no pointers kept */
         ActionTarget t;
+        uint64_t since_usec;
 } Waiting;
 
 /* The caller bytes of a unit call (copied by bus.c). */

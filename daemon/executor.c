@@ -299,18 +299,33 @@ static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t,
                 unit_cache_set(&x->units, c, c->slot, c->serial, UNIT_STATE_UNREACHABLE, 0);
                 return false;
         }
-        *w = (Waiting){ .used = true, .a = *act, .t = *t };
+        *w = (Waiting){ .used = true, .a = *act, .t = *t, .since_usec = now_usec(CLOCK_MONOTONIC) };
         w->a.webhook = NULL, w->a.argv = NULL, w->a.argc = 0;
         return true;
 }
 
+/* Steps whose answer never came (the bus went away under them): on without it. */
+static void expire_waiting(Executor *x)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        for (int i = 0; i < WAITING_MAX; i++) {
+                Waiting *w = &x->waiting[i];
+                if (!w->used || now - w->since_usec < UNIT_CACHE_PENDING_USEC)
+                        continue;
+                w->used = false;
+                Waiting copy = *w;
+                run_step(x, &copy.a, &copy.t, NULL, true);
+        }
+}
+
 /* ---- dispatch ---- */
 
-static void make_target(Executor *x, const EngineDecision *d, ActionTarget *t)
+static void make_target(Executor *x, const EngineDecision *d, ActionTarget *t, bool steps)
 {
         action_target_init(t, d->cgroup, d->policy);
         /* An ancestor that cannot be read counts as delegated: the files, never a unit. */
-        t->delegated = t->path[0] && plan_delegated(x->root_fd, t->path, NULL, 0) != 0;
+        t->delegated = steps && t->path[0] && plan_delegated(x->root_fd, t->path, NULL, 0) != 0;
 }
 
 /* unreachable: systemd cannot be asked now (no bus, no room to wait). */
@@ -420,7 +435,8 @@ void executor_decision(Executor *x, const EngineDecision *d)
         static ActionTarget t; /* large (PATH_MAX); the loop is single-threaded */
         Throttle *th;
 
-        make_target(x, d, &t);
+        expire_waiting(x);
+        make_target(x, d, &t, d->d.run_steps || d->d.undo_steps);
         th = throttle_find(&x->throttles, &t);
         if (th && strcmp(th->t.policy, t.policy) == 0) {
                 throttle_set_phase(th, d->phase, now_usec(CLOCK_MONOTONIC));
@@ -478,45 +494,55 @@ void executor_observe(Executor *x, const Record *r)
         }
 }
 
+/* At SIGTERM, on this thread: systemd first if that is how it was done,
+ * the file when systemd does not answer (raising a limit does not reclaim). */
+static void restore_throttle(Executor *x, Throttle *th)
+{
+        const char *via = th->via_unit ? "systemd" : "cgroupfs";
+        char v[32];
+        int r = -ENOTCONN;
+
+        th->in_flight = false;
+        (void)throttle_begin_restore(th);
+        if (th->via_unit)
+                r = bus_unit_call_sync(x->bus, BUS_SET_MEMORY_HIGH, th->t.unit, th->original,
+                                       RESTORE_BOUND_USEC);
+        if (r < 0 && plan_unit_fallback(ACTION_THROTTLE, x->cfg.v1, target_exists(x, &th->t))) {
+                if (th->original == UINT64_MAX)
+                        snprintf(v, sizeof(v), "max");
+                else
+                        snprintf(v, sizeof(v), "%" PRIu64, th->original);
+                r = write_cgroup_file(x, &th->t, "memory.high", v);
+                via = "cgroupfs";
+        }
+        throttle_done(x, th, r, via);
+        th->used = false;
+}
+
+static void restore_frozen(Executor *x, Frozen *f)
+{
+        const char *via = f->via_unit ? "systemd" : "cgroupfs";
+        int r = -ENOTCONN;
+
+        if (f->via_unit)
+                r = bus_unit_call_sync(x->bus, BUS_THAW, f->t.unit, 0, RESTORE_BOUND_USEC);
+        if (r < 0 && plan_unit_fallback(ACTION_FREEZE, x->cfg.v1, target_exists(x, &f->t))) {
+                r = write_cgroup_file(x, &f->t, "cgroup.freeze", "0");
+                via = "cgroupfs";
+        }
+        outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? ACTION_RESULT_FAILED : ACTION_RESULT_DONE, via,
+                r < 0 ? r : 0, "thawed at shutdown");
+        f->used = false;
+}
+
 void executor_restore_all(Executor *x)
 {
-        for (int i = 0; i < THROTTLE_MAX; i++) {
-                Throttle *th = &x->throttles.th[i];
-                char v[32];
-                int r;
-
-                if (!th->used)
-                        continue;
-                th->in_flight = false;
-                (void)throttle_begin_restore(th);
-                if (th->via_unit)
-                        r = bus_unit_call_sync(x->bus, BUS_SET_MEMORY_HIGH, th->t.unit, th->original,
-                                               RESTORE_BOUND_USEC);
-                else {
-                        if (th->original == UINT64_MAX)
-                                snprintf(v, sizeof(v), "max");
-                        else
-                                snprintf(v, sizeof(v), "%" PRIu64, th->original);
-                        /* Raising the limit does not reclaim: safe on this thread. */
-                        r = write_cgroup_file(x, &th->t, "memory.high", v);
-                }
-                throttle_done(x, th, r, th->via_unit ? "systemd" : "cgroupfs");
-                th->used = false;
-        }
-        for (int i = 0; i < FROZEN_MAX; i++) {
-                Frozen *f = &x->tables.frozen[i];
-                int r;
-
-                if (!f->used)
-                        continue;
-                if (f->via_unit)
-                        r = bus_unit_call_sync(x->bus, BUS_THAW, f->t.unit, 0, RESTORE_BOUND_USEC);
-                else
-                        r = write_cgroup_file(x, &f->t, "cgroup.freeze", "0");
-                outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? ACTION_RESULT_FAILED : ACTION_RESULT_DONE,
-                        f->via_unit ? "systemd" : "cgroupfs", r < 0 ? r : 0, "thawed at shutdown");
-                f->used = false;
-        }
+        for (int i = 0; i < THROTTLE_MAX; i++)
+                if (x->throttles.th[i].used)
+                        restore_throttle(x, &x->throttles.th[i]);
+        for (int i = 0; i < FROZEN_MAX; i++)
+                if (x->tables.frozen[i].used)
+                        restore_frozen(x, &x->tables.frozen[i]);
 }
 
 /* ---- life cycle ---- */

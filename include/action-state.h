@@ -129,7 +129,11 @@ typedef struct UnitCache {
 } UnitCache;
 
 UnitState unit_cache_get(UnitCache *uc, const Cgroup *c, uint64_t now);
-/* true: ask systemd now (marked pending); false: an answer is on its way. */
+/* An answer not in this long after the question is taken as none. */
+#define UNIT_CACHE_PENDING_USEC (30 * 1000000ULL)
+
+/* true: ask systemd now (marked pending); false: an answer is on its way
+ * (asked less than UNIT_CACHE_PENDING_USEC ago). */
 bool unit_cache_begin(UnitCache *uc, const Cgroup *c, uint64_t now);
 /* The answer; UNREACHABLE is not kept (asked again next time). */
 void unit_cache_set(UnitCache *uc, const Cgroup *c, uint32_t slot, uint32_t serial, UnitState s,

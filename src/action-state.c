@@ -252,7 +252,7 @@ bool unit_cache_begin(UnitCache *uc, const Cgroup *c, uint64_t now)
 {
         UnitCacheEntry *e = cache_find(uc, c);
 
-        if (e && e->pending)
+        if (e && e->pending && now - e->used_usec < UNIT_CACHE_PENDING_USEC)
                 return false;
         if (!e)
                 e = cache_slot(uc);

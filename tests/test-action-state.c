@@ -184,6 +184,8 @@ START_TEST(test_unit_cache)
         ck_assert_int_eq(unit_cache_get(&uc, c, 1), UNIT_STATE_UNKNOWN);
         ck_assert(unit_cache_begin(&uc, c, 1));
         ck_assert(!unit_cache_begin(&uc, c, 2)); /* one question at a time */
+        /* ... unless the answer never came. */
+        ck_assert(unit_cache_begin(&uc, c, 1 + UNIT_CACHE_PENDING_USEC));
         ck_assert_int_eq(unit_cache_get(&uc, c, 2), UNIT_STATE_UNKNOWN);
         unit_cache_set(&uc, c, 9, 1, UNIT_STATE_CONFIRMED, 3);
         ck_assert_int_eq(unit_cache_get(&uc, c, 4), UNIT_STATE_CONFIRMED);
