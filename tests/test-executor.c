@@ -226,6 +226,28 @@ START_TEST(test_fallback)
         ck_assert(seen[1].has_cgroup);
         ck_assert_str_eq(seen[1].policy, "p");
         ck_assert_ptr_nonnull(strstr(seen[1].detail, "RestartUnit(hog.service) failed"));
+        /* freeze: cgroup.freeze, done when cgroup.events says so. */
+        step("/system.slice/hog.service", ACTION_FREEZE, false, 3);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_STARTED);
+        ck_assert_str_eq(seen[2].via, "cgroupfs");
+        ck_assert_ptr_nonnull(strstr(seen[2].detail, "FreezeUnit(hog.service) failed"));
+        get("/system.slice/hog.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        /* throttle: memory.high on the writer thread. */
+        step("/system.slice/hog.service", ACTION_THROTTLE, false, 4);
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        ck_assert_str_eq(seen[3].via, "cgroupfs");
+        ck_assert_msg(strstr(seen[3].detail, "SetUnitProperties(hog.service) failed"), "%s", seen[3].detail);
+        get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        /* SIGTERM gives back and thaws the way it was done in the end: the files. */
+        executor_restore_all(executor);
+        ck_assert_uint_eq(n_seen, 6);
+        ck_assert(seen[4].undo && seen[5].undo);
+        get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        get("/system.slice/hog.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "0");
 }
 END_TEST
 
