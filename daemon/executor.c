@@ -432,7 +432,9 @@ static void undo_step(Executor *x, const Action *act, ActionTarget *t)
 
 void executor_decision(Executor *x, const EngineDecision *d)
 {
-        static ActionTarget t; /* large (PATH_MAX); the loop is single-threaded */
+        /* Not static: an outcome may make the owner tell the engine, whose next
+         * decision comes back here before this one is done. */
+        ActionTarget t;
         Throttle *th;
 
         expire_waiting(x);

@@ -61,6 +61,9 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
 {
 }
 
+static void step(const char *path, ActionType type, bool undo, unsigned n);
+static bool reenter; /* on a failed step, decide for another cgroup (the engine's select moving on) */
+
 static void on_outcome(const Record *r, void *userdata)
 {
         Seen *s = &seen[n_seen < ELEMENTSOF(seen) ? n_seen++ : ELEMENTSOF(seen) - 1];
@@ -73,6 +76,10 @@ static void on_outcome(const Record *r, void *userdata)
         snprintf(s->unit, sizeof(s->unit), "%s", o->unit ? o->unit : "");
         snprintf(s->detail, sizeof(s->detail), "%s", o->detail ? o->detail : "");
         snprintf(s->policy, sizeof(s->policy), "%s", o->policy ? o->policy : "");
+        if (reenter && o->result == ACTION_RESULT_FAILED) {
+                reenter = false;
+                step("/system.slice/web-1.service", ACTION_NOTIFY, false, 0);
+        }
 }
 
 static void put(const char *rel, const char *file, const char *text)
@@ -145,9 +152,13 @@ static void setup(void)
 {
         WatcherConfig wc = WATCHER_CONFIG_DEFAULT;
         ExecutorConfig xc = { .bus = true, .own_cgroup = "/system.slice/memwardend.service" };
-        const char *dirs[] = { "/system.slice/hog.service",  "/system.slice/web-1.service",
-                               SCOPE "/kubelet.service",     USERW,
-                               "/system.slice/fake.service", "/system.slice/memwardend.service" };
+        const char *dirs[] = { "/system.slice/hog.service",
+                               "/system.slice/web-1.service",
+                               SCOPE "/kubelet.service",
+                               USERW,
+                               "/system.slice/fake.service",
+                               "/system.slice/memwardend.service",
+                               "/plain/job" };
         char full[PATH_MAX];
         int r;
 
@@ -299,6 +310,32 @@ START_TEST(test_delegated)
 }
 END_TEST
 
+START_TEST(test_reentry)
+{
+        static Policy p;
+        EngineDecision d = { .cgroup = find("/plain/job"), .policy = &p, .phase = POLICY_FIRING };
+        char buf[64];
+
+        /* report fails at once (no report directory); the owner decides for web-1
+         * from inside that outcome; then kill runs: on /plain/job still. */
+        p = (Policy){ .name = "two", .n_actions = 2 };
+        p.actions[0] = (Action){ .type = ACTION_REPORT };
+        p.actions[1] = (Action){ .type = ACTION_KILL };
+        d.d.run_steps = 3;
+        reenter = true;
+        executor_decision(executor, &d);
+        for (int i = 0; i < 50; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(n_seen, 3);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_FAILED);
+        ck_assert_int_eq(seen[1].action, ACTION_NOTIFY);
+        ck_assert_int_eq(seen[2].action, ACTION_KILL);
+        get("/plain/job", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        ck_assert_ptr_null(strstr(fs.log, "web-1.service"));
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
         /* Named like a unit, systemd does not confirm it. */
@@ -325,6 +362,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_confirmed_unit);
         tcase_add_test(tc, test_delegated);
         tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_reentry);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
         return s;
