@@ -284,19 +284,29 @@ static void on_resolved(void *ctx, UnitState state, const char *detail)
 }
 
 /* The step waits for systemd's answer; false if it cannot (then: unreachable). */
-static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c)
+/* The step waits for systemd's answer (true), or there is an answer now
+ * (false: plan again; *ret_unreachable if systemd cannot be asked). */
+static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
+                          bool *ret_unreachable)
 {
         ResolveCtx rc = { .x = x, .c = c, .slot = c->slot, .serial = c->serial };
         Waiting *w = NULL;
+        int r = 0;
 
+        *ret_unreachable = true;
         for (int i = 0; i < WAITING_MAX && !w; i++)
                 if (!x->waiting[i].used)
                         w = &x->waiting[i];
         if (!w)
                 return false;
-        if (unit_cache_begin(&x->units, c, now_usec(CLOCK_MONOTONIC)) &&
-            bus_resolve_unit(x->bus, t->path, c->name, on_resolved, &rc, sizeof(rc)) < 0) {
-                unit_cache_set(&x->units, c, c->slot, c->serial, UNIT_STATE_UNREACHABLE, 0);
+        if (unit_cache_begin(&x->units, c, now_usec(CLOCK_MONOTONIC)))
+                r = bus_resolve_unit(x->bus, t->path, c->name, on_resolved, &rc, sizeof(rc));
+        if (r < 0) {
+                /* A path that is not UTF-8 (or too long) cannot be a unit's ControlGroup. */
+                bool unreachable = r == -ENOTCONN || r == -ENOMEM;
+                unit_cache_set(&x->units, c, c->slot, c->serial,
+                               unreachable ? UNIT_STATE_UNREACHABLE : UNIT_STATE_NOT_A_UNIT, 0);
+                *ret_unreachable = unreachable;
                 return false;
         }
         *w = (Waiting){ .used = true, .a = *act, .t = *t, .since_usec = now_usec(CLOCK_MONOTONIC) };
@@ -390,9 +400,9 @@ static void run_step(Executor *x, const Action *act, ActionTarget *t, const Engi
         }
         plan(x, act, t, c, unreachable, &in);
         if (in.route == PLAN_ROUTE_RESOLVE) {
-                if (wait_for_unit(x, act, t, c))
+                if (wait_for_unit(x, act, t, c, &unreachable))
                         return; /* on_resolved runs it */
-                plan(x, act, t, c, true, &in);
+                plan(x, act, t, c, unreachable, &in);
         }
         if (in.route == PLAN_ROUTE_REFUSED || in.route == PLAN_ROUTE_FAILED) {
                 outcome(x, t, act->type, false,

@@ -158,7 +158,8 @@ static void setup(void)
                                USERW,
                                "/system.slice/fake.service",
                                "/system.slice/memwardend.service",
-                               "/plain/job" };
+                               "/plain/job",
+                               "/system.slice/bad\xff.service" };
         char full[PATH_MAX];
         int r;
 
@@ -247,6 +248,7 @@ START_TEST(test_fallback)
         /* throttle: memory.high on the writer thread. */
         step("/system.slice/hog.service", ACTION_THROTTLE, false, 4);
         ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        ck_assert_ptr_null(strstr(fs.log, "bad")); /* never sent: sd-bus refuses such a string */
         ck_assert_str_eq(seen[3].via, "cgroupfs");
         ck_assert_msg(strstr(seen[3].detail, "SetUnitProperties(hog.service) failed"), "%s", seen[3].detail);
         get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
@@ -345,9 +347,16 @@ START_TEST(test_refusals)
         ck_assert_ptr_null(strstr(fs.log, "RestartUnit"));
         step("/system.slice/fake.service", ACTION_KILL, false, 2);
         ck_assert_str_eq(seen[1].via, "cgroupfs");
-        /* memwarden itself. */
-        step("/system.slice/memwardend.service", ACTION_KILL, false, 3);
+        /* Not UTF-8: no unit's ControlGroup, and no failure of the bus either. */
+        step("/system.slice/bad\xff.service", ACTION_RESTART, false, 3);
         ck_assert_int_eq(seen[2].result, ACTION_RESULT_REFUSED);
+        ck_assert_msg(strstr(seen[2].detail, "not a systemd unit"), "%s", seen[2].detail);
+        step("/system.slice/bad\xff.service", ACTION_KILL, false, 4);
+        ck_assert_str_eq(seen[3].via, "cgroupfs");
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        /* memwarden itself. */
+        step("/system.slice/memwardend.service", ACTION_KILL, false, 5);
+        ck_assert_int_eq(seen[4].result, ACTION_RESULT_REFUSED);
         ck_assert_ptr_null(strstr(fs.log, "memwardend"));
 }
 END_TEST
