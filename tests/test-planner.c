@@ -289,6 +289,30 @@ START_TEST(test_long_path)
 }
 END_TEST
 
+START_TEST(test_own_ancestors)
+{
+        const PlanContext ctx = { .own_cgroup = "/a.slice/b.slice/mw.service" };
+        Cgroup *b = chain("/a.slice/b.slice", CGROUP_KIND_SLICE);
+        Cgroup *b2 = chain("/a.slice/b.slice2", CGROUP_KIND_SLICE);
+        Cgroup *me = chain("/a.slice/b.slice/mw.service", CGROUP_KIND_SERVICE);
+        static const ActionType disruptive[] = { ACTION_KILL, ACTION_FREEZE, ACTION_RESTART, ACTION_STOP };
+
+        for (size_t i = 0; i < ELEMENTSOF(disruptive); i++) {
+                ck_assert_ptr_nonnull(plan_refusal(&ctx, disruptive[i], true, b, "/a.slice/b.slice"));
+                ck_assert_ptr_nonnull(plan_refusal(&ctx, disruptive[i], true, b->parent, "/a.slice"));
+                ck_assert_ptr_nonnull(
+                        plan_refusal(&ctx, disruptive[i], true, me, "/a.slice/b.slice/mw.service"));
+                ck_assert_ptr_null(plan_refusal(&ctx, disruptive[i], false, b2, "/a.slice/b.slice2"));
+        }
+        /* A throttle of what holds memwarden is allowed, of memwarden itself not. */
+        ck_assert_ptr_null(plan_refusal(&ctx, ACTION_THROTTLE, false, b, "/a.slice/b.slice"));
+        ck_assert_ptr_nonnull(plan_refusal(&ctx, ACTION_THROTTLE, true, me, "/a.slice/b.slice/mw.service"));
+        chain_free(b);
+        chain_free(b2);
+        chain_free(me);
+}
+END_TEST
+
 START_TEST(test_all_refused)
 {
         const PlanContext ctx = { .own_cgroup = OWN }, none = { .own_cgroup = "" };
@@ -321,6 +345,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_confirmation);
         tcase_add_test(tc, test_fallback);
         tcase_add_test(tc, test_long_path);
+        tcase_add_test(tc, test_own_ancestors);
         tcase_add_test(tc, test_all_refused);
         suite_add_tcase(s, tc);
         return s;
