@@ -48,8 +48,10 @@ void throttle_done(Executor *x, Throttle *th, int error, const char *via)
                  x->th_note[i][0] ? "; " : "", x->th_note[i]);
         x->th_note[i][0] = '\0';
         o.detail = detail;
-        next = throttle_complete(th, error);
+        /* The record first, while the entry is still in flight: what the owner
+         * does on it cannot reuse the entry under the record's feet. */
         emit(x, &th->t, &o, error);
+        next = throttle_complete(th, error);
         if (next == THROTTLE_NEXT_RESTORE)
                 throttle_apply(x, th);
         else
