@@ -283,7 +283,6 @@ static void on_resolved(void *ctx, UnitState state, const char *detail)
         }
 }
 
-/* The step waits for systemd's answer; false if it cannot (then: unreachable). */
 /* The step waits for systemd's answer (true), or there is an answer now
  * (false: plan again; *ret_unreachable if systemd cannot be asked). */
 static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
@@ -293,12 +292,6 @@ static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t,
         Waiting *w = NULL;
         int r = 0;
 
-        *ret_unreachable = true;
-        for (int i = 0; i < WAITING_MAX && !w; i++)
-                if (!x->waiting[i].used)
-                        w = &x->waiting[i];
-        if (!w)
-                return false;
         if (unit_cache_begin(&x->units, c, now_usec(CLOCK_MONOTONIC)))
                 r = bus_resolve_unit(x->bus, t->path, c->name, on_resolved, &rc, sizeof(rc));
         if (r < 0) {
@@ -307,6 +300,14 @@ static bool wait_for_unit(Executor *x, const Action *act, const ActionTarget *t,
                 unit_cache_set(&x->units, c, c->slot, c->serial,
                                unreachable ? UNIT_STATE_UNREACHABLE : UNIT_STATE_NOT_A_UNIT, 0);
                 *ret_unreachable = unreachable;
+                return false;
+        }
+        /* A slot only now: the call above may have run callbacks (a lost bus ends its calls). */
+        for (int i = 0; i < WAITING_MAX && !w; i++)
+                if (!x->waiting[i].used)
+                        w = &x->waiting[i];
+        if (!w) {
+                *ret_unreachable = true; /* no room to wait: the files, as without systemd */
                 return false;
         }
         *w = (Waiting){ .used = true, .a = *act, .t = *t, .since_usec = now_usec(CLOCK_MONOTONIC) };
