@@ -6,17 +6,25 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "actions.h"
+#include "action-state.h"
+#include "planner.h"
 #include "engine.h"
 #include "watcher.h"
 
 /* Carrying out what the engine decides: throttle, notify, report, restart,
- * stop, freeze, kill, exec. Nothing here blocks the loop: D-Bus calls are
- * asynchronous on one long-lived system-bus connection, limit writes that
- * make the writer reclaim run on a writer thread started at launch with a
- * time bound, webhooks run through curl's multi interface on the loop, exec
- * goes through a helper process started at launch. Every step ends in an
- * `action` record (ActionOutcome), also for dry runs and refusals. */
+ * stop, freeze, kill, exec. Each step is planned first (planner.h): the
+ * refusal rules, then the route. A cgroup is driven through a systemd unit
+ * only when systemd itself confirms it is that unit (asked asynchronously,
+ * the step waits for the answer, cached per cgroup) and no strict ancestor
+ * is delegated; otherwise through the cgroup's own files, and restart/stop
+ * are refused. A unit call that fails falls back to the files where the
+ * action has a way. Nothing here blocks the loop: D-Bus calls are
+ * asynchronous on one long-lived system-bus connection (bus.h), limit
+ * writes that make the writer reclaim run on a writer thread started at
+ * launch with a time bound (limit-writer.h), webhooks run through curl's
+ * multi interface on the loop, exec goes through a helper process started
+ * at launch. Every step ends in an `action` record (ActionOutcome), also for
+ * dry runs and refusals; a failed one carries cgroup and policy. */
 
 typedef struct Executor Executor;
 typedef void (*ExecutorEmit)(const Record *r, void *userdata);
@@ -29,6 +37,7 @@ typedef struct ExecutorConfig {
         bool bus;               /* use the system bus (systemd units, the D-Bus signal) */
         uint64_t webhook_timeout_usec;
         const char *exec_helper; /* the program run as the exec helper (memwardend itself) */
+        const char *own_cgroup;  /* memwarden's own cgroup path (found by the caller), NULL or "": unknown */
 } ExecutorConfig;
 
 typedef struct ExecutorStats {
@@ -38,8 +47,10 @@ typedef struct ExecutorStats {
         bool bus_connected;
 } ExecutorStats;
 
-int executor_new(sd_event *event, Watcher *w, Engine *engine, const ExecutorConfig *cfg, ExecutorEmit emit,
-                 void *userdata, Executor **ret);
+/* The executor never calls the engine: the owner reads its action records
+ * (a failed one carries cgroup and policy) and tells the engine. */
+int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, ExecutorEmit emit, void *userdata,
+                 Executor **ret);
 Executor *executor_free(Executor *x);
 
 /* Run the steps of a decision, and undo what is to be undone. */

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "planner.h"
 
 /* A policy decision becomes a record like any other observation; then the
  * executor carries it out. */
@@ -107,8 +108,8 @@ static void arm_watcher_timer(Manager *m)
                 return;
         }
         if (!m->watcher_timer) {
-                if (sd_event_add_time(m->event, &m->watcher_timer, CLOCK_MONOTONIC, when, 0, on_watcher_timer,
-                                      m) < 0)
+                if (sd_event_add_time(m->event, &m->watcher_timer, CLOCK_MONOTONIC, when, 0,
+                                      on_watcher_timer, m) < 0)
                         return;
                 (void)sd_event_source_set_description(m->watcher_timer, "watcher-deadline");
         } else
@@ -175,9 +176,9 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
         manager_arm_engine_timer(m);
 }
 
-/* The engine's view of the watcher. refused: the target rules without the
- * agent's own cgroup (the executor's; the planner's plan_all_refused() is to
- * replace this). */
+/* The engine's view of the watcher. refused: the planner's target rules with
+ * the agent's own cgroup, the same the executor applies (src/planner.c), so
+ * that `select` never picks what the executor would refuse. */
 static uint64_t host_read_usage(void *u, const Cgroup *c)
 {
         return watcher_read_current(((Manager *)u)->watcher, c);
@@ -195,15 +196,10 @@ static void host_identity(void *u, const Cgroup *c, char *buf, size_t size, Cgro
 
 static bool host_refused(void *u, const Cgroup *c, const Policy *p)
 {
-        char path[4096];
+        const Manager *m = u;
+        const PlanContext ctx = { .own_cgroup = m->cfg.own_cgroup ? m->cfg.own_cgroup : "" };
 
-        (void)u;
-        if (cgroup_path(c, path, sizeof(path)) < 0)
-                return false;
-        for (size_t i = 0; i < p->n_actions; i++)
-                if (!action_refusal(p->actions[i].type, p->actions[i].allow_protected, c, path, NULL))
-                        return false;
-        return true;
+        return plan_all_refused(&ctx, p, c);
 }
 
 static unsigned host_n_slots(void *u)
@@ -357,8 +353,9 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         m->cfg.exec.cgroup_root = cfg->watch.root;
+        m->cfg.exec.own_cgroup = cfg->own_cgroup ? cfg->own_cgroup : "";
         m->cfg.exec.v1 = cfg->watch.v1;
-        r = executor_new(m->event, m->watcher, m->engine, &m->cfg.exec, on_outcome, m, &m->executor);
+        r = executor_new(m->event, m->watcher, &m->cfg.exec, on_outcome, m, &m->executor);
         if (r < 0) {
                 log_error_errno(r, "Cannot set up the actions: %m");
                 goto fail;

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev libcurl4-openssl-dev)
 if [ "${1:-}" = "--tests" ]; then
     # clang and its runtime (libFuzzer, the sanitizers) for the fuzz build.
-    pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind)
+    pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind dbus-daemon)
 fi
 
 missing=()

@@ -6,7 +6,7 @@
 
 #include "json.h"
 #include "macro.h"
-#include "actions.h"
+#include "planner.h"
 #include "node.h"
 #include "record.h"
 #include "watcher.h"

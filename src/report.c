@@ -272,16 +272,117 @@ static void read_process_details(Walk *w, ReportProcess *p, char *cmdline, size_
         }
 }
 
+/* cgroup v2, then cgroup v1 (where the first two of each set are current and the limit). */
+static void put_limits(JsonWriter *j, int dirfd, ReportSummary *sum)
+{
+        static const char *const limits[] = { "memory.current",
+                                              "memory.high",
+                                              "memory.max",
+                                              "memory.swap.current",
+                                              "memory.low",
+                                              "memory.min",
+                                              "memory.usage_in_bytes",
+                                              "memory.limit_in_bytes",
+                                              "memory.soft_limit_in_bytes",
+                                              "memory.max_usage_in_bytes",
+                                              "memory.memsw.usage_in_bytes",
+                                              "memory.failcnt" };
+        uint64_t v;
+
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
+                char key[32];
+                if (cg_read_limit(dirfd, limits[i], &v) < 0)
+                        continue;
+                snprintf(key, sizeof(key), "%s", limits[i]);
+                for (char *c = key; *c; c++)
+                        if (*c == '.')
+                                *c = '_';
+                json_key(j, key);
+                json_limit(j, v);
+                if (i == 0 || i == 6)
+                        sum->current = v;
+        }
+}
+
+/* memory.stat, memory.events, oom_control (v1) and PSI. */
+static void put_files(JsonWriter *j, int dirfd, ReportSummary *sum)
+{
+        char file[8192];
+        MemoryStat ms;
+        PsiStats psi;
+        size_t len;
+
+        if (cg_read_file(dirfd, "memory.stat", file, sizeof(file), &len) >= 0) {
+                put_flat_keyed(j, "stat", file, len);
+                if (memory_stat_parse(file, len, &ms) >= 0) {
+                        sum->anon = ms.value[MEMSTAT_ANON];
+                        sum->file = ms.value[MEMSTAT_FILE];
+                        sum->kernel = ms.value[MEMSTAT_KERNEL];
+                }
+        }
+        if (cg_read_file(dirfd, "memory.events", file, sizeof(file), &len) >= 0)
+                put_flat_keyed(j, "events", file, len);
+        if (cg_read_file(dirfd, "memory.oom_control", file, sizeof(file), &len) >= 0)
+                put_flat_keyed(j, "oom_control", file, len);
+        if (cg_read_file(dirfd, "memory.pressure", file, sizeof(file), &len) >= 0 &&
+            psi_parse(file, len, &psi) >= 0) {
+                json_key(j, "pressure");
+                json_object_open(j);
+                psi_line_format_json(j, "some", &psi.some);
+                if (psi.has_full)
+                        psi_line_format_json(j, "full", &psi.full);
+                json_object_close(j);
+        }
+}
+
+static void put_u64_or_null(JsonWriter *j, const char *key, uint64_t v)
+{
+        json_key(j, key);
+        if (v == UINT64_MAX)
+                json_null(j);
+        else
+                json_u64(j, v);
+}
+
+static void put_processes(JsonWriter *j, Walk *w, ReportSummary *sum)
+{
+        json_key(j, "processes_total");
+        json_u64(j, w->n_pids);
+        json_key(j, "truncated");
+        json_bool(j, w->truncated);
+        json_key(j, "processes");
+        json_array_open(j);
+        for (unsigned i = 0; i < w->n_top; i++) {
+                ReportProcess *p = &w->top[i];
+                char cmd[REPORT_CMDLINE_MAX];
+                size_t cmd_len;
+
+                read_process_details(w, p, cmd, sizeof(cmd), &cmd_len);
+                json_object_open(j);
+                json_key(j, "pid");
+                json_u64(j, (uint64_t)p->pid);
+                json_key(j, "comm");
+                json_string(j, p->comm);
+                json_key(j, "rss");
+                json_u64(j, p->rss);
+                put_u64_or_null(j, "pss", p->pss);
+                put_u64_or_null(j, "swap", p->swap);
+                json_key(j, "cmdline");
+                json_string_n(j, cmd, cmd_len);
+                json_object_close(j);
+                if (i == 0)
+                        sum->top = *p;
+        }
+        json_array_close(j);
+}
+
 int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_path, const char *policy,
                  uint64_t real_usec, char *buf, size_t size, size_t *ret_len, ReportSummary *sum)
 {
         _cleanup_close_ int dirfd = -1;
         Walk *w = &walk_scratch;
-        char file[8192], ts[40];
+        char ts[40];
         JsonWriter j;
-        MemoryStat ms;
-        size_t len;
-        uint64_t v;
         time_t t = (time_t)(real_usec / USEC_PER_SEC);
         struct tm tm;
 
@@ -302,54 +403,8 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
                 json_key(&j, "policy");
                 json_string(&j, policy);
         }
-        /* cgroup v2, then cgroup v1 (where the first two of each set are current and the limit). */
-        static const char *const limits[] = { "memory.current",
-                                              "memory.high",
-                                              "memory.max",
-                                              "memory.swap.current",
-                                              "memory.low",
-                                              "memory.min",
-                                              "memory.usage_in_bytes",
-                                              "memory.limit_in_bytes",
-                                              "memory.soft_limit_in_bytes",
-                                              "memory.max_usage_in_bytes",
-                                              "memory.memsw.usage_in_bytes",
-                                              "memory.failcnt" };
-        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
-                char key[32];
-                if (cg_read_limit(dirfd, limits[i], &v) < 0)
-                        continue;
-                snprintf(key, sizeof(key), "%s", limits[i]);
-                for (char *c = key; *c; c++)
-                        if (*c == '.')
-                                *c = '_';
-                json_key(&j, key);
-                json_limit(&j, v);
-                if (i == 0 || i == 6)
-                        sum->current = v;
-        }
-        if (cg_read_file(dirfd, "memory.stat", file, sizeof(file), &len) >= 0) {
-                put_flat_keyed(&j, "stat", file, len);
-                if (memory_stat_parse(file, len, &ms) >= 0) {
-                        sum->anon = ms.value[MEMSTAT_ANON];
-                        sum->file = ms.value[MEMSTAT_FILE];
-                        sum->kernel = ms.value[MEMSTAT_KERNEL];
-                }
-        }
-        if (cg_read_file(dirfd, "memory.events", file, sizeof(file), &len) >= 0)
-                put_flat_keyed(&j, "events", file, len);
-        if (cg_read_file(dirfd, "memory.oom_control", file, sizeof(file), &len) >= 0)
-                put_flat_keyed(&j, "oom_control", file, len);
-        PsiStats psi;
-        if (cg_read_file(dirfd, "memory.pressure", file, sizeof(file), &len) >= 0 &&
-            psi_parse(file, len, &psi) >= 0) {
-                json_key(&j, "pressure");
-                json_object_open(&j);
-                psi_line_format_json(&j, "some", &psi.some);
-                if (psi.has_full)
-                        psi_line_format_json(&j, "full", &psi.full);
-                json_object_close(&j);
-        }
+        put_limits(&j, dirfd, sum);
+        put_files(&j, dirfd, sum);
         put_children(&j, dirfd, sum);
 
         w->proc_fd = proc_fd;
@@ -359,46 +414,99 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
         walk_subtree(w, dirfd, 0);
         sum->n_processes = w->n_pids;
         sum->truncated = w->truncated;
-        json_key(&j, "processes_total");
-        json_u64(&j, w->n_pids);
-        json_key(&j, "truncated");
-        json_bool(&j, w->truncated);
-        json_key(&j, "processes");
-        json_array_open(&j);
-        for (unsigned i = 0; i < w->n_top; i++) {
-                ReportProcess *p = &w->top[i];
-                char cmd[REPORT_CMDLINE_MAX];
-                size_t cmd_len;
-
-                read_process_details(w, p, cmd, sizeof(cmd), &cmd_len);
-                json_object_open(&j);
-                json_key(&j, "pid");
-                json_u64(&j, (uint64_t)p->pid);
-                json_key(&j, "comm");
-                json_string(&j, p->comm);
-                json_key(&j, "rss");
-                json_u64(&j, p->rss);
-                json_key(&j, "pss");
-                if (p->pss == UINT64_MAX)
-                        json_null(&j);
-                else
-                        json_u64(&j, p->pss);
-                json_key(&j, "swap");
-                if (p->swap == UINT64_MAX)
-                        json_null(&j);
-                else
-                        json_u64(&j, p->swap);
-                json_key(&j, "cmdline");
-                json_string_n(&j, cmd, cmd_len);
-                json_object_close(&j);
-                if (i == 0)
-                        sum->top = *p;
-        }
-        json_array_close(&j);
+        put_processes(&j, w, sum);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         if (j.overflow)
                 return -ENOBUFS;
         *ret_len = j.len;
         return 0;
+}
+
+/* ---- file names and pruning ---- */
+
+static bool name_safe(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '.';
+}
+
+/* s into buf at *k, every unsafe byte as '_', no two dots in a row, up to limit. */
+static void name_put(char *buf, size_t *k, size_t limit, const char *s)
+{
+        for (; s && *s && *k < limit; s++) {
+                char c = name_safe(*s) ? *s : '_';
+                if (c == '.' && *k > 0 && buf[*k - 1] == '.')
+                        c = '_';
+                buf[(*k)++] = c;
+        }
+}
+
+int report_file_name(const char *policy, const char *path, uint64_t real_usec, char *buf, size_t size)
+{
+        time_t tt = (time_t)(real_usec / USEC_PER_SEC);
+        struct tm tm;
+        size_t k;
+        int n;
+
+        if (size < 40)
+                return -ENOBUFS;
+        if (size > REPORT_NAME_MAX)
+                size = REPORT_NAME_MAX;
+        /* Names sort by time: the oldest go first when the directory is full. */
+        gmtime_r(&tt, &tm);
+        k = strftime(buf, size, "%Y%m%dT%H%M%S", &tm);
+        n = snprintf(buf + k, size - k, ".%06uZ-", (unsigned)(real_usec % USEC_PER_SEC));
+        if (k == 0 || n < 0 || k + (size_t)n >= size)
+                return -ENOBUFS;
+        k += (size_t)n;
+        name_put(buf, &k, size - 7, policy);
+        if (k < size - 7)
+                buf[k++] = '-';
+        name_put(buf, &k, size - 6, path);
+        if (buf[k - 1] == '.')
+                buf[k - 1] = '_'; /* no ".." before the suffix either */
+        memcpy(buf + k, ".json", 6);
+        return 0;
+}
+
+typedef struct PruneCtx {
+        unsigned n;
+        char oldest[REPORT_NAME_MAX];
+} PruneCtx;
+
+static int count_report(const char *name, unsigned char type, void *userdata)
+{
+        PruneCtx *ctx = userdata;
+        size_t l = strlen(name);
+
+        if (type != DT_REG || l < 6 || strcmp(name + l - 5, ".json") != 0 || l >= sizeof(ctx->oldest))
+                return 0;
+        ctx->n++;
+        /* Names start with the UTC time: the smallest is the oldest. */
+        if (!ctx->oldest[0] || strcmp(name, ctx->oldest) < 0)
+                memcpy(ctx->oldest, name, l + 1);
+        return 0;
+}
+
+int report_prune(int dirfd, unsigned keep)
+{
+        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int removed = 0;
+
+        if (fd < 0)
+                return -errno;
+        /* At most 8 a time: a write adds one, a few more catch up after a smaller keep. */
+        for (int round = 0; round < 8; round++) {
+                PruneCtx ctx = { 0 };
+                int r = dir_for_each(fd, count_report, &ctx);
+                if (r < 0 && r != -ENOENT) /* -ENOENT: every entry seen */
+                        return r;
+                if (ctx.n <= keep || !ctx.oldest[0])
+                        break;
+                if (unlinkat(dirfd, ctx.oldest, 0) < 0)
+                        return -errno;
+                removed++;
+        }
+        return removed;
 }

@@ -15,7 +15,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "actions.h"
+#include "planner.h"
 #include "report.h"
 #include "test-main.h"
 
@@ -36,37 +36,39 @@ START_TEST(test_refusal)
                *kp = fake("kubepods-burstable.slice", CGROUP_KIND_KUBEPODS),
                *me = fake("memwardend.service", CGROUP_KIND_SERVICE);
         const char *own = "/system.slice/memwardend.service";
+        const PlanContext mine = { .own_cgroup = own }, none = { .own_cgroup = "" };
 
         /* Looking is always allowed. */
-        ck_assert_ptr_null(action_refusal(ACTION_NOTIFY, false, root, "/", own));
-        ck_assert_ptr_null(action_refusal(ACTION_REPORT, false, me, own, own));
+        ck_assert_ptr_null(plan_refusal(&mine, ACTION_NOTIFY, false, root, "/"));
+        ck_assert_ptr_null(plan_refusal(&mine, ACTION_REPORT, false, me, own));
         /* Never the root, never memwarden itself, even with allowProtected. */
-        ck_assert_ptr_nonnull(action_refusal(ACTION_KILL, true, root, "/", own));
-        ck_assert_ptr_nonnull(action_refusal(ACTION_THROTTLE, true, me, own, own));
-        ck_assert_ptr_nonnull(action_refusal(ACTION_FREEZE, true, me, own, own));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, true, root, "/"));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_THROTTLE, true, me, own));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_FREEZE, true, me, own));
         /* Disruptive actions never on an ancestor of memwarden... */
-        ck_assert_ptr_nonnull(action_refusal(ACTION_KILL, true, sys, "/system.slice", own));
-        ck_assert_ptr_nonnull(action_refusal(ACTION_FREEZE, true, sys, "/system.slice", own));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, true, sys, "/system.slice"));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_FREEZE, true, sys, "/system.slice"));
         /* ... a prefix of the name is not an ancestor. */
         ck_assert_ptr_null(
-                action_refusal(ACTION_KILL, false, web, "/system.slice/memwardend.service2", own));
+                plan_refusal(&mine, ACTION_KILL, false, web, "/system.slice/memwardend.service2"));
         /* Protected cgroups only with allowProtected. */
-        ck_assert_ptr_nonnull(action_refusal(ACTION_THROTTLE, false, sys, "/system.slice", own));
-        ck_assert_ptr_null(action_refusal(ACTION_THROTTLE, true, sys, "/system.slice", own));
-        ck_assert_ptr_nonnull(action_refusal(ACTION_KILL, false, init, "/init.scope", own));
-        ck_assert_ptr_null(action_refusal(ACTION_KILL, true, init, "/init.scope", ""));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_THROTTLE, false, sys, "/system.slice"));
+        ck_assert_ptr_null(plan_refusal(&mine, ACTION_THROTTLE, true, sys, "/system.slice"));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, false, init, "/init.scope"));
+        ck_assert_ptr_null(plan_refusal(&none, ACTION_KILL, true, init, "/init.scope"));
         ck_assert_ptr_nonnull(
-                action_refusal(ACTION_THROTTLE, false, kp, "/kubepods.slice/kubepods-burstable.slice", own));
+                plan_refusal(&mine, ACTION_THROTTLE, false, kp, "/kubepods.slice/kubepods-burstable.slice"));
         /* An ordinary service. */
-        ck_assert_ptr_null(action_refusal(ACTION_KILL, false, web, "/system.slice/web.service", own));
-        ck_assert_ptr_null(action_refusal(ACTION_RESTART, false, web, "/system.slice/web.service", ""));
+        ck_assert_ptr_null(plan_refusal(&mine, ACTION_KILL, false, web, "/system.slice/web.service"));
+        ck_assert_ptr_null(plan_refusal(&none, ACTION_RESTART, false, web, "/system.slice/web.service"));
 
-        ck_assert_str_eq(cgroup_unit_name(web), "web.service");
-        ck_assert_str_eq(cgroup_unit_name(sys), "system.slice");
-        ck_assert_ptr_null(cgroup_unit_name(root));
+        /* A name that looks like a unit is only a question for systemd (planner.h). */
+        ck_assert(plan_unit_candidate(web));
+        ck_assert(plan_unit_candidate(sys));
+        ck_assert(!plan_unit_candidate(root));
         Cgroup *plain = fake("mygroup", CGROUP_KIND_OTHER), *dot = fake(".service", CGROUP_KIND_OTHER);
-        ck_assert_ptr_null(cgroup_unit_name(plain));
-        ck_assert_ptr_null(cgroup_unit_name(dot));
+        ck_assert(!plan_unit_candidate(plain));
+        ck_assert(!plan_unit_candidate(dot));
         free(root), free(web), free(sys), free(init), free(kp), free(me), free(plain), free(dot);
 }
 END_TEST

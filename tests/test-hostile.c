@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actions.h"
+#include "planner.h"
 #include "cgroup.h"
 #include "fuzz/json-check.h"
 #include "json.h"

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The executor's insides, shared by executor.c (the table-driven steps and
+ * the life cycle) and executor-notify.c (notify, report, exec). */
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "bus.h"
+#include "executor.h"
+#include "limit-writer.h"
+#include "macro.h"
+
+#define WAITING_MAX        32
+#define REPORT_BUF_SIZE    (256 * 1024)
+#define RESTORE_BOUND_USEC (5 * USEC_PER_SEC)
+#define NOTIFY_MESSAGE_ID  "6d656d7761726465e000000000000020"
+
+/* A step waiting for systemd's answer about its cgroup. */
+typedef struct Waiting {
+        bool used;
+        Action a; /* unit steps only: no pointers kept */
+        ActionTarget t;
+        uint64_t since_usec;
+} Waiting;
+
+/* The caller bytes of a unit call (copied by bus.c). */
+typedef struct UnitCallCtx {
+        Executor *x;
+        ActionType action;
+        bool undo;
+        int index; /* throttle, -1 otherwise */
+        ActionTarget t;
+} UnitCallCtx;
+_Static_assert(sizeof(UnitCallCtx) <= BUS_CTX_MAX, "a unit call's context must fit");
+
+typedef struct ResolveCtx {
+        Executor *x;
+        const Cgroup *c;
+        uint32_t slot, serial;
+} ResolveCtx;
+
+struct Executor {
+        ExecutorConfig cfg;
+        sd_event *event;
+        Watcher *watcher;
+        ExecutorEmit emit;
+        void *userdata;
+        int root_fd, proc_fd, report_fd;
+        char own_cgroup[PATH_MAX];
+        PlanContext plan;
+
+        Bus *bus;
+        LimitWriter *writer;
+        Webhooks *webhooks;
+        ExecHelper *exec;
+
+        ThrottleTable throttles;
+        bool queued[THROTTLE_MAX];       /* waiting for the writer */
+        char th_note[THROTTLE_MAX][512]; /* a unit error the write falls back from */
+        sd_event_source *throttle_timer;
+        ActionTables tables;
+        UnitCache units;
+        Waiting waiting[WAITING_MAX];
+
+        uint64_t n_outcomes, n_failed;
+        char json[16384];
+        char report[REPORT_BUF_SIZE];
+};
+
+static inline void format_size(uint64_t v, char *buf, size_t size)
+{
+        if (v == UINT64_MAX)
+                snprintf(buf, size, "max");
+        else if (v >= (1ULL << 30) && v % (1ULL << 20) == 0)
+                snprintf(buf, size, "%.2fGi", (double)v / (1 << 30));
+        else if (v >= (1ULL << 20))
+                snprintf(buf, size, "%.1fMi", (double)v / (1 << 20));
+        else
+                snprintf(buf, size, "%" PRIu64, v);
+}
+
+static inline const char *rel(const char *path)
+{
+        while (*path == '/')
+                path++;
+        return *path ? path : ".";
+}
+
+bool target_alive(Executor *x, const ActionTarget *t, const Cgroup **ret);
+void emit(Executor *x, const ActionTarget *t, ActionOutcome *o, int error);
+void outcome(Executor *x, const ActionTarget *t, ActionType type, bool undo, ActionResult result,
+             const char *via, int error, const char *fmt, ...) _printf_(8, 9);
+
+int write_cgroup_file(Executor *x, const ActionTarget *t, const char *file, const char *value);
+bool target_exists(Executor *x, const ActionTarget *t);
+
+void throttle_done(Executor *x, Throttle *th, int error, const char *via);
+void throttle_restore(Executor *x, Throttle *th);
+void arm_throttle_timer(Executor *x);
+void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c, PlanRoute route);
+void on_write_done(void *userdata, uint64_t token, int error);
+
+void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
+                const EngineDecision *d);
+void run_report(Executor *x, const Action *act, const ActionTarget *t);
+void run_exec(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c);
+void on_exec_done(void *userdata, const char *cookie, int status, const char *detail);

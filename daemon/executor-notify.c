@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The steps that look rather than touch: notify (journal, D-Bus signal,
+ * webhook), report (a file in --report-dir), exec (through the helper).
+ * Their later results (webhook, exec) come back named by a cookie. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "executor-internal.h"
+#include "log.h"
+#include "report.h"
+
+static void later_outcome(Executor *x, const char *cookie, ActionType type, bool ok, const char *via,
+                          const char *detail)
+{
+        ActionTarget t;
+
+        if (action_cookie_parse(cookie, &t) < 0)
+                return;
+        outcome(x, &t, type, false, ok ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, via, ok ? 0 : -EIO, "%s",
+                detail);
+}
+
+static void on_webhook_done(void *userdata, const char *url, const char *cookie, bool ok, long http_code,
+                            unsigned attempts, const char *error)
+{
+        char detail[1200], answer[32];
+
+        if (http_code)
+                snprintf(answer, sizeof(answer), "HTTP %ld", http_code);
+        else
+                snprintf(answer, sizeof(answer), "no answer");
+        snprintf(detail, sizeof(detail), "POST %s: %s after %u attempt%s%s%s", url, answer, attempts,
+                 attempts == 1 ? "" : "s", error ? ": " : "", error ? error : "");
+        later_outcome(userdata, cookie, ACTION_NOTIFY, ok, "webhook", detail);
+}
+
+void on_exec_done(void *userdata, const char *cookie, int status, const char *detail)
+{
+        later_outcome(userdata, cookie, ACTION_EXEC, status == 0, "exec-helper", detail);
+}
+
+static void post_webhook(Executor *x, const Action *act, const ActionTarget *t, size_t len)
+{
+        char cookie[PATH_MAX + 400];
+        int k = action_cookie_format(t, cookie, sizeof(cookie));
+
+        if (k >= 0)
+                k = x->webhooks ? webhooks_post(x->webhooks, act->webhook, x->json, len - 1, cookie,
+                                                on_webhook_done, x)
+                                : -ENOTSUP;
+        if (k < 0)
+                outcome(x, t, ACTION_NOTIFY, false, ACTION_RESULT_FAILED, "webhook", k,
+                        "POST %s not queued: %s", act->webhook,
+                        k == -ENOBUFS    ? "queue full"
+                        : k == -ENOTCONN ? "libcurl is not set up"
+                                         : strerror(-k));
+}
+
+void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
+                const EngineDecision *d)
+{
+        ActionOutcome o = { .action = ACTION_NOTIFY,
+                            .result = act->dry_run ? ACTION_RESULT_DRY_RUN : ACTION_RESULT_DONE };
+        Record r = record_init(RECORD_ACTION);
+        const char *phase = policy_phase_to_string(d ? d->phase : POLICY_FIRING);
+        char via[96], detail[PATH_MAX + 200];
+        bool bus = x->cfg.bus && !act->dry_run && bus_get(x->bus);
+        size_t len = 0;
+
+        r.cgroup = c;
+        r.path = t->path;
+        r.outcome = &o;
+        snprintf(via, sizeof(via), "journal%s%s", bus ? ",dbus" : "", act->webhook ? ",webhook" : "");
+        snprintf(detail, sizeof(detail), "policy %s %s on %s", t->policy, phase, t->path);
+        o.via = via;
+        o.detail = detail;
+        o.policy = t->policy;
+        o.policy_namespace = t->ns[0] ? t->ns : NULL;
+        r.mono_usec = now_usec(CLOCK_MONOTONIC);
+        r.real_usec = now_usec(CLOCK_REALTIME);
+        r.current = watcher_read_current(x->watcher, c);
+        if (record_format_json(&r, x->json, sizeof(x->json), &len) < 0)
+                len = 0;
+        if (act->dry_run || len == 0) {
+                emit(x, t, &o, len == 0 ? -ENOBUFS : 0);
+                return;
+        }
+        (void)sd_journal_send("MESSAGE=memwarden: policy %s fired on %s", t->policy, t->path, "PRIORITY=%d",
+                              LOG_WARNING, "MESSAGE_ID=6d656d7761726465e000000000000020",
+                              "MEMWARDEN_EVENT=notify", "MEMWARDEN_POLICY=%s", t->policy,
+                              "MEMWARDEN_CGROUP=%s", t->path, "MEMWARDEN_JSON=%.*s", (int)(len - 1), x->json,
+                              NULL);
+        if (bus) {
+                x->json[len - 1] = '\0'; /* without the newline */
+                (void)bus_emit_policy_event(x->bus, t->policy, t->path, phase, x->json);
+                x->json[len - 1] = '\n';
+        }
+        if (act->webhook)
+                post_webhook(x, act, t, len);
+        emit(x, t, &o, 0);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, buf + off, len - off);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                off += (size_t)n;
+        }
+        return 0;
+}
+
+static void report_summary(const ReportSummary *sum, char *detail, size_t size)
+{
+        char a[32], b[32], cs[32];
+
+        format_size(sum->top.rss, a, sizeof(a));
+        format_size(sum->anon, b, sizeof(b));
+        format_size(sum->file, cs, sizeof(cs));
+        snprintf(detail, size,
+                 "top process: pid %d (%s) rss %s; anon %s, file %s; %u processes, %u children%s",
+                 sum->top.pid, sum->top.comm, a, b, cs, sum->n_processes, sum->n_children,
+                 sum->truncated ? " (truncated)" : "");
+}
+
+void run_report(Executor *x, const Action *act, const ActionTarget *t)
+{
+        ActionOutcome o = { .action = ACTION_REPORT };
+        ReportSummary sum;
+        char name[REPORT_NAME_MAX], detail[512], full[PATH_MAX + REPORT_NAME_MAX];
+        uint64_t real = now_usec(CLOCK_REALTIME);
+        size_t len;
+        int r;
+
+        if (x->report_fd < 0) {
+                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, -ENOTDIR,
+                        "no report directory (--report-dir)");
+                return;
+        }
+        r = report_build(x->root_fd, rel(t->path), x->proc_fd, t->path, t->policy, real, x->report,
+                         sizeof(x->report), &len, &sum);
+        if (r >= 0)
+                r = report_file_name(t->policy, t->path, real, name, sizeof(name));
+        if (r < 0) {
+                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, r, "building the report: %s",
+                        strerror(-r));
+                return;
+        }
+        report_summary(&sum, detail, sizeof(detail));
+        snprintf(full, sizeof(full), "%s/%s", x->cfg.report_dir, name);
+        o.detail = detail;
+        o.report = full;
+        o.result = act->dry_run ? ACTION_RESULT_DRY_RUN : ACTION_RESULT_DONE;
+        if (!act->dry_run) {
+                _cleanup_close_ int fd = openat(x->report_fd, name,
+                                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+                r = fd < 0 ? -errno : write_all(fd, x->report, len);
+                if (r < 0) {
+                        (void)unlinkat(x->report_fd, name, 0);
+                        o.result = ACTION_RESULT_FAILED;
+                        o.report = NULL;
+                }
+        }
+        emit(x, t, &o, r < 0 ? r : 0);
+        if (o.result == ACTION_RESULT_DONE)
+                (void)report_prune(x->report_fd, x->cfg.report_keep);
+}
+
+void run_exec(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c)
+{
+        ActionOutcome o = { .action = ACTION_EXEC, .result = ACTION_RESULT_STARTED, .via = "exec-helper" };
+        Record r = record_init(RECORD_ACTION);
+        char cookie[PATH_MAX + 400], detail[300];
+        size_t len;
+        int k;
+
+        r.cgroup = c;
+        r.path = t->path;
+        r.outcome = &o;
+        o.policy = t->policy;
+        o.policy_namespace = t->ns[0] ? t->ns : NULL;
+        r.mono_usec = now_usec(CLOCK_MONOTONIC);
+        r.real_usec = now_usec(CLOCK_REALTIME);
+        snprintf(detail, sizeof(detail), "%s", act->argv[0]);
+        o.detail = detail;
+        if (act->dry_run) {
+                o.result = ACTION_RESULT_DRY_RUN;
+                emit(x, t, &o, 0);
+                return;
+        }
+        if (record_format_json(&r, x->json, sizeof(x->json), &len) < 0)
+                len = 0;
+        k = action_cookie_format(t, cookie, sizeof(cookie));
+        if (k >= 0)
+                k = x->exec ? exec_helper_run(x->exec, act->argv, act->argc, act->timeout_usec, x->json, len,
+                                              cookie)
+                            : -ECHILD;
+        if (k < 0) {
+                o.result = ACTION_RESULT_FAILED;
+                snprintf(detail, sizeof(detail), "%s: %s", act->argv[0],
+                         k == -ENOBUFS  ? "the exec helper queue is full"
+                         : k == -ECHILD ? "the exec helper is not running"
+                                        : strerror(-k));
+        }
+        emit(x, t, &o, k < 0 ? k : 0);
+}

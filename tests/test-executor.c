@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* The executor end to end on a fake cgroup tree (a temp dir; the "kernel
+ * files" are plain files) and a fake systemd on a private bus: which route
+ * each hostile layout takes, the fallback when systemd refuses, and that a
+ * delegated subtree never reaches systemd whatever it would answer. Skips
+ * (77) without dbus-daemon. Never the host's cgroups or bus. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "fake-systemd.h"
+#include "macro.h"
+
+#define SCOPE "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
+#define USERW "/user.slice/user-1000.slice/user@1000.service/web-1.service"
+
+static const FakeUnit units[] = {
+        { .object = "/org/freedesktop/systemd1/unit/hog",
+          .id = "hog.service",
+          .cgroup = "/system.slice/hog.service",
+          .broken = true },
+        { .object = "/org/freedesktop/systemd1/unit/web",
+          .id = "web-1.service",
+          .cgroup = "/system.slice/web-1.service" },
+        { .object = "/org/freedesktop/systemd1/unit/scope",
+          .id = "cri-containerd-X.scope",
+          .cgroup = SCOPE },
+        /* A systemd that would even confirm the container's kubelet.service: delegation must win. */
+        { .object = "/org/freedesktop/systemd1/unit/kubelet",
+          .id = "kubelet.service",
+          .cgroup = SCOPE "/kubelet.service" },
+        { .object = "/org/freedesktop/systemd1/unit/user",
+          .id = "user@1000.service",
+          .cgroup = "/user.slice/user-1000.slice/user@1000.service" },
+};
+
+typedef struct Seen {
+        ActionType action;
+        ActionResult result;
+        bool undo, has_cgroup;
+        char via[64], unit[256], detail[768], policy[64];
+} Seen;
+
+static char root[64];
+static sd_event *event;
+static FakeSystemd fs;
+static Watcher *watcher;
+static Executor *executor;
+static Seen seen[64];
+static unsigned n_seen;
+static bool have_trusted;
+
+static void on_record(Watcher *w, const Record *r, void *userdata)
+{
+}
+
+static void step(const char *path, ActionType type, bool undo, unsigned n);
+static bool reenter; /* on a failed step, decide for another cgroup (the engine's select moving on) */
+
+static void on_outcome(const Record *r, void *userdata)
+{
+        Seen *s = &seen[n_seen < ELEMENTSOF(seen) ? n_seen++ : ELEMENTSOF(seen) - 1];
+        const ActionOutcome *o = r->outcome;
+
+        *s = (Seen){
+                .action = o->action, .result = o->result, .undo = o->undo, .has_cgroup = r->cgroup != NULL
+        };
+        snprintf(s->via, sizeof(s->via), "%s", o->via ? o->via : "");
+        snprintf(s->unit, sizeof(s->unit), "%s", o->unit ? o->unit : "");
+        snprintf(s->detail, sizeof(s->detail), "%s", o->detail ? o->detail : "");
+        snprintf(s->policy, sizeof(s->policy), "%s", o->policy ? o->policy : "");
+        if (reenter && o->result == ACTION_RESULT_FAILED) {
+                reenter = false;
+                step("/system.slice/web-1.service", ACTION_NOTIFY, false, 0);
+        }
+}
+
+static void put(const char *rel, const char *file, const char *text)
+{
+        char p[PATH_MAX];
+        int fd;
+
+        snprintf(p, sizeof(p), "%s%s/%s", root, rel, file);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ck_assert_msg(fd >= 0, "open %s: %m", p);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+}
+
+static void get(const char *rel, const char *file, char *buf, size_t size)
+{
+        char p[PATH_MAX];
+        ssize_t n;
+        int fd;
+
+        snprintf(p, sizeof(p), "%s%s/%s", root, rel, file);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        n = read(fd, buf, size - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+}
+
+/* mkdir -p, each level a cgroup with the memory controller on. */
+static void mkcg(const char *path)
+{
+        char rel[PATH_MAX];
+
+        snprintf(rel, sizeof(rel), "%s", path);
+        for (char *p = rel + 1;; p++) {
+                if (*p == '/' || *p == '\0') {
+                        char c = *p, full[PATH_MAX];
+                        *p = '\0';
+                        snprintf(full, sizeof(full), "%s%s", root, rel);
+                        if (mkdir(full, 0755) == 0) {
+                                put(rel, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+                                put(rel, "memory.high", "max\n");
+                                put(rel, "memory.max", "max\n");
+                                put(rel, "memory.current", "104857600\n");
+                                put(rel, "cgroup.events", "populated 1\nfrozen 0\n");
+                                put(rel, "cgroup.kill", "");
+                                put(rel, "cgroup.freeze", "0\n");
+                        }
+                        *p = c;
+                        if (!c)
+                                break;
+                }
+        }
+}
+
+static const Cgroup *find(const char *path)
+{
+        char buf[PATH_MAX];
+
+        for (unsigned i = 0; i < watcher_n_slots(watcher); i++) {
+                const Cgroup *c = watcher_slot(watcher, i);
+                if (c && cgroup_path(c, buf, sizeof(buf)) >= 0 && strcmp(buf, path) == 0)
+                        return c;
+        }
+        ck_abort_msg("no cgroup %s", path);
+        return NULL;
+}
+
+static void setup(void)
+{
+        WatcherConfig wc = WATCHER_CONFIG_DEFAULT;
+        ExecutorConfig xc = { .bus = true, .own_cgroup = "/system.slice/memwardend.service" };
+        const char *dirs[] = { "/system.slice/hog.service",
+                               "/system.slice/web-1.service",
+                               SCOPE "/kubelet.service",
+                               USERW,
+                               "/system.slice/fake.service",
+                               "/system.slice/memwardend.service",
+                               "/plain/job",
+                               "/system.slice/bad\xff.service" };
+        char full[PATH_MAX];
+        int r;
+
+        ck_assert_int_ge(sd_event_new(&event), 0);
+        r = fake_systemd_start(event, units, ELEMENTSOF(units), &fs);
+        ck_assert_int_eq(r, 0);
+        strcpy(root, "/tmp/test-executor-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put("", "cgroup.controllers", "cpu memory\n");
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                mkcg(dirs[i]);
+        snprintf(full, sizeof(full), "%s%s", root, SCOPE);
+        have_trusted = setxattr(full, "trusted.delegate", "1", 1, 0) == 0;
+        if (!have_trusted)
+                fprintf(stderr, "test-executor: no trusted.* xattrs here; the scope case is skipped\n");
+        wc.root = root;
+        wc.psi = false;
+        wc.pod_log_dir = wc.container_log_dir = NULL;
+        ck_assert_int_eq(watcher_new(&wc, on_record, NULL, &watcher), 0);
+        ck_assert_int_eq(watcher_scan(watcher), 0);
+        xc.cgroup_root = root;
+        ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
+        n_seen = 0;
+        fs.log[0] = '\0';
+}
+
+static void teardown(void)
+{
+        char cmd[128];
+
+        executor = executor_free(executor);
+        watcher = watcher_free(watcher);
+        fake_systemd_stop(&fs);
+        event = sd_event_unref(event);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+/* One step of a one-step policy; the loop runs until n outcomes are in. */
+static void step(const char *path, ActionType type, bool undo, unsigned n)
+{
+        static Policy p;
+        EngineDecision d = { .cgroup = find(path),
+                             .policy = &p,
+                             .phase = undo ? POLICY_IDLE : POLICY_FIRING };
+
+        p = (Policy){ .name = "p", .n_actions = 1 };
+        p.actions[0] = (Action){ .type = type, .step_bp = 1000, .interval_usec = 60 * USEC_PER_SEC };
+        if (undo)
+                d.d.undo_steps = 1;
+        else
+                d.d.run_steps = 1;
+        executor_decision(executor, &d);
+        for (int i = 0; i < 300 && n_seen < n; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_msg(n_seen >= n, "%u outcomes, want %u", n_seen, n);
+}
+
+START_TEST(test_fallback)
+{
+        char buf[64];
+
+        /* systemd refuses KillUnit: cgroup.kill, and the record names both. */
+        step("/system.slice/hog.service", ACTION_KILL, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        ck_assert_str_eq(seen[0].via, "cgroupfs");
+        ck_assert_msg(strstr(seen[0].detail, "KillUnit(hog.service) failed: Unit hog.service not loaded.") &&
+                              strstr(seen[0].detail, "cgroup.kill"),
+                      "%s", seen[0].detail);
+        get("/system.slice/hog.service", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        ck_assert_ptr_nonnull(strstr(fs.log, "KillUnit hog.service\n"));
+        /* restart has no fallback: failed, with cgroup and policy for the engine. */
+        step("/system.slice/hog.service", ACTION_RESTART, false, 2);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_FAILED);
+        ck_assert(seen[1].has_cgroup);
+        ck_assert_str_eq(seen[1].policy, "p");
+        ck_assert_ptr_nonnull(strstr(seen[1].detail, "RestartUnit(hog.service) failed"));
+        /* freeze: cgroup.freeze, done when cgroup.events says so. */
+        step("/system.slice/hog.service", ACTION_FREEZE, false, 3);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_STARTED);
+        ck_assert_str_eq(seen[2].via, "cgroupfs");
+        ck_assert_ptr_nonnull(strstr(seen[2].detail, "FreezeUnit(hog.service) failed"));
+        get("/system.slice/hog.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        /* throttle: memory.high on the writer thread. */
+        step("/system.slice/hog.service", ACTION_THROTTLE, false, 4);
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        ck_assert_ptr_null(strstr(fs.log, "bad")); /* never sent: sd-bus refuses such a string */
+        ck_assert_str_eq(seen[3].via, "cgroupfs");
+        ck_assert_msg(strstr(seen[3].detail, "SetUnitProperties(hog.service) failed"), "%s", seen[3].detail);
+        get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        /* SIGTERM gives back and thaws the way it was done in the end: the files. */
+        executor_restore_all(executor);
+        ck_assert_uint_eq(n_seen, 6);
+        ck_assert(seen[4].undo && seen[5].undo);
+        get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        get("/system.slice/hog.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "0");
+}
+END_TEST
+
+START_TEST(test_confirmed_unit)
+{
+        char buf[64];
+
+        step("/system.slice/web-1.service", ACTION_KILL, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        ck_assert_str_eq(seen[0].via, "systemd");
+        ck_assert_str_eq(seen[0].unit, "web-1.service");
+        get("/system.slice/web-1.service", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "");
+        step("/system.slice/web-1.service", ACTION_FREEZE, false, 2);
+        ck_assert_str_eq(seen[1].via, "systemd");
+        step("/system.slice/web-1.service", ACTION_FREEZE, true, 3);
+        ck_assert(seen[2].undo);
+        ck_assert_ptr_nonnull(strstr(fs.log, "FreezeUnit web-1.service\nThawUnit web-1.service\n"));
+}
+END_TEST
+
+START_TEST(test_delegated)
+{
+        char buf[64];
+
+        /* A user's manager's web-1.service: its files, never the host's web-1.service. */
+        step(USERW, ACTION_THROTTLE, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        ck_assert_str_eq(seen[0].via, "cgroupfs");
+        get(USERW, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        step(USERW, ACTION_THROTTLE, true, 2);
+        ck_assert(seen[1].undo);
+        get(USERW, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        step(USERW, ACTION_RESTART, false, 3);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_null(strstr(fs.log, "web-1.service"));
+        if (!have_trusted)
+                return;
+        /* The container's kubelet.service: even a systemd that says yes is never asked. */
+        step(SCOPE "/kubelet.service", ACTION_KILL, false, 4);
+        ck_assert_str_eq(seen[3].via, "cgroupfs");
+        get(SCOPE "/kubelet.service", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        step(SCOPE "/kubelet.service", ACTION_FREEZE, false, 5);
+        ck_assert_str_eq(seen[4].via, "cgroupfs");
+        ck_assert_ptr_null(strstr(fs.log, "kubelet"));
+}
+END_TEST
+
+START_TEST(test_reentry)
+{
+        static Policy p;
+        EngineDecision d = { .cgroup = find("/plain/job"), .policy = &p, .phase = POLICY_FIRING };
+        char buf[64];
+
+        /* report fails at once (no report directory); the owner decides for web-1
+         * from inside that outcome; then kill runs: on /plain/job still. */
+        p = (Policy){ .name = "two", .n_actions = 2 };
+        p.actions[0] = (Action){ .type = ACTION_REPORT };
+        p.actions[1] = (Action){ .type = ACTION_KILL };
+        d.d.run_steps = 3;
+        reenter = true;
+        executor_decision(executor, &d);
+        for (int i = 0; i < 50; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(n_seen, 3);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_FAILED);
+        ck_assert_int_eq(seen[1].action, ACTION_NOTIFY);
+        ck_assert_int_eq(seen[2].action, ACTION_KILL);
+        get("/plain/job", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        ck_assert_ptr_null(strstr(fs.log, "web-1.service"));
+}
+END_TEST
+
+START_TEST(test_refusals)
+{
+        /* Named like a unit, systemd does not confirm it. */
+        step("/system.slice/fake.service", ACTION_RESTART, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_nonnull(strstr(fs.log, "GetUnitByControlGroup /system.slice/fake.service\n"));
+        ck_assert_ptr_null(strstr(fs.log, "RestartUnit"));
+        step("/system.slice/fake.service", ACTION_KILL, false, 2);
+        ck_assert_str_eq(seen[1].via, "cgroupfs");
+        /* Not UTF-8: no unit's ControlGroup, and no failure of the bus either. */
+        step("/system.slice/bad\xff.service", ACTION_RESTART, false, 3);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_REFUSED);
+        ck_assert_msg(strstr(seen[2].detail, "not a systemd unit"), "%s", seen[2].detail);
+        step("/system.slice/bad\xff.service", ACTION_KILL, false, 4);
+        ck_assert_str_eq(seen[3].via, "cgroupfs");
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        /* memwarden itself. */
+        step("/system.slice/memwardend.service", ACTION_KILL, false, 5);
+        ck_assert_int_eq(seen[4].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_null(strstr(fs.log, "memwardend"));
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+        Suite *s = suite_create("executor");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_fallback);
+        tcase_add_test(tc, test_confirmed_unit);
+        tcase_add_test(tc, test_delegated);
+        tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_reentry);
+        tcase_set_timeout(tc, 30);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr;
+        int failed;
+
+        if (access("/usr/bin/dbus-daemon", X_OK) < 0) {
+                fprintf(stderr, "test-executor: no dbus-daemon, skipped\n");
+                return 77;
+        }
+        sr = srunner_create(make_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
