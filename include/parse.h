@@ -39,8 +39,9 @@ bool split_key_value(const char *line, size_t len, const char **key, size_t *key
  * malformed line: *p is past that line then, so a lenient caller may go on.
  * Sets its results only when it returns 1. */
 enum {
-        KV_COLON = 1 << 0, /* the key ends in ':' */
-        KV_KB = 1 << 1,    /* the value may end in " kB" */
+        KV_COLON = 1 << 0,   /* the key ends in ':' */
+        KV_KB = 1 << 1,      /* the value may end in " kB" */
+        KV_KB_ONLY = 1 << 2, /* with KV_KB: it must (a bare number is malformed) */
 };
 int kv_next(const char **p, const char *end, unsigned flags, const char **ret_key, size_t *ret_key_len,
             uint64_t *ret_value);

@@ -16,8 +16,9 @@ int meminfo_parse(const char *buf, size_t len, uint64_t *ret_available, uint64_t
         size_t kl;
         int r;
 
-        /* Lenient: lines of other shapes, which this does not need, are skipped. */
-        while ((r = kv_next(&p, buf + len, KV_COLON | KV_KB, &k, &kl, &x)) != 0) {
+        /* Lenient: lines of other shapes, which this does not need, are skipped.
+         * The two fields are in kB: a bare number there is not taken as bytes. */
+        while ((r = kv_next(&p, buf + len, KV_COLON | KV_KB | KV_KB_ONLY, &k, &kl, &x)) != 0) {
                 if (r < 0)
                         continue;
                 if (kv_key_is(k, kl, "MemAvailable")) {

@@ -162,7 +162,8 @@ int kv_next(const char **p, const char *end, unsigned flags, const char **ret_ke
         if ((flags & KV_KB) && vl > 3 && memcmp(v + vl - 3, " kB", 3) == 0) {
                 vl -= 3;
                 kb = true;
-        }
+        } else if (flags & KV_KB_ONLY)
+                return -EINVAL;
         r = parse_u64_n(v, vl, &x);
         if (r < 0)
                 return r;

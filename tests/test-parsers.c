@@ -435,6 +435,7 @@ START_TEST(test_meminfo_parse)
                 "MemAvailable: 99999999999999999999 kB\nMemTotal: 1 kB\n",
                 "MemAvailable: 18014398509481984 kB\nMemTotal: 1 kB\n", /* bytes past UINT64_MAX */
                 "MemAvailable 5 kB\nMemTotal: 1 kB\n",
+                "MemAvailable: 5\nMemTotal: 16303 kB\n", /* no unit: not taken for bytes (fuzz) */
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 avail = total = 7;

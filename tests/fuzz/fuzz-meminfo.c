@@ -11,8 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         uint64_t avail, total;
 
-        /* Bytes from whole kB. (On failure the outputs may be half written:
-         * node.c sets MemAvailable before it knows MemTotal is there.) */
+        /* Bytes from whole kB (a value without " kB" is not taken). */
         if (meminfo_parse((const char *)data, size, &avail, &total) == 0 && (avail % 1024 || total % 1024))
                 __builtin_trap();
         return 0;
