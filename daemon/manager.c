@@ -248,10 +248,11 @@ typedef struct PsiSource {
 static int on_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         PsiSource *p = userdata;
+        Manager *m = p->manager; /* p is freed if the cgroup turns out to be gone */
 
         (void)s, (void)fd;
-        (void)watcher_handle_psi(p->manager->watcher, p->key, revents);
-        arm_watcher_timer(p->manager);
+        (void)watcher_handle_psi(m->watcher, p->key, revents);
+        arm_watcher_timer(m);
         return 0;
 }
 
