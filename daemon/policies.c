@@ -40,10 +40,16 @@ static PolicyWatch *policy_watch_get(Manager *m)
         return m->policy_watch = pw;
 }
 
-static void report_load(Manager *m, const PolicyErrors *errors, const PolicyDirStats *st, size_t n,
+static bool abandoned(int r)
+{
+        return r == -ETIME || r == -E2BIG || r == -ECANCELED;
+}
+
+static void report_load(Manager *m, int r, const PolicyErrors *errors, const PolicyDirStats *st, size_t n,
                         bool initial)
 {
-        const char *first = errors->n ? errors->msg[0] : "";
+        /* An abandoned load's message is its last error: the others are real ones of the sources it read. */
+        const char *first = errors->n ? errors->msg[abandoned(r) ? errors->n - 1 : 0] : "";
         char msg[640];
 
         for (size_t i = 0; i < errors->n; i++)
@@ -57,10 +63,11 @@ static void report_load(Manager *m, const PolicyErrors *errors, const PolicyDirS
                          st->n_errors, st->n_errors == 1 ? "" : "s", n, first);
         else
                 snprintf(msg, sizeof(msg),
-                         "policy reload: %zu error%s, %zu of %zu sources kept their last good policies, "
+                         "policy reload%s: %zu error%s, %zu of %zu sources kept their last good policies, "
                          "%zu policies in force: %s",
-                         st->n_errors, st->n_errors == 1 ? "" : "s", st->n_failed, st->n_sources, n, first);
-        watcher_warn(m->watcher, -EINVAL, msg);
+                         abandoned(r) ? " abandoned" : "", st->n_errors, st->n_errors == 1 ? "" : "s",
+                         st->n_failed, st->n_sources, n, first);
+        watcher_warn(m->watcher, r, msg);
 }
 
 static void swap_in(Manager *m, PolicySet *set)
@@ -75,27 +82,15 @@ static void swap_in(Manager *m, PolicySet *set)
                 manager_node_policies_changed(m);
 }
 
-static bool abandoned(int r)
-{
-        return r == -ETIME || r == -E2BIG || r == -ECANCELED;
-}
-
-/* A load that changed nothing: the directory could not be read, or the load
- * went past its budget (errors holds the one message saying so). */
-static int report_unchanged(Manager *m, int r, const PolicyErrors *errors, bool initial)
+/* The directory could not be read (or -ENOMEM): nothing changed. */
+static int report_unchanged(Manager *m, int r, uint64_t n_requests, bool initial)
 {
         PolicyWatch *pw = m->policy_watch;
         char msg[512];
 
-        if (!initial)
+        if (!initial) {
+                pw->n_reloads += n_requests;
                 pw->n_reload_failures++;
-        if (abandoned(r)) {
-                pw->n_reloads_abandoned++;
-                snprintf(msg, sizeof(msg), "policy reload failed: %s",
-                         errors->n ? errors->msg[0] : "abandoned past its budget");
-                watcher_warn(m->watcher, r, msg);
-                log_error("%s", msg);
-                return r;
         }
         snprintf(msg, sizeof(msg),
                  "policy reload failed: cannot read '%s' (%s), the %zu policies in "
@@ -105,19 +100,22 @@ static int report_unchanged(Manager *m, int r, const PolicyErrors *errors, bool 
         return log_error_errno(r, "Cannot read the policy directory '%s': %m", m->cfg.policy_dir);
 }
 
-/* Swap in what a load gave (policy_dir_load's r, set, errors, stats). */
+/* Swap in what a load gave (policy_dir_load's r, set, errors, stats). An
+ * abandoned load gives a set too: the sources it finished are new. */
 static int apply_load(Manager *m, int r, PolicySet *set, const PolicyErrors *errors,
                       const PolicyDirStats *st, uint64_t n_requests, bool initial)
 {
         PolicyWatch *pw = m->policy_watch;
 
-        if (r < 0 && r != -EINVAL)
-                return report_unchanged(m, r, errors, initial);
+        if (r < 0 && r != -EINVAL && !abandoned(r))
+                return report_unchanged(m, r, n_requests, initial);
         pw->last = *st;
         if (st->missing)
                 log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
-        report_load(m, errors, st, set->n, initial);
+        report_load(m, r, errors, st, set->n, initial);
         swap_in(m, set);
+        if (abandoned(r))
+                pw->n_reloads_abandoned++;
         if (!initial) {
                 pw->n_reloads += n_requests;
                 if (r < 0)

@@ -26,8 +26,10 @@
 /* The whole load is bounded too: by default 16 MiB read across all files and
  * 5 s of wall time (checked before each file and each namespace, so a load
  * overshoots by at most one file's parse). Past either bound, or when cancel
- * is set, the load is abandoned: nothing changes (every source keeps what it
- * had in force) and errors holds one message saying why. */
+ * is set, the load is abandoned where it is: the sources it finished (the
+ * admin's first, then namespaces in name order) take their new sets, the one
+ * it stopped in and those after it keep what they had in force, and one
+ * error says why and where. */
 #define POLICY_DIR_LOAD_BYTES_MAX (16ULL * 1024 * 1024)
 #define POLICY_DIR_LOAD_USEC_MAX  (5ULL * 1000 * 1000)
 
@@ -67,16 +69,15 @@ void policy_dir_freep(PolicyDir **d);
 /* Replace the budget (policy_dir_new sets the defaults above, no cancel). */
 void policy_dir_set_budget(PolicyDir *d, const PolicyDirBudget *b);
 
-/* Load the directory again. On 0 (every source loaded) or -EINVAL (some
- * source kept its last good set; every error is in errors), *ret is a new,
+/* Load the directory again. On 0 (every source loaded), -EINVAL (some
+ * source kept its last good set; every error is in errors) or an abandoned
+ * load (-ETIME: wall time, -E2BIG: bytes, -ECANCELED: cancel set; errors
+ * holds "DIR:0:0: reload abandoned after ..."), *ret is a new,
  * self-contained set to swap in: the admin's policies first, then each
  * namespace's in name order (so an admin policy wins any tie at lookup).
- * Other negative errno: nothing changed, *ret untouched, and, for the
- * budget, errors holds (only) "DIR:0:0: reload abandoned after ...":
- * -ETIME (wall time), -E2BIG (bytes), -ECANCELED (cancel set); else the
- * directory cannot be read, or -ENOMEM. A missing directory gives an empty
- * set. ret_stats is filled on 0, -EINVAL and abandonment. Not thread-safe:
- * one thread at a time may use d. */
+ * Other negative errno (the directory cannot be read, -ENOMEM): *ret
+ * untouched. A missing directory gives an empty set. ret_stats is filled
+ * when *ret is. Not thread-safe: one thread at a time may use d. */
 int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats);
 
 size_t policy_dir_n_sources(const PolicyDir *d);

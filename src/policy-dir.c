@@ -32,8 +32,12 @@ struct PolicyDir {
 typedef struct LoadCtx {
         const PolicyDirBudget *b;
         uint64_t start_usec, n_bytes;
-        int abandoned; /* 0, or -ETIME, -E2BIG, -ECANCELED: sticky */
-        char at[256];  /* what was to be read next when it was abandoned */
+        int abandoned;         /* 0, or -ETIME, -E2BIG, -ECANCELED: sticky */
+        char at[256];          /* what was to be read next when it was abandoned */
+        bool stopped_in_admin; /* ... in the admin's files, else in namespace stop_ns */
+        char stop_ns[64];
+        size_t n_settled;          /* sources of this load settled, in order */
+        size_t err_n, err_dropped; /* errors before the source being loaded */
 } LoadCtx;
 
 static uint64_t budget_now(const PolicyDirBudget *b)
@@ -44,6 +48,8 @@ static uint64_t budget_now(const PolicyDirBudget *b)
 static int abandon(LoadCtx *c, int why, const char *ns, const char *name)
 {
         c->abandoned = why;
+        c->stopped_in_admin = !ns;
+        snprintf(c->stop_ns, sizeof(c->stop_ns), "%s", ns ? ns : "");
         snprintf(c->at, sizeof(c->at), "%s%s%s", ns ? ns : "", ns && name ? "/" : "", name ? name : "");
         return why;
 }
@@ -558,6 +564,8 @@ static int load_sources(PolicyDir *d, LoadCtx *ctx, int top_fd, PolicySource *v,
                 return list_r;
         r = load_admin(d, ctx, top_fd, names, n, list_r, &v[0], errors);
         *n_v = 1;
+        if (r >= 0)
+                ctx->n_settled = 1;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (!is_namespace_entry(top_fd, names[i]))
                         continue;
@@ -568,21 +576,28 @@ static int load_sources(PolicyDir *d, LoadCtx *ctx, int top_fd, PolicySource *v,
                                              POLICY_DIR_NAMESPACES_MAX, names[i]);
                         continue;
                 }
-                r = budget_check(ctx, names[i], NULL)
-                            ?: load_namespace(d, ctx, top_fd, names[i], &v[1 + n_ns], errors);
-                n_ns++;
-                *n_v = 1 + n_ns;
+                ctx->err_n = errors->n;
+                ctx->err_dropped = errors->dropped;
+                r = budget_check(ctx, names[i], NULL);
+                if (r < 0)
+                        break;
+                r = load_namespace(d, ctx, top_fd, names[i], &v[1 + n_ns], errors);
+                *n_v = 1 + ++n_ns;
+                if (r >= 0)
+                        ctx->n_settled = *n_v;
         }
         free_names(names, n);
         return r;
 }
 
-/* The errors of an abandoned load say nothing about what is in force: they
- * are dropped for the one that says why nothing changed. */
-static void report_abandoned(const PolicyDir *d, const LoadCtx *c, PolicyErrors *errors, size_t n_before,
-                             size_t dropped_before, uint64_t usec)
+/* An abandoned load: the sources it settled (the admin's first, then
+ * namespaces in name order) take their new sets; the one it stopped in and
+ * those after it keep theirs, so that a namespace's files cannot hold back
+ * the sources before it (the admin's above all). The errors of the source it
+ * stopped in are dropped for one that says why and where. */
+static void report_abandoned(const PolicyDir *d, const LoadCtx *c, PolicyErrors *errors, uint64_t usec)
 {
-        char why[64];
+        char why[64], keep[160];
 
         if (c->abandoned == -ETIME)
                 snprintf(why, sizeof(why), "the bound is %" PRIu64 " ms", c->b->usec_max / 1000);
@@ -590,23 +605,58 @@ static void report_abandoned(const PolicyDir *d, const LoadCtx *c, PolicyErrors 
                 snprintf(why, sizeof(why), "the bound is %" PRIu64 " bytes", c->b->bytes_max);
         else
                 snprintf(why, sizeof(why), "cancelled");
-        errors->n = n_before;
-        errors->dropped = dropped_before;
+        if (c->stopped_in_admin)
+                snprintf(keep, sizeof(keep), "every source keeps the policies it had in force");
+        else
+                snprintf(keep, sizeof(keep),
+                         "'%s' and the namespaces after it keep the policies they had in force", c->stop_ns);
+        errors->n = c->err_n;
+        errors->dropped = c->err_dropped;
+        if (errors->n == POLICY_ERRORS_MAX) { /* this one must be kept: it says what is in force */
+                errors->n--;
+                errors->dropped++;
+        }
         policy_error(errors, d->path, 0, 0,
-                     "reload abandoned after %" PRIu64 ".%03" PRIu64 " s / %" PRIu64 " bytes (%s), at '%s': "
-                     "every source keeps the policies it had in force",
-                     usec / 1000000, usec / 1000 % 1000, c->n_bytes, why, c->at);
+                     "reload abandoned after %" PRIu64 ".%03" PRIu64 " s / %" PRIu64
+                     " bytes (%s), at '%s': %s",
+                     usec / 1000000, usec / 1000 % 1000, c->n_bytes, why, c->at, keep);
+}
+
+/* Drop the source the load stopped in; move the previous load's sources
+ * it did not reach (by name order) after the ones it settled. */
+static void keep_unreached(PolicyDir *d, const LoadCtx *c, PolicySource *v, size_t *n_v)
+{
+        for (size_t i = c->n_settled; i < *n_v; i++)
+                source_done(&v[i]);
+        *n_v = c->n_settled;
+        for (size_t i = 0; i < d->n_sources && *n_v < 1 + POLICY_DIR_NAMESPACES_MAX; i++) {
+                PolicySource *o = &d->sources[i];
+                bool reached =
+                        !c->stopped_in_admin && (!o->namespace || strcmp(o->namespace, c->stop_ns) < 0);
+                if (!reached) {
+                        v[(*n_v)++] = *o;
+                        *o = (PolicySource){};
+                }
+        }
+}
+
+static void fill_stats(const PolicySource *v, size_t n_v, PolicyDirStats *st)
+{
+        st->n_sources = n_v;
+        for (size_t i = 0; i < n_v; i++)
+                st->n_failed += v[i].failed;
 }
 
 int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats)
 {
         PolicyDirStats st = {};
         PolicySource *v;
-        size_t n_v = 0, before = n_errors(errors), n_before = errors->n, dropped_before = errors->dropped;
+        size_t n_v = 0, before = n_errors(errors);
         PolicySet merged = {};
-        LoadCtx ctx = { .b = &d->budget, .start_usec = budget_now(&d->budget) };
-        int top_fd, r;
+        LoadCtx ctx = { .b = &d->budget, .err_n = errors->n, .err_dropped = errors->dropped };
+        int top_fd, r, m;
 
+        ctx.start_usec = budget_now(&d->budget);
         top_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (top_fd < 0 && errno == ENOENT) {
                 sources_free(d->sources, d->n_sources);
@@ -628,29 +678,32 @@ int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDi
         close(top_fd);
         st.n_bytes = ctx.n_bytes;
         st.usec = budget_now(&d->budget) - ctx.start_usec;
-        if (r >= 0)
-                r = merge(v, n_v, &merged);
-        if (r < 0) {
+        if (ctx.abandoned) {
+                keep_unreached(d, &ctx, v, &n_v);
+                report_abandoned(d, &ctx, errors, st.usec);
+                r = ctx.abandoned;
+        }
+        if (r < 0 && !ctx.abandoned) {
                 sources_free(v, n_v);
-                if (ctx.abandoned) {
-                        report_abandoned(d, &ctx, errors, n_before, dropped_before, st.usec);
-                        st.n_errors = 1;
-                        if (ret_stats)
-                                *ret_stats = st;
-                }
                 return r;
         }
+        m = merge(v, n_v, &merged);
+        if (m < 0 && !ctx.abandoned) {
+                sources_free(v, n_v);
+                return m;
+        }
+        /* After an abandoned load, v holds what the old state had not reached: v is the state. */
         sources_free(d->sources, d->n_sources);
         d->sources = v;
         d->n_sources = n_v;
-        st.n_sources = n_v;
-        for (size_t i = 0; i < n_v; i++)
-                st.n_failed += v[i].failed;
+        if (m < 0)
+                return m;
+        fill_stats(v, n_v, &st);
         st.n_errors = n_errors(errors) - before;
         if (ret_stats)
                 *ret_stats = st;
         *ret = merged;
-        return st.n_errors ? -EINVAL : 0;
+        return ctx.abandoned ?: st.n_errors ? -EINVAL : 0;
 }
 
 int policy_dir_new(const char *path, PolicyDir **ret)

@@ -326,7 +326,8 @@ START_TEST(test_loop_runs_during_big_load)
                 c.max_gap_usec / 1000);
         /* 8000 policies in each namespace; or (a slow build) past the 5 s bound. */
         ck_assert(c.res->r == -EINVAL || c.res->r == -ETIME);
-        ck_assert_uint_eq(c.res->stats.n_failed, c.res->r == -EINVAL ? 2 : 0);
+        if (c.res->r == -EINVAL)
+                ck_assert_uint_eq(c.res->stats.n_failed, 2);
         /* Only an ordering claim: the timer ran while the load was running. */
         ck_assert_uint_ge(c.n_ticks_busy, 1);
         policy_load_result_free(c.res);
