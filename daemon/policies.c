@@ -159,9 +159,9 @@ void manager_reload_policies(Manager *m)
 {
         PolicyWatch *pw = m->policy_watch;
 
-        if (!m->cfg.policy_dir || !pw)
+        if (!m->cfg.policy_dir)
                 return;
-        if (!pw->loader) {
+        if (!pw || !pw->loader) {
                 (void)load_here(m, false);
                 return;
         }
@@ -201,8 +201,11 @@ static int start_loader(Manager *m)
         }
         r = sd_event_add_io(m->event, &pw->loaded_source, policy_loader_fd(pw->loader), EPOLLIN,
                             on_policies_loaded, m);
-        if (r < 0)
+        if (r < 0) {
+                pw->loader = policy_loader_stop(pw->loader);
+                (void)policy_dir_new(m->cfg.policy_dir, &pw->dir);
                 return r;
+        }
         (void)sd_event_source_set_description(pw->loaded_source, "policy-loaded");
         return 0;
 }

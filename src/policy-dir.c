@@ -4,9 +4,8 @@
  * is followed except kubelet's ConfigMap scheme inside the directory itself,
  * files are opened O_NOFOLLOW|O_NONBLOCK (a FIFO must not block the loop) and
  * read up to a bound. The load as a whole has a budget (bytes, wall time, a
- * cancel flag), checked before each file and each namespace: past it the
- * load is abandoned and the sources it had settled are thrown away, so that
- * nothing changes. */
+ * cancel flag), checked before each file and each namespace and as bytes are
+ * read: past it the load is abandoned where it is (report_abandoned). */
 #include "policy-dir.h"
 
 #include <dirent.h>
