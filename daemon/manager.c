@@ -305,9 +305,10 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         Manager *m = userdata;
 
         (void)s, (void)si;
-        /* Reload the policies (each source on its own), re-walk the tree, re-read every counter. */
+        /* Reload the policies (off the loop, each source on its own), re-walk the tree,
+         * re-read every counter. */
         log_info("Received SIGHUP: reloading policies and rescanning.");
-        (void)manager_load_policies(m, false);
+        manager_reload_policies(m);
         (void)watcher_rescan(m->watcher);
         arm_watcher_timer(m);
         return 0;
@@ -427,7 +428,7 @@ static int start_watching(Manager *m)
 {
         int r;
 
-        (void)manager_load_policies(m, true);
+        (void)manager_load_policies(m);
         r = manager_watch_policies(m);
         if (r < 0)
                 log_warning_errno(r, "Cannot watch the policy directory, reload with SIGHUP: %m");

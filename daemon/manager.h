@@ -36,16 +36,24 @@ Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* policies.c: the policy directory, its inotify watch and the reload timer. */
+/* policies.c: the policy directory, its inotify watch, the reload timer and
+ * the loader thread (policy-loader.h), which owns the PolicyDir once started. */
+typedef struct PolicyLoader PolicyLoader;
 typedef struct PolicyWatch {
-        PolicyDir *dir;
+        PolicyDir *dir;       /* NULL while the loader has it */
+        PolicyLoader *loader; /* NULL: not started, reloads run on the loop */
         int inotify_fd;
-        sd_event_source *inotify_source, *reload_timer;
-        uint64_t n_reloads, n_reload_failures; /* failures: some source kept its last good set */
-        PolicyDirStats last;                   /* of the last load */
+        sd_event_source *inotify_source, *reload_timer, *loaded_source;
+        uint64_t n_reloads;           /* reload requests answered (several may share one load) */
+        uint64_t n_reload_failures;   /* some source kept its last good set, or nothing changed */
+        uint64_t n_reloads_abandoned; /* past the load's budget: nothing changed */
+        PolicyDirStats last;          /* of the last load that changed something */
 } PolicyWatch;
 
-int manager_load_policies(Manager *m, bool initial);
+/* The first load, synchronous (before the loop runs). */
+int manager_load_policies(Manager *m);
+/* Ask the loader thread for a reload (coalesced with one running). */
+void manager_reload_policies(Manager *m);
 /* Bind every cgroup to its policy in set (the new one, while the old is alive). */
 void manager_rebind_policies(Manager *m, const PolicySet *set);
 int manager_watch_policies(Manager *m);

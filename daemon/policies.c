@@ -2,8 +2,15 @@
 /* The daemon's policy set: loaded at start, reloaded on SIGHUP and on changes
  * in the policy directory. What a reload gives is decided by src/policy-dir.c
  * (each source on its own: a broken one keeps its last good set); this file
- * only swaps the result in, reports it, and watches the directory. */
+ * only swaps the result in, reports it, and watches the directory.
+ *
+ * The first load runs before the loop, on the main thread: the cgroups are
+ * bound to the policies from the first walk on, and it is bounded by the
+ * load's budget (5 s, 16 MiB), within any start timeout. Then the PolicyDir
+ * goes to the loader thread (policy-loader.c), which does every reload: the
+ * loop only asks and, when the result's eventfd is readable, swaps it in. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <dirent.h>
@@ -14,6 +21,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "policy-loader.h"
 
 static PolicyWatch *policy_watch_get(Manager *m)
 {
@@ -32,10 +40,16 @@ static PolicyWatch *policy_watch_get(Manager *m)
         return m->policy_watch = pw;
 }
 
-static void report_load(Manager *m, const PolicyErrors *errors, const PolicyDirStats *st, size_t n,
+static bool abandoned(int r)
+{
+        return r == -ETIME || r == -E2BIG || r == -ECANCELED;
+}
+
+static void report_load(Manager *m, int r, const PolicyErrors *errors, const PolicyDirStats *st, size_t n,
                         bool initial)
 {
-        const char *first = errors->n ? errors->msg[0] : "";
+        /* An abandoned load's message is its last error: the others are real ones of the sources it read. */
+        const char *first = errors->n ? errors->msg[abandoned(r) ? errors->n - 1 : 0] : "";
         char msg[640];
 
         for (size_t i = 0; i < errors->n; i++)
@@ -49,10 +63,11 @@ static void report_load(Manager *m, const PolicyErrors *errors, const PolicyDirS
                          st->n_errors, st->n_errors == 1 ? "" : "s", n, first);
         else
                 snprintf(msg, sizeof(msg),
-                         "policy reload: %zu error%s, %zu of %zu sources kept their last good policies, "
+                         "policy reload%s: %zu error%s, %zu of %zu sources kept their last good policies, "
                          "%zu policies in force: %s",
-                         st->n_errors, st->n_errors == 1 ? "" : "s", st->n_failed, st->n_sources, n, first);
-        watcher_warn(m->watcher, -EINVAL, msg);
+                         abandoned(r) ? " abandoned" : "", st->n_errors, st->n_errors == 1 ? "" : "s",
+                         st->n_failed, st->n_sources, n, first);
+        watcher_warn(m->watcher, r, msg);
 }
 
 static void swap_in(Manager *m, PolicySet *set)
@@ -67,46 +82,132 @@ static void swap_in(Manager *m, PolicySet *set)
                 manager_node_policies_changed(m);
 }
 
-int manager_load_policies(Manager *m, bool initial)
+/* The directory could not be read (or -ENOMEM): nothing changed. */
+static int report_unchanged(Manager *m, int r, uint64_t n_requests, bool initial)
+{
+        PolicyWatch *pw = m->policy_watch;
+        char msg[512];
+
+        if (!initial) {
+                pw->n_reloads += n_requests;
+                pw->n_reload_failures++;
+        }
+        snprintf(msg, sizeof(msg),
+                 "policy reload failed: cannot read '%s' (%s), the %zu policies in "
+                 "force stay",
+                 m->cfg.policy_dir, strerror(-r), m->policies.n);
+        watcher_warn(m->watcher, r, msg);
+        return log_error_errno(r, "Cannot read the policy directory '%s': %m", m->cfg.policy_dir);
+}
+
+/* Swap in what a load gave (policy_dir_load's r, set, errors, stats). An
+ * abandoned load gives a set too: the sources it finished are new. */
+static int apply_load(Manager *m, int r, PolicySet *set, const PolicyErrors *errors,
+                      const PolicyDirStats *st, uint64_t n_requests, bool initial)
+{
+        PolicyWatch *pw = m->policy_watch;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+
+        if (r < 0 && r != -EINVAL && !abandoned(r))
+                return report_unchanged(m, r, n_requests, initial);
+        pw->last = *st;
+        if (st->missing)
+                log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
+        report_load(m, r, errors, st, set->n, initial);
+        swap_in(m, set);
+        if (abandoned(r))
+                pw->n_reloads_abandoned++;
+        if (!initial) {
+                pw->n_reloads += n_requests;
+                if (r < 0)
+                        pw->n_reload_failures++;
+        }
+        /* The swap is the part of a reload that runs on the loop: say what it costs. */
+        log_info("Loaded %zu policies from '%s' (%zu sources, %zu on their last good set; %" PRIu64
+                 " bytes in %" PRIu64 " ms, swapped in in %" PRIu64 " ms).",
+                 m->policies.n, m->cfg.policy_dir, st->n_sources, st->n_failed, st->n_bytes,
+                 (uint64_t)(st->usec / USEC_PER_MSEC),
+                 (uint64_t)((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
+        return r;
+}
+
+/* On the calling thread: at start (before the loader has the PolicyDir),
+ * and as the fallback when the loader could not be started. */
+static int load_here(Manager *m, bool initial)
 {
         _cleanup_free_ PolicyErrors *errors = NULL;
         PolicySet set = {};
         PolicyDirStats st = {};
-        PolicyWatch *pw;
-        char msg[512];
+        PolicyWatch *pw = policy_watch_get(m);
         int r;
 
-        if (!m->cfg.policy_dir)
-                return 0;
-        pw = policy_watch_get(m);
         errors = calloc(1, sizeof(PolicyErrors));
-        if (!pw || !errors)
+        if (!pw || !pw->dir || !errors)
                 return log_error_errno(-ENOMEM, "Cannot load policies: %m");
         r = policy_dir_load(pw->dir, &set, errors, &st);
-        if (r < 0 && r != -EINVAL) {
-                /* Nothing was read: everything in force stays. */
-                if (!initial)
-                        pw->n_reload_failures++;
-                snprintf(msg, sizeof(msg),
-                         "policy reload failed: cannot read '%s' (%s), the %zu policies in "
-                         "force stay",
-                         m->cfg.policy_dir, strerror(-r), m->policies.n);
-                watcher_warn(m->watcher, r, msg);
-                return log_error_errno(r, "Cannot read the policy directory '%s': %m", m->cfg.policy_dir);
+        return apply_load(m, r, &set, errors, &st, 1, initial);
+}
+
+int manager_load_policies(Manager *m)
+{
+        if (!m->cfg.policy_dir)
+                return 0;
+        return load_here(m, true);
+}
+
+void manager_reload_policies(Manager *m)
+{
+        PolicyWatch *pw = m->policy_watch;
+
+        if (!m->cfg.policy_dir)
+                return;
+        if (!pw || !pw->loader) {
+                (void)load_here(m, false);
+                return;
         }
-        pw->last = st;
-        if (st.missing)
-                log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
-        report_load(m, errors, &st, set.n, initial);
-        swap_in(m, &set);
-        if (!initial) {
-                pw->n_reloads++;
-                if (r < 0)
-                        pw->n_reload_failures++;
+        if (policy_loader_busy(pw->loader))
+                log_info("A policy reload is running: one more follows it.");
+        policy_loader_request(pw->loader);
+}
+
+static int on_policies_loaded(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Manager *m = userdata;
+        PolicyLoadResult *res = NULL;
+        int r;
+
+        (void)s, (void)fd, (void)revents;
+        r = policy_loader_take(m->policy_watch->loader, &res);
+        if (r < 0)
+                log_error_errno(r, "A policy reload could not be done, send SIGHUP: %m");
+        if (r <= 0)
+                return 0;
+        (void)apply_load(m, res->r, &res->set, &res->errors, &res->stats, res->n_requests, false);
+        policy_load_result_free(res);
+        return 0;
+}
+
+/* From now on the thread owns the PolicyDir. */
+static int start_loader(Manager *m)
+{
+        PolicyWatch *pw = m->policy_watch;
+        int r;
+
+        r = policy_loader_start(TAKE_PTR(pw->dir), NULL, &pw->loader);
+        if (r < 0) {
+                /* The PolicyDir went with it: a fresh one loses only the last good sets. */
+                (void)policy_dir_new(m->cfg.policy_dir, &pw->dir);
+                return r;
         }
-        log_info("Loaded %zu policies from '%s' (%zu sources, %zu on their last good set).", m->policies.n,
-                 m->cfg.policy_dir, st.n_sources, st.n_failed);
-        return r;
+        r = sd_event_add_io(m->event, &pw->loaded_source, policy_loader_fd(pw->loader), EPOLLIN,
+                            on_policies_loaded, m);
+        if (r < 0) {
+                pw->loader = policy_loader_stop(pw->loader);
+                (void)policy_dir_new(m->cfg.policy_dir, &pw->dir);
+                return r;
+        }
+        (void)sd_event_source_set_description(pw->loaded_source, "policy-loaded");
+        return 0;
 }
 
 /* Changes in the policy directory (an edited file, a ConfigMap's atomic
@@ -157,7 +258,7 @@ static int on_reload_timer(sd_event_source *s, uint64_t usec, void *userdata)
         m->policy_watch->reload_timer = sd_event_source_disable_unref(m->policy_watch->reload_timer);
         log_info("Policy directory changed: reloading.");
         watch_dirs(m);
-        (void)manager_load_policies(m, false);
+        manager_reload_policies(m);
         return 0;
 }
 
@@ -196,6 +297,9 @@ int manager_watch_policies(Manager *m)
         pw = policy_watch_get(m);
         if (!pw)
                 return -ENOMEM;
+        r = start_loader(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot start the policy loader thread, reloading on the loop: %m");
         pw->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (pw->inotify_fd < 0)
                 return -errno;
@@ -216,6 +320,8 @@ void manager_unwatch_policies(Manager *m)
         pw->reload_timer = sd_event_source_disable_unref(pw->reload_timer);
         pw->inotify_source = sd_event_source_disable_unref(pw->inotify_source);
         pw->inotify_fd = safe_close(pw->inotify_fd);
+        pw->loaded_source = sd_event_source_disable_unref(pw->loaded_source);
+        pw->loader = policy_loader_stop(pw->loader); /* cancels a running load */
         policy_dir_free(pw->dir);
         free(pw);
         m->policy_watch = NULL;

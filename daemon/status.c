@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "policy-loader.h"
 #include "status-proto.h"
 
 #define CLIENT_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -31,8 +32,9 @@
 /* What changes while the daemon runs, read at each header. */
 typedef struct StatusCounters {
         uint64_t start_usec;
-        uint64_t policy_reloads, policy_reload_failures;
+        uint64_t policy_reloads, policy_reload_failures, policy_reloads_abandoned, policy_load_usec;
         size_t policy_sources, policy_sources_failed;
+        bool policy_reload_running;
         bool node_psi_armed, node_memavailable_sampled;
         uint64_t node_psi_events, event_log_errors;
 } StatusCounters;
@@ -110,6 +112,9 @@ static void header_policies(JsonWriter *j, const StatusView *v, const StatusCoun
         put_u64(j, "policy_reload_failures", k->policy_reload_failures);
         put_u64(j, "policy_sources", k->policy_sources);
         put_u64(j, "policy_sources_failed", k->policy_sources_failed);
+        put_u64(j, "policy_reloads_abandoned", k->policy_reloads_abandoned);
+        put_bool(j, "policy_reload_running", k->policy_reload_running);
+        put_u64(j, "policy_load_ms", k->policy_load_usec / USEC_PER_MSEC);
 }
 
 static void header_actions(JsonWriter *j, const Executor *x)
@@ -432,6 +437,9 @@ static void manager_counters(void *userdata, StatusCounters *ret)
                 .policy_reload_failures = pw ? pw->n_reload_failures : 0,
                 .policy_sources = pw ? pw->last.n_sources : 0,
                 .policy_sources_failed = pw ? pw->last.n_failed : 0,
+                .policy_reloads_abandoned = pw ? pw->n_reloads_abandoned : 0,
+                .policy_reload_running = pw && pw->loader && policy_loader_busy(pw->loader),
+                .policy_load_usec = pw ? pw->last.usec : 0,
                 .node_psi_armed = m->node_psi_fd >= 0,
                 .node_psi_events = m->n_node_psi_events,
                 .node_memavailable_sampled = m->node_sample_timer != NULL,

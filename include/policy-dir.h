@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy.h"
 
@@ -21,6 +23,25 @@
 #define POLICY_DIR_FILE_MAX       (256 * 1024) /* bytes per file */
 #define POLICY_DIR_ENTRIES_MAX    4096         /* directory entries looked at per directory */
 
+/* The whole load is bounded too: by default 16 MiB read across all files and
+ * 5 s of wall time (checked before each file and each namespace, so a load
+ * overshoots by at most one file's parse). Past either bound, or when cancel
+ * is set, the load is abandoned where it is: the sources it finished (the
+ * admin's first, then namespaces in name order) take their new sets, the one
+ * it stopped in and those after it keep what they had in force, and one
+ * error says why and where. */
+#define POLICY_DIR_LOAD_BYTES_MAX (16ULL * 1024 * 1024)
+#define POLICY_DIR_LOAD_USEC_MAX  (5ULL * 1000 * 1000)
+
+typedef struct PolicyDirBudget {
+        uint64_t bytes_max; /* read across all files of one load; 0: no bound */
+        uint64_t usec_max;  /* wall time of one load; 0: no bound */
+        /* The clock the wall time is measured on; NULL: CLOCK_MONOTONIC. */
+        uint64_t (*now_usec)(void *userdata);
+        void *userdata;
+        const atomic_bool *cancel; /* NULL, or set (by another thread) to abandon the load */
+} PolicyDirBudget;
+
 typedef struct PolicySource {
         char *namespace; /* NULL: the node admin's top-level files */
         PolicySet set;   /* in force: this load's, or (failed) the last good one */
@@ -35,6 +56,8 @@ typedef struct PolicyDirStats {
         size_t n_errors;     /* all errors of this load (also those errors could not hold) */
         size_t n_ns_ignored; /* namespaces past POLICY_DIR_NAMESPACES_MAX */
         bool missing;        /* no directory: no policies */
+        uint64_t n_bytes;    /* read from policy files (also when abandoned) */
+        uint64_t usec;       /* the load's wall time, on the budget's clock */
 } PolicyDirStats;
 
 typedef struct PolicyDir PolicyDir;
@@ -43,12 +66,18 @@ int policy_dir_new(const char *path, PolicyDir **ret);
 PolicyDir *policy_dir_free(PolicyDir *d);
 void policy_dir_freep(PolicyDir **d);
 
-/* Load the directory again. On 0 (every source loaded) or -EINVAL (some
- * source kept its last good set; every error is in errors), *ret is a new,
+/* Replace the budget (policy_dir_new sets the defaults above, no cancel). */
+void policy_dir_set_budget(PolicyDir *d, const PolicyDirBudget *b);
+
+/* Load the directory again. On 0 (every source loaded), -EINVAL (some
+ * source kept its last good set; every error is in errors) or an abandoned
+ * load (-ETIME: wall time, -E2BIG: bytes, -ECANCELED: cancel set; errors
+ * holds "DIR:0:0: reload abandoned after ..."), *ret is a new,
  * self-contained set to swap in: the admin's policies first, then each
  * namespace's in name order (so an admin policy wins any tie at lookup).
- * Other negative errno (the directory cannot be read, -ENOMEM): nothing
- * changed, *ret untouched. A missing directory gives an empty set. */
+ * Other negative errno (the directory cannot be read, -ENOMEM): *ret
+ * untouched. A missing directory gives an empty set. ret_stats is filled
+ * when *ret is. Not thread-safe: one thread at a time may use d. */
 int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats);
 
 size_t policy_dir_n_sources(const PolicyDir *d);

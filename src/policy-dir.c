@@ -3,12 +3,15 @@
  * namespace's directory is hostile input: every walk is bounded, no symlink
  * is followed except kubelet's ConfigMap scheme inside the directory itself,
  * files are opened O_NOFOLLOW|O_NONBLOCK (a FIFO must not block the loop) and
- * read up to a bound. */
+ * read up to a bound. The load as a whole has a budget (bytes, wall time, a
+ * cancel flag), checked before each file and each namespace and as bytes are
+ * read: past it the load is abandoned where it is (report_abandoned). */
 #include "policy-dir.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,47 @@ struct PolicyDir {
         char *path;
         PolicySource *sources; /* the admin's first (when it has files or a set), then by namespace name */
         size_t n_sources;
+        PolicyDirBudget budget;
 };
+
+/* One load's use of the budget. */
+typedef struct LoadCtx {
+        const PolicyDirBudget *b;
+        uint64_t start_usec, n_bytes;
+        int abandoned;         /* 0, or -ETIME, -E2BIG, -ECANCELED: sticky */
+        char at[256];          /* what was to be read next when it was abandoned */
+        bool stopped_in_admin; /* ... in the admin's files, else in namespace stop_ns */
+        char stop_ns[64];
+        size_t n_settled;          /* sources of this load settled, in order */
+        size_t err_n, err_dropped; /* errors before the source being loaded */
+} LoadCtx;
+
+static uint64_t budget_now(const PolicyDirBudget *b)
+{
+        return b->now_usec ? b->now_usec(b->userdata) : now_usec(CLOCK_MONOTONIC);
+}
+
+static int abandon(LoadCtx *c, int why, const char *ns, const char *name)
+{
+        c->abandoned = why;
+        c->stopped_in_admin = !ns;
+        snprintf(c->stop_ns, sizeof(c->stop_ns), "%s", ns ? ns : "");
+        snprintf(c->at, sizeof(c->at), "%s%s%s", ns ? ns : "", ns && name ? "/" : "", name ? name : "");
+        return why;
+}
+
+/* 0, or why the load is to be abandoned (the bytes are checked as they are
+ * read, load_one). */
+static int budget_check(LoadCtx *c, const char *ns, const char *name)
+{
+        if (c->abandoned)
+                return c->abandoned;
+        if (c->b->cancel && atomic_load(c->b->cancel))
+                return abandon(c, -ECANCELED, ns, name);
+        if (c->b->usec_max && budget_now(c->b) - c->start_usec >= c->b->usec_max)
+                return abandon(c, -ETIME, ns, name);
+        return 0;
+}
 
 bool policy_dir_valid_namespace(const char *s)
 {
@@ -225,6 +268,7 @@ typedef struct Walk {
         const char *dir; /* its path, for messages */
         const char *ns;  /* NULL: the admin's */
         PolicyErrors *errors;
+        LoadCtx *ctx;
 } Walk;
 
 /* Open NAME in the source's directory: a regular file there, or kubelet's
@@ -266,16 +310,18 @@ static int open_policy_file(Walk *w, const char *name, const char **why)
         return fd;
 }
 
-/* Read at most POLICY_DIR_FILE_MAX bytes; -EFBIG if there is more. */
-static int read_bounded(int fd, char **ret, size_t *ret_len)
+/* Read at most max bytes; -EFBIG if there is more. *n_read: what was read
+ * (at most max + 1), also on error. */
+static int read_bounded(int fd, size_t max, char **ret, size_t *ret_len, size_t *n_read)
 {
-        _cleanup_free_ char *buf = malloc(POLICY_DIR_FILE_MAX + 1);
+        _cleanup_free_ char *buf = malloc(max + 2);
         size_t len = 0;
 
+        *n_read = 0;
         if (!buf)
                 return -ENOMEM;
-        while (len <= POLICY_DIR_FILE_MAX) {
-                ssize_t n = read(fd, buf + len, POLICY_DIR_FILE_MAX + 1 - len);
+        while (len <= max) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -283,8 +329,9 @@ static int read_bounded(int fd, char **ret, size_t *ret_len)
                 if (n == 0)
                         break;
                 len += (size_t)n;
+                *n_read = len;
         }
-        if (len > POLICY_DIR_FILE_MAX)
+        if (len > max)
                 return -EFBIG;
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
@@ -298,9 +345,14 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
         _cleanup_close_ int fd = -1;
         const char *why = NULL;
         char path[4096];
-        size_t len = 0;
+        size_t len = 0, n_read = 0, max = POLICY_DIR_FILE_MAX;
+        bool budget_bound = false;
         int r;
 
+        if (w->ctx->b->bytes_max && w->ctx->b->bytes_max - w->ctx->n_bytes < max) {
+                max = (size_t)(w->ctx->b->bytes_max - w->ctx->n_bytes);
+                budget_bound = true;
+        }
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", w->dir, name) >= sizeof(path))
                 return policy_error(w->errors, w->dir, 0, 0, "a file name too long"), -ENAMETOOLONG;
         fd = open_policy_file(w, name, &why);
@@ -308,7 +360,10 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
                 policy_error(w->errors, path, 0, 0, "%s (%s)", why, strerror(-fd));
                 return fd;
         }
-        r = read_bounded(fd, &text, &len);
+        r = read_bounded(fd, max, &text, &len, &n_read);
+        w->ctx->n_bytes += n_read;
+        if (r == -EFBIG && budget_bound)
+                return abandon(w->ctx, -E2BIG, w->ns, name);
         if (r == -EFBIG)
                 policy_error(w->errors, path, 0, 0, "larger than %d KiB", POLICY_DIR_FILE_MAX / 1024);
         else if (r < 0)
@@ -327,6 +382,8 @@ static void load_files(Walk *w, char **names, size_t n, PolicySet *set)
         for (size_t i = 0; i < n; i++) {
                 if (!is_yaml_name(names[i]))
                         continue;
+                if (budget_check(w->ctx, w->ns, names[i]) < 0)
+                        return;
                 if (++n_files > POLICY_DIR_FILES_MAX) {
                         policy_error(w->errors, w->dir, 0, 0,
                                      "more than %d policy files: '%s' and the rest are not read",
@@ -405,10 +462,11 @@ static void list_error(Walk *w, int r)
 }
 
 /* One namespace's directory: a real directory (not a symlink) at the top. */
-static int load_namespace(PolicyDir *d, int top_fd, const char *ns, PolicySource *s, PolicyErrors *errors)
+static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns, PolicySource *s,
+                          PolicyErrors *errors)
 {
         char dir[4096];
-        Walk w = { .dfd = -1, .data_fd = -1, .dir = dir, .ns = ns, .errors = errors };
+        Walk w = { .dfd = -1, .data_fd = -1, .dir = dir, .ns = ns, .errors = errors, .ctx = ctx };
         PolicySet cand = {};
         size_t before = n_errors(errors), n = 0;
         char **names = NULL;
@@ -436,15 +494,15 @@ static int load_namespace(PolicyDir *d, int top_fd, const char *ns, PolicySource
                 free_names(names, n);
         }
         walk_done(&w);
-        r = source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
         policy_set_done(&cand);
         return r;
 }
 
-static int load_admin(PolicyDir *d, int top_fd, char **names, size_t n, int list_r, PolicySource *s,
-                      PolicyErrors *errors)
+static int load_admin(PolicyDir *d, LoadCtx *ctx, int top_fd, char **names, size_t n, int list_r,
+                      PolicySource *s, PolicyErrors *errors)
 {
-        Walk w = { .dfd = -1, .data_fd = -1, .dir = d->path, .errors = errors };
+        Walk w = { .dfd = -1, .data_fd = -1, .dir = d->path, .errors = errors, .ctx = ctx };
         PolicySet cand = {};
         size_t before = n_errors(errors);
         int r;
@@ -455,7 +513,7 @@ static int load_admin(PolicyDir *d, int top_fd, char **names, size_t n, int list
         list_error(&w, list_r);
         load_files(&w, names, n, &cand);
         walk_done(&w);
-        r = source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -493,8 +551,8 @@ static int merge(const PolicySource *v, size_t n, PolicySet *ret)
         return 0;
 }
 
-static int load_sources(PolicyDir *d, int top_fd, PolicySource *v, size_t *n_v, PolicyErrors *errors,
-                        PolicyDirStats *st)
+static int load_sources(PolicyDir *d, LoadCtx *ctx, int top_fd, PolicySource *v, size_t *n_v,
+                        PolicyErrors *errors, PolicyDirStats *st)
 {
         char **names = NULL;
         size_t n = 0, n_ns = 0;
@@ -503,8 +561,10 @@ static int load_sources(PolicyDir *d, int top_fd, PolicySource *v, size_t *n_v, 
         list_r = list_names(top_fd, &names, &n);
         if (list_r == -ENOMEM)
                 return list_r;
-        r = load_admin(d, top_fd, names, n, list_r, &v[0], errors);
+        r = load_admin(d, ctx, top_fd, names, n, list_r, &v[0], errors);
         *n_v = 1;
+        if (r >= 0)
+                ctx->n_settled = 1;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (!is_namespace_entry(top_fd, names[i]))
                         continue;
@@ -515,12 +575,75 @@ static int load_sources(PolicyDir *d, int top_fd, PolicySource *v, size_t *n_v, 
                                              POLICY_DIR_NAMESPACES_MAX, names[i]);
                         continue;
                 }
-                r = load_namespace(d, top_fd, names[i], &v[1 + n_ns], errors);
-                n_ns++;
-                *n_v = 1 + n_ns;
+                ctx->err_n = errors->n;
+                ctx->err_dropped = errors->dropped;
+                r = budget_check(ctx, names[i], NULL);
+                if (r < 0)
+                        break;
+                r = load_namespace(d, ctx, top_fd, names[i], &v[1 + n_ns], errors);
+                *n_v = 1 + ++n_ns;
+                if (r >= 0)
+                        ctx->n_settled = *n_v;
         }
         free_names(names, n);
         return r;
+}
+
+/* An abandoned load: the sources it settled (the admin's first, then
+ * namespaces in name order) take their new sets; the one it stopped in and
+ * those after it keep theirs, so that a namespace's files cannot hold back
+ * the sources before it (the admin's above all). The errors of the source it
+ * stopped in are dropped for one that says why and where. */
+static void report_abandoned(const PolicyDir *d, const LoadCtx *c, PolicyErrors *errors, uint64_t usec)
+{
+        char why[64], keep[160];
+
+        if (c->abandoned == -ETIME)
+                snprintf(why, sizeof(why), "the bound is %" PRIu64 " ms", c->b->usec_max / 1000);
+        else if (c->abandoned == -E2BIG)
+                snprintf(why, sizeof(why), "the bound is %" PRIu64 " bytes", c->b->bytes_max);
+        else
+                snprintf(why, sizeof(why), "cancelled");
+        if (c->stopped_in_admin)
+                snprintf(keep, sizeof(keep), "every source keeps the policies it had in force");
+        else
+                snprintf(keep, sizeof(keep),
+                         "'%s' and the namespaces after it keep the policies they had in force", c->stop_ns);
+        errors->n = c->err_n;
+        errors->dropped = c->err_dropped;
+        if (errors->n == POLICY_ERRORS_MAX) { /* this one must be kept: it says what is in force */
+                errors->n--;
+                errors->dropped++;
+        }
+        policy_error(errors, d->path, 0, 0,
+                     "reload abandoned after %" PRIu64 ".%03" PRIu64 " s / %" PRIu64
+                     " bytes (%s), at '%s': %s",
+                     usec / 1000000, usec / 1000 % 1000, c->n_bytes, why, c->at, keep);
+}
+
+/* Drop the source the load stopped in; move the previous load's sources
+ * it did not reach (by name order) after the ones it settled. */
+static void keep_unreached(PolicyDir *d, const LoadCtx *c, PolicySource *v, size_t *n_v)
+{
+        for (size_t i = c->n_settled; i < *n_v; i++)
+                source_done(&v[i]);
+        *n_v = c->n_settled;
+        for (size_t i = 0; i < d->n_sources && *n_v < 1 + POLICY_DIR_NAMESPACES_MAX; i++) {
+                PolicySource *o = &d->sources[i];
+                bool reached =
+                        !c->stopped_in_admin && (!o->namespace || strcmp(o->namespace, c->stop_ns) < 0);
+                if (!reached) {
+                        v[(*n_v)++] = *o;
+                        *o = (PolicySource){};
+                }
+        }
+}
+
+static void fill_stats(const PolicySource *v, size_t n_v, PolicyDirStats *st)
+{
+        st->n_sources = n_v;
+        for (size_t i = 0; i < n_v; i++)
+                st->n_failed += v[i].failed;
 }
 
 int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats)
@@ -529,8 +652,10 @@ int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDi
         PolicySource *v;
         size_t n_v = 0, before = n_errors(errors);
         PolicySet merged = {};
-        int top_fd, r;
+        LoadCtx ctx = { .b = &d->budget, .err_n = errors->n, .err_dropped = errors->dropped };
+        int top_fd, r, m;
 
+        ctx.start_usec = budget_now(&d->budget);
         top_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (top_fd < 0 && errno == ENOENT) {
                 sources_free(d->sources, d->n_sources);
@@ -548,25 +673,36 @@ int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDi
                 close(top_fd);
                 return -ENOMEM;
         }
-        r = load_sources(d, top_fd, v, &n_v, errors, &st);
+        r = load_sources(d, &ctx, top_fd, v, &n_v, errors, &st);
         close(top_fd);
-        if (r >= 0)
-                r = merge(v, n_v, &merged);
-        if (r < 0) {
+        st.n_bytes = ctx.n_bytes;
+        st.usec = budget_now(&d->budget) - ctx.start_usec;
+        if (ctx.abandoned) {
+                keep_unreached(d, &ctx, v, &n_v);
+                report_abandoned(d, &ctx, errors, st.usec);
+                r = ctx.abandoned;
+        }
+        if (r < 0 && !ctx.abandoned) {
                 sources_free(v, n_v);
                 return r;
         }
+        m = merge(v, n_v, &merged);
+        if (m < 0 && !ctx.abandoned) {
+                sources_free(v, n_v);
+                return m;
+        }
+        /* After an abandoned load, v holds what the old state had not reached: v is the state. */
         sources_free(d->sources, d->n_sources);
         d->sources = v;
         d->n_sources = n_v;
-        st.n_sources = n_v;
-        for (size_t i = 0; i < n_v; i++)
-                st.n_failed += v[i].failed;
+        if (m < 0)
+                return m;
+        fill_stats(v, n_v, &st);
         st.n_errors = n_errors(errors) - before;
         if (ret_stats)
                 *ret_stats = st;
         *ret = merged;
-        return st.n_errors ? -EINVAL : 0;
+        return ctx.abandoned ?: st.n_errors ? -EINVAL : 0;
 }
 
 int policy_dir_new(const char *path, PolicyDir **ret)
@@ -575,6 +711,8 @@ int policy_dir_new(const char *path, PolicyDir **ret)
 
         if (!d)
                 return -ENOMEM;
+        d->budget = (PolicyDirBudget){ .bytes_max = POLICY_DIR_LOAD_BYTES_MAX,
+                                       .usec_max = POLICY_DIR_LOAD_USEC_MAX };
         d->path = strdup(path);
         if (!d->path) {
                 free(d);
@@ -582,6 +720,11 @@ int policy_dir_new(const char *path, PolicyDir **ret)
         }
         *ret = d;
         return 0;
+}
+
+void policy_dir_set_budget(PolicyDir *d, const PolicyDirBudget *b)
+{
+        d->budget = *b;
 }
 
 PolicyDir *policy_dir_free(PolicyDir *d)

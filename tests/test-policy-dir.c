@@ -6,13 +6,16 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "policy-dir.h"
 #include "test-main.h"
 
@@ -500,6 +503,210 @@ START_TEST(test_copy)
 }
 END_TEST
 
+/* ---- the budget of a whole load ---- */
+
+typedef struct FakeClock {
+        uint64_t now, step;
+} FakeClock;
+
+/* Every look at the clock moves it on by step: the load's checks are what
+ * make its time pass, so the test does not depend on the machine's speed. */
+static uint64_t fake_now(void *userdata)
+{
+        FakeClock *c = userdata;
+
+        return c->now += c->step;
+}
+
+/* The admin's two files and three namespaces of one file each; a first
+ * load (unbounded) in force. */
+static void budget_tree(PolicyDir *d, Load *l)
+{
+        mkd("a");
+        mkd("b");
+        mkd("c");
+        put("1.yaml", POL("one", "{unit: \"one.service\"}"));
+        put("2.yaml", POL("two", "{unit: \"two.service\"}"));
+        put("a/x.yaml", POL("ax", "{pod: \"x\"}"));
+        put("b/x.yaml", POL("bx", "{pod: \"x\"}"));
+        put("c/x.yaml", POL("cx", "{pod: \"x\"}"));
+        policy_dir_set_budget(d, &(PolicyDirBudget){});
+        load(d, l);
+        ck_assert_int_eq(l->r, 0);
+        ck_assert_uint_eq(l->set.n, 5);
+        ck_assert_uint_eq(policy_dir_n_sources(d), 4);
+}
+
+/* After an abandoned load: the one error, and a set to swap in. */
+static void assert_abandoned(Load *l, int r, const char *why)
+{
+        ck_assert_int_eq(l->r, r);
+        ck_assert_uint_eq(l->e.n, 1);
+        ck_assert_uint_eq(l->e.dropped, 0);
+        ck_assert_ptr_nonnull(strstr(l->e.msg[0], ":0:0: reload abandoned after "));
+        ck_assert_msg(strstr(l->e.msg[0], why), "%s", l->e.msg[0]);
+        ck_assert_uint_eq(l->st.n_errors, 1);
+}
+
+START_TEST(test_budget_time)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        FakeClock clock = { .step = USEC_PER_SEC };
+
+        budget_tree(d, &l);
+        policy_set_done(&l.set);
+        put("1.yaml", POL("one2", "{unit: \"one.service\"}"));
+        put("a/x.yaml", POL("ax2", "{pod: \"x\"}"));
+        put("b/x.yaml", "not: [valid"); /* not reached: its error is not reported */
+        /* The clock is read at the start, then before 1.yaml (1 s on), 2.yaml
+         * (2 s), namespace a (3 s), a/x.yaml (4 s): abandoned there. */
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .usec_max = 4 * USEC_PER_SEC,
+                                                     .now_usec = fake_now,
+                                                     .userdata = &clock });
+        load(d, &l);
+        assert_abandoned(&l, -ETIME,
+                         "(the bound is 4000 ms), at 'a/x.yaml': 'a' and the namespaces after it keep the "
+                         "policies they had in force");
+        ck_assert_uint_eq(l.st.usec, 5 * USEC_PER_SEC); /* and once more at the end */
+        ck_assert_ptr_nonnull(strstr(l.e.msg[0], "after 5.000 s / "));
+        /* The admin's new files are in force: a namespace cannot hold them back. */
+        ck_assert_uint_eq(l.set.n, 5);
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "one2"));
+        ck_assert_ptr_nonnull(find(&l.set, "a", "ax"));
+        ck_assert_ptr_null(find(&l.set, "a", "ax2"));
+        ck_assert_ptr_nonnull(find(&l.set, "b", "bx"));
+        ck_assert_ptr_nonnull(find(&l.set, "c", "cx"));
+        ck_assert_uint_eq(policy_dir_n_sources(d), 4);
+        ck_assert_str_eq(policy_dir_source(d, 1)->namespace, "a");
+        ck_assert(!policy_dir_source(d, 1)->failed);
+        policy_set_done(&l.set);
+
+        /* A load that keeps within the bound is not abandoned: 8 s at the last check. */
+        clock.now = 0;
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .usec_max = 9 * USEC_PER_SEC,
+                                                     .now_usec = fake_now,
+                                                     .userdata = &clock });
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL); /* b/x.yaml */
+        ck_assert_ptr_nonnull(find(&l.set, "a", "ax2"));
+        ck_assert_ptr_nonnull(find(&l.set, "b", "bx")); /* its last good set */
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+static uint64_t file_size(const char *rel)
+{
+        char path[512];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        ck_assert_int_eq(stat(path, &st), 0);
+        return (uint64_t)st.st_size;
+}
+
+START_TEST(test_budget_bytes)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        const char *files[] = { "1.yaml", "2.yaml", "b/x.yaml", "c/x.yaml" };
+        uint64_t total = 0;
+        char msg[128];
+
+        budget_tree(d, &l);
+        total = file_size("a/x.yaml");
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                total += file_size(files[i]);
+        ck_assert_uint_eq(l.st.n_bytes, total);
+        policy_set_done(&l.set);
+        /* Namespace a is gone (before the stop: dropped); b and c change. */
+        ck_assert_int_eq(system(strcat(strcat(strcpy((char[600]){ 0 }, "rm -r "), root), "/a")), 0);
+        put("b/x.yaml", POL("bx2", "{pod: \"x\"}"));
+        put("c/x.yaml", POL("cx2", "{pod: \"x\"}"));
+        total = 0;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                total += file_size(files[i]);
+
+        /* One byte short: c/x.yaml, the last, is not read whole. */
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .bytes_max = total - 1 });
+        load(d, &l);
+        snprintf(msg, sizeof(msg), "(the bound is %" PRIu64 " bytes), at 'c/x.yaml': 'c' and", total - 1);
+        assert_abandoned(&l, -E2BIG, msg);
+        snprintf(msg, sizeof(msg), " s / %" PRIu64 " bytes (", total);
+        ck_assert_msg(strstr(l.e.msg[0], msg), "%s", l.e.msg[0]); /* read: the bound and one more byte */
+        ck_assert_uint_eq(l.st.n_bytes, total);
+        ck_assert_uint_eq(l.set.n, 4);
+        ck_assert_ptr_null(find(&l.set, "a", "ax"));
+        ck_assert_ptr_nonnull(find(&l.set, "b", "bx2"));
+        ck_assert_ptr_nonnull(find(&l.set, "c", "cx"));
+        ck_assert_uint_eq(policy_dir_n_sources(d), 3);
+        ck_assert_str_eq(policy_dir_source(d, 2)->namespace, "c");
+        policy_set_done(&l.set);
+
+        /* Exactly the bound: loaded, every byte counted. */
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .bytes_max = total });
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.st.n_bytes, total);
+        ck_assert_ptr_nonnull(find(&l.set, "c", "cx2"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+START_TEST(test_budget_cancel)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        atomic_bool cancel = true;
+
+        budget_tree(d, &l);
+        policy_set_done(&l.set);
+        put("a/x.yaml", POL("ax2", "{pod: \"x\"}"));
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .cancel = &cancel });
+        load(d, &l);
+        assert_abandoned(&l, -ECANCELED,
+                         "(cancelled), at '1.yaml': every source keeps the policies it had in force");
+        ck_assert_uint_eq(l.st.n_bytes, 0);
+        ck_assert_uint_eq(l.set.n, 5);
+        ck_assert_ptr_nonnull(find(&l.set, "a", "ax"));
+        ck_assert_uint_eq(policy_dir_n_sources(d), 4);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* The defaults hold a load of the largest files the other bounds let one
+ * namespace have (32 x 256 KiB = 8 MiB), and not a third of them more. */
+START_TEST(test_budget_defaults)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char *big = malloc(POLICY_DIR_FILE_MAX + 1);
+        char name[64];
+
+        memset(big, '#', POLICY_DIR_FILE_MAX);
+        big[POLICY_DIR_FILE_MAX] = '\0';
+        for (int n = 0; n < 3; n++) {
+                snprintf(name, sizeof(name), "n%d", n);
+                mkd(name);
+                for (int i = 0; i < POLICY_DIR_FILES_MAX; i++) {
+                        snprintf(name, sizeof(name), "n%d/f%02d.yaml", n, i);
+                        put(name, "%s", big);
+                }
+        }
+        free(big);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -E2BIG);
+        ck_assert_uint_eq(l.st.n_bytes, POLICY_DIR_LOAD_BYTES_MAX + 1);
+        ck_assert_ptr_nonnull(strstr(l.e.msg[0], "at 'n2/f00.yaml': 'n2' and the namespaces after it keep"));
+        ck_assert_uint_eq(policy_dir_n_sources(d), 3); /* the admin's, n0, n1: n2 had nothing */
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("policy-dir");
@@ -518,6 +725,10 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_symlinks);
         tcase_add_test(tc, test_missing_dir);
         tcase_add_test(tc, test_copy);
+        tcase_add_test(tc, test_budget_time);
+        tcase_add_test(tc, test_budget_bytes);
+        tcase_add_test(tc, test_budget_cancel);
+        tcase_add_test(tc, test_budget_defaults);
         suite_add_tcase(s, tc);
         return s;
 }
