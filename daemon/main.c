@@ -269,7 +269,9 @@ static int opt_coalesce_interval(const char *arg)
 {
         uint64_t u;
 
-        if (parse_duration(arg, &u) < 0 || u > 60 * USEC_PER_SEC) {
+        if (strcmp(arg, "0") == 0)
+                u = 0;
+        else if (parse_duration(arg, &u) < 0 || u > 60 * USEC_PER_SEC) {
                 log_error("--coalesce-interval: expected 0 (off) .. 1m, got '%s'", arg);
                 return -EINVAL;
         }
