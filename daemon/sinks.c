@@ -502,8 +502,16 @@ int sinks_attach_event(Sinks *s, sd_event *e, SinksLookup lookup, void *userdata
         if (!k || !k->queued || k->io)
                 return 0;
         r = sd_event_add_io(e, &k->io, k->fd, EPOLLOUT, on_output_writable, k);
+        if (r == -EPERM) {
+                /* Not pollable (/dev/null): it cannot say EAGAIN either. */
+                k->queued = false;
+                k->write = fd_write;
+                count_drop(k, outq_discard(&k->q));
+                outq_done(&k->q);
+                return 0;
+        }
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to watch the %s output: %m", k->name);
         (void)sd_event_source_set_description(k->io, "output-queue");
         (void)sd_event_source_set_enabled(k->io, outq_empty(&k->q) ? SD_EVENT_OFF : SD_EVENT_ON);
         return 0;

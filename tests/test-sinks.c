@@ -297,6 +297,15 @@ START_TEST(test_output_fifo_event_loop)
         ck_assert_int_ge(sd_event_source_get_enabled(s.sinks[0].io, &enabled), 0);
         ck_assert_int_eq(enabled, SD_EVENT_OFF);
         sinks_close(&s);
+
+        /* A character device epoll refuses: written directly. */
+        ck_assert_int_eq(sinks_open(&s, &(SinksConfig){ .output = OUTPUT_FILE, .output_path = "/dev/null" }),
+                         0);
+        ck_assert_int_eq(sinks_attach_event(&s, e, NULL, NULL), 0);
+        ck_assert(!s.sinks[0].queued);
+        sinks_write(&s, &r, SINK_KIND_OBSERVATION);
+        ck_assert_uint_eq(s.sinks[0].n_written, 1);
+        sinks_close(&s);
         sd_event_unref(e);
         close(rd);
 }
