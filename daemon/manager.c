@@ -395,8 +395,9 @@ Manager *manager_free(Manager *m)
         manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);
-        sinks_flush_summaries(&m->sinks, UINT64_MAX); /* while their cgroups are known */
-        watcher_free(m->watcher);                     /* before the loop: it unregisters its PSI sources */
+        /* Pending summaries, while their cgroups are known. */
+        sinks_flush_summaries(&m->sinks, UINT64_MAX);
+        watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         sinks_close(&m->sinks);
         policy_set_done(&m->policies);
         sd_event_unref(m->event);
