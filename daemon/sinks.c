@@ -631,7 +631,14 @@ void sinks_flush_summaries(Sinks *s, uint64_t now)
         while (coalesce_due(&s->co, now, &e)) {
                 const Cgroup *c = s->lookup ? s->lookup(s->lookup_userdata, e.slot, e.serial) : NULL;
                 if (!c || cgroup_path(c, s->path, sizeof(s->path)) < 0) {
+                        /* Gone without a cgroup_removed (a rescan drops silently): say so. */
+                        Record w = record_init(RECORD_WARNING);
+                        set_now(&w);
+                        w.message =
+                                "a coalesced memory_events summary is lost: its cgroup went during a rescan";
+                        w.coalesced = e.count;
                         s->n_coalesce_lost++;
+                        write_out(s, &w, SINK_KIND_OBSERVATION);
                         continue;
                 }
                 write_summary(s, c, s->path, &e);

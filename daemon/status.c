@@ -163,6 +163,7 @@ static void header_output(JsonWriter *j, const SinksStats *o)
         put_u64(j, "queue_size", o->queue_size);
         put_u64(j, "coalesced", o->coalesced);
         put_u64(j, "summaries", o->summaries);
+        put_u64(j, "coalesce_lost", o->coalesce_lost);
         put_u64(j, "too_long", o->too_long);
         put_u64(j, "event_log_dropped", o->event_log_dropped);
         json_object_close(j);

@@ -542,10 +542,21 @@ START_TEST(test_coalesce_output)
         ck_assert_ptr_nonnull(strstr(lines[3], "\"delta\":{\"max\":6}"));
         ck_assert_ptr_nonnull(strstr(lines[3], "\"coalesced\":2"));
         ck_assert_ptr_nonnull(strstr(lines[4], "\"event\":\"cgroup_removed\""));
+        /* Gone without a word (a rescan): the loss is told, not silent. */
+        for (unsigned i = 0; i < 2; i++) {
+                r.mono_usec = now_usec(CLOCK_MONOTONIC);
+                sinks_write(&s, &r, SINK_KIND_OBSERVATION);
+        }
+        test_cg = NULL;
+        sinks_flush_summaries(&s, UINT64_MAX);
+        ck_assert_uint_eq(read_lines(out, lines, 8), 7);
+        ck_assert_ptr_nonnull(strstr(lines[6], "\"event\":\"warning\""));
+        ck_assert_ptr_nonnull(strstr(lines[6], "\"coalesced\":1"));
         SinksStats st;
         sinks_get_stats(&s, &st);
-        ck_assert_uint_eq(st.coalesced, 1001);
-        ck_assert_uint_eq(st.summaries, 2);
+        ck_assert_uint_eq(st.coalesced, 1002);
+        ck_assert_uint_eq(st.summaries, 3);
+        ck_assert_uint_eq(st.coalesce_lost, 1);
         sinks_close(&s);
         free(c);
         free(root);
