@@ -48,23 +48,43 @@ static void count_drop(Sink *k, uint64_t n)
 
 /* ---- stdout or a file ---- */
 
-/* A regular file cannot say EAGAIN: written in full, as ever. */
-static void fd_write(Sinks *s, Sink *k, const Record *r, SinkKind kind, const char *buf, size_t len)
+static int write_all(int fd, const char *buf, size_t len)
 {
-        (void)s, (void)r, (void)kind;
         while (len > 0) {
-                ssize_t n = write(k->fd, buf, len);
+                ssize_t n = write(fd, buf, len);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        k->n_errors++;
-                        count_drop(k, 1);
-                        return;
+                        return -errno;
                 }
                 buf += n;
                 len -= (size_t)n;
         }
+        return 0;
+}
+
+/* A regular file cannot say EAGAIN: written in full, as ever (a failed
+ * write, ENOSPC say, is a drop, told with the next line that goes). */
+static void fd_write(Sinks *s, Sink *k, const Record *r, SinkKind kind, const char *buf, size_t len)
+{
+        (void)r, (void)kind;
+        if (k->n_unreported > 0) {
+                Record m = dropped_record(k);
+                size_t mlen;
+                if (record_format_json(&m, s->marker, sizeof(s->marker), &mlen) >= 0 &&
+                    write_all(k->fd, s->marker, mlen) < 0) {
+                        k->n_errors++;
+                        count_drop(k, 1);
+                        return;
+                }
+        }
+        if (write_all(k->fd, buf, len) < 0) {
+                k->n_errors++;
+                count_drop(k, 1);
+                return;
+        }
         k->n_written++;
+        k->n_unreported = 0;
 }
 
 static void output_wants_write(Sink *k)

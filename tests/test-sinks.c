@@ -158,8 +158,27 @@ START_TEST(test_output_file)
         sinks_write(&s, &r, SINK_KIND_OBSERVATION);
         sinks_write(&s, &q, SINK_KIND_OBSERVATION); /* quiet: for the engine only */
         sinks_write(&s, &r, SINK_KIND_DECISION);
+        ck_assert(!s.sinks[0].queued); /* a regular file */
+        /* A failed write (EFBIG here) is a drop, told with the next line. */
+        struct rlimit rl;
+        signal(SIGXFSZ, SIG_IGN);
+        ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &(struct rlimit){ (rlim_t)size_of(out), rl.rlim_max }), 0);
+        sinks_write(&s, &r, SINK_KIND_OBSERVATION);
+        ck_assert_uint_eq(s.sinks[0].n_dropped, 1);
+        ck_assert_uint_eq(sinks_output_errors(&s), 1);
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+        sinks_write(&s, &r, SINK_KIND_OBSERVATION);
         sinks_close(&s);
-        ck_assert_uint_eq(whole_lines(out), 2);
+        ck_assert_uint_eq(whole_lines(out), 4);
+        {
+                static char all[65536];
+                FILE *f = fopen(out, "re");
+                size_t n = fread(all, 1, sizeof(all) - 1, f);
+                fclose(f);
+                all[n] = '\0';
+                ck_assert_ptr_nonnull(strstr(all, "\"dropped\":1,\"sink\":\"file\""));
+        }
         ck_assert_int_eq(size_of(path), -1); /* no event log asked for */
 
         snprintf(out, sizeof(out), "%s/no/such/dir/out", tmp);
