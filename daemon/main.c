@@ -265,6 +265,20 @@ static int opt_event_log_keep(const char *arg)
         return parse_count("event-log-keep", arg, 0, 100000, &arg_config.event_log_keep);
 }
 
+static int opt_coalesce_interval(const char *arg)
+{
+        uint64_t u;
+
+        if (strcmp(arg, "0") == 0)
+                u = 0;
+        else if (parse_duration(arg, &u) < 0 || u > 60 * USEC_PER_SEC) {
+                log_error("--coalesce-interval: expected 0 (off) .. 1m, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.coalesce_usec = u;
+        return 0;
+}
+
 static int opt_webhook_timeout(const char *arg)
 {
         uint64_t u;
@@ -370,6 +384,10 @@ static const Option options[] = {
           "records to '-' (stdout), 'journal', 'none' or a file\n"
           "(default: journal under systemd, stdout otherwise)",
           opt_output },
+        { "coalesce-interval", 0, required_argument, "DURATION",
+          "memory_events output: the first of a cgroup at once, then one\n"
+          "summary per interval with the sums (default 1s; 0: off)",
+          opt_coalesce_interval },
         { "socket", 0, required_argument, "PATH",
           "status socket for memwardenctl (default " MW_SOCKET_DEFAULT ";\n'' disables)", opt_socket },
         { "watch", 0, required_argument, "limited|all",
@@ -456,6 +474,7 @@ static void set_defaults(void)
                                             .report_keep = 64,
                                             .bus = true,
                                             .webhook_timeout_usec = 5 * USEC_PER_SEC };
+        arg_config.coalesce_usec = USEC_PER_SEC;
         arg_config.event_log = "/var/log/memwarden/events.jsonl";
         arg_config.event_log_max = 16 << 20;
         arg_config.event_log_keep = 3;

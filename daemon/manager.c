@@ -128,8 +128,9 @@ static int on_watcher_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Every record passes here: the sinks (output; the event log for decisions
- * and outcomes), then what consumes it. Nothing on this path allocates
- * (journal output aside, see docs/architecture.md). */
+ * and outcomes), then what consumes it. The sinks may hold a memory_events
+ * record back (coalescing, output only); the engine and the executor still
+ * see every one. Nothing on this path allocates or blocks on a reader. */
 void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const EngineDecision *d)
 {
         bool decided = origin == RECORD_ORIGIN_DECISION || origin == RECORD_ORIGIN_OUTCOME;
@@ -155,6 +156,15 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         default:
                 break;
         }
+}
+
+/* A coalesced summary's cgroup, when its timer fires. */
+static const Cgroup *sinks_lookup(void *userdata, uint32_t slot, uint32_t serial)
+{
+        Manager *m = userdata;
+        const Cgroup *c = m->watcher ? watcher_slot(m->watcher, slot) : NULL;
+
+        return c && c->serial == serial ? c : NULL;
 }
 
 void manager_output_record(Manager *m, const Record *r)
@@ -330,9 +340,12 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         r = sinks_open(&m->sinks, &(SinksConfig){ .output = cfg->output,
                                                   .output_path = cfg->output_path,
+                                                  .coalesce_usec = cfg->coalesce_usec,
                                                   .event_log = cfg->event_log,
                                                   .event_log_max = cfg->event_log_max,
                                                   .event_log_keep = cfg->event_log_keep });
+        if (r >= 0)
+                r = sinks_attach_event(&m->sinks, m->event, sinks_lookup, m);
         if (r < 0)
                 goto fail;
 
@@ -382,6 +395,8 @@ Manager *manager_free(Manager *m)
         manager_node_stop(m);
         executor_free(m->executor);
         engine_free(m->engine);
+        /* Pending summaries, while their cgroups are known. */
+        sinks_flush_summaries(&m->sinks, UINT64_MAX);
         watcher_free(m->watcher); /* before the loop: it unregisters its PSI sources */
         sinks_close(&m->sinks);
         policy_set_done(&m->policies);

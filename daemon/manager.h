@@ -22,6 +22,7 @@ typedef struct ManagerConfig {
         const char *event_log;   /* policy decisions and action outcomes, JSON lines; NULL: none */
         uint64_t event_log_max;  /* rotate past this size */
         unsigned event_log_keep; /* rotated files kept: FILE.1 ... FILE.N */
+        uint64_t coalesce_usec;  /* output: memory_events summed per cgroup per interval; 0: off */
         const char *own_cgroup;  /* ours, from the watcher's root (selfcg.h); "": unknown */
         /* --kubepods-root and --max-depth, for the watcher; NULL/0: its defaults. */
         const char *kubepods_root;

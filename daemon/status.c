@@ -37,6 +37,7 @@ typedef struct StatusCounters {
         bool policy_reload_running;
         bool node_psi_armed, node_memavailable_sampled;
         uint64_t node_psi_events, event_log_errors;
+        SinksStats sinks;
 } StatusCounters;
 
 /* What the server reads: borrowed, alive as long as the server. */
@@ -149,6 +150,30 @@ static void header_node(JsonWriter *j, const WatcherStats *st, const StatusCount
         put_u64(j, "event_log_errors", k->event_log_errors);
 }
 
+/* What the output wrote, held back (coalescing) and lost. */
+static void header_output(JsonWriter *j, const SinksStats *o)
+{
+        json_key(j, "output");
+        json_object_open(j);
+        json_key(j, "sink");
+        if (o->output)
+                json_string(j, o->output);
+        else
+                json_null(j);
+        put_u64(j, "written", o->written);
+        put_u64(j, "dropped", o->dropped);
+        put_u64(j, "errors", o->errors);
+        put_u64(j, "queued_bytes", o->queued_bytes);
+        put_u64(j, "queue_high_water", o->queue_high_water);
+        put_u64(j, "queue_size", o->queue_size);
+        put_u64(j, "coalesced", o->coalesced);
+        put_u64(j, "summaries", o->summaries);
+        put_u64(j, "coalesce_lost", o->coalesce_lost);
+        put_u64(j, "too_long", o->too_long);
+        put_u64(j, "event_log_dropped", o->event_log_dropped);
+        json_object_close(j);
+}
+
 static void header(StatusClient *c)
 {
         const StatusView *v = &c->server->view;
@@ -172,6 +197,7 @@ static void header(StatusClient *c)
         header_policies(&j, v, &k);
         header_actions(&j, v->executor);
         header_node(&j, &st, &k);
+        header_output(&j, &k.sinks);
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
@@ -445,6 +471,7 @@ static void manager_counters(void *userdata, StatusCounters *ret)
                 .node_memavailable_sampled = m->node_sample_timer != NULL,
                 .event_log_errors = m->n_event_log_errors,
         };
+        sinks_get_stats(&m->sinks, &ret->sinks);
 }
 
 int status_server_start(Manager *m, const char *path)

@@ -95,6 +95,11 @@ typedef struct Record {
         uint64_t count;               /* pressure_level: notifications since the last output record */
         uint64_t threshold;           /* usage_threshold */
         bool quiet; /* for the engine, not the output (pressure_level within a second of the last one) */
+        /* the output's own (daemon/sinks.c) */
+        uint64_t coalesced;   /* memory_events: a summary of this many notifications; 0: just one */
+        uint64_t dropped;     /* warning: records this output lost since the last one it wrote */
+        const char *sink;     /* warning, with dropped: which output */
+        const char *too_long; /* warning: the type of the record it stands for, too long to write */
 } Record;
 
 /* The one initialiser: every field unknown or empty (current UINT64_MAX). */

@@ -252,6 +252,27 @@ static void put_v1(JsonWriter *j, const Cgroup *c)
         }
 }
 
+/* What the output adds: coalescing and what it could not write. */
+static void put_output_fields(JsonWriter *j, const Record *r)
+{
+        if (r->coalesced > 0) {
+                json_key(j, "coalesced");
+                json_u64(j, r->coalesced);
+        }
+        if (r->dropped > 0) {
+                json_key(j, "dropped");
+                json_u64(j, r->dropped);
+        }
+        if (r->sink) {
+                json_key(j, "sink");
+                json_string(j, r->sink);
+        }
+        if (r->too_long) {
+                json_key(j, "too_long");
+                json_string(j, r->too_long);
+        }
+}
+
 static void put_cgroup_events(JsonWriter *j, const Record *r)
 {
         const Cgroup *c = r->cgroup;
@@ -389,6 +410,7 @@ static void put_tail(JsonWriter *j, const Record *r)
                 json_key(j, "walk_us");
                 json_u64(j, r->duration_usec);
         }
+        put_output_fields(j, r);
         if (r->message) {
                 json_key(j, "message");
                 json_string(j, r->message);
