@@ -85,7 +85,8 @@ int exec_helper_start(sd_event *event, const char *program, ExecDone done, void 
                 /* The helper starts with signals as a new process expects them. */
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
-                if (dup2(sv[1], 3) < 0)
+                /* dup2() onto itself would keep FD_CLOEXEC: the helper would start without its socket. */
+                if (sv[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(sv[1], 3) < 0)
                         _exit(127);
                 snprintf(fdarg, sizeof(fdarg), "%d", 3);
                 execl(program, "memwardend", "--exec-helper", fdarg, (char *)NULL);
