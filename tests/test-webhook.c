@@ -7,13 +7,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -404,6 +407,61 @@ START_TEST(test_exec_sandbox)
 }
 END_TEST
 
+/* A daemon without CAP_SETPCAP (say, systemd's CapabilityBoundingSet= left
+ * it out) cannot empty the bounding set: the command must still run, with no
+ * capabilities and no way to gain any (no_new_privs). Its own process, as
+ * that is not undone; no ck_assert there. */
+START_TEST(test_exec_no_setpcap)
+{
+        char out[] = "/tmp/mw-exec-XXXXXX", got[16384];
+        int fd, st;
+        pid_t pid;
+
+        if (geteuid() != 0 || prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+                fprintf(stderr, "test-exec-no-setpcap: needs root with CAP_SETPCAP, skipped\n");
+                return;
+        }
+        fd = mkstemp(out);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                ExecResult x = {};
+                ExecHelper *h;
+                sd_event *e;
+                char *argv[] = { self_exe, "--probe", out };
+                const char *in = "{}";
+
+                /* uid 0 gets its bounding set as permitted at execve: the helper has no CAP_SETPCAP. */
+                if (prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0)
+                        _exit(10);
+                if (sd_event_new(&e) < 0 || exec_helper_start(e, memwardend, on_exec, &x, &h) < 0 ||
+                    exec_helper_run(h, argv, 3, 10000000, in, strlen(in), "n1") < 0)
+                        _exit(11);
+                for (uint64_t end = now_ms() + 20000; !x.done && now_ms() < end;)
+                        if (sd_event_run(e, 50000) < 0)
+                                _exit(12);
+                if (!x.done || x.status != 0 || x.forged) {
+                        fprintf(stderr, "probe without CAP_SETPCAP: %s\n", x.done ? x.detail : "no reply");
+                        _exit(13);
+                }
+                exec_helper_free(h);
+                sd_event_unref(e);
+                _exit(0);
+        }
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "the helper without CAP_SETPCAP: wait status %d", st);
+        read_file(out, got, sizeof(got));
+        ck_assert_ptr_nonnull(strstr(got, "\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"));
+        ck_assert_ptr_nonnull(strstr(got, "\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"));
+        ck_assert_ptr_null(strstr(got, "\nCapBnd:\t0000000000000000\n")); /* what it could not drop */
+        ck_assert_ptr_nonnull(strstr(got, "\nforged: 0\n"));
+        unlink(out);
+}
+END_TEST
+
 static bool gone_within(pid_t pid, unsigned max_ms)
 {
         uint64_t end = now_ms() + max_ms;
@@ -464,6 +522,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_exec_helper);
         tcase_add_test(tc, test_exec_sandbox);
         tcase_add_test(tc, test_exec_timeout_group);
+        tcase_add_test(tc, test_exec_no_setpcap);
         suite_add_tcase(s, tc);
         return s;
 }
