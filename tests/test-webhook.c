@@ -4,17 +4,25 @@
  * real commands. Argument: the memwardend binary (the exec helper). */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "exec-proto.h"
 #include "executor.h"
+#include "macro.h"
 #include "test-main.h"
 
 static const char *memwardend;
@@ -182,17 +190,110 @@ END_TEST
 
 typedef struct ExecResult {
         bool done;
-        int status;
+        int status, forged;
         char cookie[64], detail[256];
 } ExecResult;
 
 static void on_exec(void *userdata, const char *cookie, int status, const char *detail)
 {
         ExecResult *x = userdata;
+        if (strcmp(cookie, "forged") == 0) {
+                x->forged++;
+                return;
+        }
         x->done = true;
         x->status = status;
         snprintf(x->cookie, sizeof(x->cookie), "%s", cookie);
         snprintf(x->detail, sizeof(x->detail), "%s", detail);
+}
+
+static char self_exe[4096];
+
+static int cmp_int(const void *a, const void *b)
+{
+        return *(const int *)a - *(const int *)b;
+}
+
+/* This binary run as a command (test-webhook --probe OUT): what the command
+ * was given, written to OUT. It also tries to forge a reply on every fd. */
+_Noreturn static void probe(const char *out)
+{
+        static char buf[16384];
+        int fds[256], n_fds = 0, forged = 0;
+        size_t len = 0;
+        char line[256], target[256] = "";
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+#define APPEND(...)                                                                                         \
+        len += (size_t)snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0, __VA_ARGS__)
+        while (d && (de = readdir(d)) && n_fds < (int)ELEMENTSOF(fds)) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+                if (de->d_name[0] != '.' && !*end && fd != dirfd(d))
+                        fds[n_fds++] = (int)fd;
+        }
+        if (d)
+                closedir(d);
+        qsort(fds, (size_t)n_fds, sizeof(int), cmp_int);
+        APPEND("fds:");
+        for (int i = 0; i < n_fds; i++)
+                APPEND(" %d", fds[i]);
+        APPEND("\n");
+
+        FILE *f = fopen("/proc/self/status", "re");
+        static const char *const keys[] = { "SigBlk:", "SigIgn:", "CapInh:", "CapPrm:",
+                                            "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:" };
+        while (f && fgets(line, sizeof(line), f))
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (strncmp(line, keys[i], strlen(keys[i])) == 0)
+                                APPEND("%s", line);
+        if (f)
+                fclose(f);
+        APPEND("leader: %d %d\n", getpgid(0) == getpid(), getsid(0) == getpid());
+        for (char **e = environ; *e; e++)
+                APPEND("env: %s\n", *e);
+        ssize_t k = readlink("/proc/self/fd/1", target, sizeof(target) - 1);
+        target[k > 0 ? k : 0] = '\0';
+        APPEND("stdout: %s\n", target);
+
+        /* The helper's socket, were it here, would take this as its reply. */
+        char msg[256];
+        size_t n;
+        if (exec_reply_encode(msg, sizeof(msg), 0, "forged", 6, "x", 1, &n) < 0)
+                _exit(3); /* no ck_assert here: this is not a test */
+        for (int fd = 0; fd < 1024; fd++)
+                if (send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n)
+                        forged++;
+        APPEND("forged: %d\n", forged);
+
+        APPEND("stdin: ");
+        while (len < sizeof(buf) - 1 && (k = read(STDIN_FILENO, buf + len, sizeof(buf) - 1 - len)) > 0)
+                len += (size_t)k;
+#undef APPEND
+        int o = open(out, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (o < 0 || write(o, buf, len < sizeof(buf) ? len : sizeof(buf)) < 0)
+                _exit(1);
+        _exit(0); /* no leak check: it would need ptrace, which the command may not have */
+}
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+        FILE *f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        size_t n = fread(buf, 1, size - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+}
+
+static void run_exec(sd_event *e, ExecHelper *h, ExecResult *x, char **argv, size_t argc,
+                     uint64_t timeout_usec, const char *input, const char *cookie)
+{
+        *x = (ExecResult){};
+        ck_assert_int_eq(exec_helper_run(h, argv, argc, timeout_usec, input, strlen(input), cookie), 0);
+        run_until(e, &x->done, 20000);
+        ck_assert_msg(x->done, "no reply for '%s'", cookie);
+        ck_assert_str_eq(x->cookie, cookie);
 }
 
 START_TEST(test_exec_helper)
@@ -212,37 +313,198 @@ START_TEST(test_exec_helper)
         /* The event on stdin; no shell unless the command asks for one. */
         snprintf(script, sizeof(script), "cat > %s; cat /proc/self/oom_score_adj >> %s", out, out);
         char *argv1[] = { "/bin/sh", "-c", script };
-        const char *input = "{\"event\":\"action\"}\n";
-        ck_assert_int_eq(exec_helper_run(h, argv1, 3, 5000000, input, strlen(input), "c1"), 0);
-        run_until(e, &x.done, 10000);
-        ck_assert(x.done);
+        run_exec(e, h, &x, argv1, 3, 5000000, "{\"event\":\"action\"}\n", "c1");
         ck_assert_int_eq(x.status, 0);
-        ck_assert_str_eq(x.cookie, "c1");
-        FILE *f = fopen(out, "re");
-        ck_assert_ptr_nonnull(f);
-        size_t n = fread(got, 1, sizeof(got) - 1, f);
-        got[n] = '\0';
-        fclose(f);
+        read_file(out, got, sizeof(got));
         ck_assert_str_eq(got, "{\"event\":\"action\"}\n0\n"); /* the command is not shielded from OOM */
 
         /* Killed at its timeout. */
-        x = (ExecResult){};
         char *argv2[] = { "/bin/sleep", "30" };
-        ck_assert_int_eq(exec_helper_run(h, argv2, 2, 300000, "", 0, "c2"), 0);
         uint64_t t0 = now_ms();
-        run_until(e, &x.done, 10000);
-        ck_assert(x.done);
+        run_exec(e, h, &x, argv2, 2, 300000, "", "c2");
         ck_assert_int_eq(x.status, -ETIME);
         ck_assert_uint_lt(now_ms() - t0, 5000);
         ck_assert_ptr_nonnull(strstr(x.detail, "timed out"));
 
-        /* A program that is not there. */
-        x = (ExecResult){};
+        /* A program that is not there: the child says why before it exits. */
         char *argv3[] = { "/nonexistent/program" };
-        ck_assert_int_eq(exec_helper_run(h, argv3, 1, 5000000, "", 0, "c3"), 0);
-        run_until(e, &x.done, 10000);
-        ck_assert(x.done);
+        run_exec(e, h, &x, argv3, 1, 5000000, "", "c3");
         ck_assert_int_eq(x.status, 127);
+        ck_assert_str_eq(x.detail, "/nonexistent/program: execve failed: No such file or directory");
+
+        /* A command exiting 127 itself is not mistaken for a failed start. */
+        char *argv4[] = { "/bin/sh", "-c", "exit 127" };
+        run_exec(e, h, &x, argv4, 3, 5000000, "", "c4");
+        ck_assert_int_eq(x.status, 127);
+        ck_assert_ptr_nonnull(strstr(x.detail, "exit 127"));
+
+        exec_helper_free(h);
+        sd_event_unref(e);
+        unlink(out);
+}
+END_TEST
+
+/* What the command gets: stdin, stdout /dev/null and stderr and no other fd,
+ * default signals, no capabilities, its own session, the clean environment.
+ * The daemon here starts with stdin and stdout closed and an fd without
+ * CLOEXEC, so its socketpair lands on 0 and 1: neither may reach the command. */
+START_TEST(test_exec_sandbox)
+{
+        char out[] = "/tmp/mw-exec-XXXXXX", got[16384], expect[2048];
+        ExecHelper *h;
+        ExecResult x = {};
+        sd_event *e;
+        int fd, saved_in, saved_out, leak;
+
+        fd = mkstemp(out);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC, on purpose */
+        ck_assert_int_ge(leak, 3);
+        saved_in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+        saved_out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        ck_assert_int_ge(saved_in, 0);
+        ck_assert_int_ge(saved_out, 0);
+        close(STDIN_FILENO);
+        close(STDOUT_FILENO);
+        ck_assert_int_eq(exec_helper_start(e, memwardend, on_exec, &x, &h), 0);
+        int type = 0;
+        socklen_t sl = sizeof(type);
+        ck_assert_int_eq(getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &sl), 0);
+        ck_assert_int_eq(type, SOCK_SEQPACKET); /* the daemon's end; the helper's was 1 */
+        ck_assert_int_eq(dup2(saved_out, STDOUT_FILENO), STDOUT_FILENO);
+
+        char *argv[] = { self_exe, "--probe", out };
+        run_exec(e, h, &x, argv, 3, 10000000, "{\"event\":\"probe\"}\n", "p1");
+        ck_assert_msg(x.status == 0, "probe: %s", x.detail);
+        ck_assert_int_eq(x.forged, 0);
+        read_file(out, got, sizeof(got));
+
+        const char *zero = "0000000000000000";
+        snprintf(expect, sizeof(expect),
+                 "fds: 0 1 2\nSigBlk:\t%s\nSigIgn:\t%s\nCapInh:\t%s\nCapPrm:\t%s\nCapEff:\t%s\nCapBnd:\t%s\n"
+                 "CapAmb:\t%s\nNoNewPrivs:\t1\nleader: 1 1\nenv: PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+                 "env: LANG=C.UTF-8\nstdout: /dev/null\nforged: 0\nstdin: {\"event\":\"probe\"}\n",
+                 zero, zero, zero, zero, zero, zero, zero);
+        if (geteuid() != 0) {
+                /* Not root: the bounding set cannot be dropped (no CAP_SETPCAP); no_new_privs covers it. */
+                char *b = strstr(got, "CapBnd:\t"), *nl = b ? strchr(b, '\n') : NULL;
+                ck_assert_ptr_nonnull(nl);
+                memcpy(b + 8, zero, 16);
+                fprintf(stderr, "test-exec-sandbox: not root, CapBnd not checked\n");
+        }
+        ck_assert_str_eq(got, expect);
+
+        exec_helper_free(h);
+        sd_event_unref(e);
+        close(leak);
+        ck_assert_int_eq(dup2(saved_in, STDIN_FILENO), STDIN_FILENO);
+        close(saved_in);
+        close(saved_out);
+        unlink(out);
+}
+END_TEST
+
+/* A daemon without CAP_SETPCAP (say, systemd's CapabilityBoundingSet= left
+ * it out) cannot empty the bounding set: the command must still run, with no
+ * capabilities and no way to gain any (no_new_privs). Its own process, as
+ * that is not undone; no ck_assert there. */
+START_TEST(test_exec_no_setpcap)
+{
+        char out[] = "/tmp/mw-exec-XXXXXX", got[16384];
+        int fd, st;
+        pid_t pid;
+
+        if (geteuid() != 0 || prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+                fprintf(stderr, "test-exec-no-setpcap: needs root with CAP_SETPCAP, skipped\n");
+                return;
+        }
+        fd = mkstemp(out);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                ExecResult x = {};
+                ExecHelper *h;
+                sd_event *e;
+                char *argv[] = { self_exe, "--probe", out };
+                const char *in = "{}";
+
+                /* uid 0 gets its bounding set as permitted at execve: the helper has no CAP_SETPCAP. */
+                if (prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0)
+                        _exit(10);
+                if (sd_event_new(&e) < 0 || exec_helper_start(e, memwardend, on_exec, &x, &h) < 0 ||
+                    exec_helper_run(h, argv, 3, 10000000, in, strlen(in), "n1") < 0)
+                        _exit(11);
+                for (uint64_t end = now_ms() + 20000; !x.done && now_ms() < end;)
+                        if (sd_event_run(e, 50000) < 0)
+                                _exit(12);
+                if (!x.done || x.status != 0 || x.forged) {
+                        fprintf(stderr, "probe without CAP_SETPCAP: %s\n", x.done ? x.detail : "no reply");
+                        _exit(13);
+                }
+                exec_helper_free(h);
+                sd_event_unref(e);
+                _exit(0);
+        }
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "the helper without CAP_SETPCAP: wait status %d", st);
+        read_file(out, got, sizeof(got));
+        ck_assert_ptr_nonnull(strstr(got, "\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"));
+        ck_assert_ptr_nonnull(strstr(got, "\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"));
+        ck_assert_ptr_null(strstr(got, "\nCapBnd:\t0000000000000000\n")); /* what it could not drop */
+        ck_assert_ptr_nonnull(strstr(got, "\nforged: 0\n"));
+        unlink(out);
+}
+END_TEST
+
+static bool gone_within(pid_t pid, unsigned max_ms)
+{
+        uint64_t end = now_ms() + max_ms;
+        for (;;) {
+                if (kill(pid, 0) < 0 && errno == ESRCH)
+                        return true;
+                if (now_ms() >= end)
+                        return false;
+                usleep(10000);
+        }
+}
+
+/* At the timeout the whole process group goes: here a grandchild that
+ * ignores SIGTERM and outlives its parent's death. Both are reaped. */
+START_TEST(test_exec_timeout_group)
+{
+        char out[] = "/tmp/mw-exec-XXXXXX", script[300], got[256];
+        ExecHelper *h;
+        ExecResult x = {};
+        sd_event *e;
+        int fd, shell = 0, grandchild = 0;
+
+        fd = mkstemp(out);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        ck_assert_int_eq(exec_helper_start(e, memwardend, on_exec, &x, &h), 0);
+
+        snprintf(script, sizeof(script), "trap '' TERM; /bin/sleep 1000 & echo $$ $! > %s; wait", out);
+        char *argv[] = { "/bin/sh", "-c", script };
+        uint64_t t0 = now_ms();
+        run_exec(e, h, &x, argv, 3, 2000000, "", "t1");
+        ck_assert_int_eq(x.status, -ETIME);
+        ck_assert_str_eq(strstr(x.detail, ": timed out") ? "ok" : x.detail, "ok");
+        ck_assert_ptr_null(strstr(x.detail, "not gone"));
+        ck_assert_uint_lt(now_ms() - t0, 2000 + 5000);
+        read_file(out, got, sizeof(got));
+        ck_assert_int_eq(sscanf(got, "%d %d", &shell, &grandchild), 2);
+        ck_assert_int_gt(shell, 0);
+        ck_assert_int_gt(grandchild, 0);
+        /* Reaped before the reply (the helper is their subreaper), so at once; the bound is for slow hosts.
+         */
+        ck_assert_msg(gone_within(shell, 5000), "the command (%d) is still there", shell);
+        ck_assert_msg(gone_within(grandchild, 5000), "its grandchild (%d) is still there", grandchild);
 
         exec_helper_free(h);
         sd_event_unref(e);
@@ -257,6 +519,9 @@ static Suite *make_suite(void)
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_webhooks);
         tcase_add_test(tc, test_exec_helper);
+        tcase_add_test(tc, test_exec_sandbox);
+        tcase_add_test(tc, test_exec_timeout_group);
+        tcase_add_test(tc, test_exec_no_setpcap);
         suite_add_tcase(s, tc);
         return s;
 }
@@ -266,11 +531,19 @@ int main(int argc, char **argv)
         SRunner *sr;
         int failed;
 
+        if (argc == 3 && strcmp(argv[1], "--probe") == 0)
+                probe(argv[2]);
         if (argc != 2) {
                 fprintf(stderr, "usage: test-webhook MEMWARDEND\n");
                 return 2;
         }
         memwardend = argv[1];
+        ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+        if (n <= 0) {
+                perror("readlink /proc/self/exe");
+                return EXIT_FAILURE;
+        }
+        self_exe[n] = '\0';
         sr = srunner_create(make_suite());
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
