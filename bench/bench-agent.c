@@ -102,9 +102,11 @@ int main(int argc, char **argv)
                 char maxc[32];
                 snprintf(maxc, sizeof(maxc), "%u", n + 100);
                 dup2(pipefd[1], STDOUT_FILENO);
+                /* --coalesce-interval 0: every change's own record, to time each one (with
+                 * the default, the first of a burst comes at once and the rest in a summary). */
                 execl(argv[1], argv[1], "--cgroup-root", root, "--output", "-", "--socket", "", "--no-psi",
                       "--pod-log-dir", "", "--max-cgroups", maxc, "--policy-dir", argc > 5 ? argv[5] : "",
-                      (char *)NULL);
+                      "--coalesce-interval", "0", (char *)NULL);
                 _exit(127);
         }
         close(pipefd[1]);
