@@ -69,6 +69,7 @@ struct Cgroup {
         uint16_t depth;           /* the root is 0; at most WatcherConfig.max_depth */
         uint16_t path_len;        /* strlen of cgroup_path(): always below PATH_MAX */
         uint8_t refused;          /* CGROUP_REFUSED_*: children left out, already reported */
+        bool names_new;           /* names just learned: an identity record is due */
         uint16_t name_len;
         char name[];
 };

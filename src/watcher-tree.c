@@ -48,39 +48,59 @@ const Cgroup *cgroup_pod(const Cgroup *c)
         return NULL;
 }
 
+/* kubelet may start after us, and may make its directories again: each
+ * lookup opens the directory by path (no fd kept, see LogDir). */
+static int open_log_dir(const LogDir *d)
+{
+        int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 static void resolve_container(Watcher *w, Cgroup *c)
 {
-        char id[72];
+        const LogDir *d = &w->logs[LOG_CONTAINERS];
+        _cleanup_close_ int fd = -1;
+        char id[CONTAINER_ID_MAX];
 
-        if (!c->container_name || c->container_name[0] || !w->cfg.container_log_dir)
+        if (!c->container_name || c->container_name[0] || !d->path ||
+            container_id_from_name(c->name, id, sizeof(id)) < 0)
                 return;
-        if (w->container_log_fd < 0)
-                w->container_log_fd = open(w->cfg.container_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->container_log_fd < 0 || container_id_from_name(c->name, id, sizeof(id)) < 0)
-                return;
-        (void)container_log_lookup(w->container_log_fd, id, c->container_name);
+        fd = open_log_dir(d);
+        if (fd >= 0 && container_log_lookup(fd, id, c->container_name) >= 0)
+                watcher_mark_named(w, c);
 }
 
 static void resolve_pod(Watcher *w, Cgroup *pod)
 {
-        char uid[40];
+        const LogDir *d = &w->logs[LOG_PODS];
+        _cleanup_close_ int fd = -1;
+        char uid[POD_UID_MAX];
 
-        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !w->cfg.pod_log_dir)
+        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !d->path ||
+            pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
                 return;
-        /* kubelet may start after us: open the directory once it exists. */
-        if (w->pod_log_fd < 0)
-                w->pod_log_fd = open(w->cfg.pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->pod_log_fd < 0)
-                return;
-        if (pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
-                return;
-        (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
+        fd = open_log_dir(d);
+        if (fd >= 0 && pod_log_lookup(fd, uid, pod->pod_namespace, pod->pod_name) >= 0)
+                watcher_mark_named(w, pod);
 }
 
 void watcher_resolve_names(Watcher *w, const Cgroup *c)
 {
         resolve_pod(w, (Cgroup *)cgroup_pod(c));
         resolve_container(w, (Cgroup *)c);
+}
+
+/* After a log directory is (again) watched, and at a rescan: its entries
+ * may have been made while nobody watched. One lookup per waiting cgroup. */
+void watcher_resolve_waiting(Watcher *w)
+{
+        for (unsigned i = 0; i < w->n_slots && (w->n_unnamed_pods || w->n_unnamed_containers); i++) {
+                Cgroup *c = w->slots[i];
+                if (c && c->kind == CGROUP_KIND_POD)
+                        resolve_pod(w, c);
+                else if (c && c->kind == CGROUP_KIND_CONTAINER)
+                        resolve_container(w, c);
+        }
 }
 
 static int slot_take(Watcher *w, Cgroup *c)
@@ -299,8 +319,15 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         }
         c->wd_dir = wd;
         w->n_cgroups++;
+        if (c->pod_namespace)
+                w->n_unnamed_pods++;
+        else if (c->container_name)
+                w->n_unnamed_containers++;
         w->be->read_limits(w, c);
         watcher_evaluate(w, c);
+        /* kubelet makes /var/log/pods with its first pod: maybe there now. */
+        if (c->kind == CGROUP_KIND_POD && !w->scanning && watcher_logs_arm(w))
+                watcher_resolve_waiting(w);
         if (!w->scanning) {
                 Record r = record_init(RECORD_CGROUP_ADDED);
                 watcher_emit(w, &r, c);
@@ -316,6 +343,11 @@ static void remove_one(Watcher *w, Cgroup *c)
         }
         watcher_detach(w, c);
         watcher_rm_watch(w, &c->wd_dir);
+        watcher_names_told(w, c);
+        if (c->pod_namespace && !c->pod_namespace[0])
+                w->n_unnamed_pods--;
+        else if (c->container_name && !c->container_name[0])
+                w->n_unnamed_containers--;
         unlink_child(c);
         w->slots[c->slot] = NULL;
         if (c->slot < w->free_hint)
