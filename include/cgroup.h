@@ -41,6 +41,9 @@ typedef struct CgroupV1 {
 enum {
         CGROUP_REFUSED_DEPTH = 1 << 0, /* deeper than max_depth */
         CGROUP_REFUSED_PATH = 1 << 1,  /* path longer than PATH_MAX allows */
+        /* past max_cgroups or the inotify watch limit: looked at again when
+         * room frees up (cleared then, unlike the two above) */
+        CGROUP_REFUSED_FULL = 1 << 2,
 };
 
 typedef struct Cgroup Cgroup;

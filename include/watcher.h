@@ -181,8 +181,9 @@ int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold
 /* Deadlines: work the watcher must do at a time rather than on a kernel
  * event (cgroup v1: an OOM notification comes just before the kernel's OOM
  * killer acts, so oom_kill is re-read every WATCHER_V1_RECHECK_USEC after it,
- * up to 20 times, until it grows; identity records made due by the owner's
- * own watcher_cgroup_identity() calls, at once). After each dispatch the owner arms one
+ * up to 20 times, until it grows; looking again for cgroups left out at
+ * max_cgroups, WATCHER_REFILL_USEC; identity records made due by the
+ * owner's own watcher_cgroup_identity() calls, at once). After each dispatch the owner arms one
  * timer at watcher_next_usec() and calls watcher_tick() when it fires.
  * watcher_next_usec returns the CLOCK_MONOTONIC time in usec when
  * watcher_tick() is next needed, 0 for never. watcher_tick() does what is due
@@ -193,6 +194,12 @@ void watcher_tick(Watcher *w, uint64_t now_usec);
 /* cgroup v1: oom_kill is re-read this long after an OOM notification (the
  * notification comes just before the kernel's OOM killer acts), up to 20 times. */
 #define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
+
+/* Cgroups left out for want of room (max_cgroups, or the inotify watch
+ * limit) are remembered by where they were left out (no names kept); when a
+ * cgroup goes away the watcher looks there again, at most once per this
+ * long, through the deadline above (a rescan record tells it). */
+#define WATCHER_REFILL_USEC (1000 * 1000ULL)
 
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);

@@ -70,6 +70,9 @@ struct Watcher {
         unsigned n_unnamed_pods, n_unnamed_containers; /* still waiting for kubelet's names */
         unsigned n_names_new;                          /* cgroups with names_new set */
         bool flushing;                                 /* identity records going out */
+        bool refill_wanted;     /* some cgroup has CGROUP_REFUSED_FULL: children were left out */
+        uint64_t refill_usec;   /* when to look for them again (room freed up); 0: not due */
+        uint64_t refilled_usec; /* when that was last done: at most once per WATCHER_REFILL_USEC */
         int root_fd;            /* O_PATH: every cgroup file is opened relative to it */
         int psi_root_fd;        /* where memory.pressure is: root_fd, v1: the unified hierarchy's or -1 */
         Cgroup *root;
@@ -154,6 +157,8 @@ void watcher_scan_tree(Watcher *w, Cgroup *top);     /* the subtree in line with
 Cgroup *watcher_find_child(const Cgroup *parent, const char *name, size_t len);
 void watcher_resolve_names(Watcher *w, const Cgroup *c); /* pod and container names, if still unknown */
 
+void watcher_refuse_full(Watcher *w, Cgroup *parent); /* children of parent dropped: no room */
+void watcher_refill(Watcher *w);                      /* look for them again */
 void watcher_resolve_waiting(Watcher *w);             /* names of every cgroup still without */
 
 /* watcher-logs.c */

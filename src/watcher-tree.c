@@ -282,6 +282,7 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 return NULL;
         if (w->n_cgroups >= w->cfg.max_cgroups) {
                 w->n_dropped_cgroups++;
+                watcher_refuse_full(w, parent);
                 if (!w->limit_reported) {
                         w->limit_reported = true;
                         watcher_emit_warning(
@@ -300,6 +301,8 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 parent->first_child = c;
         }
         wd = watcher_add_watch(w, c, NULL, DIR_MASK);
+        if (wd == -ENOSPC)
+                watcher_refuse_full(w, parent); /* watches free up as cgroups go */
         if (wd < 0 || slot_take(w, c) < 0) {
                 /* ENOENT/ENOTDIR: it vanished before we got to it, normal. */
                 if (wd >= 0)
@@ -355,6 +358,15 @@ static void remove_one(Watcher *w, Cgroup *c)
         w->n_cgroups--;
         if (w->n_cgroups < w->cfg.max_cgroups)
                 w->limit_reported = false;
+        /* Room now for what was left out: look again soon, not at once (a
+         * subtree going away removes its cgroups one by one), and at most
+         * once per WATCHER_REFILL_USEC whatever a workload does. */
+        if (w->refill_wanted && !w->scanning && w->refill_usec == 0) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                w->refill_usec = now > w->refilled_usec + WATCHER_REFILL_USEC
+                                         ? now
+                                         : w->refilled_usec + WATCHER_REFILL_USEC;
+        }
         if (c == w->root)
                 w->root = NULL;
         if (w->be->free)
@@ -443,4 +455,50 @@ void watcher_scan_tree(Watcher *w, Cgroup *top)
 {
         for (Cgroup *c = top; c; c = walk_next(c, top))
                 scan_children(w, c);
+}
+
+void watcher_refuse_full(Watcher *w, Cgroup *parent)
+{
+        if (!parent)
+                return;
+        parent->refused |= CGROUP_REFUSED_FULL;
+        w->refill_wanted = true;
+}
+
+/* c's children in line with its directory, and the subtrees of those that
+ * are new: nothing else is walked again. */
+static void refill_children(Watcher *w, Cgroup *c)
+{
+        uint32_t before = w->next_serial;
+
+        scan_children(w, c);
+        for (Cgroup *k = c->first_child; k; k = k->next_sibling)
+                /* Serials given out in scan_children, modulo wrap-around. */
+                if ((uint32_t)(k->serial - before - 1) < (uint32_t)(w->next_serial - before))
+                        watcher_scan_tree(w, k);
+}
+
+/* Children were left out for want of room (max_cgroups, inotify watches)
+ * and room freed up: look where they were left out. */
+void watcher_refill(Watcher *w)
+{
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        Record r = record_init(RECORD_RESCAN);
+
+        w->refill_usec = 0;
+        w->refilled_usec = t0;
+        w->refill_wanted = false; /* set again by what is left out now */
+        w->pass_warnings = 0;
+        for (unsigned i = 0; i < w->n_slots; i++) {
+                Cgroup *c = w->slots[i];
+                if (!c || !(c->refused & CGROUP_REFUSED_FULL))
+                        continue;
+                c->refused &= (uint8_t)~CGROUP_REFUSED_FULL;
+                refill_children(w, c);
+        }
+        if (!w->root)
+                return;
+        r.message = "looked again for cgroups left out for want of room (--max-cgroups, inotify watches)";
+        r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        watcher_emit(w, &r, w->root);
 }

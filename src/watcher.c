@@ -639,6 +639,7 @@ uint64_t watcher_next_usec(const Watcher *w)
 {
         uint64_t t = w->be->next_usec ? w->be->next_usec(w) : 0;
 
+        t = earliest(t, w->refill_usec);
         if (w->n_names_new > 0)
                 t = earliest(t, now_usec(CLOCK_MONOTONIC));
         return t;
@@ -648,5 +649,7 @@ void watcher_tick(Watcher *w, uint64_t now)
 {
         if (w->be->tick)
                 w->be->tick(w, now);
+        if (w->refill_usec != 0 && now >= w->refill_usec)
+                watcher_refill(w);
         watcher_flush_identity(w);
 }

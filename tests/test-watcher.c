@@ -1134,6 +1134,61 @@ START_TEST(test_log_dir_later)
 }
 END_TEST
 
+/* --max-cgroups full of junk: what came meanwhile is picked up when the junk
+ * goes, at most once per WATCHER_REFILL_USEC, through the deadline. */
+START_TEST(test_refill)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        Watcher *w;
+
+        cfg.max_cgroups = 7;
+        w = setup_watcher(&cfg); /* 5 */
+        mkcg("junk1", "max\n");
+        mkcg("junk2", "max\n");
+        drain(w);
+        mkcg("pod.slice", "max\n");
+        mkcg("pod.slice/c.service", "max\n");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 7);
+        ck_assert_uint_eq(st.n_dropped_cgroups, 1);
+        ck_assert_uint_eq(watcher_next_usec(w), 0); /* no room: nothing to do */
+        rmcg("junk1");
+        rmcg("junk2");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 0);
+        uint64_t next = watcher_next_usec(w);
+        ck_assert_uint_ne(next, 0);
+        watcher_tick(w, next - 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 0);
+        watcher_tick(w, next);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice/c.service"), 1);
+        ck_assert(last(RECORD_CGROUP_ADDED, "/pod.slice")->watched);
+        ck_assert_uint_eq(count(RECORD_RESCAN, "/"), 1);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 7);
+
+        /* Again at once: not before WATCHER_REFILL_USEC after the last one. */
+        mkcg("late.slice", "max\n");
+        drain(w);
+        rmcg("pod.slice");
+        drain(w);
+        next = watcher_next_usec(w);
+        ck_assert_uint_ge(next, now_usec(CLOCK_MONOTONIC) + WATCHER_REFILL_USEC / 2);
+        watcher_tick(w, next);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/late.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_RESCAN, "/"), 2);
+        /* Nothing left out: a removal schedules nothing. */
+        rmcg("late.slice");
+        drain(w);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        teardown(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -1151,6 +1206,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_kubepods_layouts);
         tcase_add_test(tc, test_names_after_cgroup);
         tcase_add_test(tc, test_log_dir_later);
+        tcase_add_test(tc, test_refill);
         suite_add_tcase(s, tc);
         /* Thousands of directories made and removed on a real file system. */
         tc = tcase_create("bounds");
