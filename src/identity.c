@@ -86,6 +86,26 @@ static bool is_hex_or_dash(char c, char dash)
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == dash;
 }
 
+/* A pod UID as Kubernetes prints it: a UUID (36, '-' at 8, 13, 18, 23; the
+ * systemd driver writes '_' for them), or a static pod's (kubelet hashes its
+ * manifest: 32 hex digits, no '-'). Into ret, with '-', if ret is not NULL. */
+static bool check_pod_uid(const char *p, size_t len, bool underscores, char *ret)
+{
+        if (len != 36 && len != 32)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                bool dash_pos = len == 36 && (i == 8 || i == 13 || i == 18 || i == 23);
+                char c = p[i];
+                if (dash_pos ? c != '-' && !(underscores && c == '_') : !is_hex_or_dash(c, 0))
+                        return false;
+                if (ret)
+                        ret[i] = dash_pos ? '-' : c;
+        }
+        if (ret)
+                ret[len] = '\0';
+        return true;
+}
+
 int pod_uid_from_name(const char *name, char *ret, size_t size)
 {
         /* "kubepods-burstable-pod<uid_>.slice" (systemd driver) or "pod<uid>" (cgroupfs). */
@@ -98,17 +118,7 @@ int pod_uid_from_name(const char *name, char *ret, size_t size)
         len = strlen(p);
         if (has_suffix(p, len, ".slice"))
                 len -= 6;
-        if (len != 36)
-                return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
-                char c = p[i];
-                if (dash_pos ? (c != '-' && c != '_') : !is_hex_or_dash(c, 0))
-                        return -EINVAL;
-                ret[i] = dash_pos ? '-' : c;
-        }
-        ret[len] = '\0';
-        return 0;
+        return check_pod_uid(p, len, true, ret) ? 0 : -EINVAL;
 }
 
 int container_id_from_name(const char *name, char *ret, size_t size)
@@ -155,16 +165,6 @@ static bool is_dns_name(const char *s, size_t len, size_t max, bool dots)
         return true;
 }
 
-static bool is_pod_uid(const char *s, size_t len)
-{
-        if (len != POD_UID_MAX - 1)
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !is_hex_or_dash(s[i], 0))
-                        return false;
-        return true;
-}
-
 static void copy_part(char *dst, const char *src, size_t len)
 {
         memcpy(dst, src, len);
@@ -181,7 +181,8 @@ int pod_log_entry_parse(const char *name, size_t len, char ns[POD_NAMESPACE_MAX]
         size_t ns_len = (size_t)(first - name), pod_len = (size_t)(last - first - 1);
         size_t uid_len = len - (size_t)(last - name) - 1;
         if (!is_dns_name(name, ns_len, POD_NAMESPACE_MAX - 1, false) ||
-            !is_dns_name(first + 1, pod_len, POD_NAME_MAX - 1, true) || !is_pod_uid(last + 1, uid_len))
+            !is_dns_name(first + 1, pod_len, POD_NAME_MAX - 1, true) ||
+            !check_pod_uid(last + 1, uid_len, false, NULL))
                 return -EINVAL;
         copy_part(ns, name, ns_len);
         copy_part(pod, first + 1, pod_len);

@@ -133,6 +133,13 @@ START_TEST(test_ids)
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666g", id, sizeof(id)),
                          -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("nopodhere", id, sizeof(id)), -EINVAL);
+        /* Static pods: kubelet's hash of the manifest. */
+        ck_assert_int_eq(pod_uid_from_name("kubepods-burstable-pod0a1b2c3d11112222333344445555666f.slice",
+                                           id, sizeof(id)),
+                         0);
+        ck_assert_str_eq(id, "0a1b2c3d11112222333344445555666f");
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d11112222333344445555666", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1112222333344445555666f", id, sizeof(id)), -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, 10), -EINVAL);
 
         ck_assert_int_eq(container_id_from_name("cri-containerd-0123456789abcdef.scope", id, sizeof(id)), 0);
@@ -239,6 +246,7 @@ START_TEST(test_log_entry_parse)
                 { "kube-system_etcd.node-1.example_" U, "kube-system", "etcd.node-1.example" },
                 { L63 "_p_" U, L63, "p" },
                 { "a_b_" U, "a", "b" },
+                { "kube-system_etcd-node-1_0a1b2c3d11112222333344445555666f", "kube-system", "etcd-node-1" },
                 { L63 "x_p_" U, NULL, NULL }, /* namespace of 64 */
                 { "garbage", NULL, NULL },
                 { "", NULL, NULL },
@@ -264,6 +272,8 @@ START_TEST(test_log_entry_parse)
                 { "ns_web_0a1b2c3d_1111_2222_3333_444455556666", NULL, NULL },
                 { "ns_web_0a1b2c3d11111-2222-3333-444455556666", NULL, NULL },
                 { "ns_web_0a1b2c3d-1111-2222-3333-44445555666g", NULL, NULL },
+                { "ns_web_0a1b2c3d1111222233334444555566", NULL, NULL },
+                { "ns_web_0a1b2c3d11112222333344445555666F", NULL, NULL },
         };
         char ns[POD_NAMESPACE_MAX], pod[POD_NAME_MAX], uid[POD_UID_MAX];
         char name[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX], big[600];
@@ -278,7 +288,7 @@ START_TEST(test_log_entry_parse)
                 ck_assert_msg(r == 0, "'%s' refused", pods[i].name);
                 ck_assert_str_eq(ns, pods[i].ns);
                 ck_assert_str_eq(pod, pods[i].pod);
-                ck_assert_str_eq(uid, U);
+                ck_assert_str_eq(uid, strrchr(pods[i].name, '_') + 1);
         }
         /* A pod name of 253 is the most; 254 is too long. Not NUL-terminated: len counts. */
         memset(big, 'p', sizeof(big));

@@ -1052,6 +1052,15 @@ START_TEST(test_names_after_cgroup)
         ck_assert_str_eq(pod2->pod_name, "api-2");
         ck_assert_ptr_null(engine_policy_of(engine, pod2, false, NULL)); /* another namespace's */
 
+        /* A static pod: its UID is kubelet's hash of the manifest. */
+        mkcg("kubepods/burstable/pod0a1b2c3d11112222333344445555666f", "max\n");
+        drain(w);
+        log_mkdir("pods/shop_etcd-n1_0a1b2c3d11112222333344445555666f");
+        drain(w);
+        const Cgroup *spod = find_path(w, "/kubepods/burstable/pod0a1b2c3d11112222333344445555666f");
+        ck_assert_str_eq(spod->pod_name, "etcd-n1");
+        ck_assert_ptr_nonnull(engine_policy_of(engine, spod, false, NULL));
+
         engine = engine_free(engine);
         policy_set_done(&set);
         teardown(w);
