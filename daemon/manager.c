@@ -184,6 +184,8 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
                 return;
         engine_set_policies(m->engine, set, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
+        /* Names the binding looked up make identity records due. */
+        arm_watcher_timer(m);
 }
 
 /* The engine's view of the watcher. refused: the planner's target rules with

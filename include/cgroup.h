@@ -41,6 +41,9 @@ typedef struct CgroupV1 {
 enum {
         CGROUP_REFUSED_DEPTH = 1 << 0, /* deeper than max_depth */
         CGROUP_REFUSED_PATH = 1 << 1,  /* path longer than PATH_MAX allows */
+        /* past max_cgroups or the inotify watch limit: looked at again when
+         * room frees up (cleared then, unlike the two above) */
+        CGROUP_REFUSED_FULL = 1 << 2,
 };
 
 typedef struct Cgroup Cgroup;
@@ -69,6 +72,7 @@ struct Cgroup {
         uint16_t depth;           /* the root is 0; at most WatcherConfig.max_depth */
         uint16_t path_len;        /* strlen of cgroup_path(): always below PATH_MAX */
         uint8_t refused;          /* CGROUP_REFUSED_*: children left out, already reported */
+        bool names_new;           /* names just learned: an identity record is due */
         uint16_t name_len;
         char name[];
 };

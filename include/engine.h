@@ -79,7 +79,8 @@ Engine *engine_free(Engine *e);
  * starts from scratch (fresh windows, no steps done). */
 void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec);
 
-/* Feed one record (cgroup_added binds, cgroup_removed unbinds). */
+/* Feed one record (cgroup_added binds, limits and identity bind again,
+ * cgroup_removed unbinds). */
 void engine_observe(Engine *e, const Record *r, uint64_t now_usec);
 
 /* A step the engine decided failed (or was refused) for c: select moves to

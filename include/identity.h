@@ -64,8 +64,9 @@ bool cgroup_is_kubepods_root(const char *kubepods_root, const char *path, size_t
  * "pod<uid>" anywhere else is a slice or other. Never fails. */
 CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, bool kubepods_root, const char *name, size_t len);
 
-/* For a pod cgroup name, its UID (with '-', as Kubernetes prints it) into ret
- * (at least 37 bytes). For a container name, its id. -EINVAL if not one. */
+/* For a pod cgroup name, its UID (with '-', as Kubernetes prints it: a UUID,
+ * or a static pod's 32 hex digits) into ret (at least 37 bytes). For a
+ * container name, its id. -EINVAL if not one. */
 int pod_uid_from_name(const char *name, char *ret, size_t size);
 int container_id_from_name(const char *name, char *ret, size_t size);
 
@@ -76,3 +77,21 @@ int container_id_from_name(const char *name, char *ret, size_t size);
 #define POD_NAMESPACE_MAX 64
 #define POD_NAME_MAX      254
 int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX]);
+
+/* One entry name of kubelet's log directories, len bytes (no NUL needed).
+ * Hostile input (anyone who can write the directory names its entries), so
+ * each part is checked as Kubernetes itself would: namespace and container
+ * a DNS label (1-63 of [a-z0-9-], no '-' at either end), pod a DNS subdomain
+ * (1-253 of [a-z0-9.-], no "..", no '.' or '-' at either end), the pod UID
+ * as Kubernetes prints it (lowercase hex: a UUID with '-' at 8, 13, 18, 23,
+ * or a static pod's 32 digits),
+ * the container id 12-64 lowercase hex digits. Return 0 with every output
+ * set, or -EINVAL (outputs unspecified).
+ * /var/log/pods: "<namespace>_<pod>_<uid>". */
+#define POD_UID_MAX      37
+#define CONTAINER_ID_MAX 65
+int pod_log_entry_parse(const char *name, size_t len, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX],
+                        char uid[POD_UID_MAX]);
+/* /var/log/containers: "<pod>_<namespace>_<container>-<id>.log". */
+int container_log_entry_parse(const char *name, size_t len, char container[CONTAINER_NAME_MAX],
+                              char id[CONTAINER_ID_MAX]);

@@ -31,6 +31,7 @@ typedef enum RecordType {
         RECORD_NODE,   /* node-wide: the node's PSI trigger fired, or MemAvailable crossed a watermark */
         RECORD_PRESSURE_LEVEL,  /* cgroup v1: memory.pressure_level notification(s) */
         RECORD_USAGE_THRESHOLD, /* cgroup v1: usage crossed the armed threshold (either way) */
+        RECORD_IDENTITY,        /* a pod's namespace and name (a container's name) are now known */
         _RECORD_TYPE_MAX,
         _RECORD_TYPE_INVALID = -22,
 } RecordType;

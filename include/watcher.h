@@ -159,7 +159,17 @@ const Cgroup *watcher_slot(const Watcher *w, unsigned i);
 /* Who c is, for matching policies: path into path_buf (ret->path NULL only
  * if size is below PATH_MAX and the path does not fit), the rest borrowed
  * from c (looked up in kubelet's log directories first if still unknown).
- * Never fails. */
+ * Never fails. Names learned here make identity records due (emitted at
+ * the next watcher_tick(), see watcher_next_usec()), never from inside.
+ *
+ * Names come from kubelet's log directories (cfg.pod_log_dir,
+ * cfg.container_log_dir), which the watcher watches on its inotify fd: kubelet
+ * makes a pod's cgroup before its log directory. When the names of a pod
+ * (its namespace and name) or of a container become known after its
+ * cgroup_added record, an identity record says so, for the pod and each of
+ * its containers: the owner binds them again (engine_observe does). A
+ * missing log directory is waited for through its parent; arming is retried
+ * when a pod cgroup appears and at each rescan. */
 void watcher_cgroup_identity(Watcher *w, const Cgroup *c, char *path_buf, size_t size, CgroupIdentity *ret);
 
 /* cgroup v1: what a policy bound to c needs beyond medium/critical pressure
@@ -171,7 +181,9 @@ int watcher_v1_request(Watcher *w, const Cgroup *c, bool low, uint64_t threshold
 /* Deadlines: work the watcher must do at a time rather than on a kernel
  * event (cgroup v1: an OOM notification comes just before the kernel's OOM
  * killer acts, so oom_kill is re-read every WATCHER_V1_RECHECK_USEC after it,
- * up to 20 times, until it grows). After each dispatch the owner arms one
+ * up to 20 times, until it grows; looking again for cgroups left out at
+ * max_cgroups, WATCHER_REFILL_USEC; identity records made due by the
+ * owner's own watcher_cgroup_identity() calls, at once). After each dispatch the owner arms one
  * timer at watcher_next_usec() and calls watcher_tick() when it fires.
  * watcher_next_usec returns the CLOCK_MONOTONIC time in usec when
  * watcher_tick() is next needed, 0 for never. watcher_tick() does what is due
@@ -182,6 +194,12 @@ void watcher_tick(Watcher *w, uint64_t now_usec);
 /* cgroup v1: oom_kill is re-read this long after an OOM notification (the
  * notification comes just before the kernel's OOM killer acts), up to 20 times. */
 #define WATCHER_V1_RECHECK_USEC (100 * 1000ULL)
+
+/* Cgroups left out for want of room (max_cgroups, or the inotify watch
+ * limit) are remembered by where they were left out (no names kept); when a
+ * cgroup goes away the watcher looks there again, at most once per this
+ * long, through the deadline above (a rescan record tells it). */
+#define WATCHER_REFILL_USEC (1000 * 1000ULL)
 
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);

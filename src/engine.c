@@ -500,6 +500,7 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
         switch (r->type) {
         case RECORD_CGROUP_ADDED:
         case RECORD_LIMITS:
+        case RECORD_IDENTITY: /* the names came after the cgroup: match again */
                 bind(e, c, now);
                 break;
         case RECORD_CGROUP_REMOVED:

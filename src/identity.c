@@ -86,6 +86,26 @@ static bool is_hex_or_dash(char c, char dash)
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == dash;
 }
 
+/* A pod UID as Kubernetes prints it: a UUID (36, '-' at 8, 13, 18, 23; the
+ * systemd driver writes '_' for them), or a static pod's (kubelet hashes its
+ * manifest: 32 hex digits, no '-'). Into ret, with '-', if ret is not NULL. */
+static bool check_pod_uid(const char *p, size_t len, bool underscores, char *ret)
+{
+        if (len != 36 && len != 32)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                bool dash_pos = len == 36 && (i == 8 || i == 13 || i == 18 || i == 23);
+                char c = p[i];
+                if (dash_pos ? c != '-' && !(underscores && c == '_') : !is_hex_or_dash(c, 0))
+                        return false;
+                if (ret)
+                        ret[i] = dash_pos ? '-' : c;
+        }
+        if (ret)
+                ret[len] = '\0';
+        return true;
+}
+
 int pod_uid_from_name(const char *name, char *ret, size_t size)
 {
         /* "kubepods-burstable-pod<uid_>.slice" (systemd driver) or "pod<uid>" (cgroupfs). */
@@ -98,17 +118,7 @@ int pod_uid_from_name(const char *name, char *ret, size_t size)
         len = strlen(p);
         if (has_suffix(p, len, ".slice"))
                 len -= 6;
-        if (len != 36)
-                return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                bool dash_pos = i == 8 || i == 13 || i == 18 || i == 23;
-                char c = p[i];
-                if (dash_pos ? (c != '-' && c != '_') : !is_hex_or_dash(c, 0))
-                        return -EINVAL;
-                ret[i] = dash_pos ? '-' : c;
-        }
-        ret[len] = '\0';
-        return 0;
+        return check_pod_uid(p, len, true, ret) ? 0 : -EINVAL;
 }
 
 int container_id_from_name(const char *name, char *ret, size_t size)
@@ -137,39 +147,103 @@ int container_id_from_name(const char *name, char *ret, size_t size)
         return 0;
 }
 
+static bool is_lower_alnum(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* A DNS label (dots: false) or subdomain (dots: true) of 1..max bytes. */
+static bool is_dns_name(const char *s, size_t len, size_t max, bool dots)
+{
+        if (len == 0 || len > max || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
+                return false;
+        for (size_t i = 1; i + 1 < len; i++) {
+                char c = s[i];
+                if (c == '.' ? !dots || s[i - 1] == '.' : c != '-' && !is_lower_alnum(c))
+                        return false;
+        }
+        return true;
+}
+
+static void copy_part(char *dst, const char *src, size_t len)
+{
+        memcpy(dst, src, len);
+        dst[len] = '\0';
+}
+
+int pod_log_entry_parse(const char *name, size_t len, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX],
+                        char uid[POD_UID_MAX])
+{
+        const char *first = memchr(name, '_', len), *last = memrchr(name, '_', len);
+
+        if (!first || first == last)
+                return -EINVAL;
+        size_t ns_len = (size_t)(first - name), pod_len = (size_t)(last - first - 1);
+        size_t uid_len = len - (size_t)(last - name) - 1;
+        if (!is_dns_name(name, ns_len, POD_NAMESPACE_MAX - 1, false) ||
+            !is_dns_name(first + 1, pod_len, POD_NAME_MAX - 1, true) ||
+            !check_pod_uid(last + 1, uid_len, false, NULL))
+                return -EINVAL;
+        copy_part(ns, name, ns_len);
+        copy_part(pod, first + 1, pod_len);
+        copy_part(uid, last + 1, uid_len);
+        return 0;
+}
+
+int container_log_entry_parse(const char *name, size_t len, char container[CONTAINER_NAME_MAX],
+                              char id[CONTAINER_ID_MAX])
+{
+        const char *first, *second, *dash;
+
+        if (!has_suffix(name, len, ".log"))
+                return -EINVAL;
+        len -= 4;
+        first = memchr(name, '_', len);
+        second = first ? memchr(first + 1, '_', len - (size_t)(first + 1 - name)) : NULL;
+        if (!second || memchr(second + 1, '_', len - (size_t)(second + 1 - name)))
+                return -EINVAL;
+        dash = memrchr(second + 1, '-', len - (size_t)(second + 1 - name));
+        if (!dash)
+                return -EINVAL;
+        size_t ns_len = (size_t)(second - first - 1), c_len = (size_t)(dash - second - 1);
+        size_t id_len = len - (size_t)(dash + 1 - name);
+        if (!is_dns_name(name, (size_t)(first - name), POD_NAME_MAX - 1, true) ||
+            !is_dns_name(first + 1, ns_len, POD_NAMESPACE_MAX - 1, false) ||
+            !is_dns_name(second + 1, c_len, CONTAINER_NAME_MAX - 1, false) || id_len < 12 ||
+            id_len >= CONTAINER_ID_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < id_len; i++)
+                if (!is_hex_or_dash(dash[1 + i], 0))
+                        return -EINVAL;
+        copy_part(container, second + 1, c_len);
+        copy_part(id, dash + 1, id_len);
+        return 0;
+}
+
 struct pod_lookup {
         const char *uid;
-        size_t uid_len;
         char *ns, *pod;
 };
 
-/* <namespace>_<pod>_<uid> */
 static int match_pod_dir(const char *name, unsigned char type, void *userdata)
 {
         struct pod_lookup *l = userdata;
-        size_t len = strlen(name), ul = l->uid_len;
-        const char *first, *last;
+        char ns[POD_NAMESPACE_MAX], pod[POD_NAME_MAX], uid[POD_UID_MAX];
 
-        if (len < ul + 4 || strcmp(name + len - ul, l->uid) != 0 || name[len - ul - 1] != '_')
+        (void)type;
+        if (pod_log_entry_parse(name, strlen(name), ns, pod, uid) < 0 || strcmp(uid, l->uid) != 0)
                 return 0;
-        first = strchr(name, '_');
-        last = name + len - ul - 1;
-        if (first == name || first >= last || (size_t)(first - name) >= POD_NAMESPACE_MAX ||
-            (size_t)(last - first - 1) >= POD_NAME_MAX)
-                return 0;
-        memcpy(l->ns, name, (size_t)(first - name));
-        l->ns[first - name] = '\0';
-        memcpy(l->pod, first + 1, (size_t)(last - first - 1));
-        l->pod[last - first - 1] = '\0';
+        memcpy(l->ns, ns, strlen(ns) + 1);
+        memcpy(l->pod, pod, strlen(pod) + 1);
         return 1;
 }
 
 int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], char pod[POD_NAME_MAX])
 {
-        struct pod_lookup l = { .uid = uid, .uid_len = strlen(uid), .ns = ns, .pod = pod };
+        struct pod_lookup l = { .uid = uid, .ns = ns, .pod = pod };
         int r;
 
-        if (l.uid_len == 0)
+        if (!uid[0])
                 return -ENOENT;
         r = dir_for_each(logdir_fd, match_pod_dir, &l);
         return r > 0 ? 0 : r;
@@ -177,36 +251,27 @@ int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], c
 
 struct container_lookup {
         const char *id;
-        size_t id_len;
         char *name;
 };
 
-/* <pod>_<namespace>_<container>-<id>.log */
 static int match_container_log(const char *e, unsigned char type, void *userdata)
 {
         struct container_lookup *l = userdata;
-        size_t len = strlen(e), cl = l->id_len;
-        const char *second, *dash;
+        char name[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX];
 
-        if (len < cl + 6 || strcmp(e + len - 4, ".log") != 0 || memcmp(e + len - 4 - cl, l->id, cl) != 0 ||
-            e[len - 5 - cl] != '-')
+        (void)type;
+        if (container_log_entry_parse(e, strlen(e), name, id) < 0 || strcmp(id, l->id) != 0)
                 return 0;
-        dash = e + len - 5 - cl;
-        second = strchr(e, '_');
-        second = second ? strchr(second + 1, '_') : NULL;
-        if (!second || second >= dash || (size_t)(dash - second - 1) >= CONTAINER_NAME_MAX)
-                return 0;
-        memcpy(l->name, second + 1, (size_t)(dash - second - 1));
-        l->name[dash - second - 1] = '\0';
+        memcpy(l->name, name, strlen(name) + 1);
         return 1;
 }
 
 int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAME_MAX])
 {
-        struct container_lookup l = { .id = cid, .id_len = strlen(cid), .name = name };
+        struct container_lookup l = { .id = cid, .name = name };
         int r;
 
-        if (l.id_len == 0)
+        if (!cid[0])
                 return -ENOENT;
         r = dir_for_each(logdir_fd, match_container_log, &l);
         return r > 0 ? 0 : r;

@@ -26,6 +26,7 @@ static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_NODE] = "node",
         [RECORD_PRESSURE_LEVEL] = "pressure_level",
         [RECORD_USAGE_THRESHOLD] = "usage_threshold",
+        [RECORD_IDENTITY] = "identity",
 };
 
 const char *record_type_to_string(RecordType t)
@@ -386,6 +387,7 @@ static void put_body(JsonWriter *j, const Record *r)
                 json_u64(j, r->threshold);
                 break;
         case RECORD_CGROUP_ADDED:
+        case RECORD_IDENTITY:
                 json_key(j, "watched");
                 json_bool(j, c->watched);
                 break;

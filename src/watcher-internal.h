@@ -44,14 +44,37 @@ typedef struct WatchBackend {
 
 extern const WatchBackend watch_backend_v1, watch_backend_v2;
 
+/* One of kubelet's log directories, watched for new entries (watcher-logs.c). */
+enum {
+        LOG_PODS,       /* cfg.pod_log_dir: <namespace>_<pod>_<uid>/ */
+        LOG_CONTAINERS, /* cfg.container_log_dir: <pod>_<namespace>_<container>-<id>.log */
+        _LOG_MAX,
+};
+
+typedef struct LogDir {
+        const char *path; /* NULL: not wanted */
+        int wd;           /* on the directory; -1 while it is missing (or cannot be watched) */
+        int parent_wd;    /* on its parent while the directory is missing; -1: none */
+        /* No fd is kept: an open fd pins the dentry, and the kernel sends
+         * IN_DELETE_SELF only when the last reference goes. Each lookup opens
+         * the directory by path (rare records only). */
+} LogDir;
+
 struct Watcher {
         WatcherConfig cfg;
         const WatchBackend *be;
         WatcherEmitFunc emit;
         void *userdata;
-        int inotify_fd, epoll_fd, pod_log_fd, container_log_fd;
-        int root_fd;     /* O_PATH: every cgroup file is opened relative to it */
-        int psi_root_fd; /* where memory.pressure is: root_fd, v1: the unified hierarchy's or -1 */
+        int inotify_fd, epoll_fd;
+        LogDir logs[_LOG_MAX];
+        unsigned n_unnamed_pods, n_unnamed_containers; /* still waiting for kubelet's names */
+        unsigned n_names_new;                          /* cgroups with names_new set */
+        bool flushing;                                 /* identity records going out */
+        bool refill_wanted;     /* some cgroup has CGROUP_REFUSED_FULL: children were left out */
+        uint64_t refill_usec;   /* when to look for them again (room freed up); 0: not due */
+        uint64_t refilled_usec; /* when that was last done: at most once per WATCHER_REFILL_USEC */
+        int root_fd;            /* O_PATH: every cgroup file is opened relative to it */
+        int psi_root_fd;        /* where memory.pressure is: root_fd, v1: the unified hierarchy's or -1 */
         Cgroup *root;
         Cgroup **slots;
         unsigned n_slots, slots_allocated, free_hint, n_cgroups, n_watched, n_psi, n_v1_fds;
@@ -133,6 +156,23 @@ void watcher_remove_cgroup(Watcher *w, Cgroup *top); /* and its subtree, childre
 void watcher_scan_tree(Watcher *w, Cgroup *top);     /* the subtree in line with the file system */
 Cgroup *watcher_find_child(const Cgroup *parent, const char *name, size_t len);
 void watcher_resolve_names(Watcher *w, const Cgroup *c); /* pod and container names, if still unknown */
+
+void watcher_refuse_full(Watcher *w, Cgroup *parent); /* children of parent dropped: no room */
+void watcher_refill(Watcher *w);                      /* look for them again */
+void watcher_resolve_waiting(Watcher *w);             /* names of every cgroup still without */
+
+/* watcher-logs.c */
+void watcher_logs_init(Watcher *w);
+/* Watch the log directories that are not yet watched (their parent while
+ * they are missing). true if one is watched from now: the caller looks up
+ * what is waiting (watcher_resolve_waiting), entries may predate the watch. */
+bool watcher_logs_arm(Watcher *w);
+/* An inotify event on a log directory or its parent: 1 if it was one (handled). */
+int watcher_logs_event(Watcher *w, const struct inotify_event *e);
+void watcher_mark_named(Watcher *w, Cgroup *c); /* c's names were just filled in: identity due */
+void watcher_names_told(Watcher *w, Cgroup *c); /* a record carried them: not due */
+/* Identity records for every cgroup with names_new; at the end of each entry point. */
+void watcher_flush_identity(Watcher *w);
 
 /* watcher-v1.c */
 void watcher_v1_detach(Watcher *w, Cgroup *c); /* every eventfd, requested ones too */

@@ -48,39 +48,59 @@ const Cgroup *cgroup_pod(const Cgroup *c)
         return NULL;
 }
 
+/* kubelet may start after us, and may make its directories again: each
+ * lookup opens the directory by path (no fd kept, see LogDir). */
+static int open_log_dir(const LogDir *d)
+{
+        int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 static void resolve_container(Watcher *w, Cgroup *c)
 {
-        char id[72];
+        const LogDir *d = &w->logs[LOG_CONTAINERS];
+        _cleanup_close_ int fd = -1;
+        char id[CONTAINER_ID_MAX];
 
-        if (!c->container_name || c->container_name[0] || !w->cfg.container_log_dir)
+        if (!c->container_name || c->container_name[0] || !d->path ||
+            container_id_from_name(c->name, id, sizeof(id)) < 0)
                 return;
-        if (w->container_log_fd < 0)
-                w->container_log_fd = open(w->cfg.container_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->container_log_fd < 0 || container_id_from_name(c->name, id, sizeof(id)) < 0)
-                return;
-        (void)container_log_lookup(w->container_log_fd, id, c->container_name);
+        fd = open_log_dir(d);
+        if (fd >= 0 && container_log_lookup(fd, id, c->container_name) >= 0)
+                watcher_mark_named(w, c);
 }
 
 static void resolve_pod(Watcher *w, Cgroup *pod)
 {
-        char uid[40];
+        const LogDir *d = &w->logs[LOG_PODS];
+        _cleanup_close_ int fd = -1;
+        char uid[POD_UID_MAX];
 
-        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !w->cfg.pod_log_dir)
+        if (!pod || !pod->pod_namespace || pod->pod_namespace[0] || !d->path ||
+            pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
                 return;
-        /* kubelet may start after us: open the directory once it exists. */
-        if (w->pod_log_fd < 0)
-                w->pod_log_fd = open(w->cfg.pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (w->pod_log_fd < 0)
-                return;
-        if (pod_uid_from_name(pod->name, uid, sizeof(uid)) < 0)
-                return;
-        (void)pod_log_lookup(w->pod_log_fd, uid, pod->pod_namespace, pod->pod_name);
+        fd = open_log_dir(d);
+        if (fd >= 0 && pod_log_lookup(fd, uid, pod->pod_namespace, pod->pod_name) >= 0)
+                watcher_mark_named(w, pod);
 }
 
 void watcher_resolve_names(Watcher *w, const Cgroup *c)
 {
         resolve_pod(w, (Cgroup *)cgroup_pod(c));
         resolve_container(w, (Cgroup *)c);
+}
+
+/* After a log directory is (again) watched, and at a rescan: its entries
+ * may have been made while nobody watched. One lookup per waiting cgroup. */
+void watcher_resolve_waiting(Watcher *w)
+{
+        for (unsigned i = 0; i < w->n_slots && (w->n_unnamed_pods || w->n_unnamed_containers); i++) {
+                Cgroup *c = w->slots[i];
+                if (c && c->kind == CGROUP_KIND_POD)
+                        resolve_pod(w, c);
+                else if (c && c->kind == CGROUP_KIND_CONTAINER)
+                        resolve_container(w, c);
+        }
 }
 
 static int slot_take(Watcher *w, Cgroup *c)
@@ -262,6 +282,7 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 return NULL;
         if (w->n_cgroups >= w->cfg.max_cgroups) {
                 w->n_dropped_cgroups++;
+                watcher_refuse_full(w, parent);
                 if (!w->limit_reported) {
                         w->limit_reported = true;
                         watcher_emit_warning(
@@ -280,6 +301,8 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
                 parent->first_child = c;
         }
         wd = watcher_add_watch(w, c, NULL, DIR_MASK);
+        if (wd == -ENOSPC)
+                watcher_refuse_full(w, parent); /* watches free up as cgroups go */
         if (wd < 0 || slot_take(w, c) < 0) {
                 /* ENOENT/ENOTDIR: it vanished before we got to it, normal. */
                 if (wd >= 0)
@@ -299,8 +322,15 @@ Cgroup *watcher_add_cgroup(Watcher *w, Cgroup *parent, const char *name)
         }
         c->wd_dir = wd;
         w->n_cgroups++;
+        if (c->pod_namespace)
+                w->n_unnamed_pods++;
+        else if (c->container_name)
+                w->n_unnamed_containers++;
         w->be->read_limits(w, c);
         watcher_evaluate(w, c);
+        /* kubelet makes /var/log/pods with its first pod: maybe there now. */
+        if (c->kind == CGROUP_KIND_POD && !w->scanning && watcher_logs_arm(w))
+                watcher_resolve_waiting(w);
         if (!w->scanning) {
                 Record r = record_init(RECORD_CGROUP_ADDED);
                 watcher_emit(w, &r, c);
@@ -316,6 +346,11 @@ static void remove_one(Watcher *w, Cgroup *c)
         }
         watcher_detach(w, c);
         watcher_rm_watch(w, &c->wd_dir);
+        watcher_names_told(w, c);
+        if (c->pod_namespace && !c->pod_namespace[0])
+                w->n_unnamed_pods--;
+        else if (c->container_name && !c->container_name[0])
+                w->n_unnamed_containers--;
         unlink_child(c);
         w->slots[c->slot] = NULL;
         if (c->slot < w->free_hint)
@@ -323,6 +358,15 @@ static void remove_one(Watcher *w, Cgroup *c)
         w->n_cgroups--;
         if (w->n_cgroups < w->cfg.max_cgroups)
                 w->limit_reported = false;
+        /* Room now for what was left out: look again soon, not at once (a
+         * subtree going away removes its cgroups one by one), and at most
+         * once per WATCHER_REFILL_USEC whatever a workload does. */
+        if (w->refill_wanted && !w->scanning && w->refill_usec == 0) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                w->refill_usec = now > w->refilled_usec + WATCHER_REFILL_USEC
+                                         ? now
+                                         : w->refilled_usec + WATCHER_REFILL_USEC;
+        }
         if (c == w->root)
                 w->root = NULL;
         if (w->be->free)
@@ -411,4 +455,50 @@ void watcher_scan_tree(Watcher *w, Cgroup *top)
 {
         for (Cgroup *c = top; c; c = walk_next(c, top))
                 scan_children(w, c);
+}
+
+void watcher_refuse_full(Watcher *w, Cgroup *parent)
+{
+        if (!parent)
+                return;
+        parent->refused |= CGROUP_REFUSED_FULL;
+        w->refill_wanted = true;
+}
+
+/* c's children in line with its directory, and the subtrees of those that
+ * are new: nothing else is walked again. */
+static void refill_children(Watcher *w, Cgroup *c)
+{
+        uint32_t before = w->next_serial;
+
+        scan_children(w, c);
+        for (Cgroup *k = c->first_child; k; k = k->next_sibling)
+                /* Serials given out in scan_children, modulo wrap-around. */
+                if ((uint32_t)(k->serial - before - 1) < (uint32_t)(w->next_serial - before))
+                        watcher_scan_tree(w, k);
+}
+
+/* Children were left out for want of room (max_cgroups, inotify watches)
+ * and room freed up: look where they were left out. */
+void watcher_refill(Watcher *w)
+{
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        Record r = record_init(RECORD_RESCAN);
+
+        w->refill_usec = 0;
+        w->refilled_usec = t0;
+        w->refill_wanted = false; /* set again by what is left out now */
+        w->pass_warnings = 0;
+        for (unsigned i = 0; i < w->n_slots; i++) {
+                Cgroup *c = w->slots[i];
+                if (!c || !(c->refused & CGROUP_REFUSED_FULL))
+                        continue;
+                c->refused &= (uint8_t)~CGROUP_REFUSED_FULL;
+                refill_children(w, c);
+        }
+        if (!w->root)
+                return;
+        r.message = "looked again for cgroups left out for want of room (--max-cgroups, inotify watches)";
+        r.duration_usec = now_usec(CLOCK_MONOTONIC) - t0;
+        watcher_emit(w, &r, w->root);
 }

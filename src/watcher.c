@@ -38,10 +38,14 @@ void watcher_emit(Watcher *w, Record *r, const Cgroup *c)
                 /* Names still unknown are looked up on the rare records (appearance,
                  * limits, populated/frozen), never per memory or PSI event: a pod
                  * whose log directory never shows up must not cost a directory scan
-                 * on every event. */
+                 * on every event. Not for a cgroup on its way out. */
                 if (r->type != RECORD_MEMORY_EVENTS && r->type != RECORD_PSI &&
-                    r->type != RECORD_PRESSURE_LEVEL && r->type != RECORD_USAGE_THRESHOLD) {
+                    r->type != RECORD_PRESSURE_LEVEL && r->type != RECORD_USAGE_THRESHOLD &&
+                    r->type != RECORD_CGROUP_REMOVED) {
                         watcher_resolve_names(w, c);
+                        /* It binds with the names it carries: no identity record. */
+                        if (r->type == RECORD_CGROUP_ADDED)
+                                watcher_names_told(w, (Cgroup *)c);
                 }
         }
         w->n_records++;
@@ -295,8 +299,7 @@ int watcher_new(const WatcherConfig *cfg, WatcherEmitFunc emit_func, void *userd
         /* The slot shares a key's low half with the fd's kind. */
         if (w->cfg.max_cgroups > KEY_SLOT_MASK)
                 w->cfg.max_cgroups = KEY_SLOT_MASK;
-        w->pod_log_fd = cfg->pod_log_dir ? open(cfg->pod_log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        w->container_log_fd = -1;
+        watcher_logs_init(w);
         watcher_set_psi_hooks(w, epoll_psi_add, epoll_psi_del, w);
         w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (w->inotify_fd < 0) {
@@ -327,8 +330,6 @@ Watcher *watcher_free(Watcher *w)
                 watcher_remove_cgroup(w, w->root);
         safe_close(w->inotify_fd);
         safe_close(w->epoll_fd);
-        safe_close(w->pod_log_fd);
-        safe_close(w->container_log_fd);
         if (w->psi_root_fd != w->root_fd)
                 safe_close(w->psi_root_fd);
         safe_close(w->root_fd);
@@ -375,6 +376,10 @@ int watcher_scan(Watcher *w)
         if (w->root->watched && w->root->psi_fd < 0)
                 watcher_arm_psi(w, w->root);
         watcher_scan_tree(w, w->root);
+        /* After the walk: the names of what it found are looked up below,
+         * whatever appears in the directories from now on is seen. */
+        (void)watcher_logs_arm(w);
+        watcher_resolve_waiting(w);
         w->scanning = false;
         w->scan_usec = now_usec(CLOCK_MONOTONIC) - t0;
 
@@ -439,6 +444,10 @@ static void rescan(Watcher *w)
                 watcher_handle_limits(w, c);
                 w->be->refresh(w, c);
         }
+        /* Entries of the log directories may have been missed as well. */
+        (void)watcher_logs_arm(w);
+        watcher_resolve_waiting(w);
+        watcher_flush_identity(w);
 }
 
 int watcher_rescan(Watcher *w)
@@ -491,6 +500,8 @@ static void handle_inotify_event(Watcher *w, const struct inotify_event *e)
                 rescan(w);
                 return;
         }
+        /* A log directory's (a cgroup's too, if someone put it in the tree). */
+        (void)watcher_logs_event(w, e);
         ent = wdmap_get(&w->wds, e->wd);
         if (!ent)
                 return; /* IN_IGNORED of a watch we removed */
@@ -516,9 +527,10 @@ int watcher_process_inotify(Watcher *w)
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN)
-                                return handled;
-                        return -errno;
+                        int r = errno == EAGAIN ? handled : -errno;
+                        /* What the events taught about names, as identity records. */
+                        watcher_flush_identity(w);
+                        return r;
                 }
                 for (char *p = w->ibuf; p < w->ibuf + n;) {
                         const struct inotify_event *e = (const struct inotify_event *)p;
@@ -579,8 +591,10 @@ int watcher_process_psi(Watcher *w)
                                 continue;
                         return -errno;
                 }
-                if (n == 0)
+                if (n == 0) {
+                        watcher_flush_identity(w);
                         return handled;
+                }
                 handled++;
                 (void)watcher_handle_psi(w, ev.data.u64, ev.events);
         }
@@ -616,13 +630,26 @@ const Cgroup *watcher_slot(const Watcher *w, unsigned i)
         return i < w->n_slots ? w->slots[i] : NULL;
 }
 
-uint64_t watcher_next_usec(const Watcher *w)
+static uint64_t earliest(uint64_t a, uint64_t b)
 {
-        return w->be->next_usec ? w->be->next_usec(w) : 0;
+        return a == 0 ? b : b == 0 ? a : a < b ? a : b;
 }
 
-void watcher_tick(Watcher *w, uint64_t now_usec)
+uint64_t watcher_next_usec(const Watcher *w)
+{
+        uint64_t t = w->be->next_usec ? w->be->next_usec(w) : 0;
+
+        t = earliest(t, w->refill_usec);
+        if (w->n_names_new > 0)
+                t = earliest(t, now_usec(CLOCK_MONOTONIC));
+        return t;
+}
+
+void watcher_tick(Watcher *w, uint64_t now)
 {
         if (w->be->tick)
-                w->be->tick(w, now_usec);
+                w->be->tick(w, now);
+        if (w->refill_usec != 0 && now >= w->refill_usec)
+                watcher_refill(w);
+        watcher_flush_identity(w);
 }

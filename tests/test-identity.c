@@ -133,6 +133,13 @@ START_TEST(test_ids)
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-44445555666g", id, sizeof(id)),
                          -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("nopodhere", id, sizeof(id)), -EINVAL);
+        /* Static pods: kubelet's hash of the manifest. */
+        ck_assert_int_eq(pod_uid_from_name("kubepods-burstable-pod0a1b2c3d11112222333344445555666f.slice",
+                                           id, sizeof(id)),
+                         0);
+        ck_assert_str_eq(id, "0a1b2c3d11112222333344445555666f");
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d11112222333344445555666", id, sizeof(id)), -EINVAL);
+        ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1112222333344445555666f", id, sizeof(id)), -EINVAL);
         ck_assert_int_eq(pod_uid_from_name("pod0a1b2c3d-1111-2222-3333-444455556666", id, 10), -EINVAL);
 
         ck_assert_int_eq(container_id_from_name("cri-containerd-0123456789abcdef.scope", id, sizeof(id)), 0);
@@ -218,6 +225,117 @@ START_TEST(test_container_log_lookup)
 }
 END_TEST
 
+#define U "0a1b2c3d-1111-2222-3333-444455556666"
+#define L63                                                                                                 \
+        "abcdefghij"                                                                                        \
+        "abcdefghij"                                                                                        \
+        "abcdefghij"                                                                                        \
+        "abcdefghij"                                                                                        \
+        "abcdefghij"                                                                                        \
+        "abcdefghij"                                                                                        \
+        "abc"
+
+/* Entry names are anyone's who can write kubelet's directories. */
+START_TEST(test_log_entry_parse)
+{
+        static const struct {
+                const char *name;
+                const char *ns, *pod;
+        } pods[] = {
+                { "default_web-7d9f_" U, "default", "web-7d9f" },
+                { "kube-system_etcd.node-1.example_" U, "kube-system", "etcd.node-1.example" },
+                { L63 "_p_" U, L63, "p" },
+                { "a_b_" U, "a", "b" },
+                { "kube-system_etcd-node-1_0a1b2c3d11112222333344445555666f", "kube-system", "etcd-node-1" },
+                { L63 "x_p_" U, NULL, NULL }, /* namespace of 64 */
+                { "garbage", NULL, NULL },
+                { "", NULL, NULL },
+                { U, NULL, NULL },
+                { "ns_" U, NULL, NULL },
+                { "_pod_" U, NULL, NULL },
+                { "ns__" U, NULL, NULL },
+                { "ns_pod_", NULL, NULL },
+                { "ns_web..1_" U, NULL, NULL },
+                { "ns_.web_" U, NULL, NULL },
+                { "ns_web._" U, NULL, NULL },
+                { "..__" U, NULL, NULL },
+                { "ns_a_b_" U, NULL, NULL },
+                { "Ns_web_" U, NULL, NULL },
+                { "ns_Web_" U, NULL, NULL },
+                { "-ns_web_" U, NULL, NULL },
+                { "ns_web-_" U, NULL, NULL },
+                { "ns_w/b_" U, NULL, NULL },
+                { "n.s_web_" U, NULL, NULL },
+                { "ns_web_0A1B2C3D-1111-2222-3333-444455556666", NULL, NULL },
+                { "ns_web_0a1b2c3d-1111-2222-3333-44445555666", NULL, NULL },
+                { "ns_web_0a1b2c3d-1111-2222-3333-4444555566667", NULL, NULL },
+                { "ns_web_0a1b2c3d_1111_2222_3333_444455556666", NULL, NULL },
+                { "ns_web_0a1b2c3d11111-2222-3333-444455556666", NULL, NULL },
+                { "ns_web_0a1b2c3d-1111-2222-3333-44445555666g", NULL, NULL },
+                { "ns_web_0a1b2c3d1111222233334444555566", NULL, NULL },
+                { "ns_web_0a1b2c3d11112222333344445555666F", NULL, NULL },
+        };
+        char ns[POD_NAMESPACE_MAX], pod[POD_NAME_MAX], uid[POD_UID_MAX];
+        char name[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX], big[600];
+        const char *ok = "web-7d9f_shop_istio-proxy-0123456789ab.log";
+
+        for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+                int r = pod_log_entry_parse(pods[i].name, strlen(pods[i].name), ns, pod, uid);
+                if (!pods[i].ns) {
+                        ck_assert_msg(r == -EINVAL, "'%s' accepted", pods[i].name);
+                        continue;
+                }
+                ck_assert_msg(r == 0, "'%s' refused", pods[i].name);
+                ck_assert_str_eq(ns, pods[i].ns);
+                ck_assert_str_eq(pod, pods[i].pod);
+                ck_assert_str_eq(uid, strrchr(pods[i].name, '_') + 1);
+        }
+        /* A pod name of 253 is the most; 254 is too long. Not NUL-terminated: len counts. */
+        memset(big, 'p', sizeof(big));
+        memcpy(big, "ns_", 3);
+        memcpy(big + 3 + 253, "_" U, 37);
+        ck_assert_int_eq(pod_log_entry_parse(big, 3 + 253 + 37, ns, pod, uid), 0);
+        ck_assert_uint_eq(strlen(pod), 253);
+        memcpy(big + 3 + 254, "_" U, 37);
+        ck_assert_int_eq(pod_log_entry_parse(big, 3 + 254 + 37, ns, pod, uid), -EINVAL);
+        ck_assert_int_eq(pod_log_entry_parse(big, sizeof(big), ns, pod, uid), -EINVAL);
+        ck_assert_int_eq(pod_log_entry_parse("a_b_" U "trailing", 4 + 36, ns, pod, uid), 0);
+
+        ck_assert_int_eq(container_log_entry_parse(ok, strlen(ok), name, id), 0);
+        ck_assert_str_eq(name, "istio-proxy");
+        ck_assert_str_eq(id, "0123456789ab");
+        static const char *const bad[] = {
+                "web_shop_app-0123456789ab",       /* no .log */
+                "web_shop_app-0123456789a.log",    /* id of 11 */
+                "web_shop_app-0123456789AB.log",   /* uppercase */
+                "web_shop_app_x-0123456789ab.log", /* three '_' */
+                "web_shop-app-0123456789ab.log",   /* one '_' */
+                "web_shop_-0123456789ab.log",      /* no container name */
+                "web_shop_app0123456789ab.log",    /* no '-' before the id */
+                "web_sh.op_app-0123456789ab.log",  /* namespace with '.' */
+                "web_shop_a.b-0123456789ab.log",   /* container with '.' */
+                "../x_shop_app-0123456789ab.log",  /* pod with '/' */
+                "_shop_app-0123456789ab.log",      /* no pod */
+                "web__app-0123456789ab.log",       /* no namespace */
+                ".log",
+                "",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_msg(container_log_entry_parse(bad[i], strlen(bad[i]), name, id) == -EINVAL,
+                              "'%s' accepted", bad[i]);
+        /* An id of 64 is the most. */
+        snprintf(big, sizeof(big), "p_n_c-%064d.log", 0);
+        ck_assert_int_eq(container_log_entry_parse(big, strlen(big), name, id), 0);
+        snprintf(big, sizeof(big), "p_n_c-%065d.log", 0);
+        ck_assert_int_eq(container_log_entry_parse(big, strlen(big), name, id), -EINVAL);
+        snprintf(big, sizeof(big), "p_n_" L63 "-%012d.log", 0);
+        ck_assert_int_eq(container_log_entry_parse(big, strlen(big), name, id), 0);
+        ck_assert_str_eq(name, L63);
+        snprintf(big, sizeof(big), "p_n_" L63 "x-%012d.log", 0);
+        ck_assert_int_eq(container_log_entry_parse(big, strlen(big), name, id), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("identity");
@@ -227,6 +345,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_ids);
         tcase_add_test(tc, test_pod_log_lookup);
         tcase_add_test(tc, test_container_log_lookup);
+        tcase_add_test(tc, test_log_entry_parse);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -42,7 +42,7 @@ void *__wrap_realloc(void *p, size_t size)
 }
 
 static char root[64];
-static unsigned n_records, n_format_failures;
+static unsigned n_records, n_format_failures, n_identity;
 static char out[4096];
 
 /* No ck_assert in the counted window: Check's assertions allocate. */
@@ -54,6 +54,7 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
         if (record_format_json(r, out, sizeof(out), &len) < 0)
                 n_format_failures++;
         n_records++;
+        n_identity += r->type == RECORD_IDENTITY;
 }
 
 /* Without ck_assert: it is used inside the counted window too. */
@@ -129,11 +130,70 @@ START_TEST(test_event_path_allocates_nothing)
 }
 END_TEST
 
+static bool mkcg(const char *rel)
+{
+        char p[512];
+
+        snprintf(p, sizeof(p), "%s/%s", root, rel);
+        return mkdir(p, 0755) == 0 &&
+               put(rel, "memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n") &&
+               put(rel, "memory.high", "max\n") && put(rel, "memory.max", "max\n");
+}
+
+#define UID "0a1b2c3d-1111-2222-3333-444455556666"
+#define CTR "0123456789abcdef"
+
+/* A pod's names learned from kubelet's log directories (the room for them
+ * was set aside when its cgroup appeared) and told in identity records. */
+START_TEST(test_names_allocate_nothing)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char p[512], pods[128], ctrs[128];
+        Watcher *w;
+
+        strcpy(root, "/tmp/mw-noalloc-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "memory\n");
+        char logs[] = "/tmp/mw-noalloc-logs-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(logs));
+        snprintf(pods, sizeof(pods), "%s/pods", logs);
+        snprintf(ctrs, sizeof(ctrs), "%s/containers", logs);
+        ck_assert(mkdir(pods, 0755) == 0 && mkdir(ctrs, 0755) == 0);
+        ck_assert(mkcg("kubepods") && mkcg("kubepods/burstable"));
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = pods;
+        cfg.container_log_dir = ctrs;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        ck_assert(mkcg("kubepods/burstable/pod" UID) && mkcg("kubepods/burstable/pod" UID "/" CTR));
+        ck_assert_int_ge(watcher_process_inotify(w), 0);
+
+        n_allocs = 0;
+        n_records = 0;
+        snprintf(p, sizeof(p), "%s/shop_web-1_" UID, pods);
+        bool ok = mkdir(p, 0755) == 0 && watcher_process_inotify(w) >= 0;
+        snprintf(p, sizeof(p), "%s/web-1_shop_app-" CTR ".log", ctrs);
+        int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ok = ok && fd >= 0 && close(fd) == 0 && watcher_process_inotify(w) >= 0;
+        unsigned long counted = n_allocs;
+        ck_assert(ok);
+        ck_assert_uint_eq(n_records, 3); /* pod, container; the container again, named */
+        ck_assert_uint_eq(n_identity, 3);
+        ck_assert_msg(counted == 0, "%lu allocations learning names", counted);
+
+        watcher_free(w);
+        snprintf(p, sizeof(p), "rm -rf '%s' '%s'", root, logs);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("noalloc");
         TCase *tc = tcase_create("event-path");
         tcase_add_test(tc, test_event_path_allocates_nothing);
+        tcase_add_test(tc, test_names_allocate_nothing);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "macro.h"
+#include "policy.h"
 #include "test-main.h"
 #include "watcher-internal.h"
 
@@ -35,6 +37,7 @@ typedef struct Seen {
 static Seen seen[MAX_RECORDS];
 static unsigned n_seen;
 static char root[64];
+static Engine *engine; /* when set, every record goes to it as in the daemon */
 
 static void on_record(Watcher *w, const Record *r, void *userdata)
 {
@@ -63,6 +66,8 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
         ck_assert_int_eq(record_format_json(r, s->json, sizeof(s->json), &len), 0);
         ck_assert_uint_eq(strlen(s->json), len);
         ck_assert(len > 2 && s->json[0] == '{' && s->json[len - 1] == '\n');
+        if (engine)
+                engine_observe(engine, r, r->mono_usec);
 }
 
 static unsigned count(RecordType t, const char *path)
@@ -864,6 +869,335 @@ START_TEST(test_kubepods_layouts)
 }
 END_TEST
 
+/* kubelet's log directories, in a temp directory of their own. */
+static char logroot[64];
+
+static void logs_make(void)
+{
+        strcpy(logroot, "/tmp/mw-logs-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(logroot));
+}
+
+static void logs_remove(void)
+{
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", logroot);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static void log_mkdir(const char *rel)
+{
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", logroot, rel);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static void log_touch(const char *rel)
+{
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/%s", logroot, rel);
+        int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_msg(fd >= 0, "open %s: %m", p);
+        close(fd);
+}
+
+static const char *log_path(const char *rel, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", logroot, rel);
+        return buf;
+}
+
+/* A cgroupfs-driver kubepods tree; the log directories as given. */
+static Watcher *setup_kube(WatcherConfig *cfg, const char *pods, const char *containers)
+{
+        Watcher *w;
+
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("kubepods", "max\n");
+        mkcg("kubepods/burstable", "max\n");
+        cfg->root = root;
+        cfg->psi = false;
+        cfg->pod_log_dir = pods;
+        cfg->container_log_dir = containers;
+        ck_assert_int_eq(watcher_new(cfg, on_record, NULL, &w), 0);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        return w;
+}
+
+static uint64_t w_read_usage(void *u, const Cgroup *c)
+{
+        return watcher_read_current(u, c);
+}
+
+static void w_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
+{
+        watcher_cgroup_identity(u, c, buf, size, ret);
+}
+
+static unsigned w_n_slots(void *u)
+{
+        return watcher_n_slots(u);
+}
+
+static const Cgroup *w_slot(void *u, unsigned i)
+{
+        return watcher_slot(u, i);
+}
+
+static void on_decision(const EngineDecision *d, void *userdata)
+{
+        (void)d, (void)userdata;
+}
+
+#define UID2 "99999999-1111-2222-3333-444455556666"
+#define POD  "kubepods/burstable/pod" UID
+#define POD2 "kubepods/burstable/pod" UID2
+#define NS_POLICY                                                                                           \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: shop}\nspec:\n"                           \
+        "  match: {namespace: shop}\n"                                                                      \
+        "  triggers: {any: [{memoryEvents: {counter: oom_kill, increase: 1, window: 1m}}]}\n"               \
+        "  actions: [{type: notify}]\n"
+
+/* kubelet makes the pod's cgroup first and its log directory a moment
+ * later: the names come by inotify, an identity record says so, and the
+ * engine binds the pod to its namespace's policy then, not at the next SIGHUP. */
+START_TEST(test_names_after_cgroup)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char pods[128], ctrs[128];
+        PolicyErrors errors = {};
+        PolicySet set = {};
+        CgroupIdentity id;
+        char p[PATH_MAX];
+
+        logs_make();
+        log_mkdir("pods");
+        log_mkdir("containers");
+        Watcher *w = setup_kube(&cfg, log_path("pods", pods, sizeof(pods)),
+                                log_path("containers", ctrs, sizeof(ctrs)));
+        engine = engine_new(&(EngineHost){ .userdata = w,
+                                           .read_usage = w_read_usage,
+                                           .identity = w_identity,
+                                           .n_slots = w_n_slots,
+                                           .slot = w_slot },
+                            on_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        ck_assert_int_eq(policy_load_buffer(&set, "t.yaml", NS_POLICY, strlen(NS_POLICY), NULL, &errors), 0);
+        engine_set_policies(engine, &set, now_usec(CLOCK_MONOTONIC));
+
+        mkcg(POD, "max\n");
+        mkcg(POD "/" CTR, "1048576\n");
+        drain(w);
+        const Cgroup *pod = find_path(w, "/" POD), *ctr = find_path(w, "/" POD "/" CTR);
+        ck_assert_ptr_nonnull(pod);
+        ck_assert_ptr_nonnull(ctr);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/" POD), 1);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, NULL), 0);
+        ck_assert_str_eq(pod->pod_namespace, "");
+        ck_assert_ptr_null(engine_policy_of(engine, pod, false, NULL));
+
+        log_mkdir("pods/shop_web-1_" UID);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD), 1);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD "/" CTR), 1); /* its containers are the pod's */
+        ck_assert_ptr_nonnull(strstr(last(RECORD_IDENTITY, "/" POD)->json, "\"namespace\":\"shop\""));
+        ck_assert_ptr_nonnull(strstr(last(RECORD_IDENTITY, "/" POD)->json, "\"pod\":\"web-1\""));
+        ck_assert_str_eq(pod->pod_name, "web-1");
+        watcher_cgroup_identity(w, pod, p, sizeof(p), &id);
+        ck_assert_str_eq(id.namespace, "shop");
+        ck_assert_ptr_nonnull(engine_policy_of(engine, pod, false, NULL));
+        ck_assert_str_eq(engine_policy_of(engine, pod, false, NULL)->name, "shop");
+        ck_assert_ptr_nonnull(engine_policy_of(engine, ctr, false, NULL));
+        ck_assert_uint_eq(watcher_next_usec(w), 0); /* nothing left due */
+
+        /* The container's name: kubelet's link comes after the container started. */
+        log_touch("containers/web-1_shop_app-" CTR ".log");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD "/" CTR), 2);
+        ck_assert_ptr_nonnull(strstr(last(RECORD_IDENTITY, "/" POD "/" CTR)->json, "\"container\":\"app\""));
+        ck_assert_str_eq(ctr->container_name, "app");
+
+        /* Hostile entry names name nobody. */
+        mkcg(POD2, "max\n");
+        drain(w);
+        static const char *const hostile[] = {
+                "pods/x",
+                "pods/shop_" UID2,
+                "pods/shop_web..1_" UID2,
+                "pods/shop_web-1_99999999-1111-2222-3333-44445555666A",
+                "pods/shop_web-1_" UID2 "0",
+                "pods/shop_web-1_99999999_1111_2222_3333_444455556666",
+                "pods/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_web_" UID2,
+                "pods/.._.._" UID2,
+                "pods/Shop_web_" UID2,
+                "pods/team_api_11111111-1111-2222-3333-444455556666", /* nobody's */
+        };
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
+                log_mkdir(hostile[i]);
+        log_touch("pods/team_api_" UID2); /* a file, not a directory */
+        log_touch("containers/" CTR ".log");
+        log_mkdir("containers/web-1_shop_app2-" CTR ".log"); /* a directory */
+        drain(w);
+        const Cgroup *pod2 = find_path(w, "/" POD2);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 0);
+        ck_assert_str_eq(pod2->pod_namespace, "");
+        log_mkdir("pods/team_api_" UID2 "-x/..");
+        log_mkdir("pods/team_api-2_" UID2);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 1);
+        ck_assert_str_eq(pod2->pod_namespace, "team");
+        ck_assert_str_eq(pod2->pod_name, "api-2");
+        ck_assert_ptr_null(engine_policy_of(engine, pod2, false, NULL)); /* another namespace's */
+
+        /* A static pod: its UID is kubelet's hash of the manifest. */
+        mkcg("kubepods/burstable/pod0a1b2c3d11112222333344445555666f", "max\n");
+        drain(w);
+        log_mkdir("pods/shop_etcd-n1_0a1b2c3d11112222333344445555666f");
+        drain(w);
+        const Cgroup *spod = find_path(w, "/kubepods/burstable/pod0a1b2c3d11112222333344445555666f");
+        ck_assert_str_eq(spod->pod_name, "etcd-n1");
+        ck_assert_ptr_nonnull(engine_policy_of(engine, spod, false, NULL));
+
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        teardown(w);
+        logs_remove();
+}
+END_TEST
+
+/* kubelet makes /var/log/pods with its first pod's directory (MkdirAll):
+ * waited for through its parent; where that is missing too, retried when a
+ * pod cgroup appears and at rescans. A directory removed is waited for again. */
+START_TEST(test_log_dir_later)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char pods[128], ctrs[128];
+
+        logs_make();
+        log_mkdir("var/log");
+        Watcher *w = setup_kube(&cfg, log_path("var/log/pods", pods, sizeof(pods)),
+                                log_path("var/log/containers", ctrs, sizeof(ctrs)));
+        mkcg(POD, "max\n");
+        drain(w);
+        ck_assert_str_eq(find_path(w, "/" POD)->pod_namespace, "");
+        log_mkdir("var/log/pods/shop_web-1_" UID);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD), 1);
+        ck_assert_str_eq(find_path(w, "/" POD)->pod_namespace, "shop");
+        /* Watched from now on: the next pod comes by its own event. */
+        mkcg(POD2, "max\n");
+        drain(w);
+        log_mkdir("var/log/pods/team_api_" UID2);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 1);
+        /* The directory goes and comes back. */
+        rmcg(POD2);
+        log_mkdir("var/log/containers");
+        drain(w);
+        {
+                char cmd[300];
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pods);
+                ck_assert_int_eq(system(cmd), 0);
+        }
+        drain(w);
+        mkcg(POD2, "max\n");
+        drain(w);
+        log_mkdir("var/log/pods/team_api_" UID2);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 2);
+        /* With its parent: found again at the next rescan. */
+        rmcg(POD2);
+        drain(w);
+        logs_remove();
+        drain(w);
+        mkcg(POD2, "max\n");
+        drain(w);
+        log_mkdir("var/log/pods/team_api_" UID2);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 2);
+        ck_assert_int_eq(watcher_rescan(w), 0);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 3);
+        ck_assert_str_eq(find_path(w, "/" POD2)->pod_namespace, "team");
+        teardown(w);
+        logs_remove();
+
+        /* Parent missing: a new pod cgroup makes the watcher look again. */
+        logs_make();
+        w = setup_kube(&cfg, log_path("a/b/pods", pods, sizeof(pods)), NULL);
+        mkcg(POD, "max\n");
+        drain(w);
+        log_mkdir("a/b/pods/shop_web-1_" UID);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, NULL), 0);
+        mkcg(POD2, "max\n");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD), 1);
+        log_mkdir("a/b/pods/team_api_" UID2);
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_IDENTITY, "/" POD2), 1);
+        teardown(w);
+        logs_remove();
+}
+END_TEST
+
+/* --max-cgroups full of junk: what came meanwhile is picked up when the junk
+ * goes, at most once per WATCHER_REFILL_USEC, through the deadline. */
+START_TEST(test_refill)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        WatcherStats st;
+        Watcher *w;
+
+        cfg.max_cgroups = 7;
+        w = setup_watcher(&cfg); /* 5 */
+        mkcg("junk1", "max\n");
+        mkcg("junk2", "max\n");
+        drain(w);
+        mkcg("pod.slice", "max\n");
+        mkcg("pod.slice/c.service", "max\n");
+        drain(w);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 7);
+        ck_assert_uint_eq(st.n_dropped_cgroups, 1);
+        ck_assert_uint_eq(watcher_next_usec(w), 0); /* no room: nothing to do */
+        rmcg("junk1");
+        rmcg("junk2");
+        drain(w);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 0);
+        uint64_t next = watcher_next_usec(w);
+        ck_assert_uint_ne(next, 0);
+        watcher_tick(w, next - 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 0);
+        watcher_tick(w, next);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/pod.slice/c.service"), 1);
+        ck_assert(last(RECORD_CGROUP_ADDED, "/pod.slice")->watched);
+        ck_assert_uint_eq(count(RECORD_RESCAN, "/"), 1);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        watcher_get_stats(w, &st);
+        ck_assert_uint_eq(st.n_cgroups, 7);
+
+        /* Again at once: not before WATCHER_REFILL_USEC after the last one. */
+        mkcg("late.slice", "max\n");
+        drain(w);
+        rmcg("pod.slice");
+        drain(w);
+        next = watcher_next_usec(w);
+        ck_assert_uint_ge(next, now_usec(CLOCK_MONOTONIC) + WATCHER_REFILL_USEC / 2);
+        watcher_tick(w, next);
+        ck_assert_uint_eq(count(RECORD_CGROUP_ADDED, "/late.slice"), 1);
+        ck_assert_uint_eq(count(RECORD_RESCAN, "/"), 2);
+        /* Nothing left out: a removal schedules nothing. */
+        rmcg("late.slice");
+        drain(w);
+        ck_assert_uint_eq(watcher_next_usec(w), 0);
+        teardown(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("watcher");
@@ -879,6 +1213,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_missing_root);
         tcase_add_test(tc, test_v1);
         tcase_add_test(tc, test_kubepods_layouts);
+        tcase_add_test(tc, test_names_after_cgroup);
+        tcase_add_test(tc, test_log_dir_later);
+        tcase_add_test(tc, test_refill);
         suite_add_tcase(s, tc);
         /* Thousands of directories made and removed on a real file system. */
         tc = tcase_create("bounds");
