@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: a cgroup path, component by component, through the
  * identity parsers the watcher runs on each new cgroup: its kind (from its
- * parent's), the pod UID, the container id, the QoS class. */
+ * parent's), the pod UID, the container id, the QoS class; and the same bytes
+ * as kubelet's log directory entry names. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,13 +25,24 @@ static void one(CgroupKind *kind, bool kubepods_root, const char *parent, const 
         *kind = cgroup_kind_from_name(*kind, kubepods_root, name, len);
         if (*kind < 0 || *kind >= _CGROUP_KIND_MAX || !cgroup_kind_to_string(*kind))
                 __builtin_trap();
-        if (pod_uid_from_name(z, uid, sizeof(uid)) == 0 && strlen(uid) != 36)
+        /* A UUID, or a static pod's 32 hex digits. */
+        if (pod_uid_from_name(z, uid, sizeof(uid)) == 0 && strlen(uid) != 36 && strlen(uid) != 32)
                 __builtin_trap();
         if (container_id_from_name(z, id, sizeof(id)) == 0 && strlen(id) < 12)
                 __builtin_trap();
         if (container_id_from_name(z, small, sizeof(small)) == 0 && strlen(small) >= sizeof(small))
                 __builtin_trap();
         (void)qos_from_pod_parent(parent);
+        /* The same bytes as kubelet log directory entries (hostile names). */
+        char ns[POD_NAMESPACE_MAX], pod[POD_NAME_MAX], puid[POD_UID_MAX], cname[CONTAINER_NAME_MAX],
+                cid[CONTAINER_ID_MAX];
+        if (pod_log_entry_parse(z, len, ns, pod, puid) == 0 &&
+            (strlen(ns) >= POD_NAMESPACE_MAX || strlen(pod) >= POD_NAME_MAX || strlen(puid) >= POD_UID_MAX ||
+             strchr(ns, '_') || strchr(pod, '_')))
+                __builtin_trap();
+        if (container_log_entry_parse(z, len, cname, cid) == 0 &&
+            (strlen(cname) >= CONTAINER_NAME_MAX || strlen(cid) >= CONTAINER_ID_MAX))
+                __builtin_trap();
         free(z);
 }
 
