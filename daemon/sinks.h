@@ -38,8 +38,11 @@ typedef enum SinkKind {
         SINK_KIND_DECISION = 1U << 1,    /* policy decisions and action outcomes */
 } SinkKind;
 
-#define SINKS_RECORD_MAX         16384
-#define SINKS_QUEUE_SIZE_DEFAULT (1U << 20)
+#define SINKS_RECORD_MAX 16384
+/* About a thousand records: a reader that stops for a while loses observations
+ * (counted, decisions kept); coalescing keeps floods far below it. Set aside
+ * and locked at start, so it is what the agent's RSS grows by. */
+#define SINKS_QUEUE_SIZE_DEFAULT (256U << 10)
 #define SINKS_QUEUE_SIZE_MIN     (64U << 10) /* room for a record and a drop notice, several times */
 #define SINKS_JOURNAL_SOCKET     "/run/systemd/journal/socket"
 

@@ -293,7 +293,10 @@ START_TEST(test_output_fifo_event_loop)
         Sinks s;
 
         ck_assert_int_eq(sd_event_new(&e), 0);
-        ck_assert_int_eq(sinks_open(&s, &(SinksConfig){ .output = OUTPUT_FILE, .output_path = fifo }), 0);
+        ck_assert_int_eq(sinks_open(&s, &(SinksConfig){ .output = OUTPUT_FILE,
+                                                        .output_path = fifo,
+                                                        .queue_size = 1U << 20 }),
+                         0);
         ck_assert_int_eq(sinks_attach_event(&s, e, NULL, NULL), 0);
         ck_assert_int_ge(sd_event_source_get_enabled(s.sinks[0].io, &enabled), 0);
         ck_assert_int_eq(enabled, SD_EVENT_OFF);
