@@ -396,7 +396,7 @@ static const Option options[] = {
           opt_watch },
         { "max-cgroups", 0, required_argument, "N", "cgroups to track at most (default 65536)",
           opt_max_cgroups },
-        { "max-depth", 0, required_argument, "N", "levels below the root to track at most (default: all)",
+        { "max-depth", 0, required_argument, "N", "levels below the root to track at most (default: 64)",
           opt_max_depth },
         { "psi-type", 0, required_argument, "some|full", "PSI trigger type (default some)", opt_psi_type },
         { "psi-stall", 0, required_argument, "DURATION",
@@ -406,7 +406,7 @@ static const Option options[] = {
         { "no-psi", 0, no_argument, NULL, "do not arm PSI triggers", opt_no_psi },
         { "policy-dir", 0, required_argument, "DIR",
           "policies (default /etc/memwarden/policies.d; '' for none);\n"
-          "SIGHUP reloads them, all or nothing",
+          "SIGHUP reloads them, each source on its own",
           opt_policy_dir },
         { "pod-log-dir", 0, required_argument, "DIR",
           "kubelet's pod log directory, for pod namespace and name\n(default /var/log/pods; '' disables)",

@@ -12,8 +12,8 @@
  * top-level files (one source) or one namespace's directory (one source
  * each). Each source is parsed on its own: a source with any error keeps the
  * set it had in force (its last good one) and reports its errors; the others
- * load. At a precedence tie between an admin policy and a namespace policy the
- * admin's wins and the error is the namespace file's. The walk is bounded and
+ * load. An admin policy ranks above every namespace policy of the same kind
+ * (policy-match.c), so the two never tie. The walk is bounded and
  * follows no symlink except kubelet's "NAME.yaml -> ..data/NAME.yaml" and
  * "..data -> ..TIMESTAMP" inside the directory itself. */
 

@@ -15,7 +15,7 @@
 #include "parse.h"
 #include "policy-internal.h"
 
-#define POLICY_FILE_MAX (1024 * 1024)
+#define POLICY_FILE_MAX (256 * 1024) /* the daemon's bound too (POLICY_DIR_FILE_MAX) */
 
 int policy_names_lookup(const char *const *names, int n, const char *s)
 {
@@ -403,7 +403,7 @@ int policy_load_file(PolicySet *set, const char *path, const char *scope_ns, Pol
         }
         if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
                 Ctx c = { .file = path, .errors = errors };
-                policy_ctx_error(&c, 0, 0, "not a regular file of at most 1 MiB");
+                policy_ctx_error(&c, 0, 0, "not a regular file of at most 256 KiB");
                 return -EINVAL;
         }
         buf = malloc((size_t)st.st_size + 1);

@@ -6,10 +6,8 @@
 
 #include "json.h"
 #include "macro.h"
-#include "planner.h"
 #include "node.h"
 #include "record.h"
-#include "watcher.h"
 
 static const char *const record_type_names[_RECORD_TYPE_MAX] = {
         [RECORD_STARTED] = "started",
