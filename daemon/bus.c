@@ -11,7 +11,7 @@
 
 #include "log.h"
 #include "macro.h"
-#include "utf8.h"
+#include "json.h"
 
 #define SYSTEMD_DEST        "org.freedesktop.systemd1"
 #define SYSTEMD_PATH        "/org/freedesktop/systemd1"
@@ -430,11 +430,12 @@ int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const ch
 
         if (!bus)
                 return -ENOTCONN;
-        /* Hostile names must never make the signal fail: escape what is not UTF-8. */
-        utf8_escape(policy, p, sizeof(p));
-        utf8_escape(path, cg, sizeof(cg));
-        utf8_escape(phase, ph, sizeof(ph));
-        utf8_escape(json, js, sizeof(js));
+        /* Hostile names must never make the signal fail: escape what is not UTF-8
+         * (and control bytes). The JSON is valid UTF-8 already (json.h). */
+        utf8_sanitize(policy ? policy : "", policy ? strlen(policy) : 0, p, sizeof(p));
+        utf8_sanitize(path ? path : "", path ? strlen(path) : 0, cg, sizeof(cg));
+        utf8_sanitize(phase ? phase : "", phase ? strlen(phase) : 0, ph, sizeof(ph));
+        utf8_sanitize(json ? json : "", json ? strlen(json) : 0, js, sizeof(js));
         r = sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "ssss", p, cg,
                                ph, js);
         return r < 0 ? r : 0;

@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 #include <linux/magic.h>
 #include <sys/resource.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -526,14 +525,6 @@ static int parse_args(int argc, char **argv)
         return 1;
 }
 
-/* A cgroup v1 hierarchy (cgroup-read.h has only cg_is_cgroup2()). */
-static bool is_cgroup1(const char *path)
-{
-        struct statfs sfs;
-
-        return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC;
-}
-
 /* cgroup v2 if its mount has the memory controller; else the v1 memory
  * hierarchy (hybrid and legacy hosts), with PSI from the cgroup2 mount by the
  * same paths. An explicit --cgroup-root is taken as it is; its file system
@@ -574,7 +565,7 @@ static int find_root(void)
                 bool v1fs;
                 if (v2 < 0)
                         return log_error_errno(v2, "Cannot stat cgroup root '%s': %m", wc->root);
-                v1fs = !v2 && is_cgroup1(wc->root);
+                v1fs = !v2 && cg_is_cgroup1(wc->root) > 0;
                 wc->v1 = arg_cgroup_version == 1 || (arg_cgroup_version == 0 && v1fs);
                 if (arg_cgroup_version == 0 && !v1fs && !v2)
                         log_warning(

@@ -68,6 +68,10 @@ int memory_stat_parse(const char *buf, size_t len, MemoryStat *ret);
  * -errno if statfs() fails (-ENOENT: no such path). */
 int cg_is_cgroup2(const char *path);
 
+/* Whether path is on a cgroup v1 file system (CGROUP_SUPER_MAGIC): 1, 0, or
+ * -errno if statfs() fails. */
+int cg_is_cgroup1(const char *path);
+
 /* One line of a mountinfo-format file: pointers into the caller's line
  * buffer, the mount point unescaped (\040 is a space). */
 typedef struct MountEntry {

@@ -146,6 +146,15 @@ int cg_is_cgroup2(const char *path)
         return sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+int cg_is_cgroup1(const char *path)
+{
+        struct statfs sfs;
+
+        if (statfs(path, &sfs) < 0)
+                return -errno;
+        return sfs.f_type == CGROUP_SUPER_MAGIC;
+}
+
 /* Unescape mountinfo's octal escapes (\040 for a space) in place. */
 static void unoctal(char *s)
 {
