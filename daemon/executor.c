@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "memcg-v1.h"
 #include "report.h"
+#include "selfcg.h"
 
 /* ---- outcomes ---- */
 
@@ -339,6 +340,23 @@ static void make_target(Executor *x, const EngineDecision *d, ActionTarget *t, b
         t->delegated = steps && t->path[0] && plan_delegated(x->root_fd, t->path, NULL, 0) != 0;
 }
 
+/* Without a known own cgroup (selfcg found none), a step that could reach
+ * memwarden looks for its PID in the target's subtree first, bounded, the way
+ * earlyoom re-checks its victim just before acting. */
+static int holds_self(Executor *x, ActionType type, const ActionTarget *t)
+{
+        unsigned budget = 1024;
+        char found[PATH_MAX];
+        int r;
+
+        if (x->own_cgroup[0] || !t->path[0] ||
+            !(type == ACTION_THROTTLE || type == ACTION_FREEZE || type == ACTION_KILL ||
+              type == ACTION_RESTART || type == ACTION_STOP))
+                return 0;
+        r = selfcg_walk(x->root_fd, t->path, getpid(), &budget, found, sizeof(found));
+        return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
 /* unreachable: systemd cannot be asked now (no bus, no room to wait). */
 static void plan(Executor *x, const Action *act, ActionTarget *t, const Cgroup *c, bool unreachable,
                  PlanIntent *ret)
@@ -349,7 +367,8 @@ static void plan(Executor *x, const Action *act, ActionTarget *t, const Cgroup *
                 us = x->cfg.bus && !unreachable ? unit_cache_get(&x->units, c, now_usec(CLOCK_MONOTONIC))
                                                 : UNIT_STATE_UNREACHABLE;
         plan_step(&x->plan,
-                  &(PlanInput){ .action = act->type,
+                  &(PlanInput){ .holds_self = holds_self(x, act->type, t),
+                                .action = act->type,
                                 .allow_protected = act->allow_protected,
                                 .dry_run = act->dry_run,
                                 .cgroup = c,

@@ -66,6 +66,10 @@ typedef struct PlanInput {
         int path_error;
         bool delegated; /* a strict ancestor is delegated (plan_delegated) */
         UnitState unit;
+        /* Only while the own cgroup is unknown (PlanContext.own_cgroup ""): whether
+         * the target's subtree holds memwarden's own process, searched just before
+         * acting (selfcg_walk()): 1 yes, 0 no, -errno could not tell (refused too). */
+        int holds_self;
 } PlanInput;
 
 typedef struct PlanIntent {

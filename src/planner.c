@@ -61,6 +61,12 @@ static bool is_disruptive(ActionType t)
         return t == ACTION_FREEZE || t == ACTION_KILL || t == ACTION_RESTART || t == ACTION_STOP;
 }
 
+/* A lower memory.high on a cgroup that holds memwarden throttles memwarden too. */
+static bool touches_holder(ActionType t)
+{
+        return is_disruptive(t) || t == ACTION_THROTTLE;
+}
+
 const char *plan_refusal(const PlanContext *ctx, ActionType t, bool allow_protected, const Cgroup *c,
                          const char *path)
 {
@@ -75,7 +81,7 @@ const char *plan_refusal(const PlanContext *ctx, ActionType t, bool allow_protec
         if (own[0]) {
                 if (strcmp(path, own) == 0)
                         return "never memwarden's own cgroup";
-                if (is_disruptive(t) && is_ancestor_or_self(path, own))
+                if (touches_holder(t) && is_ancestor_or_self(path, own))
                         return "never a cgroup that holds memwarden itself";
         }
         /* cgroup v1: no memory.high; freezing needs the separate freezer hierarchy,
@@ -180,6 +186,12 @@ void plan_step(const PlanContext *ctx, const PlanInput *in, PlanIntent *ret)
                 return intent(ret, PLAN_ROUTE_FAILED, "the cgroup's path does not fit",
                               in->path_error ? in->path_error : -ENAMETOOLONG);
         why = plan_refusal(ctx, in->action, in->allow_protected, in->cgroup, in->path);
+        if (!why && !(ctx && ctx->own_cgroup && ctx->own_cgroup[0]) && touches_holder(in->action) &&
+            in->holds_self != 0)
+                why = in->holds_self > 0
+                              ? "never a cgroup that holds memwarden itself (found in it just now)"
+                              : "memwarden's own cgroup is unknown and this subtree could not be "
+                                "searched for it";
         if (why)
                 return intent(ret, PLAN_ROUTE_REFUSED, why, 0);
         plan_route(in, ret);

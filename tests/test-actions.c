@@ -45,15 +45,16 @@ START_TEST(test_refusal)
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, true, root, "/"));
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_THROTTLE, true, me, own));
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_FREEZE, true, me, own));
-        /* Disruptive actions never on an ancestor of memwarden... */
+        /* Disruptive actions and throttle never on an ancestor of memwarden... */
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, true, sys, "/system.slice"));
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_FREEZE, true, sys, "/system.slice"));
+        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_THROTTLE, true, sys, "/system.slice"));
         /* ... a prefix of the name is not an ancestor. */
         ck_assert_ptr_null(
                 plan_refusal(&mine, ACTION_KILL, false, web, "/system.slice/memwardend.service2"));
         /* Protected cgroups only with allowProtected. */
-        ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_THROTTLE, false, sys, "/system.slice"));
-        ck_assert_ptr_null(plan_refusal(&mine, ACTION_THROTTLE, true, sys, "/system.slice"));
+        ck_assert_ptr_nonnull(plan_refusal(&none, ACTION_THROTTLE, false, sys, "/system.slice"));
+        ck_assert_ptr_null(plan_refusal(&none, ACTION_THROTTLE, true, sys, "/system.slice"));
         ck_assert_ptr_nonnull(plan_refusal(&mine, ACTION_KILL, false, init, "/init.scope"));
         ck_assert_ptr_null(plan_refusal(&none, ACTION_KILL, true, init, "/init.scope"));
         ck_assert_ptr_nonnull(

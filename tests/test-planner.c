@@ -304,12 +304,54 @@ START_TEST(test_own_ancestors)
                         plan_refusal(&ctx, disruptive[i], true, me, "/a.slice/b.slice/mw.service"));
                 ck_assert_ptr_null(plan_refusal(&ctx, disruptive[i], false, b2, "/a.slice/b.slice2"));
         }
-        /* A throttle of what holds memwarden is allowed, of memwarden itself not. */
-        ck_assert_ptr_null(plan_refusal(&ctx, ACTION_THROTTLE, false, b, "/a.slice/b.slice"));
+        /* No throttle of what holds memwarden either: its memory.high would slow memwarden. */
+        ck_assert_ptr_nonnull(plan_refusal(&ctx, ACTION_THROTTLE, false, b, "/a.slice/b.slice"));
         ck_assert_ptr_nonnull(plan_refusal(&ctx, ACTION_THROTTLE, true, me, "/a.slice/b.slice/mw.service"));
+        ck_assert_ptr_null(plan_refusal(&ctx, ACTION_THROTTLE, false, b2, "/a.slice/b.slice2"));
         chain_free(b);
         chain_free(b2);
         chain_free(me);
+}
+END_TEST
+
+/* Own cgroup unknown (a cgroup namespace without --own-cgroup or the pod UID):
+ * the executor searches the target's subtree for memwarden's PID just before
+ * acting, and the planner refuses where it was found or could not be searched. */
+START_TEST(test_own_unknown)
+{
+        const PlanContext unknown = { .own_cgroup = "" }, known = { .own_cgroup = "/x.slice/mw.service" };
+        Cgroup *c = chain("/a.slice/b.service", CGROUP_KIND_SERVICE);
+        static const struct {
+                ActionType action;
+                int holds_self;
+                bool refused;
+        } t[] = {
+                { ACTION_KILL, 1, true },         { ACTION_KILL, 0, false },
+                { ACTION_KILL, -E2BIG, true },    { ACTION_FREEZE, 1, true },
+                { ACTION_THROTTLE, 1, true },     { ACTION_THROTTLE, -EIO, true },
+                { ACTION_RESTART, -E2BIG, true }, { ACTION_NOTIFY, 1, false },
+                { ACTION_REPORT, -E2BIG, false },
+        };
+        PlanIntent in;
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                plan_step(&unknown,
+                          &(PlanInput){ .action = t[i].action,
+                                        .cgroup = c,
+                                        .path = "/a.slice/b.service",
+                                        .holds_self = t[i].holds_self },
+                          &in);
+                ck_assert_msg((in.route == PLAN_ROUTE_REFUSED) == t[i].refused, "row %zu", i);
+        }
+        /* With the own cgroup known the search is not made, and its answer not used. */
+        plan_step(&known,
+                  &(PlanInput){ .action = ACTION_KILL,
+                                .cgroup = c,
+                                .path = "/a.slice/b.service",
+                                .holds_self = -E2BIG },
+                  &in);
+        ck_assert_int_ne(in.route, PLAN_ROUTE_REFUSED);
+        chain_free(c);
 }
 END_TEST
 
@@ -346,6 +388,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_fallback);
         tcase_add_test(tc, test_long_path);
         tcase_add_test(tc, test_own_ancestors);
+        tcase_add_test(tc, test_own_unknown);
         tcase_add_test(tc, test_all_refused);
         suite_add_tcase(s, tc);
         return s;
