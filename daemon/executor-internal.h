@@ -47,6 +47,13 @@ typedef struct GiveBackCtx {
 } GiveBackCtx;
 _Static_assert(sizeof(GiveBackCtx) <= BUS_CTX_MAX, "a give-back's context must fit");
 
+/* executor-report.c: why-reports built on a thread started at launch. */
+#define REPORT_QUEUE_MAX  4 /* waiting while one is built; past that a report step fails */
+#define REPORT_BUILD_USEC (2 * USEC_PER_SEC)
+typedef struct ReportWorker ReportWorker;
+int report_worker_new(Executor *x, ReportWorker **ret);
+ReportWorker *report_worker_free(ReportWorker *w);
+
 typedef struct ResolveCtx {
         Executor *x;
         const Cgroup *c;
@@ -65,6 +72,7 @@ struct Executor {
 
         Bus *bus;
         LimitWriter *writer;
+        ReportWorker *reports;
         Webhooks *webhooks;
         ExecHelper *exec;
 
@@ -89,7 +97,7 @@ struct Executor {
 
         uint64_t n_outcomes, n_failed;
         char json[16384];
-        char report[REPORT_BUF_SIZE];
+        char report[REPORT_BUF_SIZE]; /* the report thread's */
 };
 
 static inline void format_size(uint64_t v, char *buf, size_t size)

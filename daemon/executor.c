@@ -560,6 +560,11 @@ static void start_helpers(Executor *x)
         if (r < 0)
                 log_warning_errno(r,
                                   "Cannot start the limit writer thread; throttling by file will fail: %m");
+        if (x->report_fd >= 0) {
+                r = report_worker_new(x, &x->reports);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot start the report thread; report steps will fail: %m");
+        }
         r = webhooks_new(x->event, x->cfg.webhook_timeout_usec, &x->webhooks);
         if (r < 0)
                 log_warning_errno(r, "Webhooks unavailable: %m");
@@ -611,6 +616,7 @@ Executor *executor_free(Executor *x)
 {
         if (!x)
                 return NULL;
+        report_worker_free(x->reports); /* before the fds it reads */
         limit_writer_free(x->writer);
         undo_close(x); /* the file stays as it is: what it holds is given back at the next start */
         sd_event_source_disable_unref(x->throttle_timer);

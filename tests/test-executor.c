@@ -5,6 +5,7 @@
  * delegated subtree never reaches systemd whatever it would answer. Skips
  * (77) without dbus-daemon. Never the host's cgroups or bus. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,8 +21,9 @@
 #include "macro.h"
 #include "undo-log.h"
 
-#define SCOPE "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
-#define USERW "/user.slice/user-1000.slice/user@1000.service/web-1.service"
+#define SCOPE                 "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
+#define REPORT_QUEUE_MAX_TEST 4 /* REPORT_QUEUE_MAX of daemon/executor-internal.h */
+#define USERW                 "/user.slice/user-1000.slice/user@1000.service/web-1.service"
 
 static const FakeUnit units[] = {
         { .object = "/org/freedesktop/systemd1/unit/hog",
@@ -279,16 +281,23 @@ static unsigned undo_entries(UndoEntry *last)
 }
 
 /* What SIGKILL leaves: the executor gone without executor_shutdown. Then a new one. */
-static void crash_and_restart(void)
+static void restart_with(const char *report_dir)
 {
         ExecutorConfig xc = { .bus = true,
                               .own_cgroup = "/system.slice/memwardend.service",
                               .cgroup_root = root,
-                              .state_dir = state };
+                              .state_dir = state,
+                              .report_dir = report_dir,
+                              .report_keep = 64 };
 
         executor = executor_free(executor);
         ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
         executor_undo_previous(executor);
+}
+
+static void crash_and_restart(void)
+{
+        restart_with(NULL);
 }
 
 /* Run the loop until n outcomes are in. */
@@ -631,6 +640,52 @@ START_TEST(test_shutdown_deadline)
 }
 END_TEST
 
+START_TEST(test_report_thread)
+{
+        static Policy p;
+        EngineDecision d = { .cgroup = NULL, .policy = &p, .phase = POLICY_FIRING };
+        char dir[PATH_MAX], pids[32], cmd[PATH_MAX + 16];
+        unsigned files = 0;
+        DIR *dh;
+
+        snprintf(dir, sizeof(dir), "%s", state);
+        strcpy(strrchr(dir, '/'), "/reports"); /* next to the state directory */
+        restart_with(dir);
+        snprintf(pids, sizeof(pids), "%d\n", getpid());
+        put("/plain/job", "cgroup.procs", pids);
+        d.cgroup = find("/plain/job");
+        p = (Policy){ .name = "why", .n_actions = 1 };
+        p.actions[0] = (Action){ .type = ACTION_REPORT };
+        d.d.run_steps = 1;
+        /* One being built, four waiting, the sixth refused at once: nothing else is in before the loop runs.
+         */
+        for (int i = 0; i < 2 + REPORT_QUEUE_MAX_TEST; i++)
+                executor_decision(executor, &d);
+        ck_assert_uint_eq(n_seen, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_FAILED);
+        ck_assert_msg(strstr(seen[0].detail, "report queue full (one being built, 4 waiting)"), "%s",
+                      seen[0].detail);
+        run_until(6);
+        for (unsigned i = 1; i < 6; i++) {
+                ck_assert_int_eq(seen[i].action, ACTION_REPORT);
+                ck_assert_msg(seen[i].result == ACTION_RESULT_DONE, "%u: %s", i, seen[i].detail);
+                ck_assert_msg(strstr(seen[i].detail, "1 processes"), "%s", seen[i].detail);
+        }
+        dh = opendir(dir);
+        ck_assert_ptr_nonnull(dh);
+        for (struct dirent *de; (de = readdir(dh));)
+                files += strstr(de->d_name, ".json") != NULL;
+        closedir(dh);
+        ck_assert_uint_eq(files, 5);
+        /* The queue is free again. */
+        executor_decision(executor, &d);
+        run_until(7);
+        ck_assert_int_eq(seen[6].result, ACTION_RESULT_DONE);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("executor");
@@ -647,6 +702,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_unit_give_back_on_kill);
         tcase_add_test(tc, test_unit_give_back_on_removal);
         tcase_add_test(tc, test_shutdown_deadline);
+        tcase_add_test(tc, test_report_thread);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
         return s;
