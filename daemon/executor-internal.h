@@ -142,6 +142,7 @@ void undo_close(Executor *x);
 int undo_save(Executor *x);
 /* An entry may have gone: the file is brought up to date from the loop. */
 void undo_changed(Executor *x);
+bool undo_keep_unanswered(Executor *x, Throttle *th, int error, const char *message);
 
 void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
                 const EngineDecision *d);

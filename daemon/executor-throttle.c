@@ -69,6 +69,8 @@ static void on_set_memory_high(void *ctx, int error, const char *message, const 
         if (x->stopping || !th->used || !action_target_same(&th->t, &c->t) || !th->in_flight ||
             !th->via_unit)
                 return;
+        if (error < 0 && undo_keep_unanswered(x, th, error, message))
+                return;
         if (error < 0 && plan_unit_fallback(ACTION_THROTTLE, x->cfg.v1, target_exists(x, &th->t))) {
                 /* systemd would not; the file itself will. */
                 set_note(x, i, "SetUnitProperties(%s) failed (%s), set through memory.high", th->t.unit,

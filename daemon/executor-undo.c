@@ -127,6 +127,34 @@ void undo_changed(Executor *x)
                 (void)sd_event_source_set_enabled(x->undo_defer, SD_EVENT_ONESHOT);
 }
 
+/* A unit's give-back that systemd never answered (no bus, a timeout): the
+ * limit is set through the file at once, and the entry stays in the undo
+ * file, without its cgroup, to be given back through systemd at shutdown
+ * or at the next start (the runtime property would outlive the cgroup).
+ * false: the error is systemd's answer, the caller goes on as before. */
+bool undo_keep_unanswered(Executor *x, Throttle *th, int error, const char *message)
+{
+        char v[24];
+        UndoEntry e;
+        int r = -ENOENT;
+
+        throttle_entry(th, &e);
+        if (!th->restoring || !e.via_unit || undo_settled(&e, 0, error))
+                return false;
+        snprintf(v, sizeof(v), "%" PRIu64, th->original);
+        if (target_exists(x, &th->t))
+                r = write_cgroup_file(x, &th->t, "memory.high", th->original == UINT64_MAX ? "max" : v);
+        outcome(x, &th->t, ACTION_THROTTLE, true, ACTION_RESULT_FAILED, "systemd", error,
+                "SetUnitProperties(%s) failed: %s; memory.high %s%s; stays in the undo file", th->t.unit,
+                message ? message : strerror(-error), r < 0 ? "not written: " : "set directly",
+                r < 0 ? strerror(-r) : "");
+        th->t.cgroup = NULL, th->t.slot = UINT32_MAX, th->t.serial = 0;
+        th->in_flight = th->restoring = th->leftover = true;
+        th->restore_pending = th->giving_back = false;
+        undo_changed(x);
+        return true;
+}
+
 /* ---- start ---- */
 
 static void load_entry(const UndoEntry *e, void *userdata)

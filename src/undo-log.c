@@ -371,8 +371,9 @@ void undo_step_for(const UndoEntry *e, bool v1, UndoStep *ret)
 
 static bool transport_error(int error)
 {
-        return error == -ENOTCONN || error == -ETIMEDOUT || error == -ECONNRESET || error == -ENOMEM ||
-               error == -ENOBUFS;
+        /* EHOSTUNREACH: nobody owns systemd's name on the bus (it is re-executing). */
+        return error == -ENOTCONN || error == -ETIMEDOUT || error == -ECONNRESET || error == -EHOSTUNREACH ||
+               error == -ENOMEM || error == -ENOBUFS;
 }
 
 bool undo_settled(const UndoEntry *e, int file_error, int unit_error)

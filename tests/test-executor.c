@@ -595,6 +595,34 @@ START_TEST(test_unit_give_back_on_removal)
 }
 END_TEST
 
+START_TEST(test_unit_give_back_unanswered)
+{
+        char buf[64];
+        UndoEntry e;
+
+        step("/system.slice/s1.service", ACTION_THROTTLE, false, 1);
+        put("/system.slice/s1.service", "memory.high", "94371840\n"); /* what systemd did */
+        /* The policy clears; systemd takes the call and goes away without an answer. */
+        fs.stall = true;
+        step("/system.slice/s1.service", ACTION_THROTTLE, true, 1);
+        for (int i = 0; i < 20 && !strstr(fs.log, "MemoryHigh=18446744073709551615"); i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        fs.bus = sd_bus_flush_close_unref(fs.bus);
+        run_until(2);
+        ck_assert(seen[1].undo);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_FAILED);
+        ck_assert_msg(strstr(seen[1].detail, "memory.high set directly; stays in the undo file"), "%s",
+                      seen[1].detail);
+        get("/system.slice/s1.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(&e), 1);
+        ck_assert_str_eq(e.unit, "s1.service");
+        ck_assert(e.via_unit);
+}
+END_TEST
+
 START_TEST(test_shutdown_deadline)
 {
         static const char *units_[] = { "/system.slice/s0.service", "/system.slice/s1.service",
@@ -701,6 +729,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_undo_crash_unit);
         tcase_add_test(tc, test_unit_give_back_on_kill);
         tcase_add_test(tc, test_unit_give_back_on_removal);
+        tcase_add_test(tc, test_unit_give_back_unanswered);
         tcase_add_test(tc, test_shutdown_deadline);
         tcase_add_test(tc, test_report_thread);
         tcase_set_timeout(tc, 30);

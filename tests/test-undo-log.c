@@ -335,6 +335,7 @@ START_TEST(test_give_back)
                 { &tu, -ENOENT, -ENOENT, true },
                 { &tu, -ENOENT, -EIO, true },
                 { &fu, 0, -ECONNRESET, false },
+                { &tu, 0, -EHOSTUNREACH, false },
                 { &f, -ENODEV, 0, true },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
