@@ -253,7 +253,6 @@ static void run_disruptive(Executor *x, ActionType type, bool undo, const Action
 static void run_freeze(Executor *x, const ActionTarget *t, bool thaw, PlanRoute route)
 {
         Frozen *f = frozen_find(&x->tables, t);
-
         int r;
 
         if (!thaw && !f) {
