@@ -97,7 +97,6 @@ struct Executor {
 
         uint64_t n_outcomes, n_failed;
         char json[16384];
-        char report[REPORT_BUF_SIZE]; /* the report thread's */
 };
 
 static inline void format_size(uint64_t v, char *buf, size_t size)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Why-reports off the loop: a thread started at launch builds one report at
- * a time into the executor's preallocated buffer (src/report.c, bounded at
+ * a time into its preallocated buffer (src/report.c, bounded at
  * REPORT_BUILD_USEC), writes the file and prunes the directory; the loop
  * gets the result through an eventfd and emits the action record then.
  * Requests that come while one is being built wait in a small fixed queue;
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "executor-internal.h"
@@ -45,6 +46,10 @@ struct ReportWorker {
         unsigned q_head, q_len;
         uint64_t last_real_usec; /* the report's name: one per microsecond */
         ReportResult cur;
+        /* The thread's own (a thread left running at exit touches nothing of x). */
+        int root_fd, proc_fd, report_fd;
+        unsigned keep;
+        char buf[REPORT_BUF_SIZE];
 };
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -64,7 +69,6 @@ static int write_all(int fd, const char *buf, size_t len)
 /* On the thread: build, name, write, prune. */
 static void build_one(ReportWorker *w)
 {
-        Executor *x = w->x;
         ReportResult *res = &w->cur;
         const ReportJob *j = &res->job;
         ReportBound bound = { .deadline_usec = now_usec(CLOCK_MONOTONIC) + REPORT_BUILD_USEC };
@@ -72,21 +76,21 @@ static void build_one(ReportWorker *w)
         int r;
 
         res->write_failed = false;
-        r = report_build_bounded(x->root_fd, rel(j->t.path), x->proc_fd, j->t.path, j->t.policy,
-                                 j->real_usec, &bound, x->report, sizeof(x->report), &res->len, &res->sum);
+        r = report_build_bounded(w->root_fd, rel(j->t.path), w->proc_fd, j->t.path, j->t.policy,
+                                 j->real_usec, &bound, w->buf, sizeof(w->buf), &res->len, &res->sum);
         if (r >= 0)
                 r = report_file_name(j->t.policy, j->t.path, j->real_usec, res->name, sizeof(res->name));
         if (r < 0 || j->dry_run) {
                 res->result = r;
                 return;
         }
-        fd = openat(x->report_fd, res->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-        r = fd < 0 ? -errno : write_all(fd, x->report, res->len);
+        fd = openat(w->report_fd, res->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+        r = fd < 0 ? -errno : write_all(fd, w->buf, res->len);
         if (r < 0) {
-                (void)unlinkat(x->report_fd, res->name, 0);
+                (void)unlinkat(w->report_fd, res->name, 0);
                 res->write_failed = true;
         } else
-                (void)report_prune(x->report_fd, x->cfg.report_keep);
+                (void)report_prune(w->report_fd, w->keep);
         res->result = r;
 }
 
@@ -186,10 +190,17 @@ int report_worker_new(Executor *x, ReportWorker **ret)
 
         if (!w)
                 return -ENOMEM;
+        w->req_efd = w->done_efd = w->root_fd = w->proc_fd = w->report_fd = -1;
         w->x = x;
+        w->keep = x->cfg.report_keep;
+        w->root_fd = fcntl(x->root_fd, F_DUPFD_CLOEXEC, 3);
+        w->proc_fd = fcntl(x->proc_fd, F_DUPFD_CLOEXEC, 3);
+        w->report_fd = fcntl(x->report_fd, F_DUPFD_CLOEXEC, 3);
         w->req_efd = eventfd(0, EFD_CLOEXEC);
         w->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        r = w->req_efd < 0 || w->done_efd < 0 ? -errno : 0;
+        r = w->req_efd < 0 || w->done_efd < 0 || w->root_fd < 0 || w->proc_fd < 0 || w->report_fd < 0
+                    ? -errno
+                    : 0;
         if (r >= 0)
                 r = sd_event_add_io(x->event, &w->done_source, w->done_efd, EPOLLIN, on_done, w);
         if (r >= 0) {
@@ -218,13 +229,25 @@ ReportWorker *report_worker_free(ReportWorker *w)
                 return NULL;
         if (w->running) {
                 uint64_t one = 1;
+                struct timespec ts;
                 w->stop = 1;
                 (void)write(w->req_efd, &one, sizeof(one));
-                pthread_join(w->thread, NULL); /* a build in progress ends at its deadline */
+                /* A build in progress ends at its deadline, unless one read of /proc
+                 * hangs (smaps_rollup waits for a process's mmap lock): then the
+                 * thread is left be, and w with it, rather than the exit waiting. */
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += REPORT_BUILD_USEC / USEC_PER_SEC + 1;
+                if (pthread_timedjoin_np(w->thread, NULL, &ts) != 0) {
+                        (void)pthread_detach(w->thread);
+                        return NULL;
+                }
         }
         sd_event_source_disable_unref(w->done_source);
         safe_close(w->req_efd);
         safe_close(w->done_efd);
+        safe_close(w->root_fd);
+        safe_close(w->proc_fd);
+        safe_close(w->report_fd);
         free(w);
         return NULL;
 }
