@@ -258,6 +258,26 @@ static bool *giving_back_of(Executor *x, UndoKind kind, int i, bool **ret_used, 
         return &x->tables.frozen[i].giving_back;
 }
 
+static void give_back_detail(const GiveBackCtx *c, const UndoStep *s, int unit_error, const char *message,
+                             bool settled, char *buf, size_t size)
+{
+        int n;
+
+        if (c->kind == UNDO_THROTTLE)
+                n = snprintf(buf, size, "memory.high %s given back%s", s->value[0] ? s->value : "-", c->why);
+        else
+                n = snprintf(buf, size, "thawed%s", c->why);
+        if (n < 0 || (size_t)n >= size)
+                return;
+        if (s->file && c->file_error < 0)
+                n += snprintf(buf + n, size - (size_t)n, "; %s: %s", s->file, strerror(-c->file_error));
+        if (n >= 0 && (size_t)n < size && s->unit_call && unit_error < 0)
+                n += snprintf(buf + n, size - (size_t)n, "; systemd: %s",
+                              message ? message : strerror(-unit_error));
+        if (n >= 0 && (size_t)n < size && !settled)
+                snprintf(buf + n, size - (size_t)n, "; stays in the undo file for the next start");
+}
+
 /* The end of a give-back: the record, and the entry out of the table (and so
  * out of the file) if it is settled. */
 static void give_back_end(Executor *x, const GiveBackCtx *c, int unit_error, const char *message)
@@ -280,13 +300,7 @@ static void give_back_end(Executor *x, const GiveBackCtx *c, int unit_error, con
         settled = undo_settled(&e, c->file_error, unit_error);
         ok = (!s.file || c->file_error >= 0 || c->file_error == -ENOENT) &&
              (!s.unit_call || unit_error >= 0);
-        snprintf(detail, sizeof(detail), "%s %s %s%s%s%s%s%s%s", s.file ? s.file : "unit",
-                 c->kind == UNDO_THROTTLE ? "given back:" : "thawed:", s.value[0] ? s.value : "-", c->why,
-                 c->file_error < 0 && s.file ? "; the file: " : "",
-                 c->file_error < 0 && s.file ? strerror(-c->file_error) : "",
-                 unit_error < 0 && s.unit_call ? "; systemd: " : "",
-                 unit_error < 0 && s.unit_call ? (message ? message : strerror(-unit_error)) : "",
-                 settled ? "" : "; stays in the undo file for the next start");
+        give_back_detail(c, &s, unit_error, message, settled, detail, sizeof(detail));
         *giving = false;
         outcome(x, &c->t, c->kind == UNDO_THROTTLE ? ACTION_THROTTLE : ACTION_FREEZE, true,
                 ok ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, s.unit_call ? "systemd" : "cgroupfs",

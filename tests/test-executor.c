@@ -509,7 +509,7 @@ START_TEST(test_undo_crash_files)
         ck_assert(seen[2].undo && seen[3].undo);
         ck_assert_int_eq(seen[2].result, ACTION_RESULT_DONE);
         ck_assert_str_eq(seen[2].via, "cgroupfs");
-        ck_assert_msg(strstr(seen[2].detail, "memory.high given back: max (left by a previous run)"), "%s",
+        ck_assert_msg(strstr(seen[2].detail, "memory.high max given back (left by a previous run)"), "%s",
                       seen[2].detail);
         ck_assert_uint_eq(undo_entries(NULL), 0);
         /* A policy that still fires starts again from the original. */
