@@ -287,21 +287,6 @@ int bus_unit_call(Bus *b, BusUnitMethod method, const char *unit, uint64_t value
         return call_async(bus, m, on_unit_reply, c);
 }
 
-int bus_unit_call_sync(Bus *b, BusUnitMethod method, const char *unit, uint64_t value, uint64_t timeout_usec)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus *bus = bus_get(b);
-        int r;
-
-        if (!bus)
-                return -ENOTCONN;
-        r = unit_message(bus, method, unit, value, &m);
-        if (r < 0)
-                return r;
-        return sd_bus_call(bus, m, timeout_usec, &e, &reply);
-}
-
 /* ---- is this cgroup that unit? ---- */
 
 static int on_control_group(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);

@@ -14,8 +14,7 @@
  * every BUS_RETRY_USEC, when lost), systemd's unit calls and jobs, the
  * question "is this cgroup that unit?", and memwarden's own object
  * org.memwarden1 at /org/memwarden1 (interface org.memwarden1.Manager) with
- * its PolicyEvent signal. Every call is asynchronous except the bounded
- * ones of bus_unit_call_sync (SIGTERM). */
+ * its PolicyEvent signal. Every call is asynchronous. */
 
 #define BUS_RETRY_USEC (10 * 1000000ULL)
 #define BUS_CALL_USEC  (10 * 1000000ULL)
@@ -54,8 +53,6 @@ bool bus_connected(const Bus *b);
 
 int bus_unit_call(Bus *b, BusUnitMethod m, const char *unit, uint64_t value, BusUnitDone done,
                   const void *ctx, size_t ctx_size);
-/* Synchronous, within timeout_usec (SIGTERM: give back, thaw). */
-int bus_unit_call_sync(Bus *b, BusUnitMethod m, const char *unit, uint64_t value, uint64_t timeout_usec);
 
 /* Does systemd say the cgroup at path (directory name name) is the unit
  * name? GetUnitByControlGroup, then the unit's Id and ControlGroup.

@@ -12,11 +12,11 @@
 #include "executor.h"
 #include "limit-writer.h"
 #include "macro.h"
+#include "undo-log.h"
 
-#define WAITING_MAX        32
-#define REPORT_BUF_SIZE    (256 * 1024)
-#define RESTORE_BOUND_USEC (5 * USEC_PER_SEC)
-#define NOTIFY_MESSAGE_ID  "6d656d7761726465e000000000000020"
+#define WAITING_MAX       32
+#define REPORT_BUF_SIZE   (256 * 1024)
+#define NOTIFY_MESSAGE_ID "6d656d7761726465e000000000000020"
 
 /* A step waiting for systemd's answer about its cgroup. */
 typedef struct Waiting {
@@ -36,6 +36,24 @@ typedef struct UnitCallCtx {
 } UnitCallCtx;
 _Static_assert(sizeof(UnitCallCtx) <= BUS_CTX_MAX, "a unit call's context must fit");
 
+/* A give-back of an undo entry (executor-undo.c). */
+typedef struct GiveBackCtx {
+        Executor *x;
+        UndoKind kind;
+        int index; /* in the throttle or the frozen table */
+        const char *why;
+        int file_error;
+        ActionTarget t;
+} GiveBackCtx;
+_Static_assert(sizeof(GiveBackCtx) <= BUS_CTX_MAX, "a give-back's context must fit");
+
+/* executor-report.c: why-reports built on a thread started at launch. */
+#define REPORT_QUEUE_MAX  4 /* waiting while one is built; past that a report step fails */
+#define REPORT_BUILD_USEC (2 * USEC_PER_SEC)
+typedef struct ReportWorker ReportWorker;
+int report_worker_new(Executor *x, ReportWorker **ret);
+ReportWorker *report_worker_free(ReportWorker *w);
+
 typedef struct ResolveCtx {
         Executor *x;
         const Cgroup *c;
@@ -54,6 +72,7 @@ struct Executor {
 
         Bus *bus;
         LimitWriter *writer;
+        ReportWorker *reports;
         Webhooks *webhooks;
         ExecHelper *exec;
 
@@ -65,9 +84,19 @@ struct Executor {
         UnitCache units;
         Waiting waiting[WAITING_MAX];
 
+        /* The undo file (executor-undo.c). */
+        int state_fd;
+        bool stopping;
+        sd_event_source *undo_defer, *stop_timer;
+        uint64_t undo_saved[(UNDO_ENTRIES_MAX + 63) / 64]; /* which entries the file holds */
+        unsigned undo_n_bad, undo_bad_line;
+        int undo_bad_error, undo_read_error;
+        ExecutorStopped stopped;
+        void *stopped_userdata;
+        char undo_line[UNDO_LINE_MAX + 1];
+
         uint64_t n_outcomes, n_failed;
         char json[16384];
-        char report[REPORT_BUF_SIZE];
 };
 
 static inline void format_size(uint64_t v, char *buf, size_t size)
@@ -102,6 +131,17 @@ void throttle_restore(Executor *x, Throttle *th);
 void arm_throttle_timer(Executor *x);
 void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c, PlanRoute route);
 void on_write_done(void *userdata, uint64_t token, int error);
+
+void throttle_restore_unit(Executor *x, Throttle *th);
+
+/* executor-undo.c */
+void undo_open(Executor *x);
+void undo_close(Executor *x);
+/* Write the file now (before a throttle or freeze is applied): 0 or -errno. */
+int undo_save(Executor *x);
+/* An entry may have gone: the file is brought up to date from the loop. */
+void undo_changed(Executor *x);
+bool undo_keep_unanswered(Executor *x, Throttle *th, int error, const char *message);
 
 void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
                 const EngineDecision *d);

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The steps that look rather than touch: notify (journal, D-Bus signal,
- * webhook), report (a file in --report-dir), exec (through the helper).
+ * webhook), exec (through the helper); report is executor-report.c.
  * Their later results (webhook, exec) come back named by a cookie. */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
-#include <unistd.h>
 
 #include "executor-internal.h"
 #include "log.h"
-#include "report.h"
 
 static void later_outcome(Executor *x, const char *cookie, ActionType type, bool ok, const char *via,
                           const char *detail)
@@ -101,76 +98,6 @@ void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgr
         if (act->webhook)
                 post_webhook(x, act, t, len);
         emit(x, t, &o, 0);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-        for (size_t off = 0; off < len;) {
-                ssize_t n = write(fd, buf + off, len - off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                off += (size_t)n;
-        }
-        return 0;
-}
-
-static void report_summary(const ReportSummary *sum, char *detail, size_t size)
-{
-        char a[32], b[32], cs[32];
-
-        format_size(sum->top.rss, a, sizeof(a));
-        format_size(sum->anon, b, sizeof(b));
-        format_size(sum->file, cs, sizeof(cs));
-        snprintf(detail, size,
-                 "top process: pid %d (%s) rss %s; anon %s, file %s; %u processes, %u children%s",
-                 sum->top.pid, sum->top.comm, a, b, cs, sum->n_processes, sum->n_children,
-                 sum->truncated ? " (truncated)" : "");
-}
-
-void run_report(Executor *x, const Action *act, const ActionTarget *t)
-{
-        ActionOutcome o = { .action = ACTION_REPORT };
-        ReportSummary sum;
-        char name[REPORT_NAME_MAX], detail[512], full[PATH_MAX + REPORT_NAME_MAX];
-        uint64_t real = now_usec(CLOCK_REALTIME);
-        size_t len;
-        int r;
-
-        if (x->report_fd < 0) {
-                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, -ENOTDIR,
-                        "no report directory (--report-dir)");
-                return;
-        }
-        r = report_build(x->root_fd, rel(t->path), x->proc_fd, t->path, t->policy, real, x->report,
-                         sizeof(x->report), &len, &sum);
-        if (r >= 0)
-                r = report_file_name(t->policy, t->path, real, name, sizeof(name));
-        if (r < 0) {
-                outcome(x, t, ACTION_REPORT, false, ACTION_RESULT_FAILED, NULL, r, "building the report: %s",
-                        strerror(-r));
-                return;
-        }
-        report_summary(&sum, detail, sizeof(detail));
-        snprintf(full, sizeof(full), "%s/%s", x->cfg.report_dir, name);
-        o.detail = detail;
-        o.report = full;
-        o.result = act->dry_run ? ACTION_RESULT_DRY_RUN : ACTION_RESULT_DONE;
-        if (!act->dry_run) {
-                _cleanup_close_ int fd = openat(x->report_fd, name,
-                                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-                r = fd < 0 ? -errno : write_all(fd, x->report, len);
-                if (r < 0) {
-                        (void)unlinkat(x->report_fd, name, 0);
-                        o.result = ACTION_RESULT_FAILED;
-                        o.report = NULL;
-                }
-        }
-        emit(x, t, &o, r < 0 ? r : 0);
-        if (o.result == ACTION_RESULT_DONE)
-                (void)report_prune(x->report_fd, x->cfg.report_keep);
 }
 
 void run_exec(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c)

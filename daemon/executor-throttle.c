@@ -66,7 +66,10 @@ static void on_set_memory_high(void *ctx, int error, const char *message, const 
         int i = c->index;
 
         (void)job;
-        if (!th->used || !action_target_same(&th->t, &c->t) || !th->in_flight || !th->via_unit)
+        if (x->stopping || !th->used || !action_target_same(&th->t, &c->t) || !th->in_flight ||
+            !th->via_unit)
+                return;
+        if (error < 0 && undo_keep_unanswered(x, th, error, message))
                 return;
         if (error < 0 && plan_unit_fallback(ACTION_THROTTLE, x->cfg.v1, target_exists(x, &th->t))) {
                 /* systemd would not; the file itself will. */
@@ -103,6 +106,8 @@ void on_write_done(void *userdata, uint64_t token, int error)
         Executor *x = userdata;
         Throttle *th = &x->throttles.th[token];
 
+        if (x->stopping)
+                return;
         if (th->used && th->in_flight && !th->via_unit)
                 throttle_done(x, th, error, "cgroupfs");
         writer_kick(x);
@@ -136,9 +141,18 @@ void throttle_restore(Executor *x, Throttle *th)
                 return; /* after the step in flight (throttle_done) */
         if (!target_alive(x, &th->t, NULL) && !target_exists(x, &th->t)) {
                 th->used = false;
+                undo_changed(x);
                 return;
         }
         throttle_apply(x, th);
+}
+
+/* Give a unit's MemoryHigh back through systemd even if its cgroup is gone
+ * (killed, restarted, stopped): the runtime property would outlive it. */
+void throttle_restore_unit(Executor *x, Throttle *th)
+{
+        if (throttle_begin_restore(th))
+                throttle_apply(x, th);
 }
 
 static void throttle_step(Executor *x, Throttle *th, const Cgroup *c)
@@ -160,9 +174,10 @@ static int on_throttle_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
                 if (!throttle_due(th, now))
                         continue;
-                if (!target_alive(x, &th->t, &c))
+                if (!target_alive(x, &th->t, &c)) {
                         th->used = false;
-                else if (th->phase == POLICY_FIRING)
+                        undo_changed(x);
+                } else if (th->phase == POLICY_FIRING)
                         throttle_step(x, th, c);
                 else
                         th->next_usec = now + th->interval_usec; /* pending again or clearing: hold */
@@ -195,6 +210,7 @@ void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const C
         Throttle *th = throttle_find(&x->throttles, t);
         uint64_t now = now_usec(CLOCK_MONOTONIC), next;
         char a[32], b[32];
+        int r;
 
         if (th) {
                 /* Throttling already: this step starts the descent again now. */
@@ -225,5 +241,14 @@ void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const C
                 return;
         }
         th->via_unit = route == PLAN_ROUTE_UNIT;
+        th->since_real_usec = now_usec(CLOCK_REALTIME);
+        /* Written down before the first write: a crash must not leave it lowered. */
+        r = undo_save(x);
+        if (r < 0) {
+                th->used = false;
+                outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_FAILED, NULL, r,
+                        "cannot write the undo file in '%s': %s", x->cfg.state_dir, strerror(-r));
+                return;
+        }
         throttle_step(x, th, c);
 }

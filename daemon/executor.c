@@ -51,6 +51,8 @@ void emit(Executor *x, const ActionTarget *t, ActionOutcome *o, int error)
         if (o->result == ACTION_RESULT_FAILED)
                 x->n_failed++;
         x->emit(&r, x->userdata);
+        if (o->action == ACTION_THROTTLE || o->action == ACTION_FREEZE)
+                undo_changed(x); /* an entry may have been given back */
 }
 
 void outcome(Executor *x, const ActionTarget *t, ActionType type, bool undo, ActionResult result,
@@ -192,6 +194,8 @@ static void on_unit_done(void *ctx, int error, const char *message, const char *
         UnitCallCtx *c = ctx;
         Executor *x = c->x;
 
+        if (x->stopping)
+                return; /* the give-backs of executor_shutdown decide now */
         if (error < 0) {
                 unit_failed(x, c, error, message);
                 return;
@@ -229,8 +233,13 @@ static void on_job_removed(void *userdata, uint32_t id, const char *job, const c
 static void run_disruptive(Executor *x, ActionType type, bool undo, const ActionTarget *t, PlanRoute route)
 {
         UnitCallCtx c = { .x = x, .action = type, .undo = undo, .index = -1, .t = *t };
+        Throttle *th = type != ACTION_FREEZE ? throttle_find(&x->throttles, t) : NULL;
         int r;
 
+        /* A runtime MemoryHigh outlives the cgroup: the unit's next run would
+         * start throttled. Given back first (one connection keeps the order). */
+        if (th && th->via_unit && !th->restoring)
+                throttle_restore_unit(x, th);
         if (route == PLAN_ROUTE_UNIT) {
                 r = bus_unit_call(x->bus, unit_method(type, undo), t->unit, 0, on_unit_done, &c, sizeof(c));
                 if (r >= 0)
@@ -245,6 +254,7 @@ static void run_disruptive(Executor *x, ActionType type, bool undo, const Action
 static void run_freeze(Executor *x, const ActionTarget *t, bool thaw, PlanRoute route)
 {
         Frozen *f = frozen_find(&x->tables, t);
+        int r;
 
         if (!thaw && !f) {
                 f = frozen_new(&x->tables, t);
@@ -254,6 +264,15 @@ static void run_freeze(Executor *x, const ActionTarget *t, bool thaw, PlanRoute 
                         return;
                 }
                 f->via_unit = route == PLAN_ROUTE_UNIT;
+                f->since_real_usec = now_usec(CLOCK_REALTIME);
+                /* Written down before it is applied: a crash must not leave it frozen. */
+                r = undo_save(x);
+                if (r < 0) {
+                        f->used = false;
+                        outcome(x, t, ACTION_FREEZE, false, ACTION_RESULT_FAILED, NULL, r,
+                                "cannot write the undo file in '%s': %s", x->cfg.state_dir, strerror(-r));
+                        return;
+                }
         }
         run_disruptive(x, ACTION_FREEZE, thaw, t, route);
 }
@@ -467,6 +486,8 @@ void executor_decision(Executor *x, const EngineDecision *d)
         ActionTarget t;
         Throttle *th;
 
+        if (x->stopping)
+                return; /* shutting down: nothing new */
         expire_waiting(x);
         make_target(x, d, &t, d->d.run_steps || d->d.undo_steps);
         th = throttle_find(&x->throttles, &t);
@@ -486,7 +507,12 @@ static void forget_cgroup(Executor *x, const Cgroup *c)
 {
         for (int i = 0; i < THROTTLE_MAX; i++) {
                 Throttle *th = &x->throttles.th[i];
-                if (th->used && th->t.cgroup == c && th->t.serial == c->serial && !th->in_flight)
+                if (!th->used || th->t.cgroup != c || th->t.serial != c->serial)
+                        continue;
+                /* A unit's runtime MemoryHigh outlives its cgroup: given back now. */
+                if (th->via_unit && !th->restoring)
+                        throttle_restore_unit(x, th);
+                else if (!th->in_flight)
                         th->used = false;
         }
         for (int i = 0; i < FROZEN_MAX; i++) {
@@ -503,13 +529,14 @@ static void forget_cgroup(Executor *x, const Cgroup *c)
                 }
         }
         unit_cache_drop(&x->units, c);
+        undo_changed(x);
 }
 
 void executor_observe(Executor *x, const Record *r)
 {
         const Cgroup *c = r->cgroup;
 
-        if (!c)
+        if (!c || x->stopping)
                 return;
         if (r->type == RECORD_CGROUP_REMOVED)
                 forget_cgroup(x, c);
@@ -524,57 +551,6 @@ void executor_observe(Executor *x, const Record *r)
                         }
                 }
         }
-}
-
-/* At SIGTERM, on this thread: systemd first if that is how it was done,
- * the file when systemd does not answer (raising a limit does not reclaim). */
-static void restore_throttle(Executor *x, Throttle *th)
-{
-        const char *via = th->via_unit ? "systemd" : "cgroupfs";
-        char v[32];
-        int r = -ENOTCONN;
-
-        th->in_flight = false;
-        (void)throttle_begin_restore(th);
-        if (th->via_unit)
-                r = bus_unit_call_sync(x->bus, BUS_SET_MEMORY_HIGH, th->t.unit, th->original,
-                                       RESTORE_BOUND_USEC);
-        if (r < 0 && plan_unit_fallback(ACTION_THROTTLE, x->cfg.v1, target_exists(x, &th->t))) {
-                if (th->original == UINT64_MAX)
-                        snprintf(v, sizeof(v), "max");
-                else
-                        snprintf(v, sizeof(v), "%" PRIu64, th->original);
-                r = write_cgroup_file(x, &th->t, "memory.high", v);
-                via = "cgroupfs";
-        }
-        throttle_done(x, th, r, via);
-        th->used = false;
-}
-
-static void restore_frozen(Executor *x, Frozen *f)
-{
-        const char *via = f->via_unit ? "systemd" : "cgroupfs";
-        int r = -ENOTCONN;
-
-        if (f->via_unit)
-                r = bus_unit_call_sync(x->bus, BUS_THAW, f->t.unit, 0, RESTORE_BOUND_USEC);
-        if (r < 0 && plan_unit_fallback(ACTION_FREEZE, x->cfg.v1, target_exists(x, &f->t))) {
-                r = write_cgroup_file(x, &f->t, "cgroup.freeze", "0");
-                via = "cgroupfs";
-        }
-        outcome(x, &f->t, ACTION_FREEZE, true, r < 0 ? ACTION_RESULT_FAILED : ACTION_RESULT_DONE, via,
-                r < 0 ? r : 0, "thawed at shutdown");
-        f->used = false;
-}
-
-void executor_restore_all(Executor *x)
-{
-        for (int i = 0; i < THROTTLE_MAX; i++)
-                if (x->throttles.th[i].used)
-                        restore_throttle(x, &x->throttles.th[i]);
-        for (int i = 0; i < FROZEN_MAX; i++)
-                if (x->tables.frozen[i].used)
-                        restore_frozen(x, &x->tables.frozen[i]);
 }
 
 /* ---- life cycle ---- */
@@ -602,6 +578,11 @@ static void start_helpers(Executor *x)
         if (r < 0)
                 log_warning_errno(r,
                                   "Cannot start the limit writer thread; throttling by file will fail: %m");
+        if (x->report_fd >= 0) {
+                r = report_worker_new(x, &x->reports);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot start the report thread; report steps will fail: %m");
+        }
         r = webhooks_new(x->event, x->cfg.webhook_timeout_usec, &x->webhooks);
         if (r < 0)
                 log_warning_errno(r, "Webhooks unavailable: %m");
@@ -626,7 +607,7 @@ int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, Executo
         x->watcher = w;
         x->emit = emitf;
         x->userdata = userdata;
-        x->report_fd = -1;
+        x->report_fd = x->state_fd = -1;
         snprintf(x->own_cgroup, sizeof(x->own_cgroup), "%s", cfg->own_cgroup ? cfg->own_cgroup : "");
         x->cfg.own_cgroup = x->own_cgroup;
         x->plan.own_cgroup = x->own_cgroup;
@@ -643,6 +624,7 @@ int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, Executo
                 return r;
         }
         open_report_dir(x);
+        undo_open(x);
         start_helpers(x);
         *ret = x;
         return 0;
@@ -652,7 +634,9 @@ Executor *executor_free(Executor *x)
 {
         if (!x)
                 return NULL;
+        report_worker_free(x->reports); /* before the fds it reads */
         limit_writer_free(x->writer);
+        undo_close(x); /* the file stays as it is: what it holds is given back at the next start */
         sd_event_source_disable_unref(x->throttle_timer);
         webhooks_free(x->webhooks);
         exec_helper_free(x->exec);

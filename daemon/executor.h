@@ -38,7 +38,12 @@ typedef struct ExecutorConfig {
         uint64_t webhook_timeout_usec;
         const char *exec_helper; /* the program run as the exec helper (memwardend itself) */
         const char *own_cgroup;  /* memwarden's own cgroup path (found by the caller), NULL or "": unknown */
+        /* The undo file's directory (made if missing, mode 0700); NULL or "":
+         * throttles and freezes are not written down (tests, --state-dir ''). */
+        const char *state_dir;
 } ExecutorConfig;
+
+#define EXECUTOR_STATE_DIR_DEFAULT "/run/memwarden/undo"
 
 typedef struct ExecutorStats {
         uint64_t n_outcomes, n_failed;
@@ -60,9 +65,28 @@ void executor_decision(Executor *x, const EngineDecision *d);
  * completes its freeze. */
 void executor_observe(Executor *x, const Record *r);
 
-/* At SIGTERM: give back every throttled memory.high and thaw what we froze,
- * synchronously, each within a bound. */
-void executor_restore_all(Executor *x);
+/* At start, before the first walk: give back what a previous run left in
+ * the undo file (it was SIGKILLed, crashed, or ran out of time at its
+ * shutdown): the original memory.high and cgroup.freeze 0 at once, and for
+ * units systemd asked too (SetUnitProperties(runtime, MemoryHigh=), ThawUnit).
+ * Nothing is re-adopted: a policy that still fires throttles anew, from the
+ * original. Bad lines of the file make one warning record. */
+void executor_undo_previous(Executor *x);
+
+/* At SIGTERM, without blocking: every throttle given back and every freeze
+ * thawed at once through the files (raising memory.high never reclaims), and
+ * through systemd asynchronously where a unit was used; decisions are
+ * ignored from now on. done runs on the loop once every give-back is
+ * answered or timeout_usec has passed, with how many are left: those stay in
+ * the undo file for the next start. -EALREADY if it is under way already. */
+#define EXECUTOR_SHUTDOWN_USEC (20 * 1000000ULL)
+typedef void (*ExecutorStopped)(void *userdata, unsigned n_left);
+int executor_shutdown(Executor *x, uint64_t timeout_usec, ExecutorStopped done, void *userdata);
+
+/* The i-th entry of the undo file as it stands (i < UNDO_ENTRIES_MAX);
+ * false for an unused one. For the status socket. */
+typedef struct UndoEntry UndoEntry;
+bool executor_undo_entry(const Executor *x, unsigned i, UndoEntry *ret, bool *ret_pending);
 
 void executor_get_stats(const Executor *x, ExecutorStats *ret);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -155,10 +156,25 @@ LimitWriter *limit_writer_free(LimitWriter *w)
                 return NULL;
         if (w->running) {
                 uint64_t one = 1;
+                bool joined = false;
                 w->stop = 1;
                 (void)write(w->req_efd, &one, sizeof(one));
-                (void)pthread_kill(w->thread, SIGUSR2);
-                pthread_join(w->thread, NULL);
+                /* The signal again and again: it may come just before the thread
+                 * enters a reclaiming write. Bounded (shutdown has a deadline). */
+                for (int i = 0; i < LIMIT_WRITER_STOP_TRIES && !joined; i++) {
+                        struct timespec ts;
+                        (void)pthread_kill(w->thread, SIGUSR2);
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        ts.tv_nsec += 10 * 1000 * 1000;
+                        if (ts.tv_nsec >= 1000000000L)
+                                ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                        joined = pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
+                }
+                if (!joined) {
+                        /* Stuck in the kernel: leave it (and w) be rather than wait. */
+                        (void)pthread_detach(w->thread);
+                        return NULL;
+                }
         }
         sd_event_source_disable_unref(w->done_source);
         sd_event_source_disable_unref(w->timeout);

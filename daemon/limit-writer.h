@@ -18,6 +18,10 @@ typedef struct LimitWriter LimitWriter;
 typedef void (*LimitWriterDone)(void *userdata, uint64_t token, int error);
 
 int limit_writer_new(sd_event *event, int root_fd, LimitWriterDone done, void *userdata, LimitWriter **ret);
+/* Stops the thread (interrupting a write in reclaim), within about
+ * LIMIT_WRITER_STOP_TRIES * 10 ms: once it returns no write lands any more
+ * (a thread that would not stop is left running, detached, and w with it). */
+#define LIMIT_WRITER_STOP_TRIES 100
 LimitWriter *limit_writer_free(LimitWriter *w);
 bool limit_writer_busy(const LimitWriter *w);
 /* Write value (UINT64_MAX: "max") to rel (relative to root_fd); done gets

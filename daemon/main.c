@@ -236,6 +236,12 @@ static int opt_report_dir(const char *arg)
         return 0;
 }
 
+static int opt_state_dir(const char *arg)
+{
+        arg_config.exec.state_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
 static int opt_report_keep(const char *arg)
 {
         return parse_count("report-keep", arg, 0, 100000, &arg_config.exec.report_keep);
@@ -413,6 +419,9 @@ static const Option options[] = {
         { "report-dir", 0, required_argument, "DIR",
           "where report steps write (default /var/lib/memwarden/reports;\n'' disables)", opt_report_dir },
         { "report-keep", 0, required_argument, "N", "newest reports kept (default 64)", opt_report_keep },
+        { "state-dir", 0, required_argument, "DIR",
+          "the undo file of throttles and freezes (default " EXECUTOR_STATE_DIR_DEFAULT ";\n'' disables)",
+          opt_state_dir },
         { "event-log", 0, required_argument, "FILE",
           "policy decisions and action outcomes as JSON lines\n"
           "(default /var/log/memwarden/events.jsonl; '' disables)",
@@ -470,6 +479,7 @@ static void set_defaults(void)
         arg_config.socket_path = MW_SOCKET_DEFAULT;
         arg_config.policy_dir = "/etc/memwarden/policies.d";
         arg_config.exec = (ExecutorConfig){ .report_dir = "/var/lib/memwarden/reports",
+                                            .state_dir = EXECUTOR_STATE_DIR_DEFAULT,
                                             .report_keep = 64,
                                             .bus = true,
                                             .webhook_timeout_usec = 5 * USEC_PER_SEC };

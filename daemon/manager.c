@@ -299,6 +299,17 @@ static void psi_del(void *userdata, int fd, void *handle)
         free(p);
 }
 
+static void on_stopped(void *userdata, unsigned n_left)
+{
+        Manager *m = userdata;
+
+        if (n_left > 0)
+                log_warning(
+                        "%u throttles or freezes not given back in time; the next start gives them back.",
+                        n_left);
+        (void)sd_event_exit(m->event, 0);
+}
+
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         Manager *m = userdata;
@@ -306,9 +317,10 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         (void)s;
         log_info("Received %s, exiting.", strsignal((int)si->ssi_signo));
         (void)sd_notify(false, "STOPPING=1");
-        /* Nothing stays throttled or frozen by accident. */
-        if (m->executor)
-                executor_restore_all(m->executor);
+        /* Nothing stays throttled or frozen by accident: the give-backs run on
+         * the loop within a deadline (a second signal: now). */
+        if (m->executor && executor_shutdown(m->executor, EXECUTOR_SHUTDOWN_USEC, on_stopped, m) == 0)
+                return 0;
         return sd_event_exit(m->event, 0);
 }
 
@@ -492,6 +504,8 @@ int manager_start(Manager *m)
         r = add_signals(m);
         if (r < 0)
                 return r;
+        /* Before the first walk: what a previous run left throttled or frozen. */
+        executor_undo_previous(m->executor);
         r = start_watching(m);
         if (r < 0)
                 return r;

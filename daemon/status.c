@@ -24,6 +24,7 @@
 #include "manager.h"
 #include "policy-loader.h"
 #include "status-proto.h"
+#include "undo-log.h"
 
 #define CLIENT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define STATUS_CLIENTS_MAX  8
@@ -118,6 +119,46 @@ static void header_policies(JsonWriter *j, const StatusView *v, const StatusCoun
         put_u64(j, "policy_load_ms", k->policy_load_usec / USEC_PER_MSEC);
 }
 
+/* The undo file's entries: what is to be given back if memwarden dies now.
+ * As many as fit half the header (names cut at 256 bytes), then a count. */
+static void header_undo(JsonWriter *j, const Executor *x)
+{
+        unsigned n = 0, shown = 0;
+        UndoEntry e;
+        bool pending;
+
+        json_key(j, "undo");
+        json_array_open(j);
+        for (unsigned i = 0; i < UNDO_ENTRIES_MAX; i++) {
+                if (!executor_undo_entry(x, i, &e, &pending))
+                        continue;
+                n++;
+                if (j->len > STATUS_BUF_SIZE / 2)
+                        continue;
+                shown++;
+                json_object_open(j);
+                json_key(j, "kind");
+                json_string(j, undo_kind_to_string(e.kind));
+                json_key(j, "cgroup");
+                json_string_n(j, e.path, strnlen(e.path, 256));
+                json_key(j, "unit");
+                json_string(j, e.unit);
+                json_key(j, "policy");
+                json_string_n(j, e.policy, strnlen(e.policy, 64));
+                if (e.kind == UNDO_THROTTLE) {
+                        json_key(j, "original");
+                        json_limit(j, e.original);
+                }
+                put_u64(j, "since_us", e.real_usec);
+                put_bool(j, "giving_back", pending);
+                json_object_close(j);
+        }
+        json_array_close(j);
+        put_u64(j, "undo_entries", n);
+        if (shown < n)
+                put_u64(j, "undo_not_shown", n - shown);
+}
+
 static void header_actions(JsonWriter *j, const Executor *x)
 {
         ExecutorStats xs;
@@ -136,6 +177,7 @@ static void header_actions(JsonWriter *j, const Executor *x)
         put_u64(j, "webhooks_failed", xs.n_webhooks_failed);
         put_u64(j, "webhooks_dropped", xs.n_webhooks_dropped);
         put_bool(j, "bus_connected", xs.bus_connected);
+        header_undo(j, x);
         json_object_close(j);
 }
 

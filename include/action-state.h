@@ -52,6 +52,11 @@ typedef struct Throttle {
         uint64_t next_usec; /* next step down; 0: none due */
         PolicyPhase phase;  /* of its policy, as last decided */
         bool in_flight, restoring, restore_pending, via_unit;
+        /* In the undo file (undo-log.h) since since_real_usec; leftover: a
+         * previous run's entry (no cgroup); giving_back: its give-back is
+         * on its way (executor_shutdown, a leftover). */
+        uint64_t since_real_usec;
+        bool leftover, giving_back;
 } Throttle;
 
 typedef struct ThrottleTable {
@@ -90,6 +95,8 @@ unsigned throttle_count(const ThrottleTable *tt);
 typedef struct Frozen {
         bool used, confirmed, via_unit;
         ActionTarget t;
+        uint64_t since_real_usec; /* as in Throttle */
+        bool leftover, giving_back;
 } Frozen;
 
 typedef struct Job {

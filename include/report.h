@@ -32,12 +32,26 @@ typedef struct ReportSummary {
         ReportProcess top; /* the process with the most RSS; pid 0 if none */
         uint64_t anon, file, kernel, current;
         bool truncated;
+        bool timed_out; /* stopped at the deadline (truncated too) */
 } ReportSummary;
+
+/* A time bound: between cgroups and between processes the builder checks
+ * the clock and stops at deadline_usec (CLOCK_MONOTONIC, or now_usec's
+ * clock if given: a test's), marking the report truncated and timed_out. */
+typedef struct ReportBound {
+        uint64_t deadline_usec; /* 0: none */
+        uint64_t (*now_usec)(void *userdata);
+        void *userdata;
+} ReportBound;
 
 /* root_fd: the cgroup2 mount (any fd usable with openat); rel: the cgroup's
  * path relative to it ("" or "." for the root); proc_fd: /proc. */
 int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_path, const char *policy,
                  uint64_t real_usec, char *buf, size_t size, size_t *ret_len, ReportSummary *ret_summary);
+/* The same within bound (NULL: none). One report at a time (static scratch). */
+int report_build_bounded(int root_fd, const char *rel, int proc_fd, const char *cgroup_path,
+                         const char *policy, uint64_t real_usec, const ReportBound *bound, char *buf,
+                         size_t size, size_t *ret_len, ReportSummary *ret_summary);
 
 /* The file name of a report, "20260101T120000.000123Z-<policy>-<path>.json":
  * every byte of policy and path outside [A-Za-z0-9.-] becomes '_', never

@@ -23,7 +23,8 @@ typedef struct Walk {
         int proc_fd;
         long page_size;
         unsigned n_dirs, n_pids;
-        bool truncated;
+        bool truncated, timed_out;
+        const ReportBound *bound;
         ReportProcess top[REPORT_TOP_PROCESSES];
         unsigned n_top;
         char procs[65536]; /* one cgroup.procs at a time */
@@ -58,8 +59,31 @@ static int read_prefix(int dirfd, const char *file, char *buf, size_t size, size
         return 0;
 }
 
-/* Scratch for one report at a time: the daemon builds reports on its loop. */
+/* Scratch for one report at a time: the daemon builds them on one thread. */
 static Walk walk_scratch;
+
+/* Past the deadline? Asked between processes and between cgroups. */
+static bool walk_late(Walk *w)
+{
+        const ReportBound *b = w->bound;
+        uint64_t now;
+
+        if (w->timed_out)
+                return true;
+        if (!b || !b->deadline_usec)
+                return false;
+        if (b->now_usec)
+                now = b->now_usec(b->userdata);
+        else {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+        }
+        if (now < b->deadline_usec)
+                return false;
+        w->timed_out = w->truncated = true;
+        return true;
+}
 
 static void top_insert(Walk *w, int pid, uint64_t rss)
 {
@@ -96,6 +120,8 @@ static void scan_procs(Walk *w, int dirfd)
                 size_t slen;
 
                 if (parse_u64_n(p, n, &pid) >= 0 && pid > 0 && pid <= INT32_MAX) {
+                        if (walk_late(w))
+                                return;
                         if (w->n_pids >= REPORT_PIDS_MAX) {
                                 w->truncated = true;
                                 return;
@@ -125,6 +151,8 @@ static int walk_child(const char *name, unsigned char type, void *userdata)
 
         if (type != DT_DIR || name[0] == '.')
                 return 0;
+        if (walk_late(ctx->w))
+                return 1;
         if (ctx->w->n_dirs >= REPORT_DIRS_MAX) {
                 ctx->w->truncated = true;
                 return 1;
@@ -183,6 +211,7 @@ typedef struct ChildrenCtx {
         int dirfd;
         Child top[REPORT_TOP_CHILDREN];
         unsigned n_top, n;
+        Walk *w;
 } ChildrenCtx;
 
 static int rank_child(const char *name, unsigned char type, void *userdata)
@@ -194,6 +223,8 @@ static int rank_child(const char *name, unsigned char type, void *userdata)
 
         if (type != DT_DIR || name[0] == '.' || strlen(name) >= sizeof(ctx->top[0].name))
                 return 0;
+        if (walk_late(ctx->w))
+                return 1;
         snprintf(file, sizeof(file), "%s/memory.current", name);
         if (cg_read_u64(ctx->dirfd, file, &cur) < 0) {
                 /* cgroup v1 */
@@ -214,9 +245,9 @@ static int rank_child(const char *name, unsigned char type, void *userdata)
         return 0;
 }
 
-static void put_children(JsonWriter *j, int dirfd, ReportSummary *sum)
+static void put_children(JsonWriter *j, int dirfd, ReportSummary *sum, Walk *w)
 {
-        ChildrenCtx ctx = { .dirfd = dirfd };
+        ChildrenCtx ctx = { .dirfd = dirfd, .w = w };
         Child *top = ctx.top;
         unsigned n, n_top;
 
@@ -350,6 +381,8 @@ static void put_processes(JsonWriter *j, Walk *w, ReportSummary *sum)
         json_u64(j, w->n_pids);
         json_key(j, "truncated");
         json_bool(j, w->truncated);
+        json_key(j, "timed_out");
+        json_bool(j, w->timed_out);
         json_key(j, "processes");
         json_array_open(j);
         for (unsigned i = 0; i < w->n_top; i++) {
@@ -357,7 +390,9 @@ static void put_processes(JsonWriter *j, Walk *w, ReportSummary *sum)
                 char cmd[REPORT_CMDLINE_MAX];
                 size_t cmd_len;
 
-                read_process_details(w, p, cmd, sizeof(cmd), &cmd_len);
+                cmd_len = 0;
+                if (!walk_late(w))
+                        read_process_details(w, p, cmd, sizeof(cmd), &cmd_len);
                 json_object_open(j);
                 json_key(j, "pid");
                 json_u64(j, (uint64_t)p->pid);
@@ -378,6 +413,14 @@ static void put_processes(JsonWriter *j, Walk *w, ReportSummary *sum)
 
 int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_path, const char *policy,
                  uint64_t real_usec, char *buf, size_t size, size_t *ret_len, ReportSummary *sum)
+{
+        return report_build_bounded(root_fd, rel, proc_fd, cgroup_path, policy, real_usec, NULL, buf, size,
+                                    ret_len, sum);
+}
+
+int report_build_bounded(int root_fd, const char *rel, int proc_fd, const char *cgroup_path,
+                         const char *policy, uint64_t real_usec, const ReportBound *bound, char *buf,
+                         size_t size, size_t *ret_len, ReportSummary *sum)
 {
         _cleanup_close_ int dirfd = -1;
         Walk *w = &walk_scratch;
@@ -403,18 +446,19 @@ int report_build(int root_fd, const char *rel, int proc_fd, const char *cgroup_p
                 json_key(&j, "policy");
                 json_string(&j, policy);
         }
-        put_limits(&j, dirfd, sum);
-        put_files(&j, dirfd, sum);
-        put_children(&j, dirfd, sum);
-
         w->proc_fd = proc_fd;
         w->page_size = sysconf(_SC_PAGESIZE);
         w->n_dirs = w->n_pids = w->n_top = 0;
-        w->truncated = false;
+        w->truncated = w->timed_out = false;
+        w->bound = bound;
+        put_limits(&j, dirfd, sum);
+        put_files(&j, dirfd, sum);
+        put_children(&j, dirfd, sum, w);
         walk_subtree(w, dirfd, 0);
+        put_processes(&j, w, sum);
         sum->n_processes = w->n_pids;
         sum->truncated = w->truncated;
-        put_processes(&j, w, sum);
+        sum->timed_out = w->timed_out;
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         if (j.overflow)

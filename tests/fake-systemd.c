@@ -2,6 +2,7 @@
 #include "fake-systemd.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,21 @@ static int m_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *e)
         return sd_bus_reply_method_return(m, "o", u->object);
 }
 
+/* SetUnitProperties(unit, runtime, [("MemoryHigh", <t>)]): the value, UINT64_MAX if unreadable. */
+static uint64_t memory_high(sd_bus_message *m)
+{
+        const char *name;
+        uint64_t v = UINT64_MAX;
+        int runtime;
+
+        if (sd_bus_message_read(m, "b", &runtime) < 0 ||
+            sd_bus_message_enter_container(m, 'a', "(sv)") < 0 ||
+            sd_bus_message_enter_container(m, 'r', "sv") < 0 || sd_bus_message_read(m, "s", &name) < 0 ||
+            strcmp(name, "MemoryHigh") != 0 || sd_bus_message_read(m, "v", "t", &v) < 0)
+                return UINT64_MAX;
+        return v;
+}
+
 static int m_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
         FakeSystemd *f = userdata;
@@ -57,10 +73,19 @@ static int m_unit_call(sd_bus_message *m, void *userdata, sd_bus_error *e)
 
         if (sd_bus_message_read(m, "s", &unit) < 0)
                 return -EINVAL;
-        log_call(f, method, unit);
+        if (strcmp(method, "SetUnitProperties") == 0) {
+                char arg[512];
+                snprintf(arg, sizeof(arg), "%s MemoryHigh=%" PRIu64, unit, memory_high(m));
+                log_call(f, method, arg);
+        } else
+                log_call(f, method, unit);
         for (size_t i = 0; i < f->n_units; i++) {
                 if (strcmp(f->units[i].id, unit) != 0 || f->units[i].broken)
                         continue;
+                if (f->stall && f->units[i].slow && f->n_held < sizeof(f->held) / sizeof(f->held[0])) {
+                        f->held[f->n_held++] = sd_bus_message_ref(m);
+                        return 1; /* no answer (until the caller gives up) */
+                }
                 if (strcmp(method, "RestartUnit") == 0 || strcmp(method, "StopUnit") == 0)
                         return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/job/42");
                 return sd_bus_reply_method_return(m, NULL);
@@ -169,6 +194,9 @@ int fake_systemd_start(sd_event *event, const FakeUnit *units, size_t n_units, F
 
 void fake_systemd_stop(FakeSystemd *f)
 {
+        for (unsigned i = 0; i < f->n_held; i++)
+                sd_bus_message_unref(f->held[i]);
+        f->n_held = 0;
         f->bus = sd_bus_flush_close_unref(f->bus);
         if (f->daemon > 0) {
                 kill(f->daemon, SIGTERM);

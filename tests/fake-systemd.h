@@ -15,6 +15,7 @@ typedef struct FakeUnit {
         const char *object, *id, *cgroup;
         const char *claims; /* GetUnitByControlGroup(claims) answers this unit too (a lie) */
         bool broken;        /* its unit calls fail: "Unit ... not loaded." */
+        bool slow;          /* while FakeSystemd.stall: its calls are never answered */
 } FakeUnit;
 
 typedef struct FakeSystemd {
@@ -23,7 +24,10 @@ typedef struct FakeSystemd {
         char address[512];
         const FakeUnit *units;
         size_t n_units;
-        char log[8192]; /* "Method arg\n" per call */
+        char log[8192]; /* "Method arg\n" per call; SetUnitProperties adds " MemoryHigh=N" */
+        bool stall;     /* the slow units' calls go unanswered (held until stop) */
+        sd_bus_message *held[32];
+        unsigned n_held;
 } FakeSystemd;
 
 /* 0, or 77 when there is no dbus-daemon (the caller then skips). */

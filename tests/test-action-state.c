@@ -347,6 +347,71 @@ START_TEST(test_report_prune)
 }
 END_TEST
 
+static uint64_t fake_now;
+
+static uint64_t tick(void *userdata)
+{
+        (void)userdata;
+        return fake_now++; /* every look at the clock is one microsecond later */
+}
+
+static void put_file(const char *dir, const char *file, const char *text)
+{
+        char p[512];
+        FILE *f;
+
+        snprintf(p, sizeof(p), "%s/%s", dir, file);
+        f = fopen(p, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+START_TEST(test_report_deadline)
+{
+        static char buf[256 * 1024];
+        char dir[64], sub[128], pids[64], cmd[128];
+        ReportBound bound = { .now_usec = tick };
+        ReportSummary sum;
+        size_t len;
+        int rfd, pfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        strcpy(dir, "/tmp/test-report-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(pids, sizeof(pids), "%d\n%d\n", getpid(), getppid());
+        for (int i = 0; i < 8; i++) {
+                snprintf(sub, sizeof(sub), "%s/c%d", dir, i);
+                ck_assert_int_eq(mkdir(sub, 0755), 0);
+                put_file(sub, "memory.current", "4096\n");
+                put_file(sub, "cgroup.procs", pids);
+        }
+        put_file(dir, "memory.current", "32768\n");
+        rfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        /* No deadline, or one far off: the whole subtree. */
+        bound.deadline_usec = 1000000;
+        fake_now = 0;
+        ck_assert_int_eq(
+                report_build_bounded(rfd, ".", pfd, "/x", "p", 0, &bound, buf, sizeof(buf), &len, &sum), 0);
+        ck_assert(!sum.truncated && !sum.timed_out);
+        ck_assert_uint_eq(sum.n_processes, 16);
+        ck_assert_uint_eq(sum.n_children, 8);
+        ck_assert_ptr_nonnull(strstr(buf, "\"timed_out\":false"));
+        /* Ten looks at the clock: the children ranked, part of the walk, then it stops. */
+        fake_now = 0;
+        bound.deadline_usec = 10;
+        ck_assert_int_eq(
+                report_build_bounded(rfd, ".", pfd, "/x", "p", 0, &bound, buf, sizeof(buf), &len, &sum), 0);
+        ck_assert(sum.truncated && sum.timed_out);
+        ck_assert_uint_lt(sum.n_processes, 16);
+        ck_assert_ptr_nonnull(strstr(buf, "\"truncated\":true,\"timed_out\":true"));
+        ck_assert_uint_le(fake_now, 12); /* it did stop looking */
+        close(rfd);
+        close(pfd);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("action-state");
@@ -361,6 +426,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_utf8);
         tcase_add_test(tc, test_report_names);
         tcase_add_test(tc, test_report_prune);
+        tcase_add_test(tc, test_report_deadline);
         suite_add_tcase(s, tc);
         return s;
 }

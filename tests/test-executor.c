@@ -5,8 +5,10 @@
  * delegated subtree never reaches systemd whatever it would answer. Skips
  * (77) without dbus-daemon. Never the host's cgroups or bus. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +19,11 @@
 #include "executor.h"
 #include "fake-systemd.h"
 #include "macro.h"
+#include "undo-log.h"
 
-#define SCOPE "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
-#define USERW "/user.slice/user-1000.slice/user@1000.service/web-1.service"
+#define SCOPE                 "/kubepods.slice/kubepods-pod1.slice/cri-containerd-X.scope"
+#define REPORT_QUEUE_MAX_TEST 4 /* REPORT_QUEUE_MAX of daemon/executor-internal.h */
+#define USERW                 "/user.slice/user-1000.slice/user@1000.service/web-1.service"
 
 static const FakeUnit units[] = {
         { .object = "/org/freedesktop/systemd1/unit/hog",
@@ -39,6 +43,20 @@ static const FakeUnit units[] = {
         { .object = "/org/freedesktop/systemd1/unit/user",
           .id = "user@1000.service",
           .cgroup = "/user.slice/user-1000.slice/user@1000.service" },
+        { .object = "/org/freedesktop/systemd1/unit/s0",
+          .id = "s0.service",
+          .cgroup = "/system.slice/s0.service" },
+        { .object = "/org/freedesktop/systemd1/unit/s1",
+          .id = "s1.service",
+          .cgroup = "/system.slice/s1.service",
+          .slow = true },
+        { .object = "/org/freedesktop/systemd1/unit/s2",
+          .id = "s2.service",
+          .cgroup = "/system.slice/s2.service" },
+        { .object = "/org/freedesktop/systemd1/unit/s3",
+          .id = "s3.service",
+          .cgroup = "/system.slice/s3.service",
+          .slow = true },
 };
 
 typedef struct Seen {
@@ -48,7 +66,7 @@ typedef struct Seen {
         char via[64], unit[256], detail[768], policy[64];
 } Seen;
 
-static char root[64];
+static char root[64], state[64];
 static sd_event *event;
 static FakeSystemd fs;
 static Watcher *watcher;
@@ -64,11 +82,20 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
 static void step(const char *path, ActionType type, bool undo, unsigned n);
 static bool reenter; /* on a failed step, decide for another cgroup (the engine's select moving on) */
 
+static unsigned n_warnings;
+static char warning[512];
+
 static void on_outcome(const Record *r, void *userdata)
 {
-        Seen *s = &seen[n_seen < ELEMENTSOF(seen) ? n_seen++ : ELEMENTSOF(seen) - 1];
+        Seen *s;
         const ActionOutcome *o = r->outcome;
 
+        if (r->type == RECORD_WARNING) {
+                n_warnings++;
+                snprintf(warning, sizeof(warning), "%s", r->message);
+                return;
+        }
+        s = &seen[n_seen < ELEMENTSOF(seen) ? n_seen++ : ELEMENTSOF(seen) - 1];
         *s = (Seen){
                 .action = o->action, .result = o->result, .undo = o->undo, .has_cgroup = r->cgroup != NULL
         };
@@ -159,7 +186,11 @@ static void setup(void)
                                "/system.slice/fake.service",
                                "/system.slice/memwardend.service",
                                "/plain/job",
-                               "/system.slice/bad\xff.service" };
+                               "/system.slice/bad\xff.service",
+                               "/system.slice/s0.service",
+                               "/system.slice/s1.service",
+                               "/system.slice/s2.service",
+                               "/system.slice/s3.service" };
         char full[PATH_MAX];
         int r;
 
@@ -181,6 +212,10 @@ static void setup(void)
         ck_assert_int_eq(watcher_new(&wc, on_record, NULL, &watcher), 0);
         ck_assert_int_eq(watcher_scan(watcher), 0);
         xc.cgroup_root = root;
+        strcpy(state, "/tmp/test-executor-state-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(state));
+        strcat(state, "/undo"); /* made by the executor */
+        xc.state_dir = state;
         ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
         n_seen = 0;
         fs.log[0] = '\0';
@@ -196,6 +231,81 @@ static void teardown(void)
         event = sd_event_unref(event);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         ck_assert_int_eq(system(cmd), 0);
+        *strrchr(state, '/') = '\0';
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static unsigned n_stopped_left = UINT32_MAX;
+
+static void on_stopped(void *userdata, unsigned n_left)
+{
+        n_stopped_left = n_left;
+}
+
+/* executor_shutdown and the loop until it is done: how many are left. */
+static int shutdown_within(uint64_t timeout_usec)
+{
+        n_stopped_left = UINT32_MAX;
+        ck_assert_int_eq(executor_shutdown(executor, timeout_usec, on_stopped, NULL), 0);
+        ck_assert_int_eq(executor_shutdown(executor, timeout_usec, on_stopped, NULL), -EALREADY);
+        for (int i = 0; i < 1000 && n_stopped_left == UINT32_MAX; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_ne(n_stopped_left, UINT32_MAX);
+        return (int)n_stopped_left;
+}
+
+static void count_entry(const UndoEntry *e, void *userdata)
+{
+        UndoEntry *last = userdata;
+        if (last)
+                *last = *e;
+}
+
+static void no_bad(unsigned line, int error, void *userdata)
+{
+        ck_abort_msg("undo file line %u: %d", line, error);
+}
+
+/* The entries of the undo file as it is on disk (the last into *last). */
+static unsigned undo_entries(UndoEntry *last)
+{
+        static char scratch[UNDO_LINE_MAX + 1];
+        int dfd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n;
+
+        ck_assert_int_ge(dfd, 0);
+        n = undo_log_read(dfd, UNDO_FILE_NAME, scratch, sizeof(scratch), count_entry, no_bad, last);
+        close(dfd);
+        ck_assert_int_ge(n, 0);
+        return (unsigned)n;
+}
+
+/* What SIGKILL leaves: the executor gone without executor_shutdown. Then a new one. */
+static void restart_with(const char *report_dir)
+{
+        ExecutorConfig xc = { .bus = true,
+                              .own_cgroup = "/system.slice/memwardend.service",
+                              .cgroup_root = root,
+                              .state_dir = state,
+                              .report_dir = report_dir,
+                              .report_keep = 64 };
+
+        executor = executor_free(executor);
+        ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
+        executor_undo_previous(executor);
+}
+
+static void crash_and_restart(void)
+{
+        restart_with(NULL);
+}
+
+/* Run the loop until n outcomes are in. */
+static void run_until(unsigned n)
+{
+        for (int i = 0; i < 300 && n_seen < n; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_msg(n_seen >= n, "%u outcomes, want %u", n_seen, n);
 }
 
 /* One step of a one-step policy; the loop runs until n outcomes are in. */
@@ -254,8 +364,10 @@ START_TEST(test_fallback)
         get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
         ck_assert_str_eq(buf, "94371840");
         /* SIGTERM gives back and thaws the way it was done in the end: the files. */
-        executor_restore_all(executor);
+        ck_assert_uint_eq(undo_entries(NULL), 2);
+        ck_assert_int_eq(shutdown_within(5 * USEC_PER_SEC), 0);
         ck_assert_uint_eq(n_seen, 6);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
         ck_assert(seen[4].undo && seen[5].undo);
         get("/system.slice/hog.service", "memory.high", buf, sizeof(buf));
         ck_assert_str_eq(buf, "max");
@@ -361,6 +473,247 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+START_TEST(test_undo_crash_files)
+{
+        char buf[64], p[128];
+        UndoEntry e;
+        int fd;
+
+        step("/plain/job", ACTION_THROTTLE, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        step("/plain/job", ACTION_FREEZE, false, 2);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_STARTED);
+        get("/plain/job", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        ck_assert_uint_eq(undo_entries(&e), 2);
+        ck_assert_str_eq(e.path, "/plain/job");
+        ck_assert_int_eq(e.kind, UNDO_FREEZE);
+        /* A hand edit and a torn last line: skipped with one warning, the rest given back. */
+        snprintf(p, sizeof(p), "%s/" UNDO_FILE_NAME, state);
+        fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        {
+                static const char bad[] = "T\tc\t1\t1\tp\t-\t/../etc\nT\tc\t1";
+                ck_assert_int_eq(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+        }
+        close(fd);
+        n_warnings = 0;
+        crash_and_restart();
+        ck_assert_uint_eq(n_warnings, 1);
+        ck_assert_msg(strstr(warning, "2 bad lines skipped (line 4: malformed)"), "%s", warning);
+        get("/plain/job", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        get("/plain/job", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "0");
+        ck_assert_uint_eq(n_seen, 4);
+        ck_assert(seen[2].undo && seen[3].undo);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_DONE);
+        ck_assert_str_eq(seen[2].via, "cgroupfs");
+        ck_assert_msg(strstr(seen[2].detail, "memory.high max given back (left by a previous run)"), "%s",
+                      seen[2].detail);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+        /* A policy that still fires starts again from the original. */
+        step("/plain/job", ACTION_THROTTLE, false, 5);
+        ck_assert_msg(strstr(seen[4].detail, "memory.high max -> 90.0Mi"), "%s", seen[4].detail);
+        ck_assert_uint_eq(undo_entries(&e), 1);
+        ck_assert_uint_eq(e.original, UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_undo_crash_unit)
+{
+        char buf[64];
+        UndoEntry e;
+
+        step("/system.slice/web-1.service", ACTION_THROTTLE, false, 1);
+        ck_assert_str_eq(seen[0].via, "systemd");
+        step("/system.slice/web-1.service", ACTION_FREEZE, false, 2);
+        ck_assert_str_eq(seen[1].via, "systemd");
+        ck_assert_uint_eq(undo_entries(&e), 2);
+        ck_assert(e.via_unit);
+        ck_assert_str_eq(e.unit, "web-1.service");
+        ck_assert_ptr_nonnull(strstr(fs.log, "SetUnitProperties web-1.service MemoryHigh=94371840\n"));
+        /* What the real systemd would have done to the files. */
+        put("/system.slice/web-1.service", "memory.high", "94371840\n");
+        put("/system.slice/web-1.service", "cgroup.freeze", "1\n");
+        fs.log[0] = '\0';
+        crash_and_restart();
+        /* The files at once (a first walk now reads the original), systemd's answer later. */
+        get("/system.slice/web-1.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        get("/system.slice/web-1.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "0");
+        ck_assert_uint_eq(undo_entries(NULL), 2); /* until systemd answers */
+        run_until(4);
+        ck_assert_msg(strstr(fs.log, "SetUnitProperties web-1.service MemoryHigh=18446744073709551615\n"),
+                      "%s", fs.log);
+        ck_assert_ptr_nonnull(strstr(fs.log, "ThawUnit web-1.service\n"));
+        ck_assert(seen[2].undo && seen[3].undo);
+        ck_assert_str_eq(seen[2].via, "systemd");
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_DONE);
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_DONE);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_unit_give_back_on_kill)
+{
+        const char *set, *back, *kill;
+
+        step("/system.slice/web-1.service", ACTION_THROTTLE, false, 1);
+        step("/system.slice/web-1.service", ACTION_KILL, false, 3);
+        set = strstr(fs.log, "SetUnitProperties web-1.service MemoryHigh=94371840\n");
+        back = strstr(fs.log, "SetUnitProperties web-1.service MemoryHigh=18446744073709551615\n");
+        kill = strstr(fs.log, "KillUnit web-1.service\n");
+        ck_assert_msg(set && back && kill && set < back && back < kill, "%s", fs.log);
+        ck_assert(seen[1].undo || seen[2].undo);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_unit_give_back_on_removal)
+{
+        Record r = record_init(RECORD_CGROUP_REMOVED);
+
+        step("/system.slice/s0.service", ACTION_THROTTLE, false, 1);
+        ck_assert_str_eq(seen[0].via, "systemd");
+        /* Stopped or restarted by someone else: the cgroup goes, the runtime property would stay. */
+        r.cgroup = find("/system.slice/s0.service");
+        executor_observe(executor, &r);
+        run_until(2);
+        ck_assert_msg(strstr(fs.log, "SetUnitProperties s0.service MemoryHigh=18446744073709551615\n"), "%s",
+                      fs.log);
+        ck_assert(seen[1].undo);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_DONE);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_unit_give_back_unanswered)
+{
+        char buf[64];
+        UndoEntry e;
+
+        step("/system.slice/s1.service", ACTION_THROTTLE, false, 1);
+        put("/system.slice/s1.service", "memory.high", "94371840\n"); /* what systemd did */
+        /* The policy clears; systemd takes the call and goes away without an answer. */
+        fs.stall = true;
+        step("/system.slice/s1.service", ACTION_THROTTLE, true, 1);
+        for (int i = 0; i < 20 && !strstr(fs.log, "MemoryHigh=18446744073709551615"); i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        fs.bus = sd_bus_flush_close_unref(fs.bus);
+        run_until(2);
+        ck_assert(seen[1].undo);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_FAILED);
+        ck_assert_msg(strstr(seen[1].detail, "memory.high set directly; stays in the undo file"), "%s",
+                      seen[1].detail);
+        get("/system.slice/s1.service", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(&e), 1);
+        ck_assert_str_eq(e.unit, "s1.service");
+        ck_assert(e.via_unit);
+}
+END_TEST
+
+START_TEST(test_shutdown_deadline)
+{
+        static const char *units_[] = { "/system.slice/s0.service", "/system.slice/s1.service",
+                                        "/system.slice/s2.service", "/system.slice/s3.service" };
+        uint64_t t0, ms;
+        char buf[64];
+        UndoEntry e;
+        int left;
+
+        for (unsigned i = 0; i < ELEMENTSOF(units_); i++) {
+                step(units_[i], ACTION_THROTTLE, false, i + 1);
+                ck_assert_str_eq(seen[i].via, "systemd");
+        }
+        step("/plain/job", ACTION_THROTTLE, false, 5);
+        ck_assert_uint_eq(undo_entries(NULL), 5);
+        /* systemd stops answering for s1 and s3. */
+        fs.stall = true;
+        t0 = now_usec(CLOCK_MONOTONIC);
+        left = shutdown_within(300 * USEC_PER_MSEC);
+        ms = (now_usec(CLOCK_MONOTONIC) - t0) / 1000;
+        fprintf(stderr, "test-executor: shutdown of 5 give-backs (2 unanswered) took %" PRIu64 " ms\n", ms);
+        ck_assert_int_eq(left, 2);
+        ck_assert_uint_ge(ms, 300);
+        ck_assert_uint_lt(ms, getenv("MW_VALGRIND") ? 3000 : 1000);
+        get("/plain/job", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+        ck_assert_uint_eq(undo_entries(&e), 2);
+        ck_assert_str_eq(e.unit, "s3.service");
+        ck_assert_ptr_nonnull(
+                strstr(fs.log, "SetUnitProperties s1.service MemoryHigh=18446744073709551615\n"));
+        /* No decision acts any more. */
+        n_seen = 0;
+        executor_decision(executor, &(EngineDecision){ .cgroup = find("/plain/job"),
+                                                       .policy = &(Policy){ .name = "p", .n_actions = 0 } });
+        ck_assert_uint_eq(n_seen, 0);
+        /* The next start gives the two back. */
+        fs.stall = false;
+        crash_and_restart();
+        run_until(2);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_report_thread)
+{
+        static Policy p;
+        EngineDecision d = { .cgroup = NULL, .policy = &p, .phase = POLICY_FIRING };
+        char dir[PATH_MAX], pids[32], cmd[PATH_MAX + 16];
+        unsigned files = 0;
+        DIR *dh;
+
+        snprintf(dir, sizeof(dir), "%s", state);
+        strcpy(strrchr(dir, '/'), "/reports"); /* next to the state directory */
+        restart_with(dir);
+        snprintf(pids, sizeof(pids), "%d\n", getpid());
+        put("/plain/job", "cgroup.procs", pids);
+        d.cgroup = find("/plain/job");
+        p = (Policy){ .name = "why", .n_actions = 1 };
+        p.actions[0] = (Action){ .type = ACTION_REPORT };
+        d.d.run_steps = 1;
+        /* One being built, four waiting, the sixth refused at once: nothing else is in before the loop runs.
+         */
+        for (int i = 0; i < 2 + REPORT_QUEUE_MAX_TEST; i++)
+                executor_decision(executor, &d);
+        ck_assert_uint_eq(n_seen, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_FAILED);
+        ck_assert_msg(strstr(seen[0].detail, "report queue full (one being built, 4 waiting)"), "%s",
+                      seen[0].detail);
+        run_until(6);
+        for (unsigned i = 1; i < 6; i++) {
+                ck_assert_int_eq(seen[i].action, ACTION_REPORT);
+                ck_assert_msg(seen[i].result == ACTION_RESULT_DONE, "%u: %s", i, seen[i].detail);
+                ck_assert_msg(strstr(seen[i].detail, "1 processes"), "%s", seen[i].detail);
+        }
+        dh = opendir(dir);
+        ck_assert_ptr_nonnull(dh);
+        for (struct dirent *de; (de = readdir(dh));)
+                files += strstr(de->d_name, ".json") != NULL;
+        closedir(dh);
+        ck_assert_uint_eq(files, 5);
+        /* The queue is free again. */
+        executor_decision(executor, &d);
+        run_until(7);
+        ck_assert_int_eq(seen[6].result, ACTION_RESULT_DONE);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("executor");
@@ -372,6 +725,13 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_delegated);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_reentry);
+        tcase_add_test(tc, test_undo_crash_files);
+        tcase_add_test(tc, test_undo_crash_unit);
+        tcase_add_test(tc, test_unit_give_back_on_kill);
+        tcase_add_test(tc, test_unit_give_back_on_removal);
+        tcase_add_test(tc, test_unit_give_back_unanswered);
+        tcase_add_test(tc, test_shutdown_deadline);
+        tcase_add_test(tc, test_report_thread);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
         return s;
