@@ -12,9 +12,14 @@
  * top-level files (one source) or one namespace's directory (one source
  * each). Each source is parsed on its own: a source with any error keeps the
  * set it had in force (its last good one) and reports its errors; the others
- * load. An admin policy ranks above every namespace policy of the same kind
- * (policy-match.c), so the two never tie. The walk is bounded and
- * follows no symlink except kubelet's "NAME.yaml -> ..data/NAME.yaml" and
+ * load. With no last good set (a first load, a new namespace) a source whose
+ * errors are all in single files takes its valid files; one over a bound of
+ * the source as a whole (files, policies, directory entries) or
+ * with two policies that tie takes nothing, so that an over-bound or
+ * ambiguous set is never in force nor kept as a last good one. An admin
+ * policy ranks above every namespace policy of the same kind
+ * (policy-match.c), so the two never tie. The walk is bounded and follows no
+ * symlink except kubelet's "NAME.yaml -> ..data/NAME.yaml" and
  * "..data -> ..TIMESTAMP" inside the directory itself. */
 
 #define POLICY_DIR_NAMESPACES_MAX 512 /* namespace directories; later ones (in name order) ignored */

@@ -269,6 +269,7 @@ typedef struct Walk {
         const char *ns;  /* NULL: the admin's */
         PolicyErrors *errors;
         LoadCtx *ctx;
+        bool source_error; /* an error of the source as a whole: a bound, a tie */
 } Walk;
 
 /* Open NAME in the source's directory: a regular file there, or kubelet's
@@ -374,10 +375,11 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
 }
 
 /* Parse a source's files into *set: bounded count, each on its own (a file
- * with errors adds nothing), then precedence within the source. */
+ * with errors adds nothing), then precedence within the source. A bound of
+ * the source as a whole, or a tie, marks w->source_error. */
 static void load_files(Walk *w, char **names, size_t n, PolicySet *set)
 {
-        size_t n_files = 0;
+        size_t n_files = 0, before;
 
         for (size_t i = 0; i < n; i++) {
                 if (!is_yaml_name(names[i]))
@@ -388,14 +390,20 @@ static void load_files(Walk *w, char **names, size_t n, PolicySet *set)
                         policy_error(w->errors, w->dir, 0, 0,
                                      "more than %d policy files: '%s' and the rest are not read",
                                      POLICY_DIR_FILES_MAX, names[i]);
+                        w->source_error = true;
                         break;
                 }
                 (void)load_one(w, names[i], set);
         }
-        if (w->ns && set->n > POLICY_DIR_POLICIES_MAX)
+        if (w->ns && set->n > POLICY_DIR_POLICIES_MAX) {
                 policy_error(w->errors, w->dir, 0, 0, "%zu policies: a namespace may have at most %d",
                              set->n, POLICY_DIR_POLICIES_MAX);
+                w->source_error = true;
+        }
+        before = n_errors(w->errors);
         (void)policy_set_check_ambiguity(set, w->errors);
+        if (n_errors(w->errors) != before)
+                w->source_error = true;
 }
 
 /* ---- sources ---- */
@@ -417,9 +425,13 @@ static PolicySource *old_source(PolicyDir *d, const char *ns)
 }
 
 /* Decide what a source has in force after this load: its new set if it had
- * no error, else its last good one (the first time: its valid files). The
- * old state is only read, so that a failure leaves it whole. */
-static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, PolicyErrors *errors, size_t before)
+ * no error, else its last good one. With none (a first load, a new
+ * namespace): its valid files when every error was a single file's, else
+ * nothing, so that a set over a bound of the source or with a tie is never
+ * in force nor kept as the last good one. The old state is only read, so
+ * that a failure leaves it whole. */
+static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, bool source_error,
+                         PolicyErrors *errors, size_t before)
 {
         const PolicySource *old = old_source(d, s->namespace);
         PolicySet kept = {};
@@ -434,8 +446,10 @@ static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, PolicyE
         s->failed = true;
         if (old)
                 r = set_append_copies(&kept, &old->set);
-        else
+        else if (!source_error)
                 r = set_append_copies(&kept, cand);
+        else
+                r = 0;
         policy_set_done(cand);
         if (r < 0) {
                 policy_set_done(&kept);
@@ -454,6 +468,8 @@ static void walk_done(Walk *w)
 
 static void list_error(Walk *w, int r)
 {
+        if (r == -E2BIG)
+                w->source_error = true;
         if (r == -E2BIG)
                 policy_error(w->errors, w->dir, 0, 0, "more than %d entries: the rest are not read",
                              POLICY_DIR_ENTRIES_MAX);
@@ -494,7 +510,7 @@ static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns
                 free_names(names, n);
         }
         walk_done(&w);
-        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, w.source_error, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -513,7 +529,7 @@ static int load_admin(PolicyDir *d, LoadCtx *ctx, int top_fd, char **names, size
         list_error(&w, list_r);
         load_files(&w, names, n, &cand);
         walk_done(&w);
-        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, w.source_error, errors, before);
         policy_set_done(&cand);
         return r;
 }

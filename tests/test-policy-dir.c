@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The policy directory on temp dirs: each source on its own (a broken file
  * keeps its source's last good set, the others load), the admin's word at a
- * tie, confinement of a namespace's policies, the bounds, and the symlink
- * rules (kubelet's ..data scheme only). */
+ * tie, confinement of a namespace's policies, the bounds (a source over one,
+ * or with a tie, takes nothing on a first load), and the symlink rules
+ * (kubelet's ..data scheme only). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -677,6 +678,125 @@ START_TEST(test_budget_cancel)
 }
 END_TEST
 
+/* A file of n policies, pods p0 .. p(n-1) (names prefixed). */
+static void put_policies(const char *rel, const char *prefix, int n)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        for (int i = 0; i < n; i++)
+                fprintf(f, "---\n" POL("%s%d", "{pod: \"%s%d\"}"), prefix, i, prefix, i);
+        fclose(f);
+}
+
+static size_t n_of(const PolicySet *set, const char *ns)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < set->n; i++)
+                n += ns && set->policies[i].scope_namespace && !strcmp(set->policies[i].scope_namespace, ns);
+        return n;
+}
+
+/* Over the policy count with no last good set: nothing, at every load
+ * (the oversized set never becomes the last good one); with one, that. */
+START_TEST(test_count_bound_first_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("crowd");
+        mkd("shop");
+        put("admin.yaml", POL("base", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("one", "{}"));
+        put_policies("crowd/p.yaml", "p", 40);
+        put("crowd/q.yaml", "broken: [\n"); /* a file's error too: still nothing */
+        for (int k = 0; k < 2; k++) {
+                load(d, &l);
+                ck_assert_int_eq(l.r, -EINVAL);
+                ck_assert(has_error(&l.e, "/crowd:0:0: 40 policies: a namespace may have at most 32"));
+                ck_assert_uint_eq(n_of(&l.set, "crowd"), 0);
+                ck_assert_uint_eq(l.set.n, 2);
+                ck_assert_uint_eq(l.st.n_failed, 1);
+        }
+        put("crowd/q.yaml", "%s", "");
+        put_policies("crowd/p.yaml", "p", 32); /* at the bound: loads */
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(n_of(&l.set, "crowd"), 32);
+        put_policies("crowd/p.yaml", "n", 33);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(n_of(&l.set, "crowd"), 32); /* the last good */
+        ck_assert_ptr_nonnull(find(&l.set, "crowd", "p31"));
+        ck_assert_ptr_null(find(&l.set, "crowd", "n0"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* The file-count bound is the source's too: its first 32 files are not taken. */
+START_TEST(test_files_bound_first_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char name[64], pol[64];
+
+        mkd("many");
+        for (int i = 0; i <= POLICY_DIR_FILES_MAX; i++) {
+                snprintf(name, sizeof(name), "many/f%02d.yaml", i);
+                snprintf(pol, sizeof(pol), "f%d", i);
+                put_policies(name, pol, i < 1 ? 1 : 0);
+        }
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/many:0:0: more than 32 policy files: 'f32.yaml'"));
+        ck_assert_uint_eq(l.set.n, 0);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* Two policies of a source that tie: nothing of it with no last good set
+ * (the admin's as a namespace's), its last good set with one. */
+START_TEST(test_tie_first_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("shop");
+        put("a.yaml", POL("a1", "{unit: \"web-*.service\"}"));
+        put("b.yaml", POL("a2", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("s1", "{pod: \"web-*\"}"));
+        put("shop/b.yaml", POL("s2", "{pod: \"web-*\"}"));
+        put("shop/c.yaml", POL("s3", "{pod: \"db-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.st.n_failed, 2);
+        ck_assert_uint_eq(l.set.n, 0);
+        load(d, &l);
+        ck_assert_uint_eq(l.set.n, 0);
+
+        put("b.yaml", POL("a2", "{unit: \"db-*.service\"}"));
+        put("shop/b.yaml", POL("s2", "{pod: \"api-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.set.n, 5);
+        put("b.yaml", POL("a3", "{unit: \"web-*.service\"}"));
+        put("shop/b.yaml", POL("s4", "{pod: \"web-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.set.n, 5);
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "a2"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "s2"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
 /* The defaults hold a load of the largest files the other bounds let one
  * namespace have (32 x 256 KiB = 8 MiB), and not a third of them more. */
 START_TEST(test_budget_defaults)
@@ -729,6 +849,9 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_budget_bytes);
         tcase_add_test(tc, test_budget_cancel);
         tcase_add_test(tc, test_budget_defaults);
+        tcase_add_test(tc, test_count_bound_first_load);
+        tcase_add_test(tc, test_files_bound_first_load);
+        tcase_add_test(tc, test_tie_first_load);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -24,8 +24,8 @@
 static char root[256];
 
 #define POL(name)                                                                                           \
-        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: " name                                    \
-        "}\nspec:\n  match: {pod: \"x\"}\n"                                                                 \
+        "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: " name "}\nspec:\n  match: {pod: \"" name \
+        "\"}\n"                                                                                             \
         "  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}\n  actions: [{type: notify}]\n"
 
 static void put(const char *rel, const char *text)
