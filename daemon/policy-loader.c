@@ -128,7 +128,7 @@ static int start_thread(PolicyLoader *l)
 
 int policy_loader_start(PolicyDir *dir, const PolicyDirBudget *budget, PolicyLoader **ret)
 {
-        PolicyDirBudget b = { .bytes_max = POLICY_DIR_LOAD_BYTES_MAX, .usec_max = POLICY_DIR_LOAD_USEC_MAX };
+        PolicyDirBudget b = POLICY_DIR_BUDGET_DEFAULT;
         PolicyLoader *l = calloc(1, sizeof(PolicyLoader));
         int r;
 

@@ -5,7 +5,9 @@
  * files are opened O_NOFOLLOW|O_NONBLOCK (a FIFO must not block the loop) and
  * read up to a bound. The load as a whole has a budget (bytes, wall time, a
  * cancel flag), checked before each file and each namespace and as bytes are
- * read: past it the load is abandoned where it is (report_abandoned). */
+ * read: past it the load is abandoned where it is (report_abandoned). Each
+ * source has a share of it too (share_check): past its share a source stops
+ * reading, as an error of its own, and the load goes on. */
 #include "policy-dir.h"
 
 #include <dirent.h>
@@ -35,6 +37,8 @@ typedef struct LoadCtx {
         char at[256];          /* what was to be read next when it was abandoned */
         bool stopped_in_admin; /* ... in the admin's files, else in namespace stop_ns */
         char stop_ns[64];
+        uint64_t last_now; /* the clock at the last budget_check */
+        uint64_t src_start_usec, src_start_bytes, src_bytes_max, src_usec_max; /* this source's share */
         size_t n_settled;          /* sources of this load settled, in order */
         size_t err_n, err_dropped; /* errors before the source being loaded */
 } LoadCtx;
@@ -61,9 +65,21 @@ static int budget_check(LoadCtx *c, const char *ns, const char *name)
                 return c->abandoned;
         if (c->b->cancel && atomic_load(c->b->cancel))
                 return abandon(c, -ECANCELED, ns, name);
-        if (c->b->usec_max && budget_now(c->b) - c->start_usec >= c->b->usec_max)
+        if (c->b->usec_max || c->b->ns_usec_max || c->b->admin_usec_max)
+                c->last_now = budget_now(c->b);
+        if (c->b->usec_max && c->last_now - c->start_usec >= c->b->usec_max)
                 return abandon(c, -ETIME, ns, name);
         return 0;
+}
+
+/* A source starts its share of the load: ns NULL is the admin's, which
+ * starts with the load. */
+static void share_begin(LoadCtx *c, const char *ns)
+{
+        c->src_start_usec = ns ? c->last_now : c->start_usec;
+        c->src_start_bytes = c->n_bytes;
+        c->src_bytes_max = ns ? c->b->ns_bytes_max : c->b->admin_bytes_max;
+        c->src_usec_max = ns ? c->b->ns_usec_max : c->b->admin_usec_max;
 }
 
 bool policy_dir_valid_namespace(const char *s)
@@ -269,7 +285,35 @@ typedef struct Walk {
         const char *ns;  /* NULL: the admin's */
         PolicyErrors *errors;
         LoadCtx *ctx;
+        bool source_error; /* an error of the source as a whole: a bound, a tie */
+        bool over_share;   /* past its share of the load: read no more */
 } Walk;
+
+/* The source has used up its share of the load (bytes, or time at the
+ * check before file name): it reads no more, and that is its own error. */
+static int share_exceeded(Walk *w, const char *name, bool bytes)
+{
+        char bound[64];
+
+        if (bytes)
+                snprintf(bound, sizeof(bound), "%" PRIu64 " bytes", w->ctx->src_bytes_max);
+        else
+                snprintf(bound, sizeof(bound), "%" PRIu64 " ms", w->ctx->src_usec_max / 1000);
+        policy_error(w->errors, w->dir, 0, 0,
+                     "past %s share of a load (%s): '%s' and the files after it are not read",
+                     w->ns ? "a namespace's" : "the admin's", bound, name);
+        w->source_error = w->over_share = true;
+        return bytes ? -E2BIG : -ETIME;
+}
+
+static int share_check(Walk *w, const char *name)
+{
+        const LoadCtx *c = w->ctx;
+
+        if (c->src_usec_max && c->last_now - c->src_start_usec >= c->src_usec_max)
+                return share_exceeded(w, name, false);
+        return 0;
+}
 
 /* Open NAME in the source's directory: a regular file there, or kubelet's
  * link to "..data/NAME". Anything else is refused, with the reason in *why. */
@@ -345,13 +389,22 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
         _cleanup_close_ int fd = -1;
         const char *why = NULL;
         char path[4096];
+        LoadCtx *c = w->ctx;
         size_t len = 0, n_read = 0, max = POLICY_DIR_FILE_MAX;
-        bool budget_bound = false;
+        bool budget_bound = false, share_bound = false;
+        uint64_t used = c->n_bytes - c->src_start_bytes;
         int r;
 
-        if (w->ctx->b->bytes_max && w->ctx->b->bytes_max - w->ctx->n_bytes < max) {
-                max = (size_t)(w->ctx->b->bytes_max - w->ctx->n_bytes);
+        if (c->src_bytes_max && c->src_bytes_max - used < max) {
+                max = (size_t)(c->src_bytes_max - used);
+                share_bound = true;
+        }
+        /* At a tie with the source's share it is the load that stops. */
+        if (c->b->bytes_max &&
+            (c->b->bytes_max - c->n_bytes < max || (share_bound && c->b->bytes_max - c->n_bytes == max))) {
+                max = (size_t)(c->b->bytes_max - c->n_bytes);
                 budget_bound = true;
+                share_bound = false;
         }
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", w->dir, name) >= sizeof(path))
                 return policy_error(w->errors, w->dir, 0, 0, "a file name too long"), -ENAMETOOLONG;
@@ -361,9 +414,11 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
                 return fd;
         }
         r = read_bounded(fd, max, &text, &len, &n_read);
-        w->ctx->n_bytes += n_read;
+        c->n_bytes += n_read;
         if (r == -EFBIG && budget_bound)
-                return abandon(w->ctx, -E2BIG, w->ns, name);
+                return abandon(c, -E2BIG, w->ns, name);
+        if (r == -EFBIG && share_bound)
+                return share_exceeded(w, name, true);
         if (r == -EFBIG)
                 policy_error(w->errors, path, 0, 0, "larger than %d KiB", POLICY_DIR_FILE_MAX / 1024);
         else if (r < 0)
@@ -374,28 +429,39 @@ static int load_one(Walk *w, const char *name, PolicySet *set)
 }
 
 /* Parse a source's files into *set: bounded count, each on its own (a file
- * with errors adds nothing), then precedence within the source. */
+ * with errors adds nothing), then precedence within the source. A bound of
+ * the source as a whole, or a tie, marks w->source_error. */
 static void load_files(Walk *w, char **names, size_t n, PolicySet *set)
 {
-        size_t n_files = 0;
+        size_t n_files = 0, before;
 
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !w->over_share; i++) {
                 if (!is_yaml_name(names[i]))
                         continue;
                 if (budget_check(w->ctx, w->ns, names[i]) < 0)
                         return;
+                if (share_check(w, names[i]) < 0)
+                        break;
                 if (++n_files > POLICY_DIR_FILES_MAX) {
                         policy_error(w->errors, w->dir, 0, 0,
                                      "more than %d policy files: '%s' and the rest are not read",
                                      POLICY_DIR_FILES_MAX, names[i]);
+                        w->source_error = true;
                         break;
                 }
                 (void)load_one(w, names[i], set);
         }
-        if (w->ns && set->n > POLICY_DIR_POLICIES_MAX)
+        if (w->over_share) /* a part of the source: its count and ties say nothing */
+                return;
+        if (w->ns && set->n > POLICY_DIR_POLICIES_MAX) {
                 policy_error(w->errors, w->dir, 0, 0, "%zu policies: a namespace may have at most %d",
                              set->n, POLICY_DIR_POLICIES_MAX);
+                w->source_error = true;
+        }
+        before = n_errors(w->errors);
         (void)policy_set_check_ambiguity(set, w->errors);
+        if (n_errors(w->errors) != before)
+                w->source_error = true;
 }
 
 /* ---- sources ---- */
@@ -417,9 +483,13 @@ static PolicySource *old_source(PolicyDir *d, const char *ns)
 }
 
 /* Decide what a source has in force after this load: its new set if it had
- * no error, else its last good one (the first time: its valid files). The
- * old state is only read, so that a failure leaves it whole. */
-static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, PolicyErrors *errors, size_t before)
+ * no error, else its last good one. With none (a first load, a new
+ * namespace): its valid files when every error was a single file's, else
+ * nothing, so that a set over a bound of the source or with a tie is never
+ * in force nor kept as the last good one. The old state is only read, so
+ * that a failure leaves it whole. */
+static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, bool source_error,
+                         PolicyErrors *errors, size_t before)
 {
         const PolicySource *old = old_source(d, s->namespace);
         PolicySet kept = {};
@@ -434,8 +504,10 @@ static int source_settle(PolicyDir *d, PolicySource *s, PolicySet *cand, PolicyE
         s->failed = true;
         if (old)
                 r = set_append_copies(&kept, &old->set);
-        else
+        else if (!source_error)
                 r = set_append_copies(&kept, cand);
+        else
+                r = 0;
         policy_set_done(cand);
         if (r < 0) {
                 policy_set_done(&kept);
@@ -454,6 +526,8 @@ static void walk_done(Walk *w)
 
 static void list_error(Walk *w, int r)
 {
+        if (r == -E2BIG)
+                w->source_error = true;
         if (r == -E2BIG)
                 policy_error(w->errors, w->dir, 0, 0, "more than %d entries: the rest are not read",
                              POLICY_DIR_ENTRIES_MAX);
@@ -476,6 +550,7 @@ static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns
         if (!s->namespace)
                 return -ENOMEM;
         snprintf(dir, sizeof(dir), "%s/%s", d->path, s->namespace);
+        share_begin(ctx, ns);
         w.dfd = openat(top_fd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (w.dfd < 0 && (errno == ELOOP || errno == ENOTDIR))
                 policy_error(errors, dir, 0, 0,
@@ -494,7 +569,7 @@ static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns
                 free_names(names, n);
         }
         walk_done(&w);
-        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, w.source_error, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -510,10 +585,11 @@ static int load_admin(PolicyDir *d, LoadCtx *ctx, int top_fd, char **names, size
         w.dfd = fcntl(top_fd, F_DUPFD_CLOEXEC, 3);
         if (w.dfd < 0)
                 return -errno;
+        share_begin(ctx, NULL);
         list_error(&w, list_r);
         load_files(&w, names, n, &cand);
         walk_done(&w);
-        r = ctx->abandoned ?: source_settle(d, s, &cand, errors, before);
+        r = ctx->abandoned ?: source_settle(d, s, &cand, w.source_error, errors, before);
         policy_set_done(&cand);
         return r;
 }
@@ -711,8 +787,7 @@ int policy_dir_new(const char *path, PolicyDir **ret)
 
         if (!d)
                 return -ENOMEM;
-        d->budget = (PolicyDirBudget){ .bytes_max = POLICY_DIR_LOAD_BYTES_MAX,
-                                       .usec_max = POLICY_DIR_LOAD_USEC_MAX };
+        d->budget = POLICY_DIR_BUDGET_DEFAULT;
         d->path = strdup(path);
         if (!d->path) {
                 free(d);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The policy directory on temp dirs: each source on its own (a broken file
  * keeps its source's last good set, the others load), the admin's word at a
- * tie, confinement of a namespace's policies, the bounds, and the symlink
- * rules (kubelet's ..data scheme only). */
+ * tie, confinement of a namespace's policies, the bounds (a source over one,
+ * or with a tie, takes nothing on a first load), each source's share of a
+ * load, and the symlink rules (kubelet's ..data scheme only). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -677,29 +678,287 @@ START_TEST(test_budget_cancel)
 }
 END_TEST
 
-/* The defaults hold a load of the largest files the other bounds let one
- * namespace have (32 x 256 KiB = 8 MiB), and not a third of them more. */
-START_TEST(test_budget_defaults)
+/* A file of n policies, pods p0 .. p(n-1) (names prefixed). */
+static void put_policies(const char *rel, const char *prefix, int n)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        for (int i = 0; i < n; i++)
+                fprintf(f, "---\n" POL("%s%d", "{pod: \"%s%d\"}"), prefix, i, prefix, i);
+        fclose(f);
+}
+
+static size_t n_of(const PolicySet *set, const char *ns)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < set->n; i++)
+                n += ns && set->policies[i].scope_namespace && !strcmp(set->policies[i].scope_namespace, ns);
+        return n;
+}
+
+/* Over the policy count with no last good set: nothing, at every load
+ * (the oversized set never becomes the last good one); with one, that. */
+START_TEST(test_count_bound_first_load)
 {
         static Load l;
         PolicyDir *d = dir_new();
+
+        mkd("crowd");
+        mkd("shop");
+        put("admin.yaml", POL("base", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("one", "{}"));
+        put_policies("crowd/p.yaml", "p", 40);
+        put("crowd/q.yaml", "broken: [\n"); /* a file's error too: still nothing */
+        for (int k = 0; k < 2; k++) {
+                load(d, &l);
+                ck_assert_int_eq(l.r, -EINVAL);
+                ck_assert(has_error(&l.e, "/crowd:0:0: 40 policies: a namespace may have at most 32"));
+                ck_assert_uint_eq(n_of(&l.set, "crowd"), 0);
+                ck_assert_uint_eq(l.set.n, 2);
+                ck_assert_uint_eq(l.st.n_failed, 1);
+        }
+        put("crowd/q.yaml", "%s", "");
+        put_policies("crowd/p.yaml", "p", 32); /* at the bound: loads */
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(n_of(&l.set, "crowd"), 32);
+        put_policies("crowd/p.yaml", "n", 33);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(n_of(&l.set, "crowd"), 32); /* the last good */
+        ck_assert_ptr_nonnull(find(&l.set, "crowd", "p31"));
+        ck_assert_ptr_null(find(&l.set, "crowd", "n0"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* The file-count bound is the source's too: its first 32 files are not taken. */
+START_TEST(test_files_bound_first_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char name[64], pol[64];
+
+        mkd("many");
+        for (int i = 0; i <= POLICY_DIR_FILES_MAX; i++) {
+                snprintf(name, sizeof(name), "many/f%02d.yaml", i);
+                snprintf(pol, sizeof(pol), "f%d", i);
+                put_policies(name, pol, i < 1 ? 1 : 0);
+        }
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/many:0:0: more than 32 policy files: 'f32.yaml'"));
+        ck_assert_uint_eq(l.set.n, 0);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* Two policies of a source that tie: nothing of it with no last good set
+ * (the admin's as a namespace's), its last good set with one. */
+START_TEST(test_tie_first_load)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("shop");
+        put("a.yaml", POL("a1", "{unit: \"web-*.service\"}"));
+        put("b.yaml", POL("a2", "{unit: \"web-*.service\"}"));
+        put("shop/a.yaml", POL("s1", "{pod: \"web-*\"}"));
+        put("shop/b.yaml", POL("s2", "{pod: \"web-*\"}"));
+        put("shop/c.yaml", POL("s3", "{pod: \"db-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.st.n_failed, 2);
+        ck_assert_uint_eq(l.set.n, 0);
+        load(d, &l);
+        ck_assert_uint_eq(l.set.n, 0);
+
+        put("b.yaml", POL("a2", "{unit: \"db-*.service\"}"));
+        put("shop/b.yaml", POL("s2", "{pod: \"api-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.set.n, 5);
+        put("b.yaml", POL("a3", "{unit: \"web-*.service\"}"));
+        put("shop/b.yaml", POL("s4", "{pod: \"web-*\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(l.set.n, 5);
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "a2"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "s2"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+static void put_max_files(const char *ns, int from, int n)
+{
         char *big = malloc(POLICY_DIR_FILE_MAX + 1);
         char name[64];
 
+        ck_assert_ptr_nonnull(big);
         memset(big, '#', POLICY_DIR_FILE_MAX);
         big[POLICY_DIR_FILE_MAX] = '\0';
-        for (int n = 0; n < 3; n++) {
-                snprintf(name, sizeof(name), "n%d", n);
-                mkd(name);
-                for (int i = 0; i < POLICY_DIR_FILES_MAX; i++) {
-                        snprintf(name, sizeof(name), "n%d/f%02d.yaml", n, i);
-                        put(name, "%s", big);
-                }
+        for (int i = from; i < from + n; i++) {
+                snprintf(name, sizeof(name), "%s/f%02d.yaml", ns, i);
+                put(name, "%s", big);
         }
         free(big);
+}
+
+/* The defaults: namespaces named to be read first, with the largest files
+ * the other bounds allow (32 x 256 KiB each, what once used up the whole
+ * load's bytes), cost only themselves: each stops at its share, as its own
+ * error, and the admin's and a later namespace's edits load. */
+START_TEST(test_share_bytes_defaults)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+
+        mkd("aaa");
+        mkd("bbb");
+        mkd("zzz");
+        put("admin.yaml", POL("base", "{unit: \"web-*.service\"}"));
+        put("aaa/a.yaml", POL("good", "{}"));
+        put("zzz/a.yaml", POL("z1", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+
+        put_max_files("aaa", 0, POLICY_DIR_FILES_MAX - 1); /* 31 files before a.yaml: within the count */
+        put_max_files("bbb", 0, POLICY_DIR_FILES_MAX);
+        put("zzz/a.yaml", POL("z2", "{}"));
+        put("admin.yaml", POL("base2", "{unit: \"web-*.service\"}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/aaa:0:0: past a namespace's share of a load ("));
+        ck_assert(has_error(&l.e, "/bbb:0:0: past a namespace's share of a load ("));
+        ck_assert_uint_eq(l.st.n_failed, 2);
+        ck_assert_uint_le(l.st.n_bytes, 2 * (POLICY_DIR_NS_BYTES_MAX + POLICY_DIR_FILE_MAX) + 4096);
+        ck_assert_ptr_nonnull(find(&l.set, "aaa", "good")); /* its last good set */
+        ck_assert_uint_eq(n_of(&l.set, "bbb"), 0);          /* a first load: nothing */
+        ck_assert_ptr_nonnull(find(&l.set, "zzz", "z2"));
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "base2"));
+        ck_assert_uint_eq(l.set.n, 3);
+        for (size_t i = 0; i < policy_dir_n_sources(d); i++) {
+                const PolicySource *s = policy_dir_source(d, i);
+                ck_assert_int_eq(s->failed, s->namespace && strcmp(s->namespace, "zzz") != 0);
+        }
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* Bytes, on a small share: the file that crosses it is not taken, nor the
+ * ones after it, and nothing before it is (a first load). */
+START_TEST(test_share_bytes)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char msg[160];
+        uint64_t one;
+
+        mkd("a");
+        mkd("b");
+        put("a/x1.yaml", POL("x1", "{pod: \"x1\"}"));
+        put("a/x2.yaml", POL("x2", "{pod: \"x2\"}"));
+        put("a/x3.yaml", POL("x3", "{pod: \"x3\"}"));
+        put("b/x.yaml", POL("bx", "{pod: \"x\"}"));
+        one = file_size("a/x1.yaml");
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .ns_bytes_max = 2 * one - 1 });
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        snprintf(msg, sizeof(msg),
+                 "/a:0:0: past a namespace's share of a load (%" PRIu64
+                 " bytes): 'x2.yaml' and the files after it are not read",
+                 2 * one - 1);
+        ck_assert_msg(has_error(&l.e, msg), "%s", l.e.n ? l.e.msg[0] : "");
+        ck_assert_uint_eq(l.e.n, 1);
+        ck_assert_uint_eq(l.set.n, 1);
+        ck_assert_ptr_nonnull(find(&l.set, "b", "bx"));
+        ck_assert_uint_eq(l.st.n_bytes, 2 * one + file_size("b/x.yaml"));
+
+        /* Exactly at the share: loaded. */
+        policy_dir_set_budget(d, &(PolicyDirBudget){ .ns_bytes_max = 3 * one });
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.set.n, 4);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* Time, on the fake clock: a namespace past its share is its own error and
+ * keeps its last good set; the next namespace starts a share of its own. */
+START_TEST(test_share_time)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        FakeClock clock = { .step = USEC_PER_SEC };
+        const PolicyDirBudget b = { .ns_usec_max = 2 * USEC_PER_SEC,
+                                    .now_usec = fake_now,
+                                    .userdata = &clock };
+
+        mkd("a");
+        mkd("b");
+        put("1.yaml", POL("one", "{unit: \"one.service\"}"));
+        put("a/x1.yaml", POL("x1", "{pod: \"x1\"}"));
+        put("a/x2.yaml", POL("x2", "{pod: \"x2\"}"));
+        put("a/x3.yaml", POL("x3", "{pod: \"x3\"}"));
+        put("b/x1.yaml", POL("b1", "{pod: \"x1\"}"));
+        /* The clock: start 1 s, 1.yaml 2 s, namespace a 3 s (its share
+         * starts), a/x1.yaml 4 s, a/x2.yaml 5 s: past it. b: 6 s, 7 s. */
+        policy_dir_set_budget(d, &b);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/a:0:0: past a namespace's share of a load (2000 ms): 'x2.yaml' and the "
+                                  "files after it are not read"));
+        ck_assert_uint_eq(l.e.n, 1);
+        ck_assert_uint_eq(n_of(&l.set, "a"), 0);
+        ck_assert_uint_eq(n_of(&l.set, "b"), 1);
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "one"));
+
+        policy_dir_set_budget(d, &(PolicyDirBudget){});
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(n_of(&l.set, "a"), 3);
+        put("a/x1.yaml", POL("x1new", "{pod: \"x1\"}"));
+        clock.now = 0;
+        policy_dir_set_budget(d, &b);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert_uint_eq(n_of(&l.set, "a"), 3);
+        ck_assert_ptr_nonnull(find(&l.set, "a", "x1"));
+        ck_assert_ptr_null(find(&l.set, "a", "x1new"));
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
+/* The whole load's byte bound still bounds the work: namespaces that stay
+ * within their shares but together pass it hold back the ones after them. */
+START_TEST(test_budget_total_with_shares)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        PolicyDirBudget b = POLICY_DIR_BUDGET_DEFAULT;
+
+        mkd("n0");
+        mkd("n1");
+        mkd("n2");
+        put_max_files("n0", 0, 4);
+        put_max_files("n1", 0, 4);
+        put_max_files("n2", 0, 4);
+        b.bytes_max = 8 * POLICY_DIR_FILE_MAX + 100;
+        policy_dir_set_budget(d, &b);
         load(d, &l);
         ck_assert_int_eq(l.r, -E2BIG);
-        ck_assert_uint_eq(l.st.n_bytes, POLICY_DIR_LOAD_BYTES_MAX + 1);
+        ck_assert_uint_eq(l.st.n_bytes, 8 * POLICY_DIR_FILE_MAX + 101);
         ck_assert_ptr_nonnull(strstr(l.e.msg[0], "at 'n2/f00.yaml': 'n2' and the namespaces after it keep"));
         ck_assert_uint_eq(policy_dir_n_sources(d), 3); /* the admin's, n0, n1: n2 had nothing */
         policy_set_done(&l.set);
@@ -728,7 +987,13 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_budget_time);
         tcase_add_test(tc, test_budget_bytes);
         tcase_add_test(tc, test_budget_cancel);
-        tcase_add_test(tc, test_budget_defaults);
+        tcase_add_test(tc, test_count_bound_first_load);
+        tcase_add_test(tc, test_files_bound_first_load);
+        tcase_add_test(tc, test_tie_first_load);
+        tcase_add_test(tc, test_share_bytes_defaults);
+        tcase_add_test(tc, test_share_bytes);
+        tcase_add_test(tc, test_share_time);
+        tcase_add_test(tc, test_budget_total_with_shares);
         suite_add_tcase(s, tc);
         return s;
 }
