@@ -6,7 +6,7 @@
  *
  * The first load runs before the loop, on the main thread: the cgroups are
  * bound to the policies from the first walk on, and it is bounded by the
- * load's budget (5 s, 16 MiB), within any start timeout. Then the PolicyDir
+ * load's budget (POLICY_DIR_BUDGET_DEFAULT), within any start timeout. Then the PolicyDir
  * goes to the loader thread (policy-loader.c), which does every reload: the
  * loop only asks and, when the result's eventfd is readable, swaps it in. */
 #include <errno.h>
