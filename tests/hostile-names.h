@@ -55,6 +55,8 @@ static void hostile_make_names(void)
         HOSTILE_ADD("backslash", "a\\b\\");
         HOSTILE_ADD("systemd escape", "system-systemd\\x2dfsck.slice");
         HOSTILE_ADD("newline", "a\nb\r\n");
+        HOSTILE_ADD("journal field injection", "x\nPRIORITY=0\n_PID=1\nMESSAGE=y");
+        HOSTILE_ADD("journal binary-form lookalike", "MESSAGE\n\x05\0\0\0\0\0\0\0hello\n");
         for (int c = 0x01; c <= 0x1f; c++) {
                 char b[3] = { 'x', (char)c, 'y' };
                 hostile_add("control", b, 3);
