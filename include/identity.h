@@ -48,9 +48,12 @@ typedef struct CgroupIdentity {
 } CgroupIdentity;
 
 /* A container's name from kubelet's /var/log/containers/<pod>_<ns>_<name>-<id>.log
- * entries (no API needed). getdents64, no allocation. -ENOENT if none. */
+ * entries (no API needed). getdents64, no allocation. Only an entry of the
+ * container's own pod counts: pod and ns are its pod cgroup's names, and
+ * until they are known (NULL or "") there is no answer. -ENOENT if none. */
 #define CONTAINER_NAME_MAX 64
-int container_log_lookup(int logdir_fd, const char *container_id, char name[CONTAINER_NAME_MAX]);
+int container_log_lookup(int logdir_fd, const char *container_id, const char *pod, const char *ns,
+                         char name[CONTAINER_NAME_MAX]);
 
 /* Whether the cgroup at path (len bytes, from the hierarchy's root, no
  * trailing '/') is the kubepods root, where kubelet's cgroups are: exactly
@@ -95,3 +98,7 @@ int pod_log_entry_parse(const char *name, size_t len, char ns[POD_NAMESPACE_MAX]
 /* /var/log/containers: "<pod>_<namespace>_<container>-<id>.log". */
 int container_log_entry_parse(const char *name, size_t len, char container[CONTAINER_NAME_MAX],
                               char id[CONTAINER_ID_MAX]);
+/* The same, with the pod and namespace the entry names. */
+int container_log_entry_parse_pod(const char *name, size_t len, char pod[POD_NAME_MAX],
+                                  char ns[POD_NAMESPACE_MAX], char container[CONTAINER_NAME_MAX],
+                                  char id[CONTAINER_ID_MAX]);

@@ -18,7 +18,8 @@ typedef struct Binding {
         uint64_t rank_usage, rank_at; /* select: memory usage, read once per evaluation time */
         bool node_news;               /* engine_node_update: new node figures for this binding */
         bool refused;                 /* every step would be refused here (select skips it) */
-        bool failed; /* select: a step failed here in this episode (engine_step_failed): skip it */
+        bool failed;       /* select: a step failed here in this episode (engine_step_failed): skip it */
+        bool sel_eligible; /* select: eligible when its policy's SelectCache was made */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -29,6 +30,28 @@ typedef struct Binding {
  * that restarts a unit would otherwise restart it as fast as it comes back).
  * Fixed size; the oldest entry makes room. */
 #define HISTORY_MAX 256
+
+/* select: the policy's count-th eligible binding in its order, made once per
+ * evaluation and reused by every binding of the policy decided then, so that
+ * a node update that makes thousands of bindings due costs one scan per
+ * policy, not one per binding. Valid while `at` and `gen` match: the engine's
+ * gen moves at each entry point and whenever what a choice rests on changes
+ * (bindings made or dropped, a step failed, a new episode). */
+#define SELECT_CACHE_MAX 16
+#define SELECT_COUNT_MAX 64 /* policy-compile.c: count is 1 to 64 */
+
+typedef struct RankKey {
+        unsigned importance;
+        uint64_t usage;
+        uint32_t slot;
+} RankKey;
+
+typedef struct SelectCache {
+        const Policy *policy; /* NULL: free */
+        uint64_t at, gen;
+        bool full; /* `count` bindings are eligible: last is the count-th */
+        RankKey last;
+} SelectCache;
 
 typedef struct StepHistory {
         uint64_t key; /* hash of the path and the policy (name, namespace, content); 0: free */
@@ -50,6 +73,9 @@ struct Engine {
                               * does not cost a scan of every binding */
         uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
         StepHistory history[HISTORY_MAX];
+        uint64_t select_gen;
+        unsigned select_next; /* the cache entry to reuse next when none is free */
+        SelectCache select_cache[SELECT_CACHE_MAX];
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -165,6 +191,7 @@ static void unbind(Engine *e, bool tell_host, const Cgroup *c, int kind, uint64_
 {
         Binding *b = binding_of(e, c, kind);
 
+        e->select_gen++; /* select: the cached choices counted it */
         if (b)
                 history_save(e, b, now);
         /* Only cgroup policies ask the v1 watcher for anything. */
@@ -252,6 +279,7 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
         Binding *old = binding_of(e, c, kind), *b;
         int idx;
 
+        e->select_gen++; /* select: a binding made, changed or dropped */
         idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
         if (idx < 0) {
                 end_episode(e, old);
@@ -339,6 +367,7 @@ static void bind(Engine *e, const Cgroup *c, uint64_t now)
 
 void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
 {
+        e->select_gen++;
         e->set = set ? *set : (PolicySet){};
         e->has_set = set != NULL;
         /* Pointers into the old set die with it: detach first, rebind below. */
@@ -410,36 +439,116 @@ static uint64_t rank_usage(Engine *e, Binding *b, uint64_t now)
         return b->rank_usage;
 }
 
+static RankKey rank_key(Engine *e, Binding *b, uint64_t now)
+{
+        return (RankKey){ b->importance, rank_usage(e, b, now), b->cgroup->slot };
+}
+
 /* Whether a comes before b in the policy's selection order. */
-static bool ranks_before(Engine *e, SelectBy by, Binding *a, Binding *b, uint64_t now)
+static bool key_before(SelectBy by, const RankKey *a, const RankKey *b)
 {
         if (by == SELECT_LEAST_IMPORTANT && a->importance != b->importance)
                 return a->importance < b->importance;
-        uint64_t ua = rank_usage(e, a, now), ub = rank_usage(e, b, now);
-        if (ua != ub)
-                return ua > ub;
-        return a->cgroup->slot < b->cgroup->slot; /* a stable order for equals */
+        if (a->usage != b->usage)
+                return a->usage > b->usage;
+        return a->slot < b->slot; /* a stable order for equals */
+}
+
+static bool eligible(const Binding *b)
+{
+        return !b->refused && !b->failed && combined(b);
+}
+
+static void select_invalidate(Engine *e)
+{
+        e->select_gen++;
+}
+
+static SelectCache *select_cache_find(Engine *e, const Policy *p, uint64_t now)
+{
+        for (unsigned i = 0; i < SELECT_CACHE_MAX; i++) {
+                SelectCache *sc = &e->select_cache[i];
+                /* now 0 (tests): usage is read again on each look, so is the choice */
+                if (sc->policy == p && sc->at == now && sc->gen == e->select_gen && now != 0)
+                        return sc;
+        }
+        return NULL;
+}
+
+/* The first `count` eligible bindings of p, kept sorted in a bounded array:
+ * O(n * count) at worst, one pass. */
+static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
+{
+        RankKey top[SELECT_COUNT_MAX];
+        unsigned n = 0, k = p->select_count == 0 ? 1 : p->select_count;
+        SelectCache *sc = NULL;
+
+        if (k > SELECT_COUNT_MAX)
+                k = SELECT_COUNT_MAX;
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *o = e->by_slot[i];
+                if (!o || o->policy != p)
+                        continue;
+                o->sel_eligible = eligible(o);
+                if (!o->sel_eligible)
+                        continue;
+                RankKey key = rank_key(e, o, now);
+                if (n == k && !key_before(p->select_by, &key, &top[n - 1]))
+                        continue;
+                unsigned j = n < k ? n++ : n - 1;
+                for (; j > 0 && key_before(p->select_by, &key, &top[j - 1]); j--)
+                        top[j] = top[j - 1];
+                top[j] = key;
+        }
+        for (unsigned i = 0; i < SELECT_CACHE_MAX && !sc; i++)
+                if (!e->select_cache[i].policy || e->select_cache[i].policy == p ||
+                    e->select_cache[i].gen != e->select_gen)
+                        sc = &e->select_cache[i];
+        if (!sc) {
+                sc = &e->select_cache[e->select_next];
+                e->select_next = (e->select_next + 1) % SELECT_CACHE_MAX;
+        }
+        *sc = (SelectCache){ .policy = p, .at = now, .gen = e->select_gen, .full = n == k };
+        if (n > 0)
+                sc->last = top[n - 1];
+        return sc;
+}
+
+/* b's triggers changed since its policy's cache was made (engine_tick reads
+ * usage and decides binding by binding): the count-th moves only if b is
+ * at or before it. */
+static void select_note(Engine *e, Binding *b, uint64_t now)
+{
+        SelectCache *sc = select_cache_find(e, b->policy, now);
+        bool el = eligible(b);
+
+        if (!sc || el == b->sel_eligible)
+                return;
+        b->sel_eligible = el;
+        RankKey key = rank_key(e, b, now);
+        if (!sc->full || !key_before(b->policy->select_by, &sc->last, &key))
+                sc->policy = NULL;
 }
 
 /* select: whether b is among the policy's first `count` of the bindings whose
- * triggers hold now. Scans the bindings: only when a step is due. */
+ * triggers hold now: fewer than `count` eligible others come before it, that
+ * is, the count-th eligible does not come before b (b itself may be it). */
 static bool is_selected(Engine *e, Binding *b, uint64_t now)
 {
         const Policy *p = b->policy;
-        unsigned before = 0;
+        SelectCache *sc;
 
         /* Where the steps would be refused (the root, a QoS slice, ...), the choice
          * falls on the next. */
         if (b->refused || b->failed)
                 return false;
-        for (unsigned i = 0; i < e->n_slots; i++) {
-                Binding *o = e->by_slot[i];
-                if (!o || o == b || o->policy != p || o->refused || o->failed || !combined(o))
-                        continue;
-                if (ranks_before(e, p->select_by, o, b, now) && ++before >= p->select_count)
-                        return false;
-        }
-        return true;
+        sc = select_cache_find(e, p, now);
+        if (!sc)
+                sc = select_cache_make(e, p, now);
+        if (!sc->full)
+                return true;
+        RankKey key = rank_key(e, b, now);
+        return !key_before(p->select_by, &sc->last, &key);
 }
 
 static void decide(Engine *e, Binding *b, uint64_t now)
@@ -453,6 +562,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
         policy_state_update(b->policy, &b->state, combined(b), now, &ed.d);
         if (ed.d.fired)
                 b->ran_steps = 0;
+        if (select)
+                select_note(e, b, now);
         if (select && ed.d.run_steps && !is_selected(e, b, now)) {
                 /* Not this one (now): the steps did not run, so they stay due and the
                  * choice is made again at the next evaluation. */
@@ -469,8 +580,10 @@ static void decide(Engine *e, Binding *b, uint64_t now)
         bool quiet = select && b->ran_steps == 0;
         if (ed.d.cleared)
                 b->ran_steps = 0;
-        if (b->state.phase == POLICY_IDLE)
+        if (b->state.phase == POLICY_IDLE && b->failed) {
                 b->failed = false; /* a new episode tries it again */
+                select_invalidate(e);
+        }
         ed.phase = b->state.phase;
         b->next_usec = ed.d.next_usec;
         if (b->next_sample_usec && (b->next_usec == 0 || b->next_sample_usec < b->next_usec))
@@ -495,6 +608,7 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
         const Cgroup *c = r->cgroup;
         Binding *b;
 
+        select_invalidate(e);
         if (!c)
                 return;
         switch (r->type) {
@@ -573,6 +687,7 @@ void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
                 if (node)
                         evaluate_windows(b, now);
         }
+        select_invalidate(e); /* every binding's triggers moved */
         for (unsigned i = 0; i < e->n_slots; i++)
                 if (e->by_slot[i] && e->by_slot[i]->node_news)
                         decide(e, e->by_slot[i], now);
@@ -583,6 +698,7 @@ void engine_tick(Engine *e, uint64_t now)
 {
         uint64_t next = 0;
 
+        select_invalidate(e);
         e->retry_usec = 0; /* due bindings are evaluated below; only failures from now count */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *b = e->by_slot[i];
@@ -633,6 +749,7 @@ void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t no
         if (!b || b->policy != p || b->policy->select_by == SELECT_EACH || b->state.phase == POLICY_IDLE)
                 return;
         b->failed = true;
+        select_invalidate(e);
         /* The others of this policy kept the step due: choose again now, not at the
          * next record or window bucket. */
         for (unsigned i = 0; i < e->n_slots; i++) {

@@ -70,8 +70,13 @@ CgroupKind cgroup_kind_from_name(CgroupKind parent_kind, bool kubepods_root, con
                 if (has_prefix(name, len, "pod"))
                         return CGROUP_KIND_POD;
         }
-        if (parent_kind == CGROUP_KIND_POD || parent_kind == CGROUP_KIND_CONTAINER)
+        /* Only kubelet's own level: what a tenant makes inside its container (a
+         * cri-containerd-<id>.scope of its choosing included) is not a container,
+         * else it would take another container's name, maybe of another pod. */
+        if (parent_kind == CGROUP_KIND_POD)
                 return has_prefix(name, len, "crio-conmon-") ? CGROUP_KIND_OTHER : CGROUP_KIND_CONTAINER;
+        if (parent_kind == CGROUP_KIND_CONTAINER)
+                return CGROUP_KIND_OTHER;
         if (has_suffix(name, len, ".slice"))
                 return CGROUP_KIND_SLICE;
         if (has_suffix(name, len, ".scope"))
@@ -190,8 +195,9 @@ int pod_log_entry_parse(const char *name, size_t len, char ns[POD_NAMESPACE_MAX]
         return 0;
 }
 
-int container_log_entry_parse(const char *name, size_t len, char container[CONTAINER_NAME_MAX],
-                              char id[CONTAINER_ID_MAX])
+int container_log_entry_parse_pod(const char *name, size_t len, char pod[POD_NAME_MAX],
+                                  char ns[POD_NAMESPACE_MAX], char container[CONTAINER_NAME_MAX],
+                                  char id[CONTAINER_ID_MAX])
 {
         const char *first, *second, *dash;
 
@@ -215,9 +221,19 @@ int container_log_entry_parse(const char *name, size_t len, char container[CONTA
         for (size_t i = 0; i < id_len; i++)
                 if (!is_hex_or_dash(dash[1 + i], 0))
                         return -EINVAL;
+        copy_part(pod, name, (size_t)(first - name));
+        copy_part(ns, first + 1, ns_len);
         copy_part(container, second + 1, c_len);
         copy_part(id, dash + 1, id_len);
         return 0;
+}
+
+int container_log_entry_parse(const char *name, size_t len, char container[CONTAINER_NAME_MAX],
+                              char id[CONTAINER_ID_MAX])
+{
+        char pod[POD_NAME_MAX], ns[POD_NAMESPACE_MAX];
+
+        return container_log_entry_parse_pod(name, len, pod, ns, container, id);
 }
 
 struct pod_lookup {
@@ -250,28 +266,30 @@ int pod_log_lookup(int logdir_fd, const char *uid, char ns[POD_NAMESPACE_MAX], c
 }
 
 struct container_lookup {
-        const char *id;
+        const char *id, *pod, *ns;
         char *name;
 };
 
 static int match_container_log(const char *e, unsigned char type, void *userdata)
 {
         struct container_lookup *l = userdata;
-        char name[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX];
+        char name[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX], pod[POD_NAME_MAX], ns[POD_NAMESPACE_MAX];
 
         (void)type;
-        if (container_log_entry_parse(e, strlen(e), name, id) < 0 || strcmp(id, l->id) != 0)
+        if (container_log_entry_parse_pod(e, strlen(e), pod, ns, name, id) < 0 || strcmp(id, l->id) != 0 ||
+            strcmp(pod, l->pod) != 0 || strcmp(ns, l->ns) != 0)
                 return 0;
         memcpy(l->name, name, strlen(name) + 1);
         return 1;
 }
 
-int container_log_lookup(int logdir_fd, const char *cid, char name[CONTAINER_NAME_MAX])
+int container_log_lookup(int logdir_fd, const char *cid, const char *pod, const char *ns,
+                         char name[CONTAINER_NAME_MAX])
 {
-        struct container_lookup l = { .id = cid, .name = name };
+        struct container_lookup l = { .id = cid, .pod = pod, .ns = ns, .name = name };
         int r;
 
-        if (!cid[0])
+        if (!cid[0] || !pod || !pod[0] || !ns || !ns[0])
                 return -ENOENT;
         r = dir_for_each(logdir_fd, match_container_log, &l);
         return r > 0 ? 0 : r;

@@ -133,7 +133,7 @@ void json_escape(JsonWriter *w, const char *s, size_t len)
                         i++;
                         continue;
                 }
-                if (n > 1) {
+                if (n > 1 && !(cp >= 0x80 && cp <= 0x9f)) {
                         json_raw(w, s + i, n);
                 } else if (cp == '"' || cp == '\\') {
                         esc[0] = '\\', esc[1] = (char)cp;
@@ -144,7 +144,10 @@ void json_escape(JsonWriter *w, const char *s, size_t len)
                         json_raw(w, "\\t", 2);
                 } else if (cp == '\r') {
                         json_raw(w, "\\r", 2);
-                } else if (cp < 0x20 || cp == 0x7f) {
+                } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) {
+                        /* C1 controls too: readers that sanitize text (the D-Bus
+                         * signal, utf8_sanitize) would otherwise rewrite them
+                         * into escapes that are not JSON. */
                         snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
                         json_raw(w, esc, 6);
                 } else

@@ -160,6 +160,8 @@ void watcher_resolve_names(Watcher *w, const Cgroup *c); /* pod and container na
 void watcher_refuse_full(Watcher *w, Cgroup *parent); /* children of parent dropped: no room */
 void watcher_refill(Watcher *w);                      /* look for them again */
 void watcher_resolve_waiting(Watcher *w);             /* names of every cgroup still without */
+/* c is a container of the pod named pod in namespace ns (its pod's names known). */
+bool watcher_container_of_pod(const Cgroup *c, const char *pod, const char *ns);
 
 /* watcher-logs.c */
 void watcher_logs_init(Watcher *w);

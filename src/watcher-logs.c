@@ -144,13 +144,16 @@ static void pod_entry(Watcher *w, const char *name, size_t len)
 static void container_entry(Watcher *w, const char *name, size_t len)
 {
         char cname[CONTAINER_NAME_MAX], id[CONTAINER_ID_MAX], have[CONTAINER_ID_MAX];
+        char pod[POD_NAME_MAX], ns[POD_NAMESPACE_MAX];
 
-        if (w->n_unnamed_containers == 0 || container_log_entry_parse(name, len, cname, id) < 0)
+        if (w->n_unnamed_containers == 0 || container_log_entry_parse_pod(name, len, pod, ns, cname, id) < 0)
                 return;
         for (unsigned i = 0; i < w->n_slots; i++) {
                 Cgroup *c = w->slots[i];
+                /* Of its own pod only; a pod not yet named resolves it later. */
                 if (!c || c->kind != CGROUP_KIND_CONTAINER || !c->container_name || c->container_name[0] ||
-                    container_id_from_name(c->name, have, sizeof(have)) < 0 || strcmp(have, id) != 0)
+                    container_id_from_name(c->name, have, sizeof(have)) < 0 || strcmp(have, id) != 0 ||
+                    !watcher_container_of_pod(c, pod, ns))
                         continue;
                 strcpy(c->container_name, cname);
                 watcher_mark_named(w, c);

@@ -40,12 +40,18 @@ int cgroup_path(const Cgroup *c, char *buf, size_t size)
 
 const Cgroup *cgroup_pod(const Cgroup *c)
 {
-        for (; c; c = c->parent)
-                if (c->kind == CGROUP_KIND_POD)
-                        return c;
-                else if (c->kind != CGROUP_KIND_CONTAINER)
-                        return NULL;
-        return NULL;
+        /* A pod, or a container: a pod's direct child (cgroup_kind_from_name()). */
+        if (c && c->kind == CGROUP_KIND_CONTAINER)
+                c = c->parent;
+        return c && c->kind == CGROUP_KIND_POD ? c : NULL;
+}
+
+bool watcher_container_of_pod(const Cgroup *c, const char *pod, const char *ns)
+{
+        const Cgroup *p = c->kind == CGROUP_KIND_CONTAINER ? cgroup_pod(c) : NULL;
+
+        return p && p->pod_namespace && p->pod_namespace[0] && strcmp(p->pod_name, pod) == 0 &&
+               strcmp(p->pod_namespace, ns) == 0;
 }
 
 /* kubelet may start after us, and may make its directories again: each
@@ -59,14 +65,18 @@ static int open_log_dir(const LogDir *d)
 static void resolve_container(Watcher *w, Cgroup *c)
 {
         const LogDir *d = &w->logs[LOG_CONTAINERS];
+        const Cgroup *pod = cgroup_pod(c);
         _cleanup_close_ int fd = -1;
         char id[CONTAINER_ID_MAX];
 
-        if (!c->container_name || c->container_name[0] || !d->path ||
-            container_id_from_name(c->name, id, sizeof(id)) < 0)
+        /* The entry must name the pod the cgroup is in: wait for the pod's names
+         * (their arrival resolves its containers, watcher-logs.c flush_one()). */
+        if (!c->container_name || c->container_name[0] || !d->path || !pod || !pod->pod_namespace ||
+            !pod->pod_namespace[0] || container_id_from_name(c->name, id, sizeof(id)) < 0)
                 return;
         fd = open_log_dir(d);
-        if (fd >= 0 && container_log_lookup(fd, id, c->container_name) >= 0)
+        if (fd >= 0 &&
+            container_log_lookup(fd, id, pod->pod_name, pod->pod_namespace, c->container_name) >= 0)
                 watcher_mark_named(w, c);
 }
 
@@ -98,8 +108,10 @@ void watcher_resolve_waiting(Watcher *w)
                 Cgroup *c = w->slots[i];
                 if (c && c->kind == CGROUP_KIND_POD)
                         resolve_pod(w, c);
-                else if (c && c->kind == CGROUP_KIND_CONTAINER)
+                else if (c && c->kind == CGROUP_KIND_CONTAINER) {
+                        resolve_pod(w, (Cgroup *)cgroup_pod(c)); /* a later slot, maybe */
                         resolve_container(w, c);
+                }
         }
 }
 

@@ -389,7 +389,7 @@ END_TEST
 
 /* ---- a fake host: hand-made cgroups, usages and target rules, no tree ---- */
 
-#define FAKE_MAX 8
+#define FAKE_MAX 4100
 static Cgroup *fake[FAKE_MAX];
 static uint64_t fake_usage[FAKE_MAX];
 static unsigned n_fake, n_refused_asked;
@@ -532,6 +532,70 @@ START_TEST(test_engine_select_refused_failed)
 }
 END_TEST
 
+/* select over thousands of bindings made due at once (a node update): the
+ * choice is the one the order gives, ties to the lower slot, and after a
+ * failed step the next in that order. */
+START_TEST(test_engine_select_many)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const unsigned many = 4000;
+        unsigned want[4] = { 0 }, n_want = 0;
+        char name[32];
+        Cgroup *r;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        for (unsigned i = 0; i < many; i++) {
+                snprintf(name, sizeof(name), "w-%u.slice", i);
+                /* a spread with many equal usages: the top 1000 MiB four times */
+                fake_cgroup(r, name, (uint64_t)((i * 7919U) % 1000U) << 20);
+        }
+        /* The order by hand: highest usage, then lowest slot. */
+        for (unsigned k = 0; k < 4; k++) {
+                unsigned best = 0;
+                for (unsigned i = 1; i < n_fake; i++) {
+                        bool taken = false;
+                        for (unsigned j = 0; j < n_want; j++)
+                                taken = taken || want[j] == i;
+                        if (!taken && (best == 0 || fake_usage[i] > fake_usage[best]))
+                                best = i;
+                }
+                want[n_want++] = best;
+        }
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest, count: 3}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        for (unsigned k = 0; k < 3; k++)
+                ck_assert_str_eq(chosen[k], fake[want[k]]->name); /* decided in slot order */
+        ck_assert_uint_lt(want[0], want[1]);
+        ck_assert_uint_lt(want[1], want[2]);
+
+        /* The second's step failed: the fourth in the order gets it. */
+        engine_step_failed(engine, fake[want[1]], &set.policies[0], now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 4);
+        ck_assert_str_eq(chosen[3], fake[want[3]]->name);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 /* A reload that changes a policy's content (same name) starts it from
  * scratch: the windows held samples of another counter. */
 #define KILL_POLICY(desc, trigger)                                                                          \
@@ -661,6 +725,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_select);
         tcase_add_test(tc, test_engine_history);
         tcase_add_test(tc, test_engine_select_refused_failed);
+        tcase_add_test(tc, test_engine_select_many);
         tcase_add_test(tc, test_engine_reload_changed);
         tcase_add_test(tc, test_engine_step_failed_reentrant);
         suite_add_tcase(s, tc);

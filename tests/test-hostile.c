@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Hostile names through every JSON sink: the string writer, records about a
+/* Hostile hostile_names through every JSON sink: the string writer, records about a
  * cgroup with such a name, the status listing of that cgroup. Every output
  * must be valid JSON and valid UTF-8 without a raw control byte, and give the
  * original bytes back through the \udcXX convention (json.h). Then the
@@ -10,102 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner.h"
+#include "action-state.h"
 #include "cgroup.h"
+#include "exec-proto.h"
+#include "planner.h"
+#include "report.h"
 #include "fuzz/json-check.h"
+#include "hostile-names.h"
 #include "json.h"
 #include "record.h"
 #include "test-main.h"
 
-#define BIG 4096
-
-typedef struct Name {
-        const char *what;
-        char bytes[BIG];
-        size_t len;
-} Name;
-
-static Name names[128];
-static size_t n_names;
-
-static void add(const char *what, const char *s, size_t len)
-{
-        ck_assert_uint_lt(n_names, sizeof(names) / sizeof(names[0]));
-        ck_assert_uint_le(len, BIG);
-        names[n_names].what = what;
-        memcpy(names[n_names].bytes, s, len);
-        names[n_names].len = len;
-        n_names++;
-}
-
-#define ADD(what, lit) add(what, lit, sizeof(lit) - 1)
-
-static void add_big(const char *what, const char *unit, size_t unit_len)
-{
-        char b[BIG];
-        size_t n = 0;
-
-        while (n + unit_len <= BIG) {
-                memcpy(b + n, unit, unit_len);
-                n += unit_len;
-        }
-        add(what, b, n);
-}
-
-static void make_names(void)
-{
-        if (n_names)
-                return;
-        ADD("plain", "web.service");
-        ADD("quote", "a\"b\"");
-        ADD("backslash", "a\\b\\");
-        ADD("systemd escape", "system-systemd\\x2dfsck.slice");
-        ADD("newline", "a\nb\r\n");
-        for (int c = 0x01; c <= 0x1f; c++) {
-                char b[3] = { 'x', (char)c, 'y' };
-                add("control", b, 3);
-        }
-        ADD("DEL", "a\x7f");
-        ADD("C1 control U+0085", "a\xc2\x85");
-        ADD("lone continuation", "\x80");
-        ADD("lone continuations", "a\xbf\x80z");
-        ADD("overlong /", "\xc0\xaf");
-        ADD("overlong 3", "\xe0\x80\xaf");
-        ADD("overlong 4", "\xf0\x80\x80\xaf");
-        ADD("overlong NUL", "\xc0\x80");
-        ADD("high surrogate", "\xed\xa0\x80");
-        ADD("low surrogate", "\xed\xbf\xbf");
-        ADD("surrogate pair in CESU-8", "\xed\xa0\xbd\xed\xb8\x80");
-        ADD("> U+10FFFF", "\xf4\x90\x80\x80");
-        ADD("F7", "\xf7\xbf\xbf\xbf");
-        ADD("5-byte form", "\xf8\x88\x80\x80\x80");
-        ADD("FE FF", "\xfe\xff");
-        ADD("truncated 2", "a\xc3");
-        ADD("truncated 3", "\xe2\x82z");
-        ADD("truncated 4", "\xf0\x9f\x90");
-        ADD("valid 2-4 byte", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
-        ADD("U+2028", "a\xe2\x80\xa8");
-        ADD("BOM", "\xef\xbb\xbfx");
-        ADD("dot-dot", "../");
-        ADD("dot-dot path", "../../etc/passwd");
-        ADD("NUL in the middle", "a\0b");
-        ADD("only NUL", "\0");
-        add_big("4 KiB plain", "a", 1);
-        add_big("4 KiB quotes", "\"", 1);
-        add_big("4 KiB invalid", "\xff", 1);
-        add_big("4 KiB controls", "\x01", 1);
-        add_big("4 KiB emoji", "\xf0\x9f\x90\xb3", 4);
-        add_big("4 KiB mixed", "\\\"\n\x80\xc3\xa9/", 8);
-}
-
-static char out[1024 * 1024], back[BIG + 8];
+static char out[1024 * 1024], back[HOSTILE_MAX + 8];
 
 /* A JSON string of s: valid, and back to the same bytes. */
 START_TEST(test_json_string)
 {
-        make_names();
-        for (size_t i = 0; i < n_names; i++) {
-                const Name *nm = &names[i];
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
                 JsonWriter w;
                 size_t n;
 
@@ -118,7 +41,7 @@ START_TEST(test_json_string)
                 ck_assert_msg(n == nm->len && memcmp(back, nm->bytes, n) == 0, "%s: round trip", nm->what);
 
                 /* The NUL-terminated form stops at the first NUL. */
-                char z[BIG + 1];
+                char z[HOSTILE_MAX + 1];
                 memcpy(z, nm->bytes, nm->len);
                 z[nm->len] = '\0';
                 json_init(&w, out, sizeof(out));
@@ -135,18 +58,18 @@ END_TEST
 /* A small buffer: overflow, never a cut in the middle that looks complete. */
 START_TEST(test_json_string_overflow)
 {
-        make_names();
-        for (size_t i = 0; i < n_names; i++) {
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
                 bool ok = true;
                 for (size_t size = 1; size < 40; size++) {
                         char b[40];
                         JsonWriter w;
                         json_init(&w, b, size);
-                        json_string_n(&w, names[i].bytes, names[i].len);
+                        json_string_n(&w, hostile_names[i].bytes, hostile_names[i].len);
                         ok = ok && w.len < size && strlen(b) == w.len &&
                              (w.overflow || json_check(b, w.len, NULL, NULL, 0, NULL) == 0);
                 }
-                ck_assert_msg(ok, "%s", names[i].what);
+                ck_assert_msg(ok, "%s", hostile_names[i].what);
         }
 }
 END_TEST
@@ -167,7 +90,8 @@ static Cgroup *cgroup_new(Cgroup *parent, const char *name, size_t len, CgroupKi
 
 /* The "cgroup" member of doc: "/" + the name, up to a NUL (the path sinks
  * take C strings; the kernel never makes a name with a NUL). */
-static void check_doc(const Name *nm, const char *doc, size_t len, const char *key, const char *prefix)
+static void check_doc(const HostileName *nm, const char *doc, size_t len, const char *key,
+                      const char *prefix)
 {
         size_t n, plen = strlen(prefix), want = strnlen(nm->bytes, nm->len);
 
@@ -178,11 +102,11 @@ static void check_doc(const Name *nm, const char *doc, size_t len, const char *k
                       "%s: %s does not round-trip", nm->what, key);
 }
 
-static void records_of(const Name *nm, Cgroup *c, const char *path)
+static void records_of(const HostileName *nm, Cgroup *c, const char *path)
 {
         static const RecordType types[] = { RECORD_CGROUP_ADDED, RECORD_MEMORY_EVENTS, RECORD_PSI,
                                             RECORD_LIMITS,       RECORD_WARNING,       RECORD_ACTION };
-        char z[BIG + 1];
+        char z[HOSTILE_MAX + 1];
         MemEventsDelta delta = { .any = true };
         ActionOutcome o = { .action = ACTION_NOTIFY, .result = ACTION_RESULT_DONE };
         size_t n;
@@ -219,13 +143,13 @@ START_TEST(test_cgroup_sinks)
 {
         static const CgroupKind kinds[] = { CGROUP_KIND_OTHER, CGROUP_KIND_POD, CGROUP_KIND_CONTAINER };
 
-        make_names();
-        for (size_t i = 0; i < n_names; i++)
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++)
                 for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-                        const Name *nm = &names[i];
+                        const HostileName *nm = &hostile_names[i];
                         Cgroup *root = cgroup_new(NULL, "", 0, CGROUP_KIND_ROOT);
                         Cgroup *c = cgroup_new(root, nm->bytes, nm->len, kinds[k]);
-                        char z[BIG + 2] = "/";
+                        char z[HOSTILE_MAX + 2] = "/";
                         size_t n;
 
                         memcpy(z + 1, nm->bytes, nm->len);
@@ -251,6 +175,130 @@ START_TEST(test_cgroup_sinks)
                         free(c);
                         free(root);
                 }
+}
+END_TEST
+
+/* What executor-notify.c sends, built as run_notify()/run_exec() build it:
+ * an `action` record of the target (path from action_target_init(), names
+ * from the cgroup) into a buffer the size of the executor's (16 KiB). The
+ * webhook body is that line without its newline; exec stdin is the whole
+ * line, carried to the helper by exec-proto with the target's cookie. */
+#define EXECUTOR_JSON_SIZE 16384
+
+static void executor_payloads(const HostileName *nm, const Cgroup *c, const char *z)
+{
+        static char json[EXECUTOR_JSON_SIZE], msg[EXEC_MSG_MAX], cookie[PATH_MAX + 400];
+        char via[96], detail[PATH_MAX + 200];
+        Policy pol = { .name = (char *)"hostile", .scope_namespace = (char *)"tenant" };
+        ActionTarget t, back_t;
+        ActionOutcome o = { .action = ACTION_NOTIFY, .result = ACTION_RESULT_DONE };
+        Record r = record_init(RECORD_ACTION);
+        char *argv[] = { (char *)"/usr/bin/true", NULL };
+        ExecRequest req;
+        size_t len, n;
+
+        action_target_init(&t, c, &pol);
+        ck_assert_int_eq(t.path_error, nm->len + 2 > PATH_MAX ? -ENAMETOOLONG : 0);
+        r.cgroup = c;
+        r.path = t.path;
+        r.outcome = &o;
+        snprintf(via, sizeof(via), "journal,dbus,webhook");
+        snprintf(detail, sizeof(detail), "policy %s %s on %s", t.policy, "firing", t.path);
+        o.via = via;
+        o.detail = detail;
+        o.policy = t.policy;
+        o.policy_namespace = t.ns;
+        r.current = 123;
+        int k = record_format_json(&r, json, sizeof(json), &len);
+        /* A path of 4 KiB that escapes to more than the executor's buffer (quotes
+         * twice, controls six times, and it is in the detail too): refused whole,
+         * never cut; run_notify() then reports the step failed (-ENOBUFS). */
+        if (k == -ENOBUFS && nm->len >= 1024)
+                return;
+        ck_assert_msg(k == 0, "%s: %d", nm->what, k);
+        ck_assert_uint_eq(strlen(json), len);
+        /* The webhook body: one JSON document, valid UTF-8, no raw control. */
+        ck_assert_msg(json_check(json, len - 1, NULL, NULL, 0, NULL) == 0, "%s: %.300s", nm->what, json);
+        ck_assert_ptr_null(memchr(json, '\n', len - 1));
+        if (!t.path_error) {
+                check_doc(nm, json, len, "cgroup", "/kubepods-pod1.slice/");
+                ck_assert_int_eq(json_check(json, len - 1, "policy", back, sizeof(back), &n), 0);
+                ck_assert(n == 7 && memcmp(back, "hostile", 7) == 0);
+        }
+
+        /* exec stdin: run_exec's record, through the helper's wire format. */
+        o = (ActionOutcome){ .action = ACTION_EXEC,
+                             .result = ACTION_RESULT_STARTED,
+                             .via = "exec-helper",
+                             .policy = t.policy,
+                             .policy_namespace = t.ns,
+                             .detail = argv[0] };
+        ck_assert_int_eq(record_format_json(&r, json, sizeof(json), &len), 0);
+        ck_assert_int_eq(json_check(json, len, NULL, NULL, 0, NULL), 0);
+        ck_assert_int_eq(action_cookie_format(&t, cookie, sizeof(cookie)), 0);
+        k = exec_request_encode(msg, sizeof(msg), argv, 1, 1000, json, len, cookie, strlen(cookie), &n);
+        if (strlen(cookie) > EXEC_COOKIE_MAX) { /* refused whole, never cut: the exec fails */
+                ck_assert_int_eq(k, -EINVAL);
+                return;
+        }
+        ck_assert_msg(k == 0, "%s: %d", nm->what, k);
+        ck_assert_int_eq(exec_request_decode(msg, n, &req), 0);
+        ck_assert(req.input_len == len && memcmp(req.input, json, len) == 0);
+        ck_assert(req.cookie_len == strlen(cookie) && memcmp(req.cookie, cookie, req.cookie_len) == 0);
+        /* The cookie names the same target when the result comes back. */
+        ck_assert_int_eq(action_cookie_parse(cookie, &back_t), 0);
+        ck_assert_str_eq(back_t.path, t.path);
+        ck_assert_str_eq(back_t.policy, t.policy);
+        ck_assert_str_eq(back_t.ns, t.ns);
+        (void)z;
+}
+
+START_TEST(test_executor_payloads)
+{
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
+                Cgroup *root = cgroup_new(NULL, "", 0, CGROUP_KIND_ROOT);
+                Cgroup *pod = cgroup_new(root, "kubepods-pod1.slice", 19, CGROUP_KIND_POD);
+                Cgroup *c = cgroup_new(pod, nm->bytes, nm->len, CGROUP_KIND_CONTAINER);
+                char z[HOSTILE_MAX + 1];
+
+                memcpy(z, nm->bytes, nm->len);
+                z[nm->len] = '\0';
+                c->watched = c->has_memory = true;
+                pod->pod_namespace = pod->pod_name = c->container_name = z;
+                executor_payloads(nm, c, z);
+                free(c);
+                free(pod);
+                free(root);
+        }
+}
+END_TEST
+
+/* Report file names from a hostile policy name and cgroup path: one file
+ * name (no '/', no ".."), printable ASCII, bounded, always a .json. */
+START_TEST(test_report_names)
+{
+        char name[REPORT_NAME_MAX], path[HOSTILE_MAX + 2] = "/";
+        uint64_t t = 1767225600ULL * 1000000ULL;
+
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
+                memcpy(path + 1, nm->bytes, nm->len);
+                path[nm->len + 1] = '\0';
+                for (int as_policy = 0; as_policy < 2; as_policy++) {
+                        int k = report_file_name(as_policy ? path + 1 : "p", as_policy ? "/x" : path, t,
+                                                 name, sizeof(name));
+                        bool ok = k == 0 && !strchr(name, '/') && !strstr(name, "..") &&
+                                  strlen(name) < REPORT_NAME_MAX && strlen(name) > 5 &&
+                                  strcmp(name + strlen(name) - 5, ".json") == 0;
+                        for (const char *s = name; ok && *s; s++)
+                                ok = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f;
+                        ck_assert_msg(ok, "%s (%s): %d '%s'", nm->what, as_policy ? "policy" : "path", k,
+                                      name);
+                }
+        }
 }
 END_TEST
 
@@ -339,11 +387,11 @@ END_TEST
 
 START_TEST(test_sanitize_hostile)
 {
-        static char b[4 * BIG + 1];
+        static char b[4 * HOSTILE_MAX + 1];
 
-        make_names();
-        for (size_t i = 0; i < n_names; i++) {
-                const Name *nm = &names[i];
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
                 size_t n = utf8_sanitize(nm->bytes, nm->len, b, sizeof(b));
                 bool ok = sanitized_ok(b, n, sizeof(b));
                 /* Every size gives a prefix of the whole. */
@@ -357,6 +405,38 @@ START_TEST(test_sanitize_hostile)
 }
 END_TEST
 
+/* The D-Bus PolicyEvent's four strings, through the same calls and buffer
+ * sizes as bus_emit_policy_event() (daemon/bus.c): each valid UTF-8 for
+ * sd-bus's 's', and the record's JSON passes unchanged (it is UTF-8 already). */
+START_TEST(test_bus_strings)
+{
+        static char cg[PATH_MAX * 4 + 1], js[65536], json[EXECUTOR_JSON_SIZE];
+        char p[256], z[HOSTILE_MAX + 2] = "/";
+        ActionOutcome o = { .action = ACTION_NOTIFY, .result = ACTION_RESULT_DONE };
+        size_t len;
+
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
+                Record r = record_init(RECORD_ACTION);
+                memcpy(z + 1, nm->bytes, nm->len);
+                z[nm->len + 1] = '\0';
+                r.path = z;
+                r.outcome = &o;
+                o.detail = o.policy = z + 1;
+                if (record_format_json(&r, json, sizeof(json), &len) < 0)
+                        len = 1, json[0] = '\n'; /* too long: run_notify() sends nothing */
+                json[len - 1] = '\0';            /* as run_notify() hands it over */
+                size_t np = utf8_sanitize(z + 1, strlen(z + 1), p, sizeof(p));
+                size_t nc = utf8_sanitize(z, strlen(z), cg, sizeof(cg));
+                size_t nj = utf8_sanitize(json, strlen(json), js, sizeof(js));
+                bool ok = sanitized_ok(p, np, sizeof(p)) && sanitized_ok(cg, nc, sizeof(cg)) &&
+                          sanitized_ok(js, nj, sizeof(js)) && strcmp(js, json) == 0;
+                ck_assert_msg(ok, "%s", nm->what);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("hostile");
@@ -364,11 +444,14 @@ static Suite *suite(void)
         tcase_add_test(tc, test_json_string);
         tcase_add_test(tc, test_json_string_overflow);
         tcase_add_test(tc, test_cgroup_sinks);
+        tcase_add_test(tc, test_executor_payloads);
+        tcase_add_test(tc, test_report_names);
         suite_add_tcase(s, tc);
         tc = tcase_create("sanitize");
         tcase_add_test(tc, test_sanitize_table);
         tcase_add_test(tc, test_sanitize_truncation);
         tcase_add_test(tc, test_sanitize_hostile);
+        tcase_add_test(tc, test_bus_strings);
         suite_add_tcase(s, tc);
         return s;
 }

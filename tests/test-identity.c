@@ -60,7 +60,18 @@ START_TEST(test_kinds)
                 { "/kubepods/" POD_FS, CGROUP_KIND_POD },
                 { "/kubepods/burstable/" POD_FS "/0123456789abcdef", CGROUP_KIND_CONTAINER },
                 { "/kubepods/burstable/" POD_FS "/crio-conmon-0123456789abcdef", CGROUP_KIND_OTHER },
-                { "/kubepods/burstable/" POD_FS "/abc/container", CGROUP_KIND_CONTAINER },
+                { "/kubepods/burstable/" POD_FS "/abc", CGROUP_KIND_CONTAINER },
+                /* Below a container is the tenant's: nothing there is a container. */
+                { "/kubepods/burstable/" POD_FS "/abc/container", CGROUP_KIND_OTHER },
+                { "/kubepods/burstable/" POD_FS "/0123456789abcdef/fedcba9876543210", CGROUP_KIND_OTHER },
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD
+                  "/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope"
+                  "/cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope",
+                  CGROUP_KIND_OTHER },
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD "/cri-containerd-0123456789abcdef.scope"
+                  "/kubepods-burstable-pod0a1b2c3d_1111_2222_3333_444455556666.slice",
+                  CGROUP_KIND_OTHER },
+                { "/kubepods/burstable/" POD_FS "/abc/x/0123456789abcdef", CGROUP_KIND_OTHER },
                 { "/mygroup", CGROUP_KIND_OTHER },
                 { "/notkubepods/pod123", CGROUP_KIND_OTHER },
                 { "/a\nb.slice", CGROUP_KIND_SLICE },
@@ -196,6 +207,10 @@ START_TEST(test_container_log_lookup)
                 "web-7d9f_shop_app-0123456789abcdef.log",
                 "web-7d9f_shop_istio-proxy-fedcba9876543210.log",
                 "broken-0123456789abcdee.log",
+                /* The same id in another pod and another namespace: not ours. */
+                "other_evil_admin-1111222233334444.log",
+                "web-7d9f_prod_db-1111222233334444.log",
+                "web-7d9f_shop_cart-1111222233334444.log",
         };
         int fd;
 
@@ -207,12 +222,23 @@ START_TEST(test_container_log_lookup)
                 close(fd);
         }
         fd = open(dir, O_RDONLY | O_DIRECTORY);
-        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", name), 0);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "web-7d9f", "shop", name), 0);
         ck_assert_str_eq(name, "app");
-        ck_assert_int_eq(container_log_lookup(fd, "fedcba9876543210", name), 0);
+        ck_assert_int_eq(container_log_lookup(fd, "fedcba9876543210", "web-7d9f", "shop", name), 0);
         ck_assert_str_eq(name, "istio-proxy");
-        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdee", name), -ENOENT);
-        ck_assert_int_eq(container_log_lookup(fd, "ffff", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdee", "web-7d9f", "shop", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "ffff", "web-7d9f", "shop", name), -ENOENT);
+        /* Only the entry of the cgroup's own pod and namespace names it. */
+        ck_assert_int_eq(container_log_lookup(fd, "1111222233334444", "web-7d9f", "shop", name), 0);
+        ck_assert_str_eq(name, "cart");
+        ck_assert_int_eq(container_log_lookup(fd, "1111222233334444", "web-7d9f", "prod", name), 0);
+        ck_assert_str_eq(name, "db");
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "web-7d9f", "prod", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "web", "shop", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "web-7d9f", "sho", name), -ENOENT);
+        /* The pod not named yet: no answer (not the first entry with the id). */
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "", "shop", name), -ENOENT);
+        ck_assert_int_eq(container_log_lookup(fd, "0123456789abcdef", "web-7d9f", NULL, name), -ENOENT);
         close(fd);
         snprintf(p, sizeof(p), "rm -rf %s", dir);
         ck_assert_int_eq(system(p), 0);
@@ -302,6 +328,11 @@ START_TEST(test_log_entry_parse)
         ck_assert_int_eq(pod_log_entry_parse("a_b_" U "trailing", 4 + 36, ns, pod, uid), 0);
 
         ck_assert_int_eq(container_log_entry_parse(ok, strlen(ok), name, id), 0);
+        ck_assert_str_eq(name, "istio-proxy");
+        ck_assert_str_eq(id, "0123456789ab");
+        ck_assert_int_eq(container_log_entry_parse_pod(ok, strlen(ok), pod, ns, name, id), 0);
+        ck_assert_str_eq(pod, "web-7d9f");
+        ck_assert_str_eq(ns, "shop");
         ck_assert_str_eq(name, "istio-proxy");
         ck_assert_str_eq(id, "0123456789ab");
         static const char *const bad[] = {

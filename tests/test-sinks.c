@@ -21,6 +21,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fuzz/json-check.h"
+#include "hostile-names.h"
 #include "macro.h"
 #include "sinks.h"
 #include "test-main.h"
@@ -485,6 +487,118 @@ START_TEST(test_journal_native)
 }
 END_TEST
 
+/* A native-protocol datagram decoded as journald does, strictly: every field
+ * a valid user field name (A-Z, 0-9, '_', not first, at most 64) in either
+ * form, nothing left over. Returns the number of fields. */
+typedef struct JField {
+        char key[65];
+        const char *v;
+        size_t len;
+} JField;
+
+static unsigned journal_decode(const char *d, size_t n, JField *f, unsigned max)
+{
+        unsigned nf = 0;
+
+        for (size_t i = 0; i < n;) {
+                const char *nl = memchr(d + i, '\n', n - i), *eq;
+                ck_assert_ptr_nonnull(nl);
+                ck_assert_uint_lt(nf, max);
+                eq = memchr(d + i, '=', (size_t)(nl - (d + i)));
+                size_t klen = (size_t)((eq ? eq : nl) - (d + i));
+                ck_assert(klen > 0 && klen <= 64 && d[i] != '_');
+                for (size_t k = 0; k < klen; k++) {
+                        char ch = d[i + k];
+                        ck_assert((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_');
+                }
+                memcpy(f[nf].key, d + i, klen);
+                f[nf].key[klen] = '\0';
+                if (eq) {
+                        f[nf].v = eq + 1;
+                        f[nf].len = (size_t)(nl - eq - 1);
+                        i = (size_t)(nl - d) + 1;
+                } else {
+                        uint64_t len;
+                        ck_assert_uint_le((size_t)(nl - d) + 1 + 8, n);
+                        memcpy(&len, nl + 1, 8);
+                        len = le64toh(len);
+                        f[nf].v = nl + 1 + 8;
+                        ck_assert_uint_le((size_t)(f[nf].v - d) + len + 1, n);
+                        ck_assert_int_eq(f[nf].v[len], '\n');
+                        f[nf].len = len;
+                        i = (size_t)(f[nf].v - d) + len + 1;
+                }
+                nf++;
+        }
+        return nf;
+}
+
+static bool jfield_is(const JField *f, const char *v, size_t len)
+{
+        return f->len == len && memcmp(f->v, v, len) == 0;
+}
+
+/* Every hostile row as a cgroup path and as a message: the datagram decodes
+ * to exactly the six fields, in order, each once, with the bytes that went
+ * in (a C string stops at its NUL), or the too-long stand-in. */
+START_TEST(test_journal_hostile)
+{
+        static const char *const keys[] = { "MESSAGE",         "PRIORITY",         "MESSAGE_ID",
+                                            "MEMWARDEN_EVENT", "MEMWARDEN_CGROUP", "MEMWARDEN_JSON" };
+        static char d[65536], cgpath[HOSTILE_MAX + 2], z[HOSTILE_MAX + 1], want[3 * HOSTILE_MAX],
+                back[2 * HOSTILE_MAX], cut[1100];
+        char sock[160];
+        JField f[16];
+        Sinks s;
+        int srv = journal_server(sock, sizeof(sock));
+
+        ck_assert_int_eq(sinks_open(&s, &(SinksConfig){ .output = OUTPUT_JOURNAL, .journal_socket = sock }),
+                         0);
+        hostile_make_names();
+        for (size_t i = 0; i < n_hostile_names; i++) {
+                const HostileName *nm = &hostile_names[i];
+                Record r = record_init(RECORD_WARNING);
+                size_t blen;
+
+                cgpath[0] = '/';
+                memcpy(cgpath + 1, nm->bytes, nm->len);
+                cgpath[nm->len + 1] = '\0';
+                memcpy(z, nm->bytes, nm->len);
+                z[nm->len] = '\0';
+                r.path = cgpath;
+                r.message = z;
+                sinks_write(&s, &r, SINK_KIND_OBSERVATION);
+                ssize_t n = recv(srv, d, sizeof(d), 0);
+                ck_assert_msg(n > 0, "%s: nothing sent", nm->what);
+                unsigned nf = journal_decode(d, (size_t)n, f, 16);
+                ck_assert_msg(nf == ELEMENTSOF(keys), "%s: %u fields", nm->what, nf);
+                for (unsigned k = 0; k < nf; k++)
+                        ck_assert_str_eq(f[k].key, keys[k]);
+
+                /* The JSON: one line, valid, and names what the other fields name. */
+                ck_assert(f[5].len > 0 && !memchr(f[5].v, '\n', f[5].len));
+                ck_assert_msg(json_check(f[5].v, f[5].len, "message", back, sizeof(back), &blen) == 0,
+                              "%s: %.200s", nm->what, f[5].v);
+                bool stand_in = blen != strlen(z) || memcmp(back, z, blen) != 0;
+                snprintf(cut, sizeof(cut), "%.1024s...(cut)", cgpath);
+                ck_assert_msg(jfield_is(&f[4], cgpath, strlen(cgpath)) ||
+                                      (stand_in && jfield_is(&f[4], cut, strlen(cut))),
+                              "%s: MEMWARDEN_CGROUP", nm->what);
+                ck_assert_msg(!stand_in || nm->len >= 1024, "%s: stood in for", nm->what);
+                int wl = snprintf(want, sizeof(want), "warning %.*s: %.*s", (int)f[4].len, f[4].v, (int)blen,
+                                  back);
+                ck_assert_msg(jfield_is(&f[0], want, (size_t)wl), "%s: MESSAGE", nm->what);
+                ck_assert(jfield_is(&f[1], "4", 1));
+                ck_assert(jfield_is(&f[3], "warning", 7));
+                ck_assert_int_eq(json_check(f[5].v, f[5].len, "cgroup", back, sizeof(back), &blen), 0);
+                ck_assert(jfield_is(&f[4], back, blen));
+        }
+        ck_assert_uint_eq(s.sinks[0].n_dropped, 0);
+        sinks_close(&s);
+        close(srv);
+}
+END_TEST
+
 /* ---- coalescing, through the sinks ---- */
 
 static Cgroup *test_cg;
@@ -602,6 +716,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_output_fifo_never_blocks);
         tcase_add_test(tc, test_output_fifo_event_loop);
         tcase_add_test(tc, test_journal_native);
+        tcase_add_test(tc, test_journal_hostile);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1068,6 +1068,83 @@ START_TEST(test_names_after_cgroup)
 }
 END_TEST
 
+/* A tenant's cgroups inside its container: a nested cgroup named like a
+ * container (an id of its choosing, maybe another pod's) is not one, takes
+ * no name, and a container takes its name only from an entry of its own
+ * pod and namespace, even when the entry comes before the pod's names. */
+#define CTR2 "fedcba9876543210"
+#define CTR3 "00112233445566778899"
+#define UID3 "33333333-1111-2222-3333-444455556666"
+#define POD3 "kubepods/burstable/pod" UID3
+
+START_TEST(test_nested_containers)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char pods[128], ctrs[128], p[PATH_MAX];
+        CgroupIdentity id;
+
+        logs_make();
+        log_mkdir("pods/shop_web-1_" UID);
+        log_mkdir("pods/team_api_" UID2);
+        log_mkdir("containers");
+        log_touch("containers/web-1_shop_app-" CTR ".log");
+        log_touch("containers/api_team_secret-" CTR2 ".log");
+        log_touch("containers/web-2_shop_other-" CTR2 ".log"); /* same namespace, another pod */
+        Watcher *w = setup_kube(&cfg, log_path("pods", pods, sizeof(pods)),
+                                log_path("containers", ctrs, sizeof(ctrs)));
+        mkcg(POD, "max\n");
+        mkcg(POD2, "max\n");
+        mkcg(POD "/" CTR, "max\n");
+        mkcg(POD "/" CTR "/" CTR2, "max\n");
+        mkcg(POD "/" CTR "/cri-containerd-" CTR2 ".scope", "max\n");
+        mkcg(POD "/" CTR "/x", "max\n");
+        mkcg(POD "/" CTR "/x/" CTR2, "max\n");
+        mkcg(POD "/" CTR2, "max\n"); /* a container of web-1 with team's id */
+        drain(w);
+
+        static const char *const nested[] = { "/" POD "/" CTR "/" CTR2,
+                                              "/" POD "/" CTR "/cri-containerd-" CTR2 ".scope",
+                                              "/" POD "/" CTR "/x/" CTR2 };
+        for (size_t i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+                const Cgroup *c = find_path(w, nested[i]);
+                ck_assert_msg(c && c->kind != CGROUP_KIND_CONTAINER && !c->container_name, "%s", nested[i]);
+                watcher_cgroup_identity(w, c, p, sizeof(p), &id);
+                ck_assert_ptr_null(id.container);
+                ck_assert_ptr_null(id.pod);
+                ck_assert_ptr_null(id.namespace);
+        }
+        ck_assert_int_eq(find_path(w, "/" POD "/" CTR "/x")->kind, CGROUP_KIND_OTHER);
+        watcher_cgroup_identity(w, find_path(w, "/" POD "/" CTR), p, sizeof(p), &id);
+        ck_assert_str_eq(id.container, "app");
+        ck_assert_str_eq(id.pod, "web-1");
+        const Cgroup *c2 = find_path(w, "/" POD "/" CTR2);
+        ck_assert_int_eq(c2->kind, CGROUP_KIND_CONTAINER);
+        watcher_cgroup_identity(w, c2, p, sizeof(p), &id);
+        ck_assert_ptr_null(id.container); /* neither team's "secret" nor web-2's "other" */
+        ck_assert_str_eq(id.namespace, "shop");
+        /* Its own pod's entry does name it, by inotify. */
+        log_touch("containers/web-1_shop_sidecar-" CTR2 ".log");
+        drain(w);
+        ck_assert_str_eq(c2->container_name, "sidecar");
+
+        /* The container's entry before its pod's names: named when the pod is. */
+        mkcg(POD3, "max\n");
+        mkcg(POD3 "/" CTR3, "max\n");
+        drain(w);
+        log_touch("containers/late_shop_c3-" CTR3 ".log");
+        drain(w);
+        const Cgroup *c3 = find_path(w, "/" POD3 "/" CTR3);
+        ck_assert_str_eq(c3->container_name, "");
+        log_mkdir("pods/shop_late_" UID3);
+        drain(w);
+        ck_assert_str_eq(c3->container_name, "c3");
+        ck_assert_ptr_nonnull(
+                strstr(last(RECORD_IDENTITY, "/" POD3 "/" CTR3)->json, "\"container\":\"c3\""));
+        teardown(w);
+        logs_remove();
+}
+END_TEST
+
 /* kubelet makes /var/log/pods with its first pod's directory (MkdirAll):
  * waited for through its parent; where that is missing too, retried when a
  * pod cgroup appears and at rescans. A directory removed is waited for again. */
@@ -1214,6 +1291,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_v1);
         tcase_add_test(tc, test_kubepods_layouts);
         tcase_add_test(tc, test_names_after_cgroup);
+        tcase_add_test(tc, test_nested_containers);
         tcase_add_test(tc, test_log_dir_later);
         tcase_add_test(tc, test_refill);
         suite_add_tcase(s, tc);
