@@ -43,14 +43,121 @@ static void fake_free(Cgroup *c)
         free(c);
 }
 
-static ActionTarget *target(const Cgroup *c, const char *policy)
+static ActionTarget *target_ns(const Cgroup *c, const char *policy, const char *ns)
 {
         static ActionTarget t;
-        Policy p = { .name = (char *)policy };
+        Policy p = { .name = (char *)policy, .scope_namespace = (char *)ns };
 
         action_target_init(&t, c, &p);
         return &t;
 }
+
+static ActionTarget *target(const Cgroup *c, const char *policy)
+{
+        return target_ns(c, policy, NULL);
+}
+
+/* Who may do what to another policy's entry: (policy, namespace) names an
+ * owner, and the admin ("" namespace) outranks every namespace. */
+START_TEST(test_owner_rules)
+{
+        static const struct {
+                const char *owner, *owner_ns, *policy, *ns;
+                ActionJoin join;
+                bool undo;
+        } rows[] = {
+                { "p", NULL, "p", NULL, ACTION_JOIN_OWN, true },
+                { "p", "team", "p", "team", ACTION_JOIN_OWN, true },
+                /* A namespace reusing the admin's name is not the admin. */
+                { "p", NULL, "p", "team", ACTION_JOIN_GUEST, false },
+                { "p", NULL, "q", "team", ACTION_JOIN_GUEST, false },
+                { "p", "team", "p", NULL, ACTION_JOIN_TAKE, false },
+                { "p", "team", "q", NULL, ACTION_JOIN_TAKE, false },
+                { "p", "team", "p", "other", ACTION_JOIN_GUEST, false },
+                { "p", "team", "q", "team", ACTION_JOIN_GUEST, false },
+                { "p", NULL, "q", NULL, ACTION_JOIN_GUEST, false },
+        };
+        Cgroup *c = fake("pod", 3, 7);
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                ActionTarget owner = *target_ns(c, rows[i].owner, rows[i].owner_ns);
+                const ActionTarget *t = target_ns(c, rows[i].policy, rows[i].ns);
+                ck_assert_msg(action_join(&owner, t) == rows[i].join, "row %zu", i);
+                ck_assert_msg(action_may_undo(&owner, t) == rows[i].undo, "row %zu", i);
+        }
+        fake_free(c);
+}
+END_TEST
+
+/* A second policy on a throttled cgroup: the lower memory.high wins, what
+ * another owner set is never raised, the admin takes a namespace's entry. */
+START_TEST(test_throttle_join)
+{
+        static ThrottleTable tt;
+        Cgroup *c = fake("pod", 3, 7);
+        Action admin = {
+                .type = ACTION_THROTTLE, .floor_bytes = 100 * MiB, .step_bp = 1000, .interval_usec = 10 * SEC
+        };
+        Action high_floor = admin, low_floor = admin;
+        ActionTarget a = *target(c, "p"), n = *target_ns(c, "p", "team");
+        uint64_t now = 1000 * SEC, v;
+        Throttle *th;
+
+        high_floor.floor_bytes = 750 * MiB, high_floor.interval_usec = 1000 * SEC;
+        low_floor.floor_bytes = 10 * MiB;
+
+        /* Admin owns it; a namespace with a high floor changes nothing of it. */
+        th = throttle_new(&tt, &a, &admin, 800 * MiB, now);
+        ck_assert_uint_ne(throttle_begin_step(th, 800 * MiB, now), UINT64_MAX);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert_uint_eq(throttle_join(th, &n, &high_floor, 800 * MiB, now), UINT64_MAX);
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert_uint_eq(th->interval_usec, 10 * SEC);
+        ck_assert(action_owner_same(&th->t, &a));
+        /* nor its phase, nor may it give it back */
+        ck_assert(!throttle_set_phase(th, &n, POLICY_CLEARING, now));
+        ck_assert_int_eq(th->phase, POLICY_FIRING);
+        ck_assert(!action_may_undo(&th->t, &n));
+
+        /* A namespace's lower step does lower it, once, and keeps the owner. */
+        v = throttle_join(th, &n, &low_floor, 800 * MiB, now);
+        ck_assert_uint_lt(v, th->current);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert(action_owner_same(&th->t, &a));
+        th->used = false;
+
+        /* A namespace owns it; the admin takes it over with its own parameters. */
+        th = throttle_new(&tt, &n, &high_floor, 800 * MiB, now);
+        ck_assert_uint_ne(throttle_begin_step(th, 800 * MiB, now), UINT64_MAX);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        v = throttle_join(th, &a, &admin, 800 * MiB, now);
+        ck_assert_uint_lt(v, th->current);
+        ck_assert(action_owner_same(&th->t, &a));
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert(!action_may_undo(&th->t, &n));
+
+        /* The owner re-parameterising with a floor above the limit holds, never raises. */
+        v = th->current;
+        ck_assert_uint_eq(throttle_join(th, &a, &high_floor, 800 * MiB, now), UINT64_MAX);
+        ck_assert_uint_eq(th->current, v);
+        fake_free(c);
+}
+END_TEST
+
+START_TEST(test_dry_run_rule)
+{
+        for (ActionType t = 0; t < _ACTION_TYPE_MAX; t++) {
+                Action a = { .type = t, .dry_run = true };
+                bool stops =
+                        t == ACTION_FREEZE || t == ACTION_KILL || t == ACTION_RESTART || t == ACTION_STOP;
+                ck_assert(action_dry_run_stops(&a) == stops);
+                a.dry_run = false;
+                ck_assert(!action_dry_run_stops(&a));
+        }
+}
+END_TEST
 
 START_TEST(test_throttle_machine)
 {
@@ -126,10 +233,13 @@ START_TEST(test_throttle_races)
         th = throttle_new(&tt, target(c, "p"), &a, 800 * MiB, now);
         ck_assert_uint_ne(throttle_begin_step(th, 400 * MiB, now), UINT64_MAX);
         ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
-        throttle_set_phase(th, POLICY_CLEARING, now);
+        ck_assert(throttle_set_phase(th, target(c, "p"), POLICY_CLEARING, now));
         ck_assert_int_eq(th->phase, POLICY_CLEARING);
-        th->next_usec = 0; /* held at the floor, say */
-        throttle_set_phase(th, POLICY_FIRING, now + 5 * SEC);
+        ck_assert(!throttle_tick(th, now));
+        ck_assert_uint_eq(th->next_usec, now + a.interval_usec); /* held */
+        th->next_usec = 0;                                       /* held at the floor, say */
+        ck_assert(throttle_set_phase(th, target(c, "p"), POLICY_FIRING, now + 5 * SEC));
+        ck_assert(throttle_tick(th, now + 5 * SEC));
         ck_assert_uint_eq(th->next_usec, now + 6 * SEC);
 
         /* The table is bounded. */
@@ -419,6 +529,9 @@ static Suite *make_suite(void)
 
         tcase_add_test(tc, test_throttle_machine);
         tcase_add_test(tc, test_throttle_races);
+        tcase_add_test(tc, test_owner_rules);
+        tcase_add_test(tc, test_throttle_join);
+        tcase_add_test(tc, test_dry_run_rule);
         tcase_add_test(tc, test_tables);
         tcase_add_test(tc, test_unit_cache);
         tcase_add_test(tc, test_cookies);
