@@ -466,6 +466,20 @@ static void run_step(Executor *x, const Action *act, ActionTarget *t, const Engi
         carry_out(x, act, t, c, d, in.route);
 }
 
+/* The policy cleared on this cgroup: its steps still waiting for systemd's
+ * answer must not run after their undo (which found nothing to give back). */
+static void drop_waiting(Executor *x, const ActionTarget *t)
+{
+        for (int i = 0; i < WAITING_MAX; i++) {
+                Waiting *w = &x->waiting[i];
+                if (!w->used || !action_target_same(&w->t, t) || !action_owner_same(&w->t, t))
+                        continue;
+                w->used = false;
+                outcome(x, &w->t, w->a.type, false, ACTION_RESULT_SKIPPED, NULL, 0,
+                        "the policy cleared before systemd answered");
+        }
+}
+
 static void undo_step(Executor *x, const Action *act, ActionTarget *t)
 {
         Frozen *f;
@@ -500,6 +514,8 @@ void executor_decision(Executor *x, const EngineDecision *d)
         th = throttle_find(&x->throttles, &t);
         if (th && throttle_set_phase(th, &t, d->phase, now_usec(CLOCK_MONOTONIC)))
                 arm_throttle_timer(x);
+        if (d->d.undo_steps)
+                drop_waiting(x, &t);
         for (size_t i = 0; i < d->policy->n_actions; i++)
                 if (d->d.undo_steps & (1U << i))
                         undo_step(x, &d->policy->actions[i], &t);

@@ -783,6 +783,36 @@ START_TEST(test_owners)
 }
 END_TEST
 
+/* A step waiting for systemd's answer does not outlive its policy's clear. */
+START_TEST(test_clear_while_waiting)
+{
+        char buf[64];
+
+        fs.hold_resolve = true;
+        step("/system.slice/web-1.service", ACTION_FREEZE, false, 0);
+        step("/system.slice/s0.service", ACTION_THROTTLE, false, 0);
+        settle();
+        ck_assert_uint_eq(n_seen, 0);
+        ck_assert_ptr_nonnull(strstr(fs.log, "GetUnitByControlGroup /system.slice/web-1.service\n"));
+        step("/system.slice/web-1.service", ACTION_FREEZE, true, 1);
+        step("/system.slice/s0.service", ACTION_THROTTLE, true, 2);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_SKIPPED);
+        ck_assert_msg(strstr(seen[0].detail, "cleared before systemd answered"), "%s", seen[0].detail);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_SKIPPED);
+        fs.hold_resolve = false;
+        fake_systemd_answer_held(&fs);
+        settle();
+        ck_assert_uint_eq(n_seen, 2);
+        ck_assert_ptr_null(strstr(fs.log, "FreezeUnit"));
+        ck_assert_ptr_null(strstr(fs.log, "SetUnitProperties"));
+        get("/system.slice/web-1.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_msg(buf[0] == '0', "%s", buf);
+        get("/system.slice/s0.service", "memory.high", buf, sizeof(buf));
+        ck_assert_msg(strncmp(buf, "max", 3) == 0, "%s", buf);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("executor");
@@ -802,6 +832,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_shutdown_deadline);
         tcase_add_test(tc, test_report_thread);
         tcase_add_test(tc, test_owners);
+        tcase_add_test(tc, test_clear_while_waiting);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
         return s;
