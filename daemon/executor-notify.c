@@ -14,8 +14,16 @@ static void later_outcome(Executor *x, const char *cookie, ActionType type, bool
 {
         ActionTarget t;
 
+        const Cgroup *c;
+
         if (action_cookie_parse(cookie, &t) < 0)
                 return;
+        /* The same cgroup still: the record carries it, so that select moves on. */
+        c = watcher_slot(x->watcher, t.slot);
+        if (c && c->serial == t.serial)
+                t.cgroup = c;
+        else
+                t.slot = UINT32_MAX;
         outcome(x, &t, type, false, ok ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, via, ok ? 0 : -EIO, "%s",
                 detail);
 }

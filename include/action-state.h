@@ -184,9 +184,10 @@ void unit_cache_set(UnitCache *uc, const Cgroup *c, uint32_t slot, uint32_t seri
                     uint64_t now);
 void unit_cache_drop(UnitCache *uc, const Cgroup *c);
 
-/* ---- cookies: "policy\tnamespace\tpath" ---- */
+/* ---- cookies: "policy\tnamespace\tslot\tserial\tpath" ---- */
 
 /* -EINVAL if policy or namespace hold a tab, -ENOBUFS if it does not fit. */
 int action_cookie_format(const ActionTarget *t, char *buf, size_t size);
-/* A target (no cgroup: slot UINT32_MAX) from a cookie; -EINVAL if malformed. */
+/* A target from a cookie: slot and serial as formatted, cgroup NULL (the
+ * caller looks the slot up and compares the serial); -EINVAL if malformed. */
 int action_cookie_parse(const char *cookie, ActionTarget *ret);

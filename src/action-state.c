@@ -2,6 +2,7 @@
 #include "action-state.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -371,26 +372,49 @@ int action_cookie_format(const ActionTarget *t, char *buf, size_t size)
 
         if (strchr(t->policy, '\t') || strchr(t->ns, '\t'))
                 return -EINVAL;
-        n = snprintf(buf, size, "%s\t%s\t%s", t->policy, t->ns, t->path);
+        n = snprintf(buf, size, "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%s", t->policy, t->ns, t->slot, t->serial,
+                     t->path);
         if (n < 0 || (size_t)n >= size)
                 return -ENOBUFS;
         return 0;
 }
 
+/* Decimal digits only, up to the next tab, within uint32_t. */
+static const char *cookie_u32(const char *p, uint32_t *ret)
+{
+        uint64_t v = 0;
+        const char *s = p;
+
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (uint64_t)(*p - '0');
+                if (v > UINT32_MAX)
+                        return NULL;
+        }
+        if (p == s || *p != '\t')
+                return NULL;
+        *ret = (uint32_t)v;
+        return p + 1;
+}
+
 int action_cookie_parse(const char *cookie, ActionTarget *ret)
 {
-        const char *b = cookie ? strchr(cookie, '\t') : NULL, *c = b ? strchr(b + 1, '\t') : NULL;
+        const char *b = cookie ? strchr(cookie, '\t') : NULL, *c = b ? strchr(b + 1, '\t') : NULL, *d;
+        uint32_t slot, serial;
         size_t np, nn, nc;
 
-        if (!c)
+        d = c ? cookie_u32(c + 1, &slot) : NULL;
+        d = d ? cookie_u32(d, &serial) : NULL;
+        if (!d)
                 return -EINVAL;
-        np = (size_t)(b - cookie), nn = (size_t)(c - b - 1), nc = strlen(c + 1);
+        np = (size_t)(b - cookie), nn = (size_t)(c - b - 1), nc = strlen(d);
         if (np >= sizeof(ret->policy) || nn >= sizeof(ret->ns) || nc >= sizeof(ret->path))
                 return -EINVAL;
         memset(ret, 0, sizeof(*ret));
-        ret->slot = UINT32_MAX;
+        /* No cgroup pointer: the caller finds the slot's cgroup and checks its serial. */
+        ret->slot = slot;
+        ret->serial = serial;
         memcpy(ret->policy, cookie, np);
         memcpy(ret->ns, b + 1, nn);
-        memcpy(ret->path, c + 1, nc);
+        memcpy(ret->path, d, nc);
         return 0;
 }

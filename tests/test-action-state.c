@@ -328,13 +328,39 @@ START_TEST(test_cookies)
         ck_assert_str_eq(back.policy, "pol");
         ck_assert_str_eq(back.ns, "team-a");
         ck_assert_str_eq(back.path, "/evil\tname\nwith\x01tabs"); /* tabs in the path are the path's */
-        ck_assert_uint_eq(back.slot, UINT32_MAX);
+        /* slot and serial: the late outcome finds its cgroup (select moves on). */
+        ck_assert_uint_eq(back.slot, 1);
+        ck_assert_uint_eq(back.serial, 1);
+        ck_assert_ptr_null(back.cgroup);
+        c->slot = UINT32_MAX - 1, c->serial = UINT32_MAX;
+        action_target_init(&t, c, &p);
+        ck_assert_int_eq(action_cookie_format(&t, buf, sizeof(buf)), 0);
+        ck_assert_int_eq(action_cookie_parse(buf, &back), 0);
+        ck_assert_uint_eq(back.slot, UINT32_MAX - 1);
+        ck_assert_uint_eq(back.serial, UINT32_MAX);
         ck_assert_int_eq(action_cookie_format(&t, buf, 10), -ENOBUFS);
-        ck_assert_int_eq(action_cookie_parse("no tabs", &back), -EINVAL);
-        ck_assert_int_eq(action_cookie_parse("one\ttab", &back), -EINVAL);
+        static const char *bad[] = {
+                "no tabs",
+                "one\ttab",
+                "p\tns\t/path", /* the old format */
+                "p\tns\t1\t/path",
+                "p\tns\t\t1\t/p",
+                "p\tns\t1\t\t/p",
+                "p\tns\t-1\t1\t/p",
+                "p\tns\t 1\t1\t/p",
+                "p\tns\t1x\t1\t/p",
+                "p\tns\t4294967296\t1\t/p",
+                "p\tns\t1\t99999999999999999999\t/p",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(action_cookie_parse(bad[i], &back) == -EINVAL, "%s", bad[i]);
+        ck_assert_int_eq(action_cookie_parse("p\t\t4294967295\t0\t", &back), 0);
+        ck_assert_uint_eq(back.slot, UINT32_MAX);
+        ck_assert_str_eq(back.ns, "");
         ck_assert_int_eq(action_cookie_parse(NULL, &back), -EINVAL);
         memset(buf, 'a', 100);
-        buf[100] = '\t', buf[101] = '\t', buf[102] = '/', buf[103] = 0; /* policy too long */
+        memcpy(buf + 100, "\t\t1\t1\t/", 8); /* policy too long */
+        buf[108] = 0;
         ck_assert_int_eq(action_cookie_parse(buf, &back), -EINVAL);
         fake_free(c);
 }
