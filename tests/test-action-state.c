@@ -436,10 +436,15 @@ START_TEST(test_report_names)
         char name[REPORT_NAME_MAX], big[PATH_MAX];
         uint64_t t = 1767225600ULL * USEC_PER_SEC + 123; /* 2026-01-01T00:00:00Z */
 
-        ck_assert_int_eq(report_file_name("p", "/system.slice/web.service", t, name, sizeof(name)), 0);
-        ck_assert_str_eq(name, "20260101T000000.000123Z-p-_system.slice_web.service.json");
+        ck_assert_int_eq(report_file_name(NULL, "p", "/system.slice/web.service", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-_admin_@p-_system.slice_web.service.json");
+        /* A namespace's report says whose it is: it cannot pass for the admin's. */
+        ck_assert_int_eq(report_file_name("team-a", "p", "/x", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-team-a@p-_x.json");
+        ck_assert_int_eq(report_file_name("_admin_@\n/..", "p@", "/x@", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-_admin____._@p_-_x_.json");
         for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
-                ck_assert_int_eq(report_file_name("p", hostile[i], t, name, sizeof(name)), 0);
+                ck_assert_int_eq(report_file_name(hostile[i], "p", hostile[i], t, name, sizeof(name)), 0);
                 ck_assert_ptr_null(strchr(name, '/'));
                 ck_assert_ptr_null(strstr(name, ".."));
                 for (const char *s = name; *s; s++)
@@ -447,10 +452,11 @@ START_TEST(test_report_names)
         }
         memset(big, 'a', sizeof(big) - 1);
         big[0] = '/', big[sizeof(big) - 1] = '\0';
-        ck_assert_int_eq(report_file_name("p", big, t, name, sizeof(name)), 0);
+        ck_assert_int_eq(report_file_name(big, "p", big, t, name, sizeof(name)), 0);
+        ck_assert_ptr_nonnull(strchr(name, '@'));
         ck_assert_uint_lt(strlen(name), REPORT_NAME_MAX);
         ck_assert_str_eq(name + strlen(name) - 5, ".json");
-        ck_assert_int_eq(report_file_name("p", "/x", t, name, 20), -ENOBUFS);
+        ck_assert_int_eq(report_file_name(NULL, "p", "/x", t, name, 100), -ENOBUFS);
 }
 END_TEST
 
@@ -464,19 +470,39 @@ START_TEST(test_report_prune)
         ck_assert_int_ge(fd, 0);
         for (int i = 0; i < 12; i++) {
                 char name[64];
-                snprintf(name, sizeof(name), "2026010%dT000000.000000Z-p-x.json", i % 10);
+                snprintf(name, sizeof(name), "2026010%dT000000.000000Z-_admin_@p-x.json", i % 10);
                 if (i >= 10)
-                        snprintf(name, sizeof(name), "20260201T00000%d.000000Z-p-x.json", i);
+                        snprintf(name, sizeof(name), "20260201T00000%d.000000Z-_admin_@p-x.json", i - 10);
                 close(openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         }
+        /* A namespace's flood, newer than all of the admin's, and one of another namespace. */
+        for (int i = 0; i < 20; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "202603%02dT000000.000000Z-evil@p-x.json", i + 1);
+                close(openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
+        }
+        close(openat(fd, "20260101T000000.000000Z-other@p-x.json", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         close(openat(fd, "keep-me.txt", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         ck_assert_int_eq(mkdirat(fd, "dir.json", 0750), 0);
-        ck_assert_int_eq(report_prune(fd, 5), 7);
-        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-p-x.json", F_OK, 0), -1);
-        ck_assert_int_eq(faccessat(fd, "20260109T000000.000000Z-p-x.json", F_OK, 0), 0);
+        /* The namespace's prune takes only its own: at most 8 a call. */
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 8);
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 7);
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 0);
+        ck_assert_int_eq(faccessat(fd, "20260315T000000.000000Z-evil@p-x.json", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(fd, "20260316T000000.000000Z-evil@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-_admin_@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(report_prune(fd, NULL, 5), 7);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-_admin_@p-x.json", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(fd, "20260109T000000.000000Z-_admin_@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(fd, "20260101T000000.000000Z-other@p-x.json", F_OK, 0), 0);
         ck_assert_int_eq(faccessat(fd, "keep-me.txt", F_OK, 0), 0);
         ck_assert_int_eq(faccessat(fd, "dir.json", F_OK, 0), 0);
-        ck_assert_int_eq(report_prune(fd, 5), 0);
+        ck_assert_int_eq(report_prune(fd, "", 5), 0);
+        /* Names from before sources count as the admin's. */
+        close(openat(fd, "20260100T000000.000000Z-p-x.json", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 0);
+        ck_assert_int_eq(report_prune(fd, NULL, 5), 1);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-p-x.json", F_OK, 0), -1);
         close(fd);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ck_assert_int_eq(system(cmd), 0);
