@@ -35,8 +35,11 @@ struct Bus {
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_SIGNAL_WITH_NAMES(
-                "PolicyEvent", "ssss",
-                SD_BUS_PARAM(policy) SD_BUS_PARAM(cgroup) SD_BUS_PARAM(phase) SD_BUS_PARAM(json), 0),
+                /* namespace appended ("" for the node admin's): readers of the first four still work. */
+                "PolicyEvent", "sssss",
+                SD_BUS_PARAM(policy) SD_BUS_PARAM(cgroup) SD_BUS_PARAM(phase) SD_BUS_PARAM(json)
+                        SD_BUS_PARAM(namespace),
+                0),
         SD_BUS_VTABLE_END,
 };
 
@@ -407,9 +410,10 @@ int bus_resolve_unit(Bus *b, const char *path, const char *name, BusResolved res
         return call_async(bus, m, on_unit_by_cgroup, c);
 }
 
-int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const char *phase, const char *json)
+int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const char *phase, const char *json,
+                          const char *ns)
 {
-        static char p[256], cg[PATH_MAX * 4 + 1], ph[32], js[65536];
+        static char p[256], cg[PATH_MAX * 4 + 1], ph[32], js[65536], n[1024];
         sd_bus *bus = bus_get(b);
         int r;
 
@@ -421,7 +425,8 @@ int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const ch
         utf8_sanitize(path ? path : "", path ? strlen(path) : 0, cg, sizeof(cg));
         utf8_sanitize(phase ? phase : "", phase ? strlen(phase) : 0, ph, sizeof(ph));
         utf8_sanitize(json ? json : "", json ? strlen(json) : 0, js, sizeof(js));
-        r = sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "ssss", p, cg,
-                               ph, js);
+        utf8_sanitize(ns ? ns : "", ns ? strlen(ns) : 0, n, sizeof(n));
+        r = sd_bus_emit_signal(bus, MEMWARDEN_BUS_PATH, MEMWARDEN_BUS_IFACE, "PolicyEvent", "sssss", p, cg,
+                               ph, js, n);
         return r < 0 ? r : 0;
 }

@@ -60,6 +60,10 @@ int bus_unit_call(Bus *b, BusUnitMethod m, const char *unit, uint64_t value, Bus
 int bus_resolve_unit(Bus *b, const char *path, const char *name, BusResolved resolved, const void *ctx,
                      size_t ctx_size);
 
-/* PolicyEvent(policy, cgroup, phase, json); strings are made valid UTF-8 (a
- * hostile cgroup name never makes the signal fail). Returns 0 or -errno. */
-int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const char *phase, const char *json);
+/* PolicyEvent(policy, cgroup, phase, json, namespace): namespace is the
+ * policy's ("" or NULL: the node admin's), appended last so that readers of
+ * the first four arguments keep working; policy names are per source, so a
+ * name alone does not say who fired. Strings are made valid UTF-8 (a hostile
+ * cgroup name never makes the signal fail). Returns 0 or -errno. */
+int bus_emit_policy_event(Bus *b, const char *policy, const char *path, const char *phase, const char *json,
+                          const char *ns);

@@ -14,8 +14,16 @@ static void later_outcome(Executor *x, const char *cookie, ActionType type, bool
 {
         ActionTarget t;
 
+        const Cgroup *c;
+
         if (action_cookie_parse(cookie, &t) < 0)
                 return;
+        /* The same cgroup still: the record carries it, so that select moves on. */
+        c = watcher_slot(x->watcher, t.slot);
+        if (c && c->serial == t.serial)
+                t.cgroup = c;
+        else
+                t.slot = UINT32_MAX;
         outcome(x, &t, type, false, ok ? ACTION_RESULT_DONE : ACTION_RESULT_FAILED, via, ok ? 0 : -EIO, "%s",
                 detail);
 }
@@ -85,14 +93,16 @@ void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgr
                 emit(x, t, &o, len == 0 ? -ENOBUFS : 0);
                 return;
         }
-        (void)sd_journal_send("MESSAGE=memwarden: policy %s fired on %s", t->policy, t->path, "PRIORITY=%d",
-                              LOG_WARNING, "MESSAGE_ID=6d656d7761726465e000000000000020",
-                              "MEMWARDEN_EVENT=notify", "MEMWARDEN_POLICY=%s", t->policy,
-                              "MEMWARDEN_CGROUP=%s", t->path, "MEMWARDEN_JSON=%.*s", (int)(len - 1), x->json,
-                              NULL);
+        /* Names are per source: a namespace's policy is "namespace/name" in the
+         * MESSAGE and has MEMWARDEN_POLICY_NAMESPACE, so it cannot pass for the admin's. */
+        (void)sd_journal_send(
+                "MESSAGE=memwarden: policy %s%s%s fired on %s", t->ns, t->ns[0] ? "/" : "", t->policy,
+                t->path, "PRIORITY=%d", LOG_WARNING, "MESSAGE_ID=6d656d7761726465e000000000000020",
+                "MEMWARDEN_EVENT=notify", "MEMWARDEN_POLICY=%s", t->policy, "MEMWARDEN_POLICY_NAMESPACE=%s",
+                t->ns, "MEMWARDEN_CGROUP=%s", t->path, "MEMWARDEN_JSON=%.*s", (int)(len - 1), x->json, NULL);
         if (bus) {
                 x->json[len - 1] = '\0'; /* without the newline */
-                (void)bus_emit_policy_event(x->bus, t->policy, t->path, phase, x->json);
+                (void)bus_emit_policy_event(x->bus, t->policy, t->path, phase, x->json, t->ns);
                 x->json[len - 1] = '\n';
         }
         if (act->webhook)

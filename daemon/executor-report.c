@@ -79,7 +79,8 @@ static void build_one(ReportWorker *w)
         r = report_build_bounded(w->root_fd, rel(j->t.path), w->proc_fd, j->t.path, j->t.policy,
                                  j->real_usec, &bound, w->buf, sizeof(w->buf), &res->len, &res->sum);
         if (r >= 0)
-                r = report_file_name(j->t.policy, j->t.path, j->real_usec, res->name, sizeof(res->name));
+                r = report_file_name(j->t.ns, j->t.policy, j->t.path, j->real_usec, res->name,
+                                     sizeof(res->name));
         if (r < 0 || j->dry_run) {
                 res->result = r;
                 return;
@@ -90,7 +91,7 @@ static void build_one(ReportWorker *w)
                 (void)unlinkat(w->report_fd, res->name, 0);
                 res->write_failed = true;
         } else
-                (void)report_prune(w->report_fd, w->keep);
+                (void)report_prune(w->report_fd, j->t.ns, w->keep);
         res->result = r;
 }
 

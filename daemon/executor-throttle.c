@@ -177,10 +177,8 @@ static int on_throttle_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 if (!target_alive(x, &th->t, &c)) {
                         th->used = false;
                         undo_changed(x);
-                } else if (th->phase == POLICY_FIRING)
+                } else if (throttle_tick(th, now))
                         throttle_step(x, th, c);
-                else
-                        th->next_usec = now + th->interval_usec; /* pending again or clearing: hold */
         }
         arm_throttle_timer(x);
         return 0;
@@ -213,11 +211,16 @@ void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const C
         int r;
 
         if (th) {
-                /* Throttling already: this step starts the descent again now. */
-                th->floor = act->floor_bytes, th->step_bp = act->step_bp;
-                th->interval_usec = act->interval_usec;
-                th->phase = POLICY_FIRING;
-                throttle_step(x, th, c);
+                /* Throttling already: whose entry it is decides (action_join). */
+                ActionJoin j = action_join(&th->t, t);
+                if (throttle_join(th, t, act, watcher_read_current(x->watcher, c), now) != UINT64_MAX)
+                        throttle_apply(x, th);
+                else if (j == ACTION_JOIN_GUEST)
+                        outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_SKIPPED, NULL, 0,
+                                "memory.high is owned by policy %s%s%s, this step would not lower it",
+                                th->t.ns, th->t.ns[0] ? "/" : "", th->t.policy);
+                if (j == ACTION_JOIN_TAKE)
+                        undo_changed(x); /* the file names the owner */
                 return;
         }
         next = throttle_next_high(c->high, watcher_read_current(x->watcher, c), act->floor_bytes,

@@ -256,6 +256,11 @@ static void run_freeze(Executor *x, const ActionTarget *t, bool thaw, PlanRoute 
         Frozen *f = frozen_find(&x->tables, t);
         int r;
 
+        if (!thaw && f && action_join(&f->t, t) == ACTION_JOIN_TAKE) {
+                /* The admin's freeze now: only the admin's clear thaws it. */
+                action_owner_take(&f->t, t);
+                undo_changed(x);
+        }
         if (!thaw && !f) {
                 f = frozen_new(&x->tables, t);
                 if (!f) {
@@ -453,13 +458,26 @@ static void run_step(Executor *x, const Action *act, ActionTarget *t, const Engi
                 outcome(x, t, act->type, false, ACTION_RESULT_SKIPPED, NULL, -ENOENT, "the cgroup is gone");
                 return;
         }
-        if (act->dry_run && (act->type == ACTION_FREEZE || act->type == ACTION_KILL ||
-                             act->type == ACTION_RESTART || act->type == ACTION_STOP)) {
+        if (action_dry_run_stops(act)) {
                 outcome(x, t, act->type, false, ACTION_RESULT_DRY_RUN, plan_route_to_string(in.route), 0,
                         NULL);
                 return;
         }
         carry_out(x, act, t, c, d, in.route);
+}
+
+/* The policy cleared on this cgroup: its steps still waiting for systemd's
+ * answer must not run after their undo (which found nothing to give back). */
+static void drop_waiting(Executor *x, const ActionTarget *t)
+{
+        for (int i = 0; i < WAITING_MAX; i++) {
+                Waiting *w = &x->waiting[i];
+                if (!w->used || !action_target_same(&w->t, t) || !action_owner_same(&w->t, t))
+                        continue;
+                w->used = false;
+                outcome(x, &w->t, w->a.type, false, ACTION_RESULT_SKIPPED, NULL, 0,
+                        "the policy cleared before systemd answered");
+        }
 }
 
 static void undo_step(Executor *x, const Action *act, ActionTarget *t)
@@ -468,11 +486,14 @@ static void undo_step(Executor *x, const Action *act, ActionTarget *t)
 
         if (act->dry_run)
                 return;
+        /* Only the owner gives back: a namespace's clear never undoes the
+         * admin's throttle or freeze on the same pod. */
         if (act->type == ACTION_THROTTLE) {
                 Throttle *th = throttle_find(&x->throttles, t);
-                if (th)
+                if (th && action_may_undo(&th->t, t))
                         throttle_restore(x, th);
-        } else if (act->type == ACTION_FREEZE && (f = frozen_find(&x->tables, t))) {
+        } else if (act->type == ACTION_FREEZE && (f = frozen_find(&x->tables, t)) &&
+                   action_may_undo(&f->t, t)) {
                 /* Thaw the way it was frozen. */
                 run_disruptive(x, ACTION_FREEZE, true, f->via_unit ? &f->t : t,
                                f->via_unit ? PLAN_ROUTE_UNIT : PLAN_ROUTE_CGROUPFS);
@@ -491,10 +512,10 @@ void executor_decision(Executor *x, const EngineDecision *d)
         expire_waiting(x);
         make_target(x, d, &t, d->d.run_steps || d->d.undo_steps);
         th = throttle_find(&x->throttles, &t);
-        if (th && strcmp(th->t.policy, t.policy) == 0) {
-                throttle_set_phase(th, d->phase, now_usec(CLOCK_MONOTONIC));
+        if (th && throttle_set_phase(th, &t, d->phase, now_usec(CLOCK_MONOTONIC)))
                 arm_throttle_timer(x);
-        }
+        if (d->d.undo_steps)
+                drop_waiting(x, &t);
         for (size_t i = 0; i < d->policy->n_actions; i++)
                 if (d->d.undo_steps & (1U << i))
                         undo_step(x, &d->policy->actions[i], &t);

@@ -37,18 +37,15 @@ static void on_decision(const EngineDecision *d, void *userdata)
 static void engine_on_outcome(Manager *m, const Record *r)
 {
         const ActionOutcome *o = r->outcome;
+        const Policy *p;
 
         if (!m->engine || !r->cgroup || !o || o->undo ||
             (o->result != ACTION_RESULT_FAILED && o->result != ACTION_RESULT_REFUSED))
                 return;
-        for (int node = 0; node < 2; node++) {
-                const Policy *p = engine_policy_of(m->engine, r->cgroup, node, NULL);
-                if (p && strcmp(p->name, o->policy) == 0 && !p->scope_namespace == !o->policy_namespace &&
-                    (!p->scope_namespace || strcmp(p->scope_namespace, o->policy_namespace) == 0)) {
-                        engine_step_failed(m->engine, r->cgroup, p, r->mono_usec);
-                        manager_arm_engine_timer(m);
-                        return;
-                }
+        p = engine_policy_named(m->engine, r->cgroup, o->policy, o->policy_namespace);
+        if (p) {
+                engine_step_failed(m->engine, r->cgroup, p, r->mono_usec);
+                manager_arm_engine_timer(m);
         }
 }
 

@@ -36,7 +36,34 @@ typedef struct ActionTarget {
 
 /* Fill t for c, policy p: path (or path_error), policy and namespace. */
 void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p);
+/* The same cgroup (slot, serial): one throttle, one freeze per cgroup. */
 bool action_target_same(const ActionTarget *a, const ActionTarget *b);
+
+/* ---- owners ----
+ * A throttle or freeze entry is owned by the policy that started it, named
+ * by (policy, namespace): names are per source, so a namespace may reuse an
+ * admin policy's name. The admin ("" namespace) outranks every namespace. */
+
+/* The same policy of the same source. */
+bool action_owner_same(const ActionTarget *a, const ActionTarget *b);
+bool action_owner_is_admin(const ActionTarget *t);
+
+typedef enum ActionJoin {
+        ACTION_JOIN_OWN,   /* t is the owner: it re-parameterises its entry */
+        ACTION_JOIN_TAKE,  /* t outranks the owner (admin over a namespace): it becomes the owner */
+        ACTION_JOIN_GUEST, /* another policy owns it: t may only lower, never re-parameterise */
+        _ACTION_JOIN_MAX,
+        _ACTION_JOIN_INVALID = -22,
+} ActionJoin;
+
+/* What policy t may do to an entry owned by owner when it wants the same action. */
+ActionJoin action_join(const ActionTarget *owner, const ActionTarget *t);
+/* May t's clear give back (thaw, restore) an entry owned by owner? Only the owner's. */
+bool action_may_undo(const ActionTarget *owner, const ActionTarget *t);
+/* owner's entry passes to t (policy and namespace; the cgroup and unit stay). */
+void action_owner_take(ActionTarget *owner, const ActionTarget *t);
+/* Disruptive steps (freeze, kill, restart, stop) that dry_run stops short. */
+bool action_dry_run_stops(const Action *a);
 
 /* ---- throttle ---- */
 
@@ -82,8 +109,18 @@ typedef enum ThrottleNext {
 
 /* The write in flight ended (error 0 or -errno). */
 ThrottleNext throttle_complete(Throttle *th, int error);
-/* Its policy's phase: firing steps on, anything else holds. */
-void throttle_set_phase(Throttle *th, PolicyPhase phase, uint64_t now);
+/* Its policy's phase: firing steps on, anything else holds. Only the
+ * owner's phase counts: false (nothing changed) for another policy's. */
+bool throttle_set_phase(Throttle *th, const ActionTarget *t, PolicyPhase phase, uint64_t now);
+/* A second step of policy t (action a) on a throttled cgroup: the owner
+ * restarts its descent with a's parameters; the admin takes a namespace's
+ * entry over and does the same; any other policy may only lower the limit by
+ * one of its own steps (the lower memory.high wins; what another owner set
+ * is never raised, its floor and pace are never changed). Returns the value
+ * to set (want, in flight) or UINT64_MAX for none. */
+uint64_t throttle_join(Throttle *th, const ActionTarget *t, const Action *a, uint64_t usage, uint64_t now);
+/* At the timer: step on (true) while the owner fires; otherwise hold (next_usec moves on). */
+bool throttle_tick(Throttle *th, uint64_t now);
 /* Steps due at now (when throttle_begin_step is to run). */
 bool throttle_due(const Throttle *th, uint64_t now);
 /* The earliest next_usec of the table, 0 if none. */
@@ -147,9 +184,10 @@ void unit_cache_set(UnitCache *uc, const Cgroup *c, uint32_t slot, uint32_t seri
                     uint64_t now);
 void unit_cache_drop(UnitCache *uc, const Cgroup *c);
 
-/* ---- cookies: "policy\tnamespace\tpath" ---- */
+/* ---- cookies: "policy\tnamespace\tslot\tserial\tpath" ---- */
 
 /* -EINVAL if policy or namespace hold a tab, -ENOBUFS if it does not fit. */
 int action_cookie_format(const ActionTarget *t, char *buf, size_t size);
-/* A target (no cgroup: slot UINT32_MAX) from a cookie; -EINVAL if malformed. */
+/* A target from a cookie: slot and serial as formatted, cgroup NULL (the
+ * caller looks the slot up and compares the serial); -EINVAL if malformed. */
 int action_cookie_parse(const char *cookie, ActionTarget *ret);

@@ -103,3 +103,7 @@ uint64_t engine_next_usec(const Engine *e);
 /* The cgroup policy (node: the node policy) bound to a cgroup and its phase
  * (for status and tests); NULL if none. */
 const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, PolicyPhase *ret_phase);
+/* The policy bound to c (cgroup or node) that is policy name of namespace
+ * ns (NULL: the node admin's), NULL if none: names are per source, so an
+ * outcome is matched back to its binding by both. */
+const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *name, const char *ns);

@@ -53,14 +53,19 @@ int report_build_bounded(int root_fd, const char *rel, int proc_fd, const char *
                          const char *policy, uint64_t real_usec, const ReportBound *bound, char *buf,
                          size_t size, size_t *ret_len, ReportSummary *ret_summary);
 
-/* The file name of a report, "20260101T120000.000123Z-<policy>-<path>.json":
- * every byte of policy and path outside [A-Za-z0-9.-] becomes '_', never
- * two dots in a row, so no '/', no "..", no control bytes, whatever the
- * cgroup is called; at most REPORT_NAME_MAX - 1 bytes (size is capped
- * there). Returns 0, or -ENOBUFS if size is under 40. */
+/* The file name of a report, "20260101T120000.000123Z-<source>@<policy>-<path>.json":
+ * source is "_admin_" for the node admin's policies (ns NULL or "") or the
+ * namespace; every byte of source, policy and path outside [A-Za-z0-9.-]
+ * becomes '_', never two dots in a row, so no '/', no "..", no control
+ * bytes, whatever the cgroup is called; at most REPORT_NAME_MAX - 1 bytes
+ * (size is capped there). Returns 0, or -ENOBUFS if size is under 103. */
 #define REPORT_NAME_MAX 200
-int report_file_name(const char *policy, const char *path, uint64_t real_usec, char *buf, size_t size);
+int report_file_name(const char *ns, const char *policy, const char *path, uint64_t real_usec, char *buf,
+                     size_t size);
 
-/* Keep the newest keep reports (*.json, regular files) in dirfd, removing
- * at most 8 per call, oldest by name first. Returns how many went, or -errno. */
-int report_prune(int dirfd, unsigned keep);
+/* Keep the newest keep reports (*.json, regular files) of source ns (as in
+ * report_file_name; names without a source count as the admin's) in dirfd,
+ * removing at most 8 per call, oldest by name first: each source has its own
+ * keep, so no namespace can flush out the admin's reports or another's.
+ * Returns how many went, or -errno. */
+int report_prune(int dirfd, const char *ns, unsigned keep);

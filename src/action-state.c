@@ -2,6 +2,7 @@
 #include "action-state.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,44 @@ void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p)
 bool action_target_same(const ActionTarget *a, const ActionTarget *b)
 {
         return a->cgroup == b->cgroup && a->slot == b->slot && a->serial == b->serial;
+}
+
+/* ---- owners ---- */
+
+bool action_owner_same(const ActionTarget *a, const ActionTarget *b)
+{
+        return strcmp(a->policy, b->policy) == 0 && strcmp(a->ns, b->ns) == 0;
+}
+
+bool action_owner_is_admin(const ActionTarget *t)
+{
+        return t->ns[0] == '\0';
+}
+
+ActionJoin action_join(const ActionTarget *owner, const ActionTarget *t)
+{
+        if (action_owner_same(owner, t))
+                return ACTION_JOIN_OWN;
+        if (action_owner_is_admin(t) && !action_owner_is_admin(owner))
+                return ACTION_JOIN_TAKE;
+        return ACTION_JOIN_GUEST;
+}
+
+bool action_may_undo(const ActionTarget *owner, const ActionTarget *t)
+{
+        return action_owner_same(owner, t);
+}
+
+void action_owner_take(ActionTarget *owner, const ActionTarget *t)
+{
+        memcpy(owner->policy, t->policy, sizeof(owner->policy));
+        memcpy(owner->ns, t->ns, sizeof(owner->ns));
+}
+
+bool action_dry_run_stops(const Action *a)
+{
+        return a->dry_run && (a->type == ACTION_FREEZE || a->type == ACTION_KILL ||
+                              a->type == ACTION_RESTART || a->type == ACTION_STOP);
 }
 
 /* ---- throttle ---- */
@@ -109,11 +148,46 @@ ThrottleNext throttle_complete(Throttle *th, int error)
         return THROTTLE_NEXT_WAIT;
 }
 
-void throttle_set_phase(Throttle *th, PolicyPhase phase, uint64_t now)
+bool throttle_set_phase(Throttle *th, const ActionTarget *t, PolicyPhase phase, uint64_t now)
 {
+        if (!action_owner_same(&th->t, t))
+                return false;
         if (th->phase != POLICY_FIRING && phase == POLICY_FIRING && th->next_usec == 0 && !th->restoring)
                 th->next_usec = now + th->interval_usec;
         th->phase = phase;
+        return true;
+}
+
+uint64_t throttle_join(Throttle *th, const ActionTarget *t, const Action *a, uint64_t usage, uint64_t now)
+{
+        ActionJoin j = action_join(&th->t, t);
+        uint64_t next;
+
+        if (j == ACTION_JOIN_TAKE)
+                action_owner_take(&th->t, t);
+        if (j != ACTION_JOIN_GUEST) {
+                /* Throttling already: this step starts the descent again now. */
+                th->floor = a->floor_bytes, th->step_bp = a->step_bp;
+                th->interval_usec = a->interval_usec;
+                th->phase = POLICY_FIRING;
+                return throttle_begin_step(th, usage, now);
+        }
+        if (th->in_flight || th->restoring)
+                return UINT64_MAX;
+        next = throttle_next_high(th->current, usage, a->floor_bytes, a->step_bp);
+        if (next == UINT64_MAX)
+                return UINT64_MAX;
+        th->want = next;
+        th->in_flight = true;
+        return next;
+}
+
+bool throttle_tick(Throttle *th, uint64_t now)
+{
+        if (th->phase == POLICY_FIRING)
+                return true;
+        th->next_usec = now + th->interval_usec; /* pending again or clearing: hold */
+        return false;
 }
 
 bool throttle_due(const Throttle *th, uint64_t now)
@@ -298,26 +372,49 @@ int action_cookie_format(const ActionTarget *t, char *buf, size_t size)
 
         if (strchr(t->policy, '\t') || strchr(t->ns, '\t'))
                 return -EINVAL;
-        n = snprintf(buf, size, "%s\t%s\t%s", t->policy, t->ns, t->path);
+        n = snprintf(buf, size, "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%s", t->policy, t->ns, t->slot, t->serial,
+                     t->path);
         if (n < 0 || (size_t)n >= size)
                 return -ENOBUFS;
         return 0;
 }
 
+/* Decimal digits only, up to the next tab, within uint32_t. */
+static const char *cookie_u32(const char *p, uint32_t *ret)
+{
+        uint64_t v = 0;
+        const char *s = p;
+
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (uint64_t)(*p - '0');
+                if (v > UINT32_MAX)
+                        return NULL;
+        }
+        if (p == s || *p != '\t')
+                return NULL;
+        *ret = (uint32_t)v;
+        return p + 1;
+}
+
 int action_cookie_parse(const char *cookie, ActionTarget *ret)
 {
-        const char *b = cookie ? strchr(cookie, '\t') : NULL, *c = b ? strchr(b + 1, '\t') : NULL;
+        const char *b = cookie ? strchr(cookie, '\t') : NULL, *c = b ? strchr(b + 1, '\t') : NULL, *d;
+        uint32_t slot, serial;
         size_t np, nn, nc;
 
-        if (!c)
+        d = c ? cookie_u32(c + 1, &slot) : NULL;
+        d = d ? cookie_u32(d, &serial) : NULL;
+        if (!d)
                 return -EINVAL;
-        np = (size_t)(b - cookie), nn = (size_t)(c - b - 1), nc = strlen(c + 1);
+        np = (size_t)(b - cookie), nn = (size_t)(c - b - 1), nc = strlen(d);
         if (np >= sizeof(ret->policy) || nn >= sizeof(ret->ns) || nc >= sizeof(ret->path))
                 return -EINVAL;
         memset(ret, 0, sizeof(*ret));
-        ret->slot = UINT32_MAX;
+        /* No cgroup pointer: the caller finds the slot's cgroup and checks its serial. */
+        ret->slot = slot;
+        ret->serial = serial;
         memcpy(ret->policy, cookie, np);
         memcpy(ret->ns, b + 1, nn);
-        memcpy(ret->path, c + 1, nc);
+        memcpy(ret->path, d, nc);
         return 0;
 }

@@ -740,6 +740,18 @@ const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, Poli
         return b->policy;
 }
 
+const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *name, const char *ns)
+{
+        for (int kind = KIND_CGROUP; kind <= KIND_NODE; kind++) {
+                const Binding *b = binding_of(e, c, kind);
+                const char *bns = b ? b->policy->scope_namespace : NULL;
+                if (b && name && strcmp(b->policy->name, name) == 0 && !bns == !ns &&
+                    (!ns || strcmp(bns, ns) == 0))
+                        return b->policy;
+        }
+        return NULL;
+}
+
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec)
 {
         Binding *b = binding_of(e, c, KIND_CGROUP);

@@ -486,14 +486,28 @@ static void name_put(char *buf, size_t *k, size_t limit, const char *s)
         }
 }
 
-int report_file_name(const char *policy, const char *path, uint64_t real_usec, char *buf, size_t size)
+/* The source part of a name: "_admin_" (never a namespace: those are DNS
+ * labels) or the namespace made safe, at most REPORT_SOURCE_MAX bytes. */
+#define REPORT_SOURCE_MAX 63
+#define REPORT_TIME_LEN   24 /* "20260101T120000.000123Z-" */
+static void source_put(char *buf, size_t *k, size_t limit, const char *ns)
+{
+        size_t start = *k;
+
+        if (!ns || !ns[0])
+                ns = "_admin_";
+        name_put(buf, k, start + REPORT_SOURCE_MAX < limit ? start + REPORT_SOURCE_MAX : limit, ns);
+}
+
+int report_file_name(const char *ns, const char *policy, const char *path, uint64_t real_usec, char *buf,
+                     size_t size)
 {
         time_t tt = (time_t)(real_usec / USEC_PER_SEC);
         struct tm tm;
         size_t k;
         int n;
 
-        if (size < 40)
+        if (size < 40 + REPORT_SOURCE_MAX)
                 return -ENOBUFS;
         if (size > REPORT_NAME_MAX)
                 size = REPORT_NAME_MAX;
@@ -504,6 +518,9 @@ int report_file_name(const char *policy, const char *path, uint64_t real_usec, c
         if (k == 0 || n < 0 || k + (size_t)n >= size)
                 return -ENOBUFS;
         k += (size_t)n;
+        /* '@' ends the source: name_put never writes one. */
+        source_put(buf, &k, size - 8, ns);
+        buf[k++] = '@';
         name_put(buf, &k, size - 7, policy);
         if (k < size - 7)
                 buf[k++] = '-';
@@ -516,15 +533,28 @@ int report_file_name(const char *policy, const char *path, uint64_t real_usec, c
 
 typedef struct PruneCtx {
         unsigned n;
+        char source[REPORT_SOURCE_MAX + 1];
         char oldest[REPORT_NAME_MAX];
 } PruneCtx;
+
+/* Is name of source? A name without one (before sources) counts as the admin's. */
+static bool name_of_source(const char *name, const char *source)
+{
+        const char *at = strlen(name) > REPORT_TIME_LEN ? strchr(name + REPORT_TIME_LEN, '@') : NULL;
+        size_t n = strlen(source);
+
+        if (!at)
+                return strcmp(source, "_admin_") == 0;
+        return (size_t)(at - name - REPORT_TIME_LEN) == n && strncmp(name + REPORT_TIME_LEN, source, n) == 0;
+}
 
 static int count_report(const char *name, unsigned char type, void *userdata)
 {
         PruneCtx *ctx = userdata;
         size_t l = strlen(name);
 
-        if (type != DT_REG || l < 6 || strcmp(name + l - 5, ".json") != 0 || l >= sizeof(ctx->oldest))
+        if (type != DT_REG || l < 6 || strcmp(name + l - 5, ".json") != 0 || l >= sizeof(ctx->oldest) ||
+            !name_of_source(name, ctx->source))
                 return 0;
         ctx->n++;
         /* Names start with the UTC time: the smallest is the oldest. */
@@ -533,16 +563,21 @@ static int count_report(const char *name, unsigned char type, void *userdata)
         return 0;
 }
 
-int report_prune(int dirfd, unsigned keep)
+int report_prune(int dirfd, const char *ns, unsigned keep)
 {
         _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char source[REPORT_SOURCE_MAX + 1];
+        size_t k = 0;
         int removed = 0;
 
         if (fd < 0)
                 return -errno;
+        source_put(source, &k, sizeof(source) - 1, ns);
+        source[k] = '\0';
         /* At most 8 a time: a write adds one, a few more catch up after a smaller keep. */
         for (int round = 0; round < 8; round++) {
                 PruneCtx ctx = { 0 };
+                memcpy(ctx.source, source, k + 1);
                 int r = dir_for_each(fd, count_report, &ctx);
                 if (r < 0 && r != -ENOENT) /* -ENOENT: every entry seen */
                         return r;

@@ -35,15 +35,27 @@ static const FakeUnit *unit_for(FakeSystemd *f, const char *cgroup)
         return best;
 }
 
+static int get_unit_reply(FakeSystemd *f, sd_bus_message *m, const char *cg, sd_bus_error *e);
+
 static int m_get_unit(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
         FakeSystemd *f = userdata;
-        const FakeUnit *u;
         const char *cg;
 
         if (sd_bus_message_read(m, "s", &cg) < 0)
                 return -EINVAL;
         log_call(f, "GetUnitByControlGroup", cg);
+        if (f->hold_resolve && f->n_held_resolve < sizeof(f->held_resolve) / sizeof(f->held_resolve[0])) {
+                f->held_resolve[f->n_held_resolve++] = sd_bus_message_ref(m);
+                return 1; /* answered by fake_systemd_answer_held */
+        }
+        return get_unit_reply(f, m, cg, e);
+}
+
+static int get_unit_reply(FakeSystemd *f, sd_bus_message *m, const char *cg, sd_bus_error *e)
+{
+        const FakeUnit *u;
+
         u = unit_for(f, cg);
         if (!u)
                 return sd_bus_error_setf(e, "org.freedesktop.systemd1.NoUnitForControlGroup",
@@ -192,8 +204,28 @@ int fake_systemd_start(sd_event *event, const FakeUnit *units, size_t n_units, F
         return r < 0 ? r : 0;
 }
 
+void fake_systemd_answer_held(FakeSystemd *f)
+{
+        for (unsigned i = 0; i < f->n_held_resolve; i++) {
+                sd_bus_message *m = f->held_resolve[i];
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                const char *cg;
+
+                if (sd_bus_message_rewind(m, true) >= 0 && sd_bus_message_read(m, "s", &cg) >= 0 &&
+                    get_unit_reply(f, m, cg, &e) < 0 && sd_bus_error_is_set(&e))
+                        (void)sd_bus_reply_method_error(m, &e);
+                sd_bus_error_free(&e);
+                sd_bus_message_unref(m);
+        }
+        f->n_held_resolve = 0;
+        (void)sd_bus_flush(f->bus);
+}
+
 void fake_systemd_stop(FakeSystemd *f)
 {
+        for (unsigned i = 0; i < f->n_held_resolve; i++)
+                sd_bus_message_unref(f->held_resolve[i]);
+        f->n_held_resolve = 0;
         for (unsigned i = 0; i < f->n_held; i++)
                 sd_bus_message_unref(f->held[i]);
         f->n_held = 0;

@@ -28,8 +28,13 @@ typedef struct FakeSystemd {
         bool stall;     /* the slow units' calls go unanswered (held until stop) */
         sd_bus_message *held[32];
         unsigned n_held;
+        bool hold_resolve; /* GetUnitByControlGroup waits for fake_systemd_answer_held */
+        sd_bus_message *held_resolve[8];
+        unsigned n_held_resolve;
 } FakeSystemd;
 
 /* 0, or 77 when there is no dbus-daemon (the caller then skips). */
 int fake_systemd_start(sd_event *event, const FakeUnit *units, size_t n_units, FakeSystemd *f);
 void fake_systemd_stop(FakeSystemd *f);
+/* Answer the GetUnitByControlGroup calls held while hold_resolve was set. */
+void fake_systemd_answer_held(FakeSystemd *f);

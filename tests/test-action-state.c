@@ -43,14 +43,121 @@ static void fake_free(Cgroup *c)
         free(c);
 }
 
-static ActionTarget *target(const Cgroup *c, const char *policy)
+static ActionTarget *target_ns(const Cgroup *c, const char *policy, const char *ns)
 {
         static ActionTarget t;
-        Policy p = { .name = (char *)policy };
+        Policy p = { .name = (char *)policy, .scope_namespace = (char *)ns };
 
         action_target_init(&t, c, &p);
         return &t;
 }
+
+static ActionTarget *target(const Cgroup *c, const char *policy)
+{
+        return target_ns(c, policy, NULL);
+}
+
+/* Who may do what to another policy's entry: (policy, namespace) names an
+ * owner, and the admin ("" namespace) outranks every namespace. */
+START_TEST(test_owner_rules)
+{
+        static const struct {
+                const char *owner, *owner_ns, *policy, *ns;
+                ActionJoin join;
+                bool undo;
+        } rows[] = {
+                { "p", NULL, "p", NULL, ACTION_JOIN_OWN, true },
+                { "p", "team", "p", "team", ACTION_JOIN_OWN, true },
+                /* A namespace reusing the admin's name is not the admin. */
+                { "p", NULL, "p", "team", ACTION_JOIN_GUEST, false },
+                { "p", NULL, "q", "team", ACTION_JOIN_GUEST, false },
+                { "p", "team", "p", NULL, ACTION_JOIN_TAKE, false },
+                { "p", "team", "q", NULL, ACTION_JOIN_TAKE, false },
+                { "p", "team", "p", "other", ACTION_JOIN_GUEST, false },
+                { "p", "team", "q", "team", ACTION_JOIN_GUEST, false },
+                { "p", NULL, "q", NULL, ACTION_JOIN_GUEST, false },
+        };
+        Cgroup *c = fake("pod", 3, 7);
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                ActionTarget owner = *target_ns(c, rows[i].owner, rows[i].owner_ns);
+                const ActionTarget *t = target_ns(c, rows[i].policy, rows[i].ns);
+                ck_assert_msg(action_join(&owner, t) == rows[i].join, "row %zu", i);
+                ck_assert_msg(action_may_undo(&owner, t) == rows[i].undo, "row %zu", i);
+        }
+        fake_free(c);
+}
+END_TEST
+
+/* A second policy on a throttled cgroup: the lower memory.high wins, what
+ * another owner set is never raised, the admin takes a namespace's entry. */
+START_TEST(test_throttle_join)
+{
+        static ThrottleTable tt;
+        Cgroup *c = fake("pod", 3, 7);
+        Action admin = {
+                .type = ACTION_THROTTLE, .floor_bytes = 100 * MiB, .step_bp = 1000, .interval_usec = 10 * SEC
+        };
+        Action high_floor = admin, low_floor = admin;
+        ActionTarget a = *target(c, "p"), n = *target_ns(c, "p", "team");
+        uint64_t now = 1000 * SEC, v;
+        Throttle *th;
+
+        high_floor.floor_bytes = 750 * MiB, high_floor.interval_usec = 1000 * SEC;
+        low_floor.floor_bytes = 10 * MiB;
+
+        /* Admin owns it; a namespace with a high floor changes nothing of it. */
+        th = throttle_new(&tt, &a, &admin, 800 * MiB, now);
+        ck_assert_uint_ne(throttle_begin_step(th, 800 * MiB, now), UINT64_MAX);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert_uint_eq(throttle_join(th, &n, &high_floor, 800 * MiB, now), UINT64_MAX);
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert_uint_eq(th->interval_usec, 10 * SEC);
+        ck_assert(action_owner_same(&th->t, &a));
+        /* nor its phase, nor may it give it back */
+        ck_assert(!throttle_set_phase(th, &n, POLICY_CLEARING, now));
+        ck_assert_int_eq(th->phase, POLICY_FIRING);
+        ck_assert(!action_may_undo(&th->t, &n));
+
+        /* A namespace's lower step does lower it, once, and keeps the owner. */
+        v = throttle_join(th, &n, &low_floor, 800 * MiB, now);
+        ck_assert_uint_lt(v, th->current);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert(action_owner_same(&th->t, &a));
+        th->used = false;
+
+        /* A namespace owns it; the admin takes it over with its own parameters. */
+        th = throttle_new(&tt, &n, &high_floor, 800 * MiB, now);
+        ck_assert_uint_ne(throttle_begin_step(th, 800 * MiB, now), UINT64_MAX);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        v = throttle_join(th, &a, &admin, 800 * MiB, now);
+        ck_assert_uint_lt(v, th->current);
+        ck_assert(action_owner_same(&th->t, &a));
+        ck_assert_uint_eq(th->floor, 100 * MiB);
+        ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
+        ck_assert(!action_may_undo(&th->t, &n));
+
+        /* The owner re-parameterising with a floor above the limit holds, never raises. */
+        v = th->current;
+        ck_assert_uint_eq(throttle_join(th, &a, &high_floor, 800 * MiB, now), UINT64_MAX);
+        ck_assert_uint_eq(th->current, v);
+        fake_free(c);
+}
+END_TEST
+
+START_TEST(test_dry_run_rule)
+{
+        for (ActionType t = 0; t < _ACTION_TYPE_MAX; t++) {
+                Action a = { .type = t, .dry_run = true };
+                bool stops =
+                        t == ACTION_FREEZE || t == ACTION_KILL || t == ACTION_RESTART || t == ACTION_STOP;
+                ck_assert(action_dry_run_stops(&a) == stops);
+                a.dry_run = false;
+                ck_assert(!action_dry_run_stops(&a));
+        }
+}
+END_TEST
 
 START_TEST(test_throttle_machine)
 {
@@ -126,10 +233,13 @@ START_TEST(test_throttle_races)
         th = throttle_new(&tt, target(c, "p"), &a, 800 * MiB, now);
         ck_assert_uint_ne(throttle_begin_step(th, 400 * MiB, now), UINT64_MAX);
         ck_assert_int_eq(throttle_complete(th, 0), THROTTLE_NEXT_WAIT);
-        throttle_set_phase(th, POLICY_CLEARING, now);
+        ck_assert(throttle_set_phase(th, target(c, "p"), POLICY_CLEARING, now));
         ck_assert_int_eq(th->phase, POLICY_CLEARING);
-        th->next_usec = 0; /* held at the floor, say */
-        throttle_set_phase(th, POLICY_FIRING, now + 5 * SEC);
+        ck_assert(!throttle_tick(th, now));
+        ck_assert_uint_eq(th->next_usec, now + a.interval_usec); /* held */
+        th->next_usec = 0;                                       /* held at the floor, say */
+        ck_assert(throttle_set_phase(th, target(c, "p"), POLICY_FIRING, now + 5 * SEC));
+        ck_assert(throttle_tick(th, now + 5 * SEC));
         ck_assert_uint_eq(th->next_usec, now + 6 * SEC);
 
         /* The table is bounded. */
@@ -218,13 +328,39 @@ START_TEST(test_cookies)
         ck_assert_str_eq(back.policy, "pol");
         ck_assert_str_eq(back.ns, "team-a");
         ck_assert_str_eq(back.path, "/evil\tname\nwith\x01tabs"); /* tabs in the path are the path's */
-        ck_assert_uint_eq(back.slot, UINT32_MAX);
+        /* slot and serial: the late outcome finds its cgroup (select moves on). */
+        ck_assert_uint_eq(back.slot, 1);
+        ck_assert_uint_eq(back.serial, 1);
+        ck_assert_ptr_null(back.cgroup);
+        c->slot = UINT32_MAX - 1, c->serial = UINT32_MAX;
+        action_target_init(&t, c, &p);
+        ck_assert_int_eq(action_cookie_format(&t, buf, sizeof(buf)), 0);
+        ck_assert_int_eq(action_cookie_parse(buf, &back), 0);
+        ck_assert_uint_eq(back.slot, UINT32_MAX - 1);
+        ck_assert_uint_eq(back.serial, UINT32_MAX);
         ck_assert_int_eq(action_cookie_format(&t, buf, 10), -ENOBUFS);
-        ck_assert_int_eq(action_cookie_parse("no tabs", &back), -EINVAL);
-        ck_assert_int_eq(action_cookie_parse("one\ttab", &back), -EINVAL);
+        static const char *bad[] = {
+                "no tabs",
+                "one\ttab",
+                "p\tns\t/path", /* the old format */
+                "p\tns\t1\t/path",
+                "p\tns\t\t1\t/p",
+                "p\tns\t1\t\t/p",
+                "p\tns\t-1\t1\t/p",
+                "p\tns\t 1\t1\t/p",
+                "p\tns\t1x\t1\t/p",
+                "p\tns\t4294967296\t1\t/p",
+                "p\tns\t1\t99999999999999999999\t/p",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(action_cookie_parse(bad[i], &back) == -EINVAL, "%s", bad[i]);
+        ck_assert_int_eq(action_cookie_parse("p\t\t4294967295\t0\t", &back), 0);
+        ck_assert_uint_eq(back.slot, UINT32_MAX);
+        ck_assert_str_eq(back.ns, "");
         ck_assert_int_eq(action_cookie_parse(NULL, &back), -EINVAL);
         memset(buf, 'a', 100);
-        buf[100] = '\t', buf[101] = '\t', buf[102] = '/', buf[103] = 0; /* policy too long */
+        memcpy(buf + 100, "\t\t1\t1\t/", 8); /* policy too long */
+        buf[108] = 0;
         ck_assert_int_eq(action_cookie_parse(buf, &back), -EINVAL);
         fake_free(c);
 }
@@ -300,10 +436,15 @@ START_TEST(test_report_names)
         char name[REPORT_NAME_MAX], big[PATH_MAX];
         uint64_t t = 1767225600ULL * USEC_PER_SEC + 123; /* 2026-01-01T00:00:00Z */
 
-        ck_assert_int_eq(report_file_name("p", "/system.slice/web.service", t, name, sizeof(name)), 0);
-        ck_assert_str_eq(name, "20260101T000000.000123Z-p-_system.slice_web.service.json");
+        ck_assert_int_eq(report_file_name(NULL, "p", "/system.slice/web.service", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-_admin_@p-_system.slice_web.service.json");
+        /* A namespace's report says whose it is: it cannot pass for the admin's. */
+        ck_assert_int_eq(report_file_name("team-a", "p", "/x", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-team-a@p-_x.json");
+        ck_assert_int_eq(report_file_name("_admin_@\n/..", "p@", "/x@", t, name, sizeof(name)), 0);
+        ck_assert_str_eq(name, "20260101T000000.000123Z-_admin____._@p_-_x_.json");
         for (size_t i = 0; i < ELEMENTSOF(hostile); i++) {
-                ck_assert_int_eq(report_file_name("p", hostile[i], t, name, sizeof(name)), 0);
+                ck_assert_int_eq(report_file_name(hostile[i], "p", hostile[i], t, name, sizeof(name)), 0);
                 ck_assert_ptr_null(strchr(name, '/'));
                 ck_assert_ptr_null(strstr(name, ".."));
                 for (const char *s = name; *s; s++)
@@ -311,10 +452,11 @@ START_TEST(test_report_names)
         }
         memset(big, 'a', sizeof(big) - 1);
         big[0] = '/', big[sizeof(big) - 1] = '\0';
-        ck_assert_int_eq(report_file_name("p", big, t, name, sizeof(name)), 0);
+        ck_assert_int_eq(report_file_name(big, "p", big, t, name, sizeof(name)), 0);
+        ck_assert_ptr_nonnull(strchr(name, '@'));
         ck_assert_uint_lt(strlen(name), REPORT_NAME_MAX);
         ck_assert_str_eq(name + strlen(name) - 5, ".json");
-        ck_assert_int_eq(report_file_name("p", "/x", t, name, 20), -ENOBUFS);
+        ck_assert_int_eq(report_file_name(NULL, "p", "/x", t, name, 100), -ENOBUFS);
 }
 END_TEST
 
@@ -328,19 +470,39 @@ START_TEST(test_report_prune)
         ck_assert_int_ge(fd, 0);
         for (int i = 0; i < 12; i++) {
                 char name[64];
-                snprintf(name, sizeof(name), "2026010%dT000000.000000Z-p-x.json", i % 10);
+                snprintf(name, sizeof(name), "2026010%dT000000.000000Z-_admin_@p-x.json", i % 10);
                 if (i >= 10)
-                        snprintf(name, sizeof(name), "20260201T00000%d.000000Z-p-x.json", i);
+                        snprintf(name, sizeof(name), "20260201T00000%d.000000Z-_admin_@p-x.json", i - 10);
                 close(openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         }
+        /* A namespace's flood, newer than all of the admin's, and one of another namespace. */
+        for (int i = 0; i < 20; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "202603%02dT000000.000000Z-evil@p-x.json", i + 1);
+                close(openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
+        }
+        close(openat(fd, "20260101T000000.000000Z-other@p-x.json", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         close(openat(fd, "keep-me.txt", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
         ck_assert_int_eq(mkdirat(fd, "dir.json", 0750), 0);
-        ck_assert_int_eq(report_prune(fd, 5), 7);
-        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-p-x.json", F_OK, 0), -1);
-        ck_assert_int_eq(faccessat(fd, "20260109T000000.000000Z-p-x.json", F_OK, 0), 0);
+        /* The namespace's prune takes only its own: at most 8 a call. */
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 8);
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 7);
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 0);
+        ck_assert_int_eq(faccessat(fd, "20260315T000000.000000Z-evil@p-x.json", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(fd, "20260316T000000.000000Z-evil@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-_admin_@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(report_prune(fd, NULL, 5), 7);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-_admin_@p-x.json", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(fd, "20260109T000000.000000Z-_admin_@p-x.json", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(fd, "20260101T000000.000000Z-other@p-x.json", F_OK, 0), 0);
         ck_assert_int_eq(faccessat(fd, "keep-me.txt", F_OK, 0), 0);
         ck_assert_int_eq(faccessat(fd, "dir.json", F_OK, 0), 0);
-        ck_assert_int_eq(report_prune(fd, 5), 0);
+        ck_assert_int_eq(report_prune(fd, "", 5), 0);
+        /* Names from before sources count as the admin's. */
+        close(openat(fd, "20260100T000000.000000Z-p-x.json", O_CREAT | O_WRONLY | O_CLOEXEC, 0640));
+        ck_assert_int_eq(report_prune(fd, "evil", 5), 0);
+        ck_assert_int_eq(report_prune(fd, NULL, 5), 1);
+        ck_assert_int_eq(faccessat(fd, "20260100T000000.000000Z-p-x.json", F_OK, 0), -1);
         close(fd);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ck_assert_int_eq(system(cmd), 0);
@@ -419,6 +581,9 @@ static Suite *make_suite(void)
 
         tcase_add_test(tc, test_throttle_machine);
         tcase_add_test(tc, test_throttle_races);
+        tcase_add_test(tc, test_owner_rules);
+        tcase_add_test(tc, test_throttle_join);
+        tcase_add_test(tc, test_dry_run_rule);
         tcase_add_test(tc, test_tables);
         tcase_add_test(tc, test_unit_cache);
         tcase_add_test(tc, test_cookies);

@@ -130,12 +130,17 @@ END_TEST
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
         Answer *a = userdata;
-        const char *policy, *cgroup, *phase, *json;
+        const char *policy, *cgroup, *phase, *json, *ns;
 
-        if (sd_bus_message_read(m, "ssss", &policy, &cgroup, &phase, &json) >= 0) {
-                snprintf(a->message, sizeof(a->message), "%s", cgroup);
-                a->done = true;
-        }
+        /* A reader of the first four arguments (before the namespace was added) still works. */
+        if (sd_bus_message_read(m, "ssss", &policy, &cgroup, &phase, &json) < 0)
+                return 0;
+        snprintf(a->message, sizeof(a->message), "%s", cgroup);
+        if (sd_bus_message_read(m, "s", &ns) >= 0)
+                snprintf(a->job, sizeof(a->job), "%s", ns);
+        else
+                a->error = -EBADMSG;
+        a->done = true;
         return 0;
 }
 
@@ -146,7 +151,10 @@ static int on_introspect(sd_bus_message *m, void *userdata, sd_bus_error *e)
 
         a->done = true;
         if (sd_bus_message_read(m, "s", &xml) >= 0)
-                a->error = strstr(xml, "<signal name=\"PolicyEvent\">") ? 1 : -1;
+                a->error = strstr(xml, "<signal name=\"PolicyEvent\">") &&
+                                           strstr(xml, "<arg type=\"s\" name=\"namespace\"/>")
+                                   ? 1
+                                   : -1;
         return 0;
 }
 
@@ -161,9 +169,18 @@ START_TEST(test_signal)
         /* Let the match reach the bus before the signal. */
         for (int i = 0; i < 20; i++)
                 (void)sd_event_run(event, 5 * USEC_PER_MSEC);
-        ck_assert_int_eq(bus_emit_policy_event(bus, "p", "/bad\xff\xc3.scope", "firing", "{}"), 0);
+        ck_assert_int_eq(bus_emit_policy_event(bus, "p", "/bad\xff\xc3.scope", "firing", "{}", "team\xff"),
+                         0);
         run_until(&a);
+        ck_assert_int_eq(a.error, 0);
         ck_assert_str_eq(a.message, "/bad\\xff\\xc3.scope");
+        ck_assert_str_eq(a.job, "team\\xff");
+        /* The admin's: an empty namespace. */
+        a = (Answer){ 0 };
+        ck_assert_int_eq(bus_emit_policy_event(bus, "p", "/a.scope", "firing", "{}", NULL), 0);
+        run_until(&a);
+        ck_assert_int_eq(a.error, 0);
+        ck_assert_str_eq(a.job, "");
 
         ck_assert_int_ge(sd_bus_get_unique_name(bus_get(bus), &unique), 0);
         ck_assert_int_ge(sd_bus_call_method_async(fake, NULL, unique, "/org/memwarden1",

@@ -180,6 +180,12 @@ START_TEST(test_engine)
         }
         ck_assert_ptr_nonnull(engine_policy_of(engine, web, false, NULL));
         ck_assert_ptr_null(engine_policy_of(engine, db, false, NULL)); /* no policy matches db */
+        /* An outcome finds its binding by name and source: a namespace's "web" is not the admin's. */
+        ck_assert_ptr_eq(engine_policy_named(engine, web, "web", NULL),
+                         engine_policy_of(engine, web, false, NULL));
+        ck_assert_ptr_null(engine_policy_named(engine, web, "web", "team"));
+        ck_assert_ptr_null(engine_policy_named(engine, web, "other", NULL));
+        ck_assert_ptr_null(engine_policy_named(engine, web, NULL, NULL));
 
         /* Two high events: below `increase: 3`; a third fires (for: 0) with notify. */
         now = 1000000;

@@ -308,16 +308,20 @@ static void run_until(unsigned n)
         ck_assert_msg(n_seen >= n, "%u outcomes, want %u", n_seen, n);
 }
 
-/* One step of a one-step policy; the loop runs until n outcomes are in. */
-static void step(const char *path, ActionType type, bool undo, unsigned n)
+/* One step of a one-step policy name of namespace ns (NULL: the admin's),
+ * with floor floor; the loop runs until n outcomes are in. */
+static void step_as(const char *path, ActionType type, bool undo, unsigned n, const char *name,
+                    const char *ns, uint64_t floor)
 {
         static Policy p;
         EngineDecision d = { .cgroup = find(path),
                              .policy = &p,
                              .phase = undo ? POLICY_IDLE : POLICY_FIRING };
 
-        p = (Policy){ .name = "p", .n_actions = 1 };
-        p.actions[0] = (Action){ .type = type, .step_bp = 1000, .interval_usec = 60 * USEC_PER_SEC };
+        p = (Policy){ .name = (char *)name, .scope_namespace = (char *)ns, .n_actions = 1 };
+        p.actions[0] = (Action){
+                .type = type, .step_bp = 1000, .floor_bytes = floor, .interval_usec = 60 * USEC_PER_SEC
+        };
         if (undo)
                 d.d.undo_steps = 1;
         else
@@ -326,6 +330,11 @@ static void step(const char *path, ActionType type, bool undo, unsigned n)
         for (int i = 0; i < 300 && n_seen < n; i++)
                 ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
         ck_assert_msg(n_seen >= n, "%u outcomes, want %u", n_seen, n);
+}
+
+static void step(const char *path, ActionType type, bool undo, unsigned n)
+{
+        step_as(path, type, undo, n, "p", NULL, 0);
 }
 
 START_TEST(test_fallback)
@@ -714,6 +723,96 @@ START_TEST(test_report_thread)
 }
 END_TEST
 
+static void settle(void)
+{
+        for (int i = 0; i < 20; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+}
+
+/* An admin policy and a namespace policy of the same name on one pod: only
+ * the owner re-parameterises or gives back; the admin takes a namespace's. */
+START_TEST(test_owners)
+{
+        const char *job = "/plain/job";
+        char buf[64];
+
+        step_as(job, ACTION_THROTTLE, false, 1, "p", NULL, 0);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        /* A namespace's high floor neither raises it nor stops the admin's descent. */
+        step_as(job, ACTION_THROTTLE, false, 2, "p", "team", 95 * 1024 * 1024);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_SKIPPED);
+        ck_assert_msg(strstr(seen[1].detail, "owned by policy p"), "%s", seen[1].detail);
+        /* Its clear gives nothing back. */
+        step_as(job, ACTION_THROTTLE, true, 2, "p", "team", 0);
+        settle();
+        ck_assert_uint_eq(n_seen, 2);
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840");
+        step_as(job, ACTION_THROTTLE, true, 3, "p", NULL, 0);
+        ck_assert(seen[2].undo);
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+
+        /* The admin's freeze: a namespace's clear does not thaw it. */
+        step_as(job, ACTION_FREEZE, false, 4, "p", NULL, 0);
+        step_as(job, ACTION_FREEZE, true, 4, "p", "team", 0);
+        settle();
+        ck_assert_uint_eq(n_seen, 4);
+        get(job, "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        step_as(job, ACTION_FREEZE, true, 5, "p", NULL, 0);
+        get(job, "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "0");
+
+        /* A namespace's throttle that the admin joins is the admin's now. */
+        step_as(job, ACTION_THROTTLE, false, 6, "q", "team", 0);
+        step_as(job, ACTION_THROTTLE, false, 7, "p", NULL, 0);
+        ck_assert_str_eq(seen[6].policy, "p");
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "84934656");
+        step_as(job, ACTION_THROTTLE, true, 7, "q", "team", 0);
+        settle();
+        ck_assert_uint_eq(n_seen, 7);
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "84934656");
+        step_as(job, ACTION_THROTTLE, true, 8, "p", NULL, 0);
+        get(job, "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max");
+}
+END_TEST
+
+/* A step waiting for systemd's answer does not outlive its policy's clear. */
+START_TEST(test_clear_while_waiting)
+{
+        char buf[64];
+
+        fs.hold_resolve = true;
+        step("/system.slice/web-1.service", ACTION_FREEZE, false, 0);
+        step("/system.slice/s0.service", ACTION_THROTTLE, false, 0);
+        settle();
+        ck_assert_uint_eq(n_seen, 0);
+        ck_assert_ptr_nonnull(strstr(fs.log, "GetUnitByControlGroup /system.slice/web-1.service\n"));
+        step("/system.slice/web-1.service", ACTION_FREEZE, true, 1);
+        step("/system.slice/s0.service", ACTION_THROTTLE, true, 2);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_SKIPPED);
+        ck_assert_msg(strstr(seen[0].detail, "cleared before systemd answered"), "%s", seen[0].detail);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_SKIPPED);
+        fs.hold_resolve = false;
+        fake_systemd_answer_held(&fs);
+        settle();
+        ck_assert_uint_eq(n_seen, 2);
+        ck_assert_ptr_null(strstr(fs.log, "FreezeUnit"));
+        ck_assert_ptr_null(strstr(fs.log, "SetUnitProperties"));
+        get("/system.slice/web-1.service", "cgroup.freeze", buf, sizeof(buf));
+        ck_assert_msg(buf[0] == '0', "%s", buf);
+        get("/system.slice/s0.service", "memory.high", buf, sizeof(buf));
+        ck_assert_msg(strncmp(buf, "max", 3) == 0, "%s", buf);
+        ck_assert_uint_eq(undo_entries(NULL), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("executor");
@@ -732,6 +831,8 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_unit_give_back_unanswered);
         tcase_add_test(tc, test_shutdown_deadline);
         tcase_add_test(tc, test_report_thread);
+        tcase_add_test(tc, test_owners);
+        tcase_add_test(tc, test_clear_while_waiting);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
         return s;
