@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "bus.h"
+#include "journal-native.h"
 #include "executor.h"
 #include "limit-writer.h"
 #include "macro.h"
@@ -71,6 +72,8 @@ struct Executor {
         PlanContext plan;
 
         Bus *bus;
+        JournalSocket journal; /* a notify step's entry, sent without blocking */
+        uint64_t n_journal_failed;
         LimitWriter *writer;
         ReportWorker *reports;
         Webhooks *webhooks;

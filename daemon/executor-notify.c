@@ -4,7 +4,6 @@
  * Their later results (webhook, exec) come back named by a cookie. */
 #include <errno.h>
 #include <string.h>
-#include <systemd/sd-journal.h>
 
 #include "executor-internal.h"
 #include "log.h"
@@ -64,6 +63,32 @@ static void post_webhook(Executor *x, const Action *act, const ActionTarget *t, 
                                          : strerror(-k));
 }
 
+/* The notify step's journal entry, over the native protocol without blocking
+ * (sd_journal_send() would block on a journald that does not keep up): lost
+ * and counted as a failed sink then, never the loop. */
+static void journal_notify(Executor *x, const ActionTarget *t, size_t len)
+{
+        static char msg[PATH_MAX + 400];
+        int m = snprintf(msg, sizeof(msg), "memwarden: policy %s%s%s fired on %s", t->ns,
+                         t->ns[0] ? "/" : "", t->policy, t->path);
+        const JournalField f[] = {
+                { "MESSAGE=", msg,
+                  m < 0                      ? 0
+                  : (size_t)m >= sizeof(msg) ? sizeof(msg) - 1
+                                             : (size_t)m },
+                { "PRIORITY=", "4", 1 }, /* LOG_WARNING */
+                { "MESSAGE_ID=", "6d656d7761726465e000000000000020", 32 },
+                { "MEMWARDEN_EVENT=", "notify", 6 },
+                { "MEMWARDEN_POLICY=", t->policy, strlen(t->policy) },
+                { "MEMWARDEN_POLICY_NAMESPACE=", t->ns, strlen(t->ns) },
+                { "MEMWARDEN_CGROUP=", t->path, strlen(t->path) },
+                { "MEMWARDEN_JSON=", x->json, len - 1 },
+        };
+
+        if (journal_send_fields(&x->journal, f, ELEMENTSOF(f)) < 0)
+                x->n_journal_failed++;
+}
+
 void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *c,
                 const EngineDecision *d)
 {
@@ -95,11 +120,7 @@ void run_notify(Executor *x, const Action *act, const ActionTarget *t, const Cgr
         }
         /* Names are per source: a namespace's policy is "namespace/name" in the
          * MESSAGE and has MEMWARDEN_POLICY_NAMESPACE, so it cannot pass for the admin's. */
-        (void)sd_journal_send(
-                "MESSAGE=memwarden: policy %s%s%s fired on %s", t->ns, t->ns[0] ? "/" : "", t->policy,
-                t->path, "PRIORITY=%d", LOG_WARNING, "MESSAGE_ID=6d656d7761726465e000000000000020",
-                "MEMWARDEN_EVENT=notify", "MEMWARDEN_POLICY=%s", t->policy, "MEMWARDEN_POLICY_NAMESPACE=%s",
-                t->ns, "MEMWARDEN_CGROUP=%s", t->path, "MEMWARDEN_JSON=%.*s", (int)(len - 1), x->json, NULL);
+        journal_notify(x, t, len);
         if (bus) {
                 x->json[len - 1] = '\0'; /* without the newline */
                 (void)bus_emit_policy_event(x->bus, t->policy, t->path, phase, x->json, t->ns);

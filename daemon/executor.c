@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -629,6 +628,7 @@ int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, Executo
         x->emit = emitf;
         x->userdata = userdata;
         x->report_fd = x->state_fd = -1;
+        x->journal.fd = -1;
         snprintf(x->own_cgroup, sizeof(x->own_cgroup), "%s", cfg->own_cgroup ? cfg->own_cgroup : "");
         x->cfg.own_cgroup = x->own_cgroup;
         x->plan.own_cgroup = x->own_cgroup;
@@ -644,6 +644,7 @@ int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, Executo
                 executor_free(x);
                 return r;
         }
+        (void)journal_socket_open(&x->journal, NULL); /* without it a notify has no journal entry */
         open_report_dir(x);
         undo_open(x);
         start_helpers(x);
@@ -662,6 +663,7 @@ Executor *executor_free(Executor *x)
         webhooks_free(x->webhooks);
         exec_helper_free(x->exec);
         bus_free(x->bus);
+        journal_socket_close(&x->journal);
         safe_close(x->root_fd);
         safe_close(x->proc_fd);
         safe_close(x->report_fd);

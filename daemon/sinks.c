@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "journal-native.h"
 #include "log.h"
 #include "macro.h"
 
@@ -249,31 +250,6 @@ static int output_fd_setup(Sinks *s, Sink *k, bool is_stdout)
 
 /* ---- the journal, over its native protocol ---- */
 
-typedef struct JournalField {
-        const char *key; /* with its '=' */
-        const char *value;
-        size_t len;
-} JournalField;
-
-/* KEY=value\n, or for a value with a newline KEY\n<le64 length><value>\n. */
-static unsigned journal_iov(const JournalField *f, uint64_t *le, struct iovec *iov)
-{
-        size_t klen = strlen(f->key);
-        unsigned n = 0;
-
-        if (!memchr(f->value, '\n', f->len)) {
-                iov[n++] = (struct iovec){ (void *)f->key, klen };
-        } else {
-                *le = htole64((uint64_t)f->len);
-                iov[n++] = (struct iovec){ (void *)f->key, klen - 1 };
-                iov[n++] = (struct iovec){ "\n", 1 };
-                iov[n++] = (struct iovec){ le, sizeof(*le) };
-        }
-        iov[n++] = (struct iovec){ (void *)f->value, f->len };
-        iov[n++] = (struct iovec){ "\n", 1 };
-        return n;
-}
-
 static int journal_send(Sinks *s, Sink *k, const Record *r, const char *json, size_t len)
 {
         const char *type = record_type_to_string(r->type), *path = r->path ? r->path : "";
@@ -293,19 +269,9 @@ static int journal_send(Sinks *s, Sink *k, const Record *r, const char *json, si
                 { "MEMWARDEN_CGROUP=", path, strlen(path) },
                 { "MEMWARDEN_JSON=", json, len > 0 ? len - 1 : 0 }, /* without the line's '\n' */
         };
-        struct iovec iov[ELEMENTSOF(f) * 5];
-        uint64_t le[ELEMENTSOF(f)];
-        struct msghdr mh = { .msg_name = &s->journal_addr,
-                             .msg_namelen = s->journal_addr_len,
-                             .msg_iov = iov };
-        ssize_t n;
+        JournalSocket j = { .fd = k->fd, .addr = s->journal_addr, .addr_len = s->journal_addr_len };
 
-        for (size_t i = 0; i < ELEMENTSOF(f); i++)
-                mh.msg_iovlen += journal_iov(&f[i], &le[i], iov + mh.msg_iovlen);
-        do
-                n = sendmsg(k->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        return n < 0 ? -errno : 0;
+        return journal_send_fields(&j, f, ELEMENTSOF(f));
 }
 
 /* One datagram per record; journald full (EAGAIN) or away: dropped, counted. */
@@ -338,18 +304,14 @@ static void journal_write(Sinks *s, Sink *k, const Record *r, SinkKind kind, con
 
 static int journal_open(Sinks *s, Sink *k)
 {
-        const char *path = s->cfg.journal_socket ? s->cfg.journal_socket : SINKS_JOURNAL_SOCKET;
-        int size = 8 << 20; /* as sd-journal: bursts wait in the kernel, not here */
+        JournalSocket j;
+        int r = journal_socket_open(&j, s->cfg.journal_socket);
 
-        if (strlen(path) >= sizeof(s->journal_addr.sun_path))
-                return -ENAMETOOLONG;
-        s->journal_addr.sun_family = AF_UNIX;
-        memcpy(s->journal_addr.sun_path, path, strlen(path) + 1);
-        s->journal_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
-        k->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (k->fd < 0)
-                return -errno;
-        (void)setsockopt(k->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        if (r < 0)
+                return r;
+        k->fd = j.fd;
+        s->journal_addr = j.addr;
+        s->journal_addr_len = j.addr_len;
         return 0;
 }
 

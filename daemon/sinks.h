@@ -44,7 +44,6 @@ typedef enum SinkKind {
  * and locked at start, so it is what the agent's RSS grows by. */
 #define SINKS_QUEUE_SIZE_DEFAULT (256U << 10)
 #define SINKS_QUEUE_SIZE_MIN     (64U << 10) /* room for a record and a drop notice, several times */
-#define SINKS_JOURNAL_SOCKET     "/run/systemd/journal/socket"
 
 typedef struct Sinks Sinks;
 typedef struct Sink Sink;
@@ -70,7 +69,7 @@ struct Sink {
 typedef struct SinksConfig {
         OutputMode output;
         const char *output_path;
-        const char *journal_socket; /* NULL: SINKS_JOURNAL_SOCKET */
+        const char *journal_socket; /* NULL: /run/systemd/journal/socket */
         size_t queue_size;          /* 0: SINKS_QUEUE_SIZE_DEFAULT; at least SINKS_QUEUE_SIZE_MIN */
         uint64_t coalesce_usec;     /* memory_events: one summary per cgroup per interval; 0: off */
         unsigned coalesce_max;      /* cgroups coalesced at once; 0: COALESCE_MAX_DEFAULT */

@@ -287,16 +287,21 @@ START_TEST(test_report_names)
                 const HostileName *nm = &hostile_names[i];
                 memcpy(path + 1, nm->bytes, nm->len);
                 path[nm->len + 1] = '\0';
-                for (int as_policy = 0; as_policy < 2; as_policy++) {
-                        int k = report_file_name(as_policy ? path + 1 : "p", as_policy ? "/x" : path, t,
+                /* The row as the cgroup path, as the policy name, as the namespace. */
+                for (int as_policy = 0; as_policy < 3; as_policy++) {
+                        int k = report_file_name(as_policy == 2 ? path + 1 : NULL,
+                                                 as_policy == 1 ? path + 1 : "p", as_policy ? "/x" : path, t,
                                                  name, sizeof(name));
                         bool ok = k == 0 && !strchr(name, '/') && !strstr(name, "..") &&
                                   strlen(name) < REPORT_NAME_MAX && strlen(name) > 5 &&
                                   strcmp(name + strlen(name) - 5, ".json") == 0;
                         for (const char *s = name; ok && *s; s++)
                                 ok = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f;
-                        ck_assert_msg(ok, "%s (%s): %d '%s'", nm->what, as_policy ? "policy" : "path", k,
-                                      name);
+                        ck_assert_msg(ok, "%s (%s): %d '%s'", nm->what,
+                                      as_policy == 2   ? "namespace"
+                                      : as_policy == 1 ? "policy"
+                                                       : "path",
+                                      k, name);
                 }
         }
 }
