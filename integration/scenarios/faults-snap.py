@@ -68,6 +68,6 @@ else:
             show = lambda prop: run(["systemctl", "show", "-P", prop, key])[1].strip()  # noqa: E731
             units.append({"unit": key, "orig_high": orig, "memory_high": show("MemoryHigh"),
                           "freezer": show("FreezerState"), "active": show("ActiveState")})
-    out.update(kind="case", case=name, pid=int(pid), alive=alive, status_ok=header is not None,
+    out.update(kind="case", case=name, pid=int(pid), alive=alive, exec_helpers=int(os.environ.get("MW_HELPERS", -1)), status_ok=header is not None,
                status_s=round(lat, 3), header=header, cgroups=cgs, units=units)
 print(json.dumps(out))
