@@ -76,7 +76,10 @@ final_cg() {
     python3 "$SNAP" final "$1" >>"$FINAL"
     mw_until 30 empty "$1" || true
     mw_until 10 rmdir "$CG$1" || echo "cannot remove $CG$1" >&2
+    # Until memwarden has dropped it (or died of it: the next case sees that).
+    mw_until 30 dropped "$1" || true
 }
+dropped() { ! kill -0 "$MW_PID" 2>/dev/null || { status_ok && mw_status_lacks "$1\""; }; }
 # case_end NAME [cg:PATH=ORIG_HIGH]... [unit:NAME=ORIG_MEMORYHIGH]...
 case_end() {
     local name=$1; shift
