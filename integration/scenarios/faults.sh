@@ -432,13 +432,12 @@ chown 65534:65534 "$CG/mwflood"
 ov0=$(hdr overflows)
 exp flood_overflows_before "$ov0"
 overflowed() { [ "$(hdr overflows)" -gt "$ov0" ]; }
-flood() { # N: N mkdir/rmdir pairs and N/100 kept, as nobody
-    setpriv --reuid=65534 --regid=65534 --clear-groups python3 - "$CG/mwflood" "$1" <<'PY'
+flood() { # NAME N: N mkdir/rmdir pairs and N/100 kept, as nobody
+    setpriv --reuid=65534 --regid=65534 --clear-groups python3 - "$CG/mwflood" "$1" "$2" <<'PY'
 import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-base = len(os.listdir(root))
+root, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for i in range(n):
-    d = f"{root}/f{base}-{i}"
+    d = f"{root}/{name}-{i}"
     os.mkdir(d)
     if i % 100 == 0:
         os.mkdir(d + "/kept")
@@ -453,9 +452,9 @@ for round in 1 2; do
         exp flood_stop_t "$(date +%s.%N)"
         kill -STOP "$MW_PID"
     fi
-    flood 6000 &
+    flood "r$round-a" 6000 &
     F1=$!
-    flood 6000 &
+    flood "r$round-b" 6000 &
     F2=$!
     wait "$F1" "$F2"
     if [ "$round" = 2 ]; then
