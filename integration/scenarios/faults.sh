@@ -21,6 +21,25 @@
 set -uo pipefail
 . "$MW_LIB"
 
+# Bounded waits as lib.sh's, but a wait gives up at once when memwardend is
+# dead (outside case 9's deliberate kill): on a daemon that crashes, the
+# remaining cases still run inside the 8 minutes.
+MW_MAY_BE_DEAD=
+mw_until() {
+    local end=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        if [ $SECONDS -ge $end ]; then
+            echo "timed out waiting for: $*" >&2
+            return 1
+        fi
+        if [ -z "$MW_MAY_BE_DEAD" ] && ! kill -0 "$MW_PID" 2>/dev/null; then
+            echo "memwardend is dead: not waiting for: $*" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
 HOG="$MW_BIN/mw-hog"
 CG=/sys/fs/cgroup
 POL=/etc/mw-faults
@@ -613,6 +632,7 @@ mw_wait_after "$m" '"cgroup":"/mwhold-frz".*"action":"freeze".*"result":"done"' 
 exp hold_thr_high "$(cat "$CG/mwhold-thr/memory.high")"
 exp hold_unit_high "$(systemctl show -P MemoryHigh mw-hold.service)"
 exp hold_frz_freeze "$(cat "$CG/mwhold-frz/cgroup.freeze")"
+MW_MAY_BE_DEAD=1
 exp hold_kill_t "$(date +%s.%N)"
 kill -KILL "$MW_PID"
 wait "$MW_PID" 2>/dev/null
@@ -632,6 +652,7 @@ exp hold_before_restart_frz "$(cat "$CG/mwhold-frz/cgroup.freeze")"
 rm -f "$MW_SOCK"
 m=$(mw_mark)
 mw_start --policy-dir "$POL" --report-dir "$RPT" --event-log "$MW_OUT/events.jsonl" --webhook-timeout 2s
+MW_MAY_BE_DEAD=
 exp mw_pid_restarted "$MW_PID"
 exp hold_restarted_t "$(date +%s.%N)"
 helpers() { ps -eo args | grep -c '[-]-exec-helper'; }
