@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Loopback endpoints for the actions scenario.
    webhook-server.py OK_PORT HANG_PORT LOG
-OK_PORT answers every POST with 204 and appends {"t": receipt time, "path",
-"body"} to LOG; HANG_PORT accepts connections and never answers."""
+OK_PORT answers every POST with 204 (a path /status/NNN: with NNN instead)
+and appends {"t": receipt time, "path", "body"} to LOG; HANG_PORT accepts
+connections and never answers."""
 import http.server
 import json
 import socket
@@ -20,7 +21,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(log, "a") as f:
             f.write(json.dumps({"t": time.time(), "path": self.path, "body": body,
                                 "type": self.headers.get("Content-Type")}) + "\n")
-        self.send_response(204)
+        code = 204
+        if self.path.startswith("/status/") and self.path[8:].isdigit():
+            code = int(self.path[8:])
+        self.send_response(code)
+        if code != 204:
+            self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *a):

@@ -107,14 +107,27 @@ busctl monitor --system --match "type='signal',interface='org.memwarden1.Manager
 MON_PID=$!
 
 mw_start --policy-dir "$POL" --report-dir "$MW_OUT/reports" --event-log "$MW_OUT/events.jsonl" \
-    --webhook-timeout 2s --no-psi
+    --webhook-timeout 4s --no-psi
 busctl --system status org.memwarden1 >"$MW_OUT/busname.txt" 2>&1 || true
 
 # 1. Throttle through systemd; given back when the hog is gone (the unit stays).
+# The hog holds until it is killed, once the steps have reached the floor.
 systemd-run --unit=mw-thr1 -p MemoryMax=200M -p MemoryHigh=150M \
-    /bin/sh -c "$HOG 100 25 4; exec sleep infinity"
+    /bin/sh -c "$HOG 100 0 4; exec sleep infinity"
 mw_wait_record '"action":"throttle".*"result":"done"' 60
+unit_high_is() { [ "$(systemctl show -P MemoryHigh "$1")" = "$2" ]; }
+mw_until 120 unit_high_is mw-thr1.service $((64 << 20)) || true
 echo "thr1_throttled=$(systemctl show -P MemoryHigh mw-thr1.service)" >>"$MW_OUT/expect.txt"
+# kill_comm CGROUPDIR COMM: SIGKILL the processes of that name in a cgroup (by pid).
+kill_comm() {
+    local p c
+    for p in $(cat "$1/cgroup.procs"); do
+        c=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+        [ "$c" = "$2" ] && kill -9 "$p" 2>/dev/null
+    done
+    return 0
+}
+kill_comm /sys/fs/cgroup/system.slice/mw-thr1.service mw-hog
 mw_wait_record '"action":"throttle","undo":true.*"result":"done"' 90
 echo "thr1_restored=$(systemctl show -P MemoryHigh mw-thr1.service)" >>"$MW_OUT/expect.txt"
 systemctl stop mw-thr1.service
@@ -126,11 +139,15 @@ echo "thr2_throttled=$(systemctl show -P MemoryHigh mw-thr2.service)" >>"$MW_OUT
 
 # 3. Restart over D-Bus.
 systemd-run --unit=mw-restart -p MemoryMax=200M "$HOG" 80 0 4
-sleep 1
-echo "restart_pid_before=$(systemctl show -P MainPID mw-restart.service)" >>"$MW_OUT/expect.txt"
+main_pid() { systemctl show -P MainPID "$1"; }
+has_main_pid() { [ "$(main_pid "$1")" -gt 0 ]; }
+mw_until 30 has_main_pid mw-restart.service
+pid_before=$(main_pid mw-restart.service)
+echo "restart_pid_before=$pid_before" >>"$MW_OUT/expect.txt"
 mw_wait_record '"action":"restart".*"result":"done"' 60
-sleep 1
-echo "restart_pid_after=$(systemctl show -P MainPID mw-restart.service)" >>"$MW_OUT/expect.txt"
+new_main_pid() { local p; p=$(main_pid "$1"); [ "$p" -gt 0 ] && [ "$p" != "$2" ]; }
+mw_until 30 new_main_pid mw-restart.service "$pid_before" || true
+echo "restart_pid_after=$(main_pid mw-restart.service)" >>"$MW_OUT/expect.txt"
 systemctl stop mw-restart.service
 
 # 4. Freeze a unit, thaw it when the trigger clears (a higher MemoryHigh).
@@ -160,7 +177,9 @@ echo 200M >/sys/fs/cgroup/mwthrplain/memory.max
 /bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwthrplain/cgroup.procs; exec $HOG 100 0 4" &
 THR_PID=$!
 mw_wait_record '"cgroup":"/mwthrplain".*"action":"throttle".*"result":"done"' 60
-sleep 5
+# Stepped down to the floor (64Mi), every interval while firing.
+high_is() { [ "$(cat "$1/memory.high")" = "$2" ]; }
+mw_until 60 high_is /sys/fs/cgroup/mwthrplain $((64 << 20)) || true
 echo "thrplain_high=$(cat /sys/fs/cgroup/mwthrplain/memory.high)" >>"$MW_OUT/expect.txt"
 kill -9 "$THR_PID"; wait "$THR_PID" || true
 mw_wait_record '"cgroup":"/mwthrplain".*"action":"throttle","undo":true' 30
@@ -170,7 +189,8 @@ rmdir /sys/fs/cgroup/mwthrplain
 # 6. Kill a unit through systemd.
 systemd-run --unit=mw-kill -p MemoryMax=200M "$HOG" 80 0 4
 mw_wait_record '"action":"kill".*"via":"systemd".*"result":"done"|"action":"kill".*"result":"done".*"via":"systemd"' 60
-sleep 1
+unit_down() { ! systemctl -q is-active "$1"; }
+mw_until 30 unit_down mw-kill.service || true
 echo "kill_result=$(systemctl show -P Result mw-kill.service)" >>"$MW_OUT/expect.txt"
 systemctl reset-failed mw-kill.service 2>/dev/null || true
 
@@ -178,8 +198,8 @@ systemctl reset-failed mw-kill.service 2>/dev/null || true
 systemd-run --unit=mw-notify -p MemoryMax=200M -p MemoryHigh=180M "$HOG" 80 0 4
 mw_wait_record '"action":"notify".*"via":"webhook".*"result":"done"|"action":"notify".*"result":"done".*"via":"webhook"' 60
 mw_wait_record '"action":"exec".*"result":"done"' 30
-# The hanging endpoint: 4 attempts of 2 s plus backoff.
-mw_wait_record '"action":"notify".*"result":"failed".*"via":"webhook"' 60
+# The hanging endpoint: 4 attempts of 4 s plus backoff (1 + 2 + 4 s).
+mw_wait_record '"action":"notify".*"result":"failed".*"via":"webhook"' 90
 echo "notify_high=$(systemctl show -P MemoryHigh mw-notify.service)" >>"$MW_OUT/expect.txt"
 cp /run/mw-exec.json "$MW_OUT/exec.json" || true
 systemctl stop mw-notify.service

@@ -48,7 +48,8 @@ pid_a=$(systemctl show -P MainPID mw-v1a.service)
 echo "pid_a_before=$pid_a" >"$MW_OUT/expect.txt"
 mw_wait_record '"event":"usage_threshold","cgroup":"/system.slice/mw-v1a.service"' 60
 mw_wait_record '"cgroup":"/system.slice/mw-v1a.service".*"action":"restart".*"result":"done"' 60
-sleep 1
+new_main_pid() { local p; p=$(systemctl show -P MainPID "$1"); [ "$p" -gt 0 ] && [ "$p" != "$2" ]; }
+mw_until 30 new_main_pid mw-v1a.service "$pid_a" || true
 echo "pid_a_after=$(systemctl show -P MainPID mw-v1a.service)" >>"$MW_OUT/expect.txt"
 systemctl stop mw-v1a.service
 
@@ -58,7 +59,8 @@ systemd-run --unit=mw-v1b -p MemoryMax=16M /bin/sh -c \
     'while :; do dd if=/dev/zero of=/var/tmp/mw-big bs=1M count=48 conv=fsync 2>/dev/null; cat /var/tmp/mw-big >/dev/null; done'
 mw_wait_record '"event":"pressure_level","cgroup":"/system.slice/mw-v1b.service"' 60
 mw_wait_record '"cgroup":"/system.slice/mw-v1b.service".*"action":"kill".*"result":"done"' 60
-sleep 1
+unit_down() { ! systemctl -q is-active "$1"; }
+mw_until 30 unit_down mw-v1b.service || true
 systemctl show -p Result -p ActiveState mw-v1b.service | tee "$MW_OUT/v1b-show.txt"
 rm -f /var/tmp/mw-big
 

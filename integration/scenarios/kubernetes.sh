@@ -58,20 +58,26 @@ mw_status --all >"$MW_OUT/status.txt"
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain | tee "$MW_OUT/explain.txt"
 
 # A ConfigMap update (atomic ..data swap) reloads by itself...
+reloads_above() { [ "$(mw_status_field policy_reloads)" -gt "$1" ]; }
+failures_above() { [ "$(mw_status_field policy_reload_failures)" -gt "$1" ]; }
+n=$(mw_status_field policy_reloads)
 shop_policy v2 sidecar
-sleep 2
+mw_until 60 reloads_above "$n" || true
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain-v2.jsonl"
 # ...and a broken one keeps the policies that were in force.
+f=$(mw_status_field policy_reload_failures)
 mkdir -p /etc/memwarden/policies.d/shop/..v3
 printf 'apiVersion: memwarden/v1\nkind: Policy\nspec: [\n' >/etc/memwarden/policies.d/shop/..v3/web.yaml
 ln -sfn ..v3 /etc/memwarden/policies.d/shop/..data_tmp
 mv -T /etc/memwarden/policies.d/shop/..data_tmp /etc/memwarden/policies.d/shop/..data
-sleep 2
+mw_until 60 failures_above "$f" || true
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain --json >"$MW_OUT/explain-v3.jsonl"
 # Throttled hogs take long to finish: end them.
 kill -9 "$fs" 2>/dev/null || true
 systemctl kill --signal=KILL "cri-containerd-$cid_a.scope" || true
 wait "$sd" "$fs" || true
+gone_sd() { ! systemctl -q is-active "cri-containerd-$cid_a.scope"; }
+mw_until 60 gone_sd || true
 rmdir "$k/burstable/pod$uid_b/$cid_b" "$k/burstable/pod$uid_b" "$k/burstable" "$k"
-sleep 1
+mw_until 60 mw_status_lacks /kubepods/ || true
 mw_stop

@@ -53,9 +53,12 @@ mw_status --json | head -1 >"$MW_OUT/status-start.json"
 #    the policy fires on the hungriest only, reports, kills it.
 /bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwnode/small/cgroup.procs; exec $HOG 100 0 8" &
 SMALL_HOG=$!
-sleep 1
+# The small one holds its 100 MiB before the big one starts (a state, not a time).
+holds() { [ "$(cat "/sys/fs/cgroup/mwnode/$1/memory.current")" -ge $(($2 << 20)) ]; }
+mw_until 120 holds small 95
 /bin/sh -c "echo \$\$ >/sys/fs/cgroup/mwnode/big/cgroup.procs; exec $HOG 300 0 8" &
 NODE_HOG=$!
+echo "node_hog_pid=$NODE_HOG" >>"$MW_OUT/expect.txt"
 mw_wait_record '"event":"node".*"MemAvailable fell below' 90
 mw_wait_record '"cgroup":"/mwnode/big".*"action":"kill".*"result":"done"' 60
 wait "$NODE_HOG" && echo "node_hog_exit=0" >>"$MW_OUT/expect.txt" || echo "node_hog_exit=$?" >>"$MW_OUT/expect.txt"

@@ -21,7 +21,9 @@ for _ in $(seq 1 600); do
 done
 "$MW_BIN/memwardenctl" status | tee "$MW_OUT/status.txt"
 systemctl stop mw-hog.service
-sleep 1
+# The daemon has seen the unit go (a record in the journal), under load.
+removed() { journalctl -u memwardend.service -q -o cat MEMWARDEN_EVENT=cgroup_removed 2>/dev/null | grep -q mw-hog; }
+for _ in $(seq 1 300); do removed && break; sleep 0.1; done
 echo "active_after_load=$(systemctl is-active memwardend.service)" >>"$MW_OUT/expect.txt"
 systemctl stop memwardend.service
 systemctl show -p Result -p ExecMainStatus -p ExecMainCode memwardend.service | tee "$MW_OUT/service-stop.txt"

@@ -43,6 +43,7 @@ mw_footprint squeezed
 } >"$MW_OUT/expect.txt"
 kill -9 $(cat "$cg/cgroup.procs") 2>/dev/null || true
 wait "${hogs[@]}" || true
-sleep 1
-rmdir "$cg"
+empty() { ! grep -q . "$cg/cgroup.procs"; }
+mw_until 30 empty || true
+mw_until 10 rmdir "$cg"
 mw_stop
