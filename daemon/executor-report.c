@@ -133,7 +133,7 @@ static void report_summary(const ReportSummary *sum, char *detail, size_t size)
 static void report_outcome(Executor *x, const ReportResult *w)
 {
         ActionOutcome o = { .action = ACTION_REPORT };
-        char detail[512], full[PATH_MAX + REPORT_NAME_MAX];
+        char detail[PATH_MAX + 600], full[PATH_MAX + REPORT_NAME_MAX];
         const ActionTarget *t = &w->job.t;
 
         if (w->result < 0 && !w->write_failed) {
@@ -141,7 +141,14 @@ static void report_outcome(Executor *x, const ReportResult *w)
                         "building the report: %s", strerror(-w->result));
                 return;
         }
-        report_summary(&w->sum, detail, sizeof(detail));
+        if (w->write_failed) {
+                char summary[400];
+
+                report_summary(&w->sum, summary, sizeof(summary));
+                snprintf(detail, sizeof(detail), "writing the report to %s failed: %s (it said: %s)",
+                         x->cfg.report_dir, strerror(w->result < 0 ? -w->result : EIO), summary);
+        } else
+                report_summary(&w->sum, detail, sizeof(detail));
         snprintf(full, sizeof(full), "%s/%s", x->cfg.report_dir, w->name);
         o.detail = detail;
         o.report = w->write_failed ? NULL : full;

@@ -111,7 +111,7 @@ static int apply_load(Manager *m, int r, PolicySet *set, const PolicyErrors *err
         if (r < 0 && r != -EINVAL && !abandoned(r))
                 return report_unchanged(m, r, n_requests, initial);
         pw->last = *st;
-        if (st->missing)
+        if (st->missing && set->n == 0)
                 log_info("No policy directory '%s': no policies.", m->cfg.policy_dir);
         report_load(m, r, errors, st, set->n, initial);
         swap_in(m, set);

@@ -69,15 +69,20 @@ struct StatusServer {
         StatusView view;
         int listen_fd;
         char *socket_path;
-        sd_event_source *listen_source;
+        sd_event_source *listen_source, *pause_timer;
+        int reserve_fd; /* given up to accept a client when the fds ran out (EMFILE) */
         StatusClient clients[STATUS_CLIENTS_MAX];
 };
+
+#define ACCEPT_PAUSE_USEC (1000 * 1000ULL)
 
 static void client_close(StatusClient *c)
 {
         c->io = sd_event_source_disable_unref(c->io);
         c->timeout = sd_event_source_disable_unref(c->timeout);
         c->fd = safe_close(c->fd);
+        if (c->server && c->server->reserve_fd < 0) /* take the reserve back while the fd is free */
+                c->server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 /* ---- the header ---- */
@@ -389,6 +394,14 @@ static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static int on_accept_pause(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        StatusServer *srv = userdata;
+
+        (void)s, (void)usec;
+        return sd_event_source_set_enabled(srv->listen_source, SD_EVENT_ON);
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         StatusServer *srv = userdata;
@@ -397,8 +410,21 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         (void)s, (void)revents;
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0 && (errno == EMFILE || errno == ENFILE) && srv->reserve_fd >= 0) {
+                /* Out of fds (the watcher holds them): the reserve makes room for one. */
+                srv->reserve_fd = safe_close(srv->reserve_fd);
+                cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        }
+        if (cfd < 0) {
+                /* The connection stays queued and the socket readable: without a pause
+                 * this would spin. Listen again in a second. */
+                if (errno == EMFILE || errno == ENFILE) {
+                        (void)sd_event_source_set_enabled(srv->listen_source, SD_EVENT_OFF);
+                        (void)sd_event_source_set_time_relative(srv->pause_timer, ACCEPT_PAUSE_USEC);
+                        (void)sd_event_source_set_enabled(srv->pause_timer, SD_EVENT_ONESHOT);
+                }
                 return 0;
+        }
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 if (srv->clients[i].fd < 0) {
                         c = &srv->clients[i];
@@ -457,7 +483,9 @@ static StatusServer *status_server_free(StatusServer *srv)
                 if (srv->clients[i].fd >= 0)
                         client_close(&srv->clients[i]);
         srv->listen_source = sd_event_source_disable_unref(srv->listen_source);
+        srv->pause_timer = sd_event_source_disable_unref(srv->pause_timer);
         srv->listen_fd = safe_close(srv->listen_fd);
+        srv->reserve_fd = safe_close(srv->reserve_fd);
         if (srv->socket_path) {
                 (void)unlink(srv->socket_path);
                 free(srv->socket_path);
@@ -475,12 +503,18 @@ static int status_server_new(const StatusView *view, const char *path, StatusSer
                 return -ENOMEM;
         srv->view = *view;
         srv->listen_fd = -1;
+        srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 srv->clients[i].fd = -1;
         r = listen_at(path, &srv->listen_fd);
         if (r >= 0)
                 r = sd_event_add_io(view->event, &srv->listen_source, srv->listen_fd, EPOLLIN, on_accept,
                                     srv);
+        if (r >= 0)
+                r = sd_event_add_time_relative(view->event, &srv->pause_timer, CLOCK_MONOTONIC,
+                                               ACCEPT_PAUSE_USEC, 0, on_accept_pause, srv);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(srv->pause_timer, SD_EVENT_OFF);
         if (r >= 0 && !(srv->socket_path = strdup(path)))
                 r = -ENOMEM;
         if (r < 0) {

@@ -84,7 +84,7 @@ typedef struct PolicyDirStats {
         size_t n_failed;     /* sources that kept their last good set */
         size_t n_errors;     /* all errors of this load (also those errors could not hold) */
         size_t n_ns_ignored; /* namespaces past POLICY_DIR_NAMESPACES_MAX */
-        bool missing;        /* no directory: no policies */
+        bool missing;        /* no directory (never loaded: no policies; gone: the last ones kept) */
         uint64_t n_bytes;    /* read from policy files (also when abandoned) */
         uint64_t usec;       /* the load's wall time, on the budget's clock */
 } PolicyDirStats;
@@ -105,7 +105,8 @@ void policy_dir_set_budget(PolicyDir *d, const PolicyDirBudget *b);
  * self-contained set to swap in: the admin's policies first, then each
  * namespace's in name order (so an admin policy wins any tie at lookup).
  * Other negative errno (the directory cannot be read, -ENOMEM): *ret
- * untouched. A missing directory gives an empty set. ret_stats is filled
+ * untouched. A directory that was never there gives an empty set; one that
+ * is gone after a load keeps every source's set in force (-EINVAL, one error). ret_stats is filled
  * when *ret is. Not thread-safe: one thread at a time may use d. */
 int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDirStats *ret_stats);
 

@@ -734,13 +734,22 @@ int policy_dir_load(PolicyDir *d, PolicySet *ret, PolicyErrors *errors, PolicyDi
         ctx.start_usec = budget_now(&d->budget);
         top_fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (top_fd < 0 && errno == ENOENT) {
-                sources_free(d->sources, d->n_sources);
-                d->sources = NULL;
-                d->n_sources = 0;
-                *ret = (PolicySet){};
                 if (ret_stats)
                         *ret_stats = (PolicyDirStats){ .missing = true };
-                return 0;
+                if (d->n_sources == 0) {
+                        *ret = (PolicySet){};
+                        return 0; /* never there: no policies */
+                }
+                /* Gone after it was loaded (deleted, being replaced): nothing that is in
+                 * force is lost to it; an empty directory is how to have no policies. */
+                r = merge(d->sources, d->n_sources, &merged);
+                if (r < 0)
+                        return r;
+                policy_error(errors, d->path, 0, 0,
+                             "the policy directory is gone: every source keeps the policies it had in "
+                             "force (an empty directory has none)");
+                *ret = merged;
+                return -EINVAL;
         }
         if (top_fd < 0)
                 return -errno;

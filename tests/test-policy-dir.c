@@ -484,6 +484,29 @@ START_TEST(test_missing_dir)
         ck_assert(l.st.missing);
         ck_assert_uint_eq(l.set.n, 0);
         policy_dir_free(d);
+
+        /* Loaded, then deleted (rm -rf, or a directory being replaced): kept. */
+        d = dir_new();
+        mkd("ns");
+        put("a.yaml", POL("admin", "{}"));
+        put("ns/b.yaml", POL("mine", "{}"));
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.set.n, 2);
+        policy_set_done(&l.set);
+        snprintf(path, sizeof(path), "rm -rf '%s'", root);
+        ck_assert_int_eq(system(path), 0);
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(l.st.missing);
+        ck_assert_uint_eq(l.set.n, 2);
+        ck_assert(has_error(&l.e, "the policy directory is gone"));
+        policy_set_done(&l.set);
+        ck_assert_int_eq(mkdir(root, 0755), 0);
+        load(d, &l); /* back, empty: no policies */
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_uint_eq(l.set.n, 0);
+        policy_dir_free(d);
 }
 END_TEST
 
