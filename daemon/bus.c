@@ -27,6 +27,8 @@ struct Bus {
         uint64_t retry_usec;
         sd_bus *bus;
         BusJobRemoved job_removed;
+        BusReconnected reconnected;
+        bool had_bus; /* a connection was made before: the next one is a reconnection */
         void *userdata;
 };
 
@@ -149,7 +151,56 @@ sd_bus *bus_get(Bus *b)
         b->warned = false;
         bus_setup(b, bus);
         b->bus = bus;
+        if (b->had_bus && b->reconnected)
+                b->reconnected(b->userdata); /* what the old connection was to hear may be lost */
+        b->had_bus = true;
         return bus;
+}
+
+void bus_set_reconnected(Bus *b, BusReconnected f)
+{
+        if (b)
+                b->reconnected = f;
+}
+
+typedef struct JobCheck {
+        BusJobGone gone;
+        void *userdata;
+        char job[128];
+} JobCheck;
+
+static int on_job_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        JobCheck *c = userdata;
+
+        (void)ret_error;
+        /* No such object: the job ended, its JobRemoved went with the old connection. */
+        if (sd_bus_message_is_method_error(m, NULL))
+                c->gone(c->userdata, c->job);
+        free(c);
+        return 1;
+}
+
+int bus_job_check(Bus *b, const char *job, BusJobGone gone, void *userdata)
+{
+        sd_bus *bus = b && b->bus && sd_bus_is_open(b->bus) > 0 ? b->bus : NULL;
+        JobCheck *c;
+        int r;
+
+        if (!bus)
+                return -ENOTCONN;
+        if (strlen(job) >= sizeof(c->job))
+                return -ENAMETOOLONG;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        *c = (JobCheck){ .gone = gone, .userdata = userdata };
+        strcpy(c->job, job);
+        r = sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, job, "org.freedesktop.DBus.Properties", "Get",
+                                     on_job_state, c, "ss", "org.freedesktop.systemd1.Job", "State");
+        if (r < 0)
+                free(c);
+        return r < 0 ? r : 0;
 }
 
 bool bus_connected(const Bus *b)

@@ -45,6 +45,16 @@ typedef void (*BusJobRemoved)(void *userdata, uint32_t id, const char *job, cons
                               const char *result);
 
 int bus_new(sd_event *event, bool enabled, BusJobRemoved job_removed, void *userdata, Bus **ret);
+
+/* Called (with bus_new's userdata) when a lost connection has been made
+ * again: signals of the old one (JobRemoved) may have been missed. */
+typedef void (*BusReconnected)(void *userdata);
+void bus_set_reconnected(Bus *b, BusReconnected f);
+
+/* Ask whether systemd still has job (an object path); gone is called if not
+ * (the job ended while its JobRemoved could not reach us). 0 or -errno. */
+typedef void (*BusJobGone)(void *userdata, const char *job);
+int bus_job_check(Bus *b, const char *job, BusJobGone gone, void *userdata);
 Bus *bus_free(Bus *b);
 
 /* The connection, made now if it is time to try; NULL if unavailable. */

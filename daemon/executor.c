@@ -228,6 +228,27 @@ static void on_job_removed(void *userdata, uint32_t id, const char *job, const c
                 done ? 0 : -EIO, "job %" PRIu32 " %s: %s", id, unit, result);
 }
 
+static void on_job_gone(void *userdata, const char *job)
+{
+        Executor *x = userdata;
+        Job j;
+
+        if (!job_take(&x->tables, job, &j))
+                return; /* its JobRemoved came on the new connection after all */
+        outcome(x, &j.t, j.action, false, ACTION_RESULT_DONE, "systemd", 0,
+                "job %s ended while the system bus was away: systemd has no result for it any more", job);
+}
+
+/* A JobRemoved sent while the bus was down is lost: ask about every job. */
+static void on_bus_reconnected(void *userdata)
+{
+        Executor *x = userdata;
+
+        for (size_t i = 0; i < JOBS_MAX; i++)
+                if (x->tables.jobs[i].used)
+                        (void)bus_job_check(x->bus, x->tables.jobs[i].job, on_job_gone, x);
+}
+
 /* Through the unit (route UNIT) or the files. */
 static void run_disruptive(Executor *x, ActionType type, bool undo, const ActionTarget *t, PlanRoute route)
 {
@@ -644,6 +665,7 @@ int executor_new(sd_event *event, Watcher *w, const ExecutorConfig *cfg, Executo
                 executor_free(x);
                 return r;
         }
+        bus_set_reconnected(x->bus, on_bus_reconnected);
         (void)journal_socket_open(&x->journal, NULL); /* without it a notify has no journal entry */
         open_report_dir(x);
         undo_open(x);

@@ -158,6 +158,25 @@ static int on_introspect(sd_bus_message *m, void *userdata, sd_bus_error *e)
         return 0;
 }
 
+static void on_gone(void *userdata, const char *job)
+{
+        Answer *a = userdata;
+        a->done = true;
+        snprintf(a->job, sizeof(a->job), "%s", job);
+}
+
+/* After a reconnection the executor asks about each job it still waits for: a
+ * job systemd no longer has ended while its JobRemoved could not reach us. */
+START_TEST(test_job_check)
+{
+        Answer a = { 0 };
+
+        ck_assert_int_eq(bus_job_check(bus, "/org/freedesktop/systemd1/job/4711", on_gone, &a), 0);
+        run_until(&a);
+        ck_assert_str_eq(a.job, "/org/freedesktop/systemd1/job/4711");
+}
+END_TEST
+
 START_TEST(test_signal)
 {
         Answer a = { 0 }, b = { 0 };
@@ -200,6 +219,7 @@ static Suite *make_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_resolve);
         tcase_add_test(tc, test_unit_calls);
+        tcase_add_test(tc, test_job_check);
         tcase_add_test(tc, test_signal);
         tcase_set_timeout(tc, 30);
         suite_add_tcase(s, tc);
