@@ -50,6 +50,12 @@ mw_wait_record '"event":"usage_threshold","cgroup":"/system.slice/mw-v1a.service
 mw_wait_record '"cgroup":"/system.slice/mw-v1a.service".*"action":"restart".*"result":"done"' 60
 new_main_pid() { local p; p=$(systemctl show -P MainPID "$1"); [ "$p" -gt 0 ] && [ "$p" != "$2" ]; }
 mw_until 30 new_main_pid mw-v1a.service "$pid_a" || true
+# The restarted unit's hog crosses the threshold again: its policy fires anew
+# (every step within its cooldown). Wait for that second firing.
+fired_twice() {
+    [ "$(grep -cE '"event":"policy","cgroup":"/system.slice/mw-v1a.service".*"fired":true' "$MW_RECORDS")" -ge 2 ]
+}
+mw_until 60 fired_twice || true
 echo "pid_a_after=$(systemctl show -P MainPID mw-v1a.service)" >>"$MW_OUT/expect.txt"
 systemctl stop mw-v1a.service
 
