@@ -77,7 +77,8 @@ struct Cgroup {
         char name[];
 };
 
-/* The pod a pod or container cgroup belongs to, NULL for others. Never fails. */
+/* The pod a cgroup is in: itself, a container's pod, or the pod of what a
+ * workload made below a container; NULL outside pods. Never fails. */
 const Cgroup *cgroup_pod(const Cgroup *c);
 
 /* The cgroup's path from the root ("/" for the root) into buf. Returns 0, or

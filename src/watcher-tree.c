@@ -40,10 +40,15 @@ int cgroup_path(const Cgroup *c, char *buf, size_t size)
 
 const Cgroup *cgroup_pod(const Cgroup *c)
 {
-        /* A pod, or a container: a pod's direct child (cgroup_kind_from_name()). */
-        if (c && c->kind == CGROUP_KIND_CONTAINER)
-                c = c->parent;
-        return c && c->kind == CGROUP_KIND_POD ? c : NULL;
+        /* A pod; a container (a pod's direct child, cgroup_kind_from_name()); or what
+         * a workload made below them (`other`): it is in that pod, and so in its
+         * namespace, but it is no container and gets no container name. */
+        for (; c; c = c->parent)
+                if (c->kind == CGROUP_KIND_POD)
+                        return c;
+                else if (c->kind != CGROUP_KIND_CONTAINER && c->kind != CGROUP_KIND_OTHER)
+                        return NULL;
+        return NULL;
 }
 
 bool watcher_container_of_pod(const Cgroup *c, const char *pod, const char *ns)

@@ -1109,9 +1109,11 @@ START_TEST(test_nested_containers)
                 const Cgroup *c = find_path(w, nested[i]);
                 ck_assert_msg(c && c->kind != CGROUP_KIND_CONTAINER && !c->container_name, "%s", nested[i]);
                 watcher_cgroup_identity(w, c, p, sizeof(p), &id);
+                /* In the pod it was made in (its own namespace's policies apply), but no
+                 * container, and never another pod's container name. */
                 ck_assert_ptr_null(id.container);
-                ck_assert_ptr_null(id.pod);
-                ck_assert_ptr_null(id.namespace);
+                ck_assert_str_eq(id.pod, "web-1");
+                ck_assert_str_eq(id.namespace, "shop");
         }
         ck_assert_int_eq(find_path(w, "/" POD "/" CTR "/x")->kind, CGROUP_KIND_OTHER);
         watcher_cgroup_identity(w, find_path(w, "/" POD "/" CTR), p, sizeof(p), &id);
