@@ -63,13 +63,17 @@ static void v2_detach(Watcher *w, Cgroup *c)
 static void v2_read_limits(Watcher *w, Cgroup *c)
 {
         const char *rel;
+        int r = -ENAMETOOLONG;
 
         rel = watcher_relpath(w, c, "memory.high");
-        if (!rel || cg_read_limit(w->root_fd, rel, &c->high) < 0)
+        if (!rel || (r = cg_read_limit(w->root_fd, rel, &c->high)) < 0)
                 c->high = UINT64_MAX;
+        watcher_fd_trouble(w, c, r); /* out of fds, the limits read as none: say so */
         rel = watcher_relpath(w, c, "memory.max");
+        r = rel ? cg_read_limit(w->root_fd, rel, &c->max) : -ENAMETOOLONG;
+        watcher_fd_trouble(w, c, r);
         /* No memory.max: the memory controller is not enabled here. */
-        c->has_memory = rel && cg_read_limit(w->root_fd, rel, &c->max) >= 0;
+        c->has_memory = r >= 0;
         if (!c->has_memory)
                 c->max = UINT64_MAX;
 }
