@@ -18,6 +18,7 @@
 
 #include "executor-internal.h"
 #include "report.h"
+#include "thread-util.h"
 
 typedef struct ReportJob {
         ActionTarget t;
@@ -192,8 +193,6 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 int report_worker_new(Executor *x, ReportWorker **ret)
 {
         ReportWorker *w = calloc(1, sizeof(ReportWorker));
-        pthread_attr_t attr;
-        sigset_t set, old;
         int r;
 
         if (!w)
@@ -214,13 +213,7 @@ int report_worker_new(Executor *x, ReportWorker **ret)
         if (r >= 0) {
                 (void)sd_event_source_set_description(w->done_source, "report-builder");
                 /* Every signal blocked on the thread: they are the loop's. */
-                sigfillset(&set);
-                pthread_sigmask(SIG_BLOCK, &set, &old);
-                pthread_attr_init(&attr);
-                pthread_attr_setstacksize(&attr, 256 * 1024);
-                r = -pthread_create(&w->thread, &attr, worker_main, w);
-                pthread_attr_destroy(&attr);
-                pthread_sigmask(SIG_SETMASK, &old, NULL);
+                r = thread_start(&w->thread, 256 * 1024, "mw-report", worker_main, w);
                 w->running = r >= 0;
         }
         if (r < 0) {

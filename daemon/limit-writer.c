@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "thread-util.h"
 
 struct LimitWriter {
         sd_event *event;
@@ -102,8 +103,6 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 static int writer_start(LimitWriter *w)
 {
         struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
-        pthread_attr_t attr;
-        sigset_t set, old;
         int r;
 
         w->req_efd = eventfd(0, EFD_CLOEXEC);
@@ -116,13 +115,7 @@ static int writer_start(LimitWriter *w)
         (void)sd_event_source_set_description(w->done_source, "limit-writer");
         sigaction(SIGUSR2, &sa, NULL);
         /* The thread starts with every signal blocked (it unblocks SIGUSR2 only). */
-        sigfillset(&set);
-        pthread_sigmask(SIG_BLOCK, &set, &old);
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
-        r = -pthread_create(&w->thread, &attr, writer_main, w);
-        pthread_attr_destroy(&attr);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        r = thread_start(&w->thread, 64 * 1024, "mw-limit-write", writer_main, w);
         if (r < 0)
                 return r;
         w->running = true;

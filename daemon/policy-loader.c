@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "thread-util.h"
 
 /* libyaml and the compiler do not recurse deeply (nesting is bounded at 32);
  * a small stack keeps --mlock=all from pinning 8 MiB for it. */
@@ -107,23 +108,8 @@ static void *loader_main(void *userdata)
 
 static int start_thread(PolicyLoader *l)
 {
-        pthread_attr_t attr;
-        sigset_t all, old;
-        int r;
-
         /* Signals are the loop's (signalfd): none may land on this thread. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        r = -pthread_attr_init(&attr);
-        if (r == 0)
-                r = -pthread_attr_setstacksize(&attr, LOADER_STACK_SIZE);
-        if (r == 0)
-                r = -pthread_create(&l->thread, &attr, loader_main, l);
-        pthread_attr_destroy(&attr);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r == 0)
-                (void)pthread_setname_np(l->thread, "mw-policy-load");
-        return r;
+        return thread_start(&l->thread, LOADER_STACK_SIZE, "mw-policy-load", loader_main, l);
 }
 
 int policy_loader_start(PolicyDir *dir, const PolicyDirBudget *budget, PolicyLoader **ret)
