@@ -133,7 +133,6 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         bool decided = origin == RECORD_ORIGIN_DECISION || origin == RECORD_ORIGIN_OUTCOME;
 
         sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
-        m->n_event_log_errors = sinks_event_log_errors(&m->sinks);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:
                 if (m->executor)

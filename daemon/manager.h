@@ -101,7 +101,6 @@ struct Manager {
         sd_event_source *node_psi_source, *node_sample_timer;
         NodeWatermarks node_marks;
         uint64_t n_node_psi_events;
-        uint64_t n_event_log_errors; /* sinks_event_log_errors(), kept here for status.c */
         sd_event_source *engine_timer;
         sd_event_source *watcher_timer; /* watcher_next_usec(): cgroup v1 oom_kill re-checks */
         bool scanned;

@@ -545,7 +545,7 @@ static void manager_counters(void *userdata, StatusCounters *ret)
                 .node_psi_armed = m->node_psi_fd >= 0,
                 .node_psi_events = m->n_node_psi_events,
                 .node_memavailable_sampled = m->node_sample_timer != NULL,
-                .event_log_errors = m->n_event_log_errors,
+                .event_log_errors = sinks_event_log_errors(&m->sinks),
         };
         sinks_get_stats(&m->sinks, &ret->sinks);
 }
