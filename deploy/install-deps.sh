@@ -10,6 +10,8 @@ if [ "${1:-}" = "--tests" ]; then
     pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind dbus-daemon)
     # deploy/kubernetes: rendered with `kubectl kustomize`, linted with yamllint.
     pkgs+=(yamllint python3-yaml)
+    # The container image, built offline (deploy/container/build-offline.sh).
+    pkgs+=(buildah)
     # Debian's kubectl, unless one is installed already (another kubectl
     # package owns /usr/bin/kubectl on some machines, and dpkg refuses both).
     command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
