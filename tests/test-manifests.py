@@ -132,6 +132,19 @@ check("shop/policy.yaml" in paths and "example/policy.yaml" in paths, f"overlay 
 tdocs = {(d["kind"], d["metadata"]["name"]) for d in team}
 check(("ConfigMap", "memwarden-policies-shop") in tdocs, "overlay adds the memwarden-policies-shop ConfigMap")
 
+# The systemd overlay: the bus and journal sockets mounted, --no-bus gone.
+sysd = render(os.path.join(kdir, "overlays", "systemd"))
+sds = by_kind(sysd, "DaemonSet")[0]["spec"]["template"]["spec"]
+sc_ = sds["containers"][0]
+smounts = {m["mountPath"]: m["name"] for m in sc_["volumeMounts"]}
+svols = {v["name"]: v for v in sds["volumes"]}
+check("--no-bus" not in sc_["args"] and "--output=journal" in sc_["args"], f"systemd overlay: bus on, records to the journal ({sc_['args']})")
+check(svols.get(smounts.get("/run/dbus/system_bus_socket"), {}).get("hostPath", {}).get("path") == "/run/dbus/system_bus_socket",
+      "systemd overlay: the system bus socket from the node")
+check(svols.get(smounts.get("/run/systemd/journal"), {}).get("hostPath", {}).get("path") == "/run/systemd/journal",
+      "systemd overlay: the journal's sockets from the node")
+check(sc_["securityContext"] == c["securityContext"], "systemd overlay: the same security context")
+
 
 def project(docs, top):
     """Lay the policy volume out as kubelet does: files in ..TIMESTAMP, ..data
