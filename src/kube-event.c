@@ -146,33 +146,21 @@ static const char *verb(const ActionOutcome *o)
         }
 }
 
-static void limit_text(uint64_t v, char *buf, size_t size)
-{
-        if (v == UINT64_MAX)
-                snprintf(buf, size, "max");
-        else
-                snprintf(buf, size, "%" PRIu64, v);
-}
-
 size_t kube_event_note(const KubeEventInput *in, char buf[KUBE_EVENT_NOTE_MAX + 1])
 {
         const ActionOutcome *o = in->outcome;
         const KubeEventTarget *t = in->target;
-        char raw[3 * KUBE_EVENT_NOTE_MAX], values[80] = "", a[24], b[24];
+        char raw[3 * KUBE_EVENT_NOTE_MAX];
         const char *detail = o->detail ? o->detail : "";
 
-        if (o->has_values && o->action == ACTION_THROTTLE) {
-                limit_text(o->old_value, a, sizeof(a));
-                limit_text(o->new_value, b, sizeof(b));
-                snprintf(values, sizeof(values), "memory.high %s -> %s", a, b);
-        }
         /* Built long, then cut: utf8_sanitize bounds it, drops no character
-         * halfway and turns controls and bad bytes into visible \xNN. */
-        snprintf(raw, sizeof(raw), "memwarden: %s %s %s (policy %s%s%s)%s%s%s%s; cgroup %s", verb(o),
+         * halfway and turns controls and bad bytes into visible \xNN. The
+         * detail says what changed (a throttle's memory.high, old -> new). */
+        snprintf(raw, sizeof(raw), "memwarden: %s %s %s (policy %s%s%s)%s%s; cgroup %s", verb(o),
                  t->container[0] ? "container" : "pod", t->container[0] ? t->container : t->pod,
                  o->policy_namespace ? o->policy_namespace : "", o->policy_namespace ? "/" : "",
-                 o->policy ? o->policy : "?", values[0] || detail[0] ? ": " : "", values,
-                 values[0] && detail[0] ? "; " : "", detail, in->cgroup_path ? in->cgroup_path : "?");
+                 o->policy ? o->policy : "?", detail[0] ? ": " : "", detail,
+                 in->cgroup_path ? in->cgroup_path : "?");
         return utf8_sanitize(raw, strlen(raw), buf, KUBE_EVENT_NOTE_MAX + 1);
 }
 

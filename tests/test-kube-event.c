@@ -250,12 +250,13 @@ START_TEST(test_format)
                              .result = ACTION_RESULT_DONE,
                              .has_values = true,
                              .old_value = UINT64_MAX,
-                             .new_value = 1048576 };
+                             .new_value = 1048576,
+                             .detail = "memory.high max -> 1.0Mi" };
         ck_assert_int_eq(kube_event_format(&in, body, sizeof(body), &len), 0);
         ck_assert_str_eq(member(body, len, "type"), "Normal");
         ck_assert_str_eq(member(body, len, "note"),
                          "memwarden: throttled pod web-0 (policy squeeze): "
-                         "memory.high max -> 1048576; cgroup /kubepods.slice/x.scope");
+                         "memory.high max -> 1.0Mi; cgroup /kubepods.slice/x.scope");
         ck_assert_ptr_null(strstr(body, "fieldPath"));
 
         /* No Event: a dry run; a target without namespace or UID; too small a buffer. */
