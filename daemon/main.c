@@ -230,6 +230,12 @@ static int opt_pod_log_dir(const char *arg)
         return 0;
 }
 
+static int opt_container_log_dir(const char *arg)
+{
+        arg_config.watch.container_log_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
 static int opt_report_dir(const char *arg)
 {
         arg_config.exec.report_dir = arg[0] ? arg : NULL;
@@ -452,6 +458,10 @@ static const Option options[] = {
         { "pod-log-dir", 0, required_argument, "DIR",
           "kubelet's pod log directory, for pod namespace and name\n(default /var/log/pods; '' disables)",
           opt_pod_log_dir },
+        { "container-log-dir", 0, required_argument, "DIR",
+          "kubelet's container log directory, for container names\n"
+          "(default /var/log/containers; '' disables)",
+          opt_container_log_dir },
         { "report-dir", 0, required_argument, "DIR",
           "where report steps write (default /var/lib/memwarden/reports;\n'' disables)", opt_report_dir },
         { "report-keep", 0, required_argument, "N", "newest reports kept (default 64)", opt_report_keep },

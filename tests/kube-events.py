@@ -7,9 +7,10 @@
 # events.k8s.io/v1 fields (validation as in k8s.io/kubernetes
 # pkg/apis/core/validation ValidateEventCreate for events.k8s.io/v1).
 # memwardend runs on a fake cgroup tree (the cgroupfs driver's layout) with
-# a fake kubelet pod log directory; nothing of the host's cgroups is used.
+# fake kubelet log directories (pods, containers); nothing of the host's cgroups is used.
 # Checked: nothing is sent with the feature off; throttle and freeze of a
-# pod make one Event each, rate limited per pod and action; a rotated token
+# pod and the kill of a pod's application container make one Event each,
+# rate limited per pod, container and action; a rotated token
 # is used by the next request; a failing endpoint (500) gets bounded
 # retries and a counted failure; a hanging one fills the bounded queue, the
 # rest is dropped and counted, and the loop keeps answering the status
@@ -24,7 +25,10 @@ if not shutil.which("openssl"):
 tmp = tempfile.mkdtemp(prefix="mw-kube-")
 NS = "shop"
 N_PODS = 24
-UIDS = ["0d6c2b8c-1f0e-4a44-9d6e-%012x" % i for i in range(N_PODS)]
+UIDS = ["0d6c2b8c-1f0e-4a44-9d6e-%012x" % i for i in range(N_PODS + 1)]
+# (namespace, pod name) by UID; the last pod is batch's, with a container "app".
+PODS = {u: (NS, "web-%d" % i) if i < N_PODS else ("batch", "job-0") for i, u in enumerate(UIDS)}
+KILL = N_PODS
 POLICY = """---
 apiVersion: memwarden/v1
 kind: Policy
@@ -35,6 +39,14 @@ spec:
   actions:
     - {type: throttle, floor: 1Mi, step: 10%, interval: 1s}
     - {type: freeze}
+---
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: oom-kill}
+spec:
+  match: {namespace: batch}
+  triggers: {any: [{memoryEvents: {counter: oom_kill}}]}
+  actions: [{type: kill}]
 """
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 MICRO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -105,7 +117,7 @@ class Api:
             errs.append("note of %d bytes" % len(ev["note"].encode()))
         if rg.get("kind") != "Pod" or rg.get("apiVersion") != "v1" or rg.get("namespace") != md.get("namespace"):
             errs.append("regarding %r" % rg)
-        if rg.get("uid") not in UIDS or rg.get("name") != "web-%d" % UIDS.index(rg.get("uid")):
+        if PODS.get(rg.get("uid")) != (rg.get("namespace"), rg.get("name")):
             errs.append("regarding name/uid %r" % rg)
         return ev, errs
 
@@ -162,7 +174,10 @@ def tree():
     for i, uid in enumerate(UIDS):
         pod = os.path.join(cg, "kubepods", "burstable", "pod" + uid)
         dirs += [pod, os.path.join(pod, "%064x" % (i + 1))]
-        os.makedirs(os.path.join(tmp, "pods", "%s_web-%d_%s" % (NS, i, uid)))
+        os.makedirs(os.path.join(tmp, "pods", "%s_%s_%s" % (PODS[uid][0], PODS[uid][1], uid)))
+    # kubelet's /var/log/containers entry names the batch pod's application container.
+    os.makedirs(os.path.join(tmp, "containers"))
+    os.symlink("/dev/null", os.path.join(tmp, "containers", "job-0_batch_app-%064x.log" % (KILL + 1)))
     for d in dirs:
         os.makedirs(d, exist_ok=True)
         for name, text in files.items():
@@ -214,7 +229,8 @@ class Daemon:
         self.p = subprocess.Popen(
             [daemon, "--cgroup-root", cg, "--cgroup-version", "2", "--no-bus", "--no-psi", "--socket", self.sock,
              "--policy-dir", pol, "--output", "none", "--event-log", self.evlog, "--report-dir", "",
-             "--state-dir", "", "--pod-log-dir", os.path.join(tmp, "pods"), "--mlock", "off",
+             "--state-dir", "", "--pod-log-dir", os.path.join(tmp, "pods"),
+             "--container-log-dir", os.path.join(tmp, "containers"), "--mlock", "off",
              "--oom-score-adj", "0", "--webhook-timeout", "1s", "--kube-api", "https://127.0.0.1:%d/" % port,
              "--kube-token", token, "--kube-ca", ca] + extra, stdout=self.log, stderr=self.log, env=env)
         wait_for("the status socket", lambda: os.path.exists(self.sock) or self.p.poll() is not None)
@@ -275,25 +291,32 @@ def main():
     print("  throttle Event %.3f s after memory.events changed" % (first[0][0] - t0))
     put(os.path.join(pod_dir(cg, 0), "cgroup.events"), "populated 1\nfrozen 1\n")
     wait_for("the freeze's Event", lambda: [e for e in api.events() if e[1] and e[1]["action"] == "Freeze"])
+    # An OOM kill in batch's pod: its application container is killed, never the sandbox.
+    put(os.path.join(pod_dir(cg, KILL), "memory.events"), "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\n")
+    wait_for("the kill's Event", lambda: [e for e in api.events() if e[1] and e[1]["action"] == "Kill"])
     for _, ev, errs, _ in api.events():
         check(errs == [], "the API server accepts %s: %s" % (ev and ev.get("reason"), errs or ev))
     by = {e[1]["action"]: e[1] for e in api.events()}
-    th, fr = by["Throttle"], by["Freeze"]
+    th, fr, ki = by["Throttle"], by["Freeze"], by["Kill"]
     check(th["reason"] == "MemoryThrottled" and th["type"] == "Normal", "throttle: MemoryThrottled, Normal")
     check(fr["reason"] == "PodFrozen" and fr["type"] == "Warning", "freeze: PodFrozen, Warning")
+    check(ki["reason"] == "ContainerKilled" and ki["type"] == "Warning" and ki["metadata"]["namespace"] == "batch"
+          and ki["regarding"] == {"apiVersion": "v1", "kind": "Pod", "namespace": "batch", "name": "job-0",
+                                  "uid": UIDS[KILL], "fieldPath": "spec.containers{app}"},
+          "kill: ContainerKilled, Warning, in batch, regarding the container: %s" % ki["note"])
     check(th["regarding"] == {"apiVersion": "v1", "kind": "Pod", "namespace": NS, "name": "web-0", "uid": UIDS[0]},
           "regarding: the Pod by namespace, name and UID")
     check(th["note"].startswith("memwarden: throttled pod web-0 (policy squeeze): memory.high ")
           and "/kubepods/burstable/pod" + UIDS[0] in th["note"], "note: %s" % th["note"])
-    check(th["metadata"]["name"] != fr["metadata"]["name"], "each Event has a name of its own")
+    check(len({e["metadata"]["name"] for e in (th, fr, ki)}) == 3, "each Event has a name of its own")
     # The throttle steps on every second while firing: those are rate limited.
     wait_for("later throttle steps rate limited",
              lambda: len(actions(d.evlog, action="throttle", result="done")) >= 3 and d.stats()["kube_events_limited"] >= 2)
     check(len([e for e in api.events() if e[1]["action"] == "Throttle"]) == 1,
           "one throttle Event per pod per interval (%d throttle steps)" % len(actions(d.evlog, action="throttle", result="done")))
     st = d.stats()
-    check(st["kube_events_sent"] == 2 and st["kube_events_failed"] == 0 and st["kube_events_dropped"] == 0,
-          "status: sent 2, failed 0, dropped 0 (%s)" % {k: v for k, v in st.items() if k.startswith("kube")})
+    check(st["kube_events_sent"] == 3 and st["kube_events_failed"] == 0 and st["kube_events_dropped"] == 0,
+          "status: sent 3, failed 0, dropped 0 (%s)" % {k: v for k, v in st.items() if k.startswith("kube")})
 
     # 3. The token rotates: the next request carries the new one. The file is
     # looked at once a second at most (kube-events.c).
