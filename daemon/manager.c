@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,8 +177,12 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
 
 void manager_rebind_policies(Manager *m, const PolicySet *set)
 {
+        /* What the new set matches is watched before it binds (the engine binds
+         * watched cgroups only); before the first walk, the walk asks. */
+        m->want_set = set ? *set : (PolicySet){};
         if (!m->engine || !m->scanned)
                 return;
+        watcher_reevaluate(m->watcher);
         engine_set_policies(m->engine, set, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
         /* Names the binding looked up make identity records due. */
@@ -208,6 +213,19 @@ static bool host_refused(void *u, const Cgroup *c, const Policy *p)
         const PlanContext ctx = { .own_cgroup = m->cfg.own_cgroup ? m->cfg.own_cgroup : "" };
 
         return plan_all_refused(&ctx, p, c);
+}
+
+/* The watcher's question: does some policy match c (src/policy-match.c)? */
+static bool want_watch(void *u, const Cgroup *c)
+{
+        Manager *m = u;
+        char path[PATH_MAX];
+        CgroupIdentity id;
+
+        if (m->want_set.n == 0)
+                return false;
+        watcher_cgroup_identity(m->watcher, c, path, sizeof(path), &id);
+        return policy_set_matches_any(&m->want_set, &id);
 }
 
 static unsigned host_n_slots(void *u)
@@ -365,6 +383,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         watcher_set_psi_hooks(m->watcher, psi_add, psi_del, m);
+        watcher_set_want(m->watcher, want_watch, m);
         m->engine = engine_new(&(EngineHost){ .userdata = m,
                                               .read_usage = host_read_usage,
                                               .v1_request = host_v1_request,

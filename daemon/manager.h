@@ -94,6 +94,7 @@ struct Manager {
         uint64_t start_usec;
         StatusServer *status;      /* NULL: no status socket */
         PolicySet policies;        /* in force: the merge of policy_watch's sources */
+        PolicySet want_set;        /* what the watcher's want() matches: the set being bound (borrowed) */
         PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;
         Executor *executor;

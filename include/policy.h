@@ -187,6 +187,11 @@ bool policy_is_node(const Policy *p);
  * of its kind matches); specificity decides within each of the two tiers. */
 int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node);
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
+/* Whether any policy of set (either kind, any tier) matches id: what the
+ * daemon watches beside its --watch selection. A namespace's policy matches
+ * only its own pods (policy_match), so no tenant can make memwarden watch
+ * beyond them. */
+bool policy_set_matches_any(const PolicySet *set, const CgroupIdentity *id);
 
 /* Precedence must be decidable at load time: two policies of one kind (node
  * or cgroup), of one tier (admin, or namespace) and of equal specificity that

@@ -20,6 +20,8 @@ typedef struct Binding {
         bool refused;                 /* every step would be refused here (select skips it) */
         bool failed;       /* select: a step failed here in this episode (engine_step_failed): skip it */
         bool sel_eligible; /* select: eligible when its policy's SelectCache was made */
+        uint64_t
+                shadow_mark; /* select: == the cache's mark: a descendant of the same policy ranks instead */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -51,6 +53,7 @@ typedef struct SelectCache {
         uint64_t at, gen;
         bool full; /* `count` bindings are eligible: last is the count-th */
         RankKey last;
+        uint64_t shadow_mark; /* bindings with this mark are parents of candidates: never chosen */
 } SelectCache;
 
 typedef struct StepHistory {
@@ -74,6 +77,7 @@ struct Engine {
         uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
         StepHistory history[HISTORY_MAX];
         uint64_t select_gen;
+        uint64_t shadow_seq;  /* the last SelectCache.shadow_mark handed out */
         unsigned select_next; /* the cache entry to reuse next when none is free */
         SelectCache select_cache[SELECT_CACHE_MAX];
 };
@@ -475,13 +479,44 @@ static SelectCache *select_cache_find(Engine *e, const Policy *p, uint64_t now)
         return NULL;
 }
 
+/* A parent is never chosen for memory that is its children's: on cgroup v2
+ * a cgroup with children holds (almost) nothing of its own, so where a
+ * policy matches a slice and the scopes in it, the scope that holds the
+ * memory ranks and the slice does not (killing the slice would take its
+ * siblings too). Every ancestor of a binding of p where some step may be
+ * done (not refused; a failed one still counts: a failure never widens the
+ * choice to its parent) is marked; each is marked once, so the pass is
+ * O(bindings + depth). */
+static uint64_t shadow_parents(Engine *e, const Policy *p)
+{
+        uint64_t mark = ++e->shadow_seq;
+
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                const Binding *o = e->by_slot[i];
+                if (!o || o->policy != p || o->refused)
+                        continue;
+                for (const Cgroup *a = o->cgroup->parent; a; a = a->parent) {
+                        Binding *ab = binding_of(e, a, KIND_CGROUP);
+                        if (!ab || ab->policy != p)
+                                ab = binding_of(e, a, KIND_NODE);
+                        if (!ab || ab->policy != p)
+                                continue; /* not a candidate: its ancestors may be */
+                        if (ab->shadow_mark == mark)
+                                break; /* and so are its ancestors */
+                        ab->shadow_mark = mark;
+                }
+        }
+        return mark;
+}
+
 /* The first `count` eligible bindings of p, kept sorted in a bounded array:
- * O(n * count) at worst, one pass. */
+ * O(n * count) at worst, one pass (after the parents' marking). */
 static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
 {
         RankKey top[SELECT_COUNT_MAX];
         unsigned n = 0, k = p->select_count == 0 ? 1 : p->select_count;
         SelectCache *sc = NULL;
+        uint64_t mark = shadow_parents(e, p);
 
         if (k > SELECT_COUNT_MAX)
                 k = SELECT_COUNT_MAX;
@@ -489,7 +524,7 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
                 Binding *o = e->by_slot[i];
                 if (!o || o->policy != p)
                         continue;
-                o->sel_eligible = eligible(o);
+                o->sel_eligible = eligible(o) && o->shadow_mark != mark;
                 if (!o->sel_eligible)
                         continue;
                 RankKey key = rank_key(e, o, now);
@@ -508,7 +543,9 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
                 sc = &e->select_cache[e->select_next];
                 e->select_next = (e->select_next + 1) % SELECT_CACHE_MAX;
         }
-        *sc = (SelectCache){ .policy = p, .at = now, .gen = e->select_gen, .full = n == k };
+        *sc = (SelectCache){
+                .policy = p, .at = now, .gen = e->select_gen, .full = n == k, .shadow_mark = mark
+        };
         if (n > 0)
                 sc->last = top[n - 1];
         return sc;
@@ -520,7 +557,7 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
 static void select_note(Engine *e, Binding *b, uint64_t now)
 {
         SelectCache *sc = select_cache_find(e, b->policy, now);
-        bool el = eligible(b);
+        bool el = sc && eligible(b) && b->shadow_mark != sc->shadow_mark;
 
         if (!sc || el == b->sel_eligible)
                 return;
@@ -545,6 +582,8 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
         sc = select_cache_find(e, p, now);
         if (!sc)
                 sc = select_cache_make(e, p, now);
+        if (b->shadow_mark == sc->shadow_mark)
+                return false; /* a parent of candidates */
         if (!sc->full)
                 return true;
         RankKey key = rank_key(e, b, now);

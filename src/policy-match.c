@@ -97,6 +97,14 @@ int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool 
         return best;
 }
 
+bool policy_set_matches_any(const PolicySet *set, const CgroupIdentity *id)
+{
+        for (size_t i = 0; set && i < set->n; i++)
+                if (policy_match(&set->policies[i], id, NULL, 0))
+                        return true;
+        return false;
+}
+
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
 {
         return policy_set_lookup_kind(set, id, false);

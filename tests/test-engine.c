@@ -430,6 +430,11 @@ static void f_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupI
         (void)u;
         ck_assert_int_eq(cgroup_path(c, buf, size), 0);
         *ret = (CgroupIdentity){ .path = buf, .unit = c->parent ? c->name : NULL, .qos = _QOS_INVALID };
+        /* "w-batch-*" and below: a pod of namespace batch; "w-other-*": of other */
+        if (strstr(buf, "/w-batch-"))
+                ret->namespace = "batch";
+        else if (strstr(buf, "/w-other-"))
+                ret->namespace = "other";
 }
 
 /* As if memwardend ran in w-own.slice: every kill there is refused. */
@@ -722,6 +727,205 @@ START_TEST(test_engine_step_failed_reentrant)
 }
 END_TEST
 
+/* select ranks what holds the memory: a slice is never chosen for memory that
+ * is its children's (the hungriest leaf is), not after a failed kill of a child
+ * either; with no candidate below it, a slice is a candidate like any. */
+START_TEST(test_engine_select_leaves)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        Cgroup *r, *bench, *other, *deep;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        bench = fake_cgroup(r, "w-bench.slice", 1000);
+        fake_cgroup(bench, "w-hog.scope", 900);
+        fake_cgroup(bench, "w-small.scope", 50);
+        other = fake_cgroup(r, "w-other.slice", 800);
+        deep = fake_cgroup(other, "w-deep.slice", 700);
+        fake_cgroup(deep, "w-leaf.service", 700);
+        fake_cgroup(r, "w-lone.slice", 600); /* no children: a candidate */
+        /* memwarden's own slice holds a child that is refused too: both refused */
+        Cgroup *own = fake_cgroup(r, "w-own.slice", 5000);
+        (void)own;
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        const Policy *p = engine_policy_of(engine, fake_named("w-hog.scope"), true, NULL);
+        ck_assert_ptr_eq(p, &set.policies[0]);
+
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-hog.scope");
+        /* Its kill failed: the next leaf, never the slice above it. */
+        engine_step_failed(engine, fake_named("w-hog.scope"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-leaf.service");
+        engine_step_failed(engine, fake_named("w-leaf.service"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-lone.slice");
+        engine_step_failed(engine, fake_named("w-lone.slice"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 4);
+        ck_assert_str_eq(chosen[3], "w-small.scope");
+        engine_step_failed(engine, fake_named("w-small.scope"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        /* Nothing left that is not a parent of a candidate or refused. */
+        ck_assert_uint_eq(n_chosen, 4);
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 4);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* A namespace's policy with select chooses among its own pods only: the
+ * hungrier host slice and the other namespace's pod are never candidates, and
+ * it does not make them watched either. */
+START_TEST(test_engine_select_namespace_confined)
+{
+        PolicySet set = {};
+        static PolicyErrors e;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const char *yaml = "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                           "  match: {}\n"
+                           "  select: {by: hungriest, count: 64}\n"
+                           "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                           "  actions: [{type: kill, cooldown: 0s}]\n";
+        Cgroup *r, *pod;
+        char buf[256];
+        CgroupIdentity id;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        fake_cgroup(r, "w-host.slice", 9000);
+        pod = fake_cgroup(r, "w-batch-pod1", 300);
+        fake_cgroup(pod, "w-app", 200);
+        fake_cgroup(r, "w-other-pod2", 8000);
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(policy_load_buffer(&set, "batch/t.yaml", yaml, strlen(yaml), "batch", &e) == 0, "%s",
+                      e.msg[0]);
+        for (unsigned i = 0; i < n_fake; i++) {
+                f_identity(NULL, fake[i], buf, sizeof(buf), &id);
+                ck_assert_int_eq(policy_set_matches_any(&set, &id), strstr(buf, "/w-batch-") != NULL);
+        }
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        /* count 64: every candidate it has, and only the container (the pod is its parent) */
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-app");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* What a policy matches is watched whatever --watch says (the daemon's
+ * want hook: policy_set_matches_any), so a node policy's select sees the
+ * unlimited scope that holds the memory; what no policy matches is not. */
+static PolicySet *want_set;
+
+static bool want_matched(void *u, const Cgroup *c)
+{
+        char buf[4096];
+        CgroupIdentity id;
+
+        (void)u;
+        if (!want_set)
+                return false;
+        watcher_cgroup_identity(host_watcher, c, buf, sizeof(buf), &id);
+        return policy_set_matches_any(want_set, &id);
+}
+
+static const Cgroup *find_path(Watcher *w, const char *path)
+{
+        char buf[4096];
+
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                if (c && cgroup_path(c, buf, sizeof(buf)) == 0 && strcmp(buf, path) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+START_TEST(test_engine_watch_matched)
+{
+        PolicySet set = {}, none = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w;
+
+        mktree();
+        mkcg("bench.slice", "1000\n");
+        mkcg("bench.slice/hog.scope", "900\n");
+        mkcg("bench.slice/small.scope", "50\n");
+        mkcg("other.slice/idle.scope", "5000\n"); /* matched by nothing: stays unwatched */
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hard}\nspec:\n"
+                   "  match: {cgroup: \"/bench.slice/*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                   "  actions: [{type: kill}]\n");
+        want_set = &set;
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = cfg.container_log_dir = NULL;
+        ck_assert_int_eq(cfg.select, WATCH_SELECT_LIMITED);
+        n_decisions = n_chosen = 0;
+        now = 1000000;
+        engine = engine_new(&watcher_host, on_select_decision, NULL);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        host_watcher = w;
+        watcher_set_want(w, want_matched, NULL);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        engine_set_policies(engine, &set, now);
+        ck_assert(find_path(w, "/bench.slice/hog.scope")->watched);
+        ck_assert(find_path(w, "/bench.slice/small.scope")->watched);
+        ck_assert(!find_path(w, "/other.slice/idle.scope")->watched);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "hog.scope");
+
+        /* A scope made later is watched when it appears. */
+        mkcg("bench.slice/late.scope", "10\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 1);
+        ck_assert(find_path(w, "/bench.slice/late.scope")->watched);
+
+        /* The policy goes: the scopes are no longer watched (limited: only the slices). */
+        want_set = &none;
+        watcher_reevaluate(w);
+        engine_set_policies(engine, &none, now);
+        ck_assert(!find_path(w, "/bench.slice/hog.scope")->watched);
+        ck_assert(find_path(w, "/bench.slice")->watched);
+        want_set = NULL;
+        finish(w, &set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -734,6 +938,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_select_many);
         tcase_add_test(tc, test_engine_reload_changed);
         tcase_add_test(tc, test_engine_step_failed_reentrant);
+        tcase_add_test(tc, test_engine_select_leaves);
+        tcase_add_test(tc, test_engine_watch_matched);
+        tcase_add_test(tc, test_engine_select_namespace_confined);
         suite_add_tcase(s, tc);
         return s;
 }
