@@ -136,6 +136,9 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:
+                if (r->type == RECORD_MEMORY_EVENTS && r->delta &&
+                    (r->delta->value[MEMEV_HIGH] || r->delta->value[MEMEV_MAX]))
+                        manager_node_wake(m);
                 if (m->executor)
                         executor_observe(m->executor, r);
                 if (m->engine && m->scanned) {
@@ -396,6 +399,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 r = log_error_errno(-ENOMEM, "Cannot set up the policy engine: %m");
                 goto fail;
         }
+        engine_set_fill_rate(m->engine, cfg->fill_rate);
         m->cfg.exec.cgroup_root = cfg->watch.root;
         m->cfg.exec.own_cgroup = cfg->own_cgroup ? cfg->own_cgroup : "";
         m->cfg.exec.v1 = cfg->watch.v1;

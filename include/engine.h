@@ -33,6 +33,12 @@
  * (by usage, or QoS then usage) among those whose triggers hold. */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
+/* cgroup v2 usage triggers are read again after the time usage would take
+ * to grow to the nearest threshold at the fill rate (engine_set_fill_rate),
+ * clamped to [ENGINE_USAGE_MIN_USEC, NODE_SAMPLE_MAX_USEC]; every
+ * ENGINE_USAGE_SAMPLE_USEC while a threshold is passed; and at once from the
+ * usage a record of the cgroup carries (its PSI trigger, its memory events). */
+#define ENGINE_USAGE_MIN_USEC (100 * 1000ULL)
 /* cgroup v1: usage is read again this long after a threshold crossing. */
 #define ENGINE_USAGE_RECHECK_USEC (500 * 1000ULL)
 
@@ -90,6 +96,10 @@ void engine_observe(Engine *e, const Record *r, uint64_t now_usec);
  * engine_next_usec, to be re-armed after this call). No-op for `by: each`.
  * May be called from the decision callback (a step refused at once). */
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec);
+
+/* The fastest usage growth assumed for usage sampling, bytes per second
+ * (0: NODE_FILL_RATE_DEFAULT). */
+void engine_set_fill_rate(Engine *e, uint64_t bytes_per_sec);
 
 /* New node-wide figures: every binding with a node trigger is evaluated. */
 void engine_node_update(Engine *e, const NodeStats *n, uint64_t now_usec);

@@ -75,6 +75,7 @@ struct Engine {
         uint64_t next_usec;  /* earliest next_usec of any binding (0: none); kept so that a record
                               * does not cost a scan of every binding */
         uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
+        uint64_t fill_rate;  /* usage sampling: the fastest growth assumed, bytes/s (0: the default) */
         StepHistory history[HISTORY_MAX];
         uint64_t select_gen;
         uint64_t shadow_seq;  /* the last SelectCache.shadow_mark handed out */
@@ -642,6 +643,45 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 e->func(&ed, e->userdata);
 }
 
+/* When usage is next read, from a reading cur: as for MemAvailable
+ * (node.h), the time it would take to grow from cur to the nearest usage
+ * threshold at the assumed fill rate; while a threshold is passed (or usage
+ * unknown), every ENGINE_USAGE_SAMPLE_USEC to see it fall back. */
+static uint64_t usage_interval(const Engine *e, const Binding *b, uint64_t cur)
+{
+        const Policy *p = b->policy;
+        uint64_t best = NODE_SAMPLE_MAX_USEC;
+
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                uint64_t threshold, t;
+                if (p->triggers[i].type != TRIGGER_USAGE)
+                        continue;
+                threshold = usage_threshold(&p->triggers[i], b->cgroup);
+                if (threshold == 0)
+                        continue; /* no limit: never holds; a new limit binds again */
+                if (cur == UINT64_MAX || cur >= threshold)
+                        t = ENGINE_USAGE_SAMPLE_USEC;
+                else
+                        t = node_headroom_usec(threshold - cur, e->fill_rate, ENGINE_USAGE_MIN_USEC,
+                                               NODE_SAMPLE_MAX_USEC);
+                if (t < best)
+                        best = t;
+        }
+        return best;
+}
+
+static void usage_resample(Engine *e, Binding *b, uint64_t cur, uint64_t now)
+{
+        b->next_sample_usec = now + usage_interval(e, b, cur);
+        if (e->next_usec == 0 || b->next_sample_usec < e->next_usec)
+                e->next_usec = b->next_sample_usec;
+}
+
+void engine_set_fill_rate(Engine *e, uint64_t bytes_per_sec)
+{
+        e->fill_rate = bytes_per_sec;
+}
+
 void engine_observe(Engine *e, const Record *r, uint64_t now)
 {
         const Cgroup *c = r->cgroup;
@@ -684,6 +724,10 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
                                                                   : UINT64_MAX;
                         if (cur != UINT64_MAX)
                                 b->holds[i] = usage_holds(t, c, cur);
+                        /* A fresh reading (the cgroup's PSI or memory events woke us):
+                         * the next is due from it. */
+                        if (cur != UINT64_MAX && !b->usage_events && b->next_sample_usec)
+                                usage_resample(e, b, cur, now);
                         /* v1's usage, read after the kernel saw it cross, may already be
                          * on the other side by a few pages (charges come in batches, page
                          * cache is reclaimed): look once more a moment later. */
@@ -747,7 +791,9 @@ void engine_tick(Engine *e, uint64_t now)
                         for (size_t k = 0; k < p->n_triggers; k++)
                                 if (p->triggers[k].type == TRIGGER_USAGE && cur != UINT64_MAX)
                                         b->holds[k] = usage_holds(&p->triggers[k], b->cgroup, cur);
-                        b->next_sample_usec = b->usage_events ? 0 : now + ENGINE_USAGE_SAMPLE_USEC;
+                        b->next_sample_usec = 0;
+                        if (!b->usage_events)
+                                usage_resample(e, b, cur, now);
                         decide(e, b, now);
                 } else if (b && b->next_usec != 0 && b->next_usec <= now)
                         decide(e, b, now);

@@ -844,6 +844,63 @@ START_TEST(test_engine_select_namespace_confined)
 }
 END_TEST
 
+/* cgroup v2 usage triggers are sampled adaptively: the headroom to the
+ * threshold at the fill rate, clamped; every 2 s while it is passed; a
+ * record's fresh usage reschedules at once. */
+START_TEST(test_engine_usage_adaptive)
+{
+        PolicySet set = {};
+        Cgroup *r, *c;
+        const uint64_t MiB = 1 << 20;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        c = fake_cgroup(r, "w-web.slice", 400 * MiB);
+        c->high = 1024 * MiB;
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        engine_set_fill_rate(engine, 1024 * MiB);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  triggers: {any: [{usage: {of: high, above: 90%}}]}\n"
+                   "  actions: [{type: notify}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        ck_assert_uint_eq(engine_next_usec(engine), now); /* read at once */
+        engine_tick(engine, now);
+        /* 921.6 - 400 MiB at 1 GiB/s: 509.4 ms */
+        ck_assert_uint_eq(engine_next_usec(engine), now + 509374);
+        /* close to the threshold: the floor */
+        fake_usage[c->slot] = 920 * MiB;
+        now = engine_next_usec(engine);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        /* passed: every 2 s, and the policy fired */
+        fake_usage[c->slot] = 1000 * MiB;
+        now = engine_next_usec(engine);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        /* (a window bucket may come first while it fires) */
+        ck_assert_uint_gt(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        ck_assert_uint_le(engine_next_usec(engine), now + ENGINE_USAGE_SAMPLE_USEC);
+        /* a record of the cgroup with its usage: rescheduled from it (and a slow fill rate) */
+        engine_set_fill_rate(engine, 1 * MiB);
+        Record rec = record_init(RECORD_PSI);
+        rec.cgroup = c;
+        rec.current = 100 * MiB;
+        now += 1000;
+        engine_observe(engine, &rec, now);
+        ck_assert_uint_gt(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        engine_tick(engine, engine_next_usec(engine));
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 /* What a policy matches is watched whatever --watch says (the daemon's
  * want hook: policy_set_matches_any), so a node policy's select sees the
  * unlimited scope that holds the memory; what no policy matches is not. */
@@ -940,6 +997,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_step_failed_reentrant);
         tcase_add_test(tc, test_engine_select_leaves);
         tcase_add_test(tc, test_engine_watch_matched);
+        tcase_add_test(tc, test_engine_usage_adaptive);
         tcase_add_test(tc, test_engine_select_namespace_confined);
         suite_add_tcase(s, tc);
         return s;
