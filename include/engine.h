@@ -22,15 +22,18 @@
  * the growth of the PSI total between psi records (so thresholds below the
  * watcher's own PSI trigger, 5% by default, are not seen), usage from
  * memory.current at each record and, because cgroup v2 has no notification
- * of usage crossing a threshold, by reading memory.current every
- * ENGINE_USAGE_SAMPLE_USEC for the cgroups bound to a policy with a usage
- * trigger (the only polling; none without such policies). nodePressure and
+ * of usage crossing a threshold, by reading memory.current at an adaptive
+ * interval (below) for the cgroups bound to a policy with a usage trigger
+ * (the only polling; none without such policies). nodePressure and
  * nodeAvailable from engine_node_update(): the owner's PSI trigger on
  * /proc/pressure/memory and its MemAvailable samples. On cgroup v1,
  * pressureLevel from pressure_level records, and usage from usage_threshold
  * records where the watcher could arm a threshold (watcher_v1_request).
  * A policy with `select` gives a due step only to its first `count` bindings
- * (by usage, or QoS then usage) among those whose triggers hold. */
+ * (by usage, or QoS then usage) among those whose triggers hold, never to a
+ * binding that has a candidate of the same policy below it (its memory is
+ * its children's). The engine binds watched cgroups only: the owner watches
+ * what a policy matches (watcher_set_want). */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
 /* cgroup v2 usage triggers are read again after the time usage would take
