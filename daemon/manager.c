@@ -200,6 +200,11 @@ static uint64_t host_read_usage(void *u, const Cgroup *c)
         return watcher_read_current(((Manager *)u)->watcher, c);
 }
 
+static uint64_t host_read_psi(void *u, const Cgroup *c)
+{
+        return watcher_read_psi_some(((Manager *)u)->watcher, c);
+}
+
 static int host_v1_request(void *u, const Cgroup *c, bool low, uint64_t threshold)
 {
         return watcher_v1_request(((Manager *)u)->watcher, c, low, threshold);
@@ -389,6 +394,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
         watcher_set_want(m->watcher, want_watch, m);
         m->engine = engine_new(&(EngineHost){ .userdata = m,
                                               .read_usage = host_read_usage,
+                                              .read_psi = host_read_psi,
                                               .v1_request = host_v1_request,
                                               .identity = host_identity,
                                               .refused = host_refused,

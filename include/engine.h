@@ -55,6 +55,9 @@ typedef struct EngineHost {
         void *userdata;
         /* memory.current now, UINT64_MAX unknown (NULL: always unknown) */
         uint64_t (*read_usage)(void *userdata, const Cgroup *c);
+        /* the PSI some total of memory.pressure now, usec, UINT64_MAX unknown (select by:
+         * pressure; NULL: the last the watcher read, c->psi) */
+        uint64_t (*read_psi)(void *userdata, const Cgroup *c);
         /* cgroup v1: low pressure notifications and a usage threshold (0: none); > 0 if the
          * threshold is armed. NULL on v2. */
         int (*v1_request)(void *userdata, const Cgroup *c, bool low, uint64_t threshold);

@@ -215,5 +215,10 @@ void watcher_tick(Watcher *w, uint64_t now_usec);
  * long, through the deadline above (a rescan record tells it). */
 #define WATCHER_REFILL_USEC (1000 * 1000ULL)
 
+/* The some total (usec) of c's memory.pressure now (v1: the unified
+ * hierarchy's cgroup of the same path), watched or not; UINT64_MAX if
+ * unreadable. */
+uint64_t watcher_read_psi_some(Watcher *w, const Cgroup *c);
+
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);

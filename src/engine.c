@@ -7,6 +7,8 @@
 
 typedef struct Binding {
         const Cgroup *cgroup; /* valid while bound: unbound on cgroup_removed */
+        const Cgroup *trig; /* whose counters feed the triggers: cgroup, or (target: children) its parent */
+        CounterWindow *psi_rank; /* select by: pressure: samples of the PSI some total (after the struct) */
         uint32_t serial;
         const Policy *policy;
         PolicyState state;
@@ -50,6 +52,7 @@ typedef struct RankKey {
 
 typedef struct SelectCache {
         const Policy *policy; /* NULL: free */
+        const Cgroup *scope;  /* target: children: the parent whose children compete; else NULL */
         uint64_t at, gen;
         bool full; /* `count` bindings are eligible: last is the count-th */
         RankKey last;
@@ -164,7 +167,9 @@ Engine *engine_free(Engine *e)
         return NULL;
 }
 
-enum { KIND_CGROUP, KIND_NODE }; /* which policy of a cgroup (policy_is_node) */
+/* which policy of a cgroup: its cgroup policy, its node policy
+ * (policy_is_node), and a target: children policy of its parent */
+enum { KIND_CGROUP, KIND_NODE, KIND_CHILDREN, _KIND_MAX };
 
 static uint64_t host_read_usage(const Engine *e, const Cgroup *c)
 {
@@ -178,7 +183,7 @@ static int host_v1_request(const Engine *e, const Cgroup *c, bool low, uint64_t 
 
 static unsigned entry(const Cgroup *c, int kind)
 {
-        return c->slot * 2 + (unsigned)kind;
+        return c->slot * _KIND_MAX + (unsigned)kind;
 }
 
 static Binding *binding_of(const Engine *e, const Cgroup *c, int kind)
@@ -279,14 +284,19 @@ static void end_episode(Engine *e, const Binding *old)
         e->func(&ed, e->userdata);
 }
 
-static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int kind, uint64_t now)
+static uint64_t host_read_psi(const Engine *e, const Cgroup *c)
+{
+        return e->host.read_psi ? e->host.read_psi(e->host.userdata, c) : c->psi.some.total_usec;
+}
+
+/* idx: the policy of set for this kind (-ENOENT: none); id: c's own identity. */
+static void bind_kind(Engine *e, const Cgroup *c, int idx, const CgroupIdentity *id, int kind, uint64_t now)
 {
         Binding *old = binding_of(e, c, kind), *b;
-        int idx;
+        const Cgroup *trig = kind == KIND_CHILDREN ? c->parent : c;
 
         e->select_gen++; /* select: a binding made, changed or dropped */
-        idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
-        if (idx < 0) {
+        if (idx < 0 || !trig) {
                 end_episode(e, old);
                 unbind(e, true, c, kind, now);
                 return;
@@ -312,12 +322,21 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 e->by_slot = v;
                 e->n_slots = n;
         }
-        b = calloc(1, sizeof(Binding));
+        bool pressure = p->select_by == SELECT_PRESSURE;
+        b = calloc(1, sizeof(Binding) + (pressure ? sizeof(CounterWindow) : 0));
         if (!b) {
                 unbind(e, true, c, kind, now); /* old's policy may not outlive this call */
                 return;
         }
+        if (pressure) {
+                b->psi_rank = (CounterWindow *)(b + 1);
+                counter_window_init(b->psi_rank, p->select_window_usec);
+                uint64_t v = host_read_psi(e, c);
+                if (v != UINT64_MAX)
+                        counter_window_add(b->psi_rank, now, v);
+        }
         b->cgroup = c;
+        b->trig = trig;
         b->serial = c->serial;
         b->policy = p;
         history_restore(e, b);
@@ -333,11 +352,11 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 const Trigger *t = &p->triggers[i];
                 counter_window_init(&b->windows[i], t->window_usec);
                 if (t->type == TRIGGER_MEMORY_EVENTS)
-                        counter_window_add(&b->windows[i], now, c->events.value[t->counter]);
+                        counter_window_add(&b->windows[i], now, trig->events.value[t->counter]);
                 else if (t->type == TRIGGER_PRESSURE)
                         counter_window_add(&b->windows[i], now,
-                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec
-                                                                   : c->psi.some.total_usec);
+                                           t->psi_type == PSI_FULL ? trig->psi.full.total_usec
+                                                                   : trig->psi.some.total_usec);
                 else if (t->type == TRIGGER_NODE_PRESSURE && e->has_node && e->node.has_psi)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? e->node.psi.full.total_usec
@@ -357,17 +376,30 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 e->next_usec = b->next_sample_usec;
 }
 
-/* c's cgroup policy and node policy, each the most specific of its kind. */
+/* c's cgroup policy and node policy, each the most specific of its kind,
+ * and its parent's target: children policy. */
 static void bind(Engine *e, const Cgroup *c, uint64_t now)
 {
-        char path[4096];
-        CgroupIdentity id;
+        char path[4096], ppath[4096];
+        CgroupIdentity id = { .qos = _QOS_INVALID }, pid;
         bool known = e->has_set && c->watched;
+        /* A child takes its parent's triggers: it needs no watch of its own, its
+         * parent does (what a policy matches is watched). */
+        bool child = e->has_set && c->parent && c->parent->watched;
+        int idx;
 
-        if (known)
+        if (known || child)
                 e->host.identity(e->host.userdata, c, path, sizeof(path), &id);
-        bind_kind(e, c, known ? &id : NULL, KIND_CGROUP, now);
-        bind_kind(e, c, known ? &id : NULL, KIND_NODE, now);
+        idx = known ? policy_set_lookup_kind(&e->set, &id, false) : -ENOENT;
+        bind_kind(e, c, idx, &id, KIND_CGROUP, now);
+        idx = known ? policy_set_lookup_kind(&e->set, &id, true) : -ENOENT;
+        bind_kind(e, c, idx, &id, KIND_NODE, now);
+        idx = -ENOENT;
+        if (child) {
+                e->host.identity(e->host.userdata, c->parent, ppath, sizeof(ppath), &pid);
+                idx = policy_set_lookup_children(&e->set, &pid, &id);
+        }
+        bind_kind(e, c, idx, &id, KIND_CHILDREN, now);
 }
 
 void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
@@ -377,7 +409,7 @@ void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
         e->has_set = set != NULL;
         /* Pointers into the old set die with it: detach first, rebind below. */
         for (unsigned i = 0; i < e->n_slots; i++)
-                if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / 2)) {
+                if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / _KIND_MAX)) {
                         free(e->by_slot[i]);
                         e->by_slot[i] = NULL;
                 }
@@ -444,8 +476,42 @@ static uint64_t rank_usage(Engine *e, Binding *b, uint64_t now)
         return b->rank_usage;
 }
 
+/* by: pressure: the growth of the PSI some total over the window, read now
+ * (a sample more). Where the last sample before now is older than the
+ * window, the growth since it is scaled to the window (the mean stall rate
+ * since then): a cgroup looked at rarely is not ranked on hours of stall. */
+static uint64_t rank_pressure(Engine *e, Binding *b, uint64_t now)
+{
+        CounterWindow *w = b->psi_rank;
+
+        if (b->rank_at == now && now != 0)
+                return b->rank_usage;
+        b->rank_at = now;
+        b->rank_usage = 0;
+        uint64_t v = host_read_psi(e, b->cgroup);
+        if (v != UINT64_MAX)
+                counter_window_add(w, now, v);
+        if (w->n < 2)
+                return 0;
+        uint64_t start = now > w->window_usec ? now - w->window_usec : 0;
+        unsigned idx = w->head;
+        for (unsigned k = 1; k < w->n; k++) {
+                idx = (w->head + COUNTER_WINDOW_SAMPLES - k) % COUNTER_WINDOW_SAMPLES;
+                if (w->t[idx] <= start)
+                        break;
+        }
+        uint64_t inc = w->v[w->head] >= w->v[idx] ? w->v[w->head] - w->v[idx] : 0;
+        uint64_t dt = w->t[w->head] - w->t[idx];
+        if (dt > w->window_usec)
+                inc = (uint64_t)((__uint128_t)inc * w->window_usec / dt);
+        b->rank_usage = inc;
+        return inc;
+}
+
 static RankKey rank_key(Engine *e, Binding *b, uint64_t now)
 {
+        if (b->psi_rank)
+                return (RankKey){ 0, rank_pressure(e, b, now), b->cgroup->slot };
         return (RankKey){ b->importance, rank_usage(e, b, now), b->cgroup->slot };
 }
 
@@ -469,12 +535,21 @@ static void select_invalidate(Engine *e)
         e->select_gen++;
 }
 
-static SelectCache *select_cache_find(Engine *e, const Policy *p, uint64_t now)
+/* The cgroups that compete: every binding of the policy, or, with target:
+ * children, the children of one cgroup (a slice's most-pressured child, not
+ * the node's). */
+static const Cgroup *select_scope(const Binding *b)
+{
+        return b->policy->target_children ? b->trig : NULL;
+}
+
+static SelectCache *select_cache_find(Engine *e, const Policy *p, const Cgroup *scope, uint64_t now)
 {
         for (unsigned i = 0; i < SELECT_CACHE_MAX; i++) {
                 SelectCache *sc = &e->select_cache[i];
                 /* now 0 (tests): usage is read again on each look, so is the choice */
-                if (sc->policy == p && sc->at == now && sc->gen == e->select_gen && now != 0)
+                if (sc->policy == p && sc->scope == scope && sc->at == now && sc->gen == e->select_gen &&
+                    now != 0)
                         return sc;
         }
         return NULL;
@@ -492,6 +567,8 @@ static uint64_t shadow_parents(Engine *e, const Policy *p)
 {
         uint64_t mark = ++e->shadow_seq;
 
+        if (p->target_children)
+                return mark; /* the children of one cgroup: none is below another */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 const Binding *o = e->by_slot[i];
                 if (!o || o->policy != p || o->refused)
@@ -512,7 +589,7 @@ static uint64_t shadow_parents(Engine *e, const Policy *p)
 
 /* The first `count` eligible bindings of p, kept sorted in a bounded array:
  * O(n * count) at worst, one pass (after the parents' marking). */
-static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
+static SelectCache *select_cache_make(Engine *e, const Policy *p, const Cgroup *scope, uint64_t now)
 {
         RankKey top[SELECT_COUNT_MAX];
         unsigned n = 0, k = p->select_count == 0 ? 1 : p->select_count;
@@ -523,7 +600,7 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
                 k = SELECT_COUNT_MAX;
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *o = e->by_slot[i];
-                if (!o || o->policy != p)
+                if (!o || o->policy != p || select_scope(o) != scope)
                         continue;
                 o->sel_eligible = eligible(o) && o->shadow_mark != mark;
                 if (!o->sel_eligible)
@@ -537,16 +614,20 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
                 top[j] = key;
         }
         for (unsigned i = 0; i < SELECT_CACHE_MAX && !sc; i++)
-                if (!e->select_cache[i].policy || e->select_cache[i].policy == p ||
+                if (!e->select_cache[i].policy ||
+                    (e->select_cache[i].policy == p && e->select_cache[i].scope == scope) ||
                     e->select_cache[i].gen != e->select_gen)
                         sc = &e->select_cache[i];
         if (!sc) {
                 sc = &e->select_cache[e->select_next];
                 e->select_next = (e->select_next + 1) % SELECT_CACHE_MAX;
         }
-        *sc = (SelectCache){
-                .policy = p, .at = now, .gen = e->select_gen, .full = n == k, .shadow_mark = mark
-        };
+        *sc = (SelectCache){ .policy = p,
+                             .scope = scope,
+                             .at = now,
+                             .gen = e->select_gen,
+                             .full = n == k,
+                             .shadow_mark = mark };
         if (n > 0)
                 sc->last = top[n - 1];
         return sc;
@@ -557,7 +638,7 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
  * at or before it. */
 static void select_note(Engine *e, Binding *b, uint64_t now)
 {
-        SelectCache *sc = select_cache_find(e, b->policy, now);
+        SelectCache *sc = select_cache_find(e, b->policy, select_scope(b), now);
         bool el = sc && eligible(b) && b->shadow_mark != sc->shadow_mark;
 
         if (!sc || el == b->sel_eligible)
@@ -580,9 +661,9 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
          * falls on the next. */
         if (b->refused || b->failed)
                 return false;
-        sc = select_cache_find(e, p, now);
+        sc = select_cache_find(e, p, select_scope(b), now);
         if (!sc)
-                sc = select_cache_make(e, p, now);
+                sc = select_cache_make(e, p, select_scope(b), now);
         if (b->shadow_mark == sc->shadow_mark)
                 return false; /* a parent of candidates */
         if (!sc->full)
@@ -682,31 +763,15 @@ void engine_set_fill_rate(Engine *e, uint64_t bytes_per_sec)
         e->fill_rate = bytes_per_sec;
 }
 
-void engine_observe(Engine *e, const Record *r, uint64_t now)
+/* A record of b->trig (b's own cgroup, or its parent for target: children):
+ * its triggers' inputs (the caller decides). */
+static void feed_record(Engine *e, Binding *b, const Record *r, uint64_t now)
 {
-        const Cgroup *c = r->cgroup;
-        Binding *b;
-
-        select_invalidate(e);
-        if (!c)
-                return;
-        switch (r->type) {
-        case RECORD_CGROUP_ADDED:
-        case RECORD_LIMITS:
-        case RECORD_IDENTITY: /* the names came after the cgroup: match again */
-                bind(e, c, now);
-                break;
-        case RECORD_CGROUP_REMOVED:
-                unbind(e, false, c, KIND_CGROUP, now);
-                unbind(e, false, c, KIND_NODE, now);
-                return;
-        default:
-                break;
-        }
-        b = binding_of(e, c, KIND_CGROUP); /* node policies have node triggers only */
-        if (!b)
-                return;
+        const Cgroup *c = b->trig;
         const Policy *p = b->policy;
+
+        if (r->type == RECORD_PSI && b->psi_rank && r->cgroup == b->cgroup)
+                counter_window_add(b->psi_rank, now, b->cgroup->psi.some.total_usec);
         for (size_t i = 0; i < p->n_triggers; i++) {
                 const Trigger *t = &p->triggers[i];
                 if (t->type == TRIGGER_MEMORY_EVENTS && r->type == RECORD_MEMORY_EVENTS)
@@ -738,7 +803,64 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
                         }
                 }
         }
-        decide(e, b, now);
+}
+
+void engine_observe(Engine *e, const Record *r, uint64_t now)
+{
+        const Cgroup *c = r->cgroup;
+        Binding *b;
+
+        select_invalidate(e);
+        if (!c)
+                return;
+        switch (r->type) {
+        case RECORD_CGROUP_ADDED:
+        case RECORD_LIMITS:
+                bind(e, c, now);
+                break;
+        case RECORD_IDENTITY: /* the names came after the cgroup: match again */
+                bind(e, c, now);
+                /* its children's target: children policy is matched on it */
+                for (const Cgroup *k = c->first_child; k; k = k->next_sibling)
+                        bind(e, k, now);
+                break;
+        case RECORD_CGROUP_REMOVED:
+                for (int kind = 0; kind < _KIND_MAX; kind++)
+                        unbind(e, false, c, kind, now);
+                return;
+        default:
+                break;
+        }
+        b = binding_of(e, c, KIND_CGROUP); /* node policies have node triggers only */
+        if (b) {
+                feed_record(e, b, r, now);
+                decide(e, b, now);
+        }
+        b = binding_of(e, c, KIND_NODE);
+        if (b && b->psi_rank && r->type == RECORD_PSI)
+                counter_window_add(b->psi_rank, now, c->psi.some.total_usec);
+        /* The children that take this cgroup's triggers (target: children). */
+        if (r->type == RECORD_CGROUP_ADDED)
+                return;
+        /* Every child's triggers are updated before any is decided: `select`
+         * compares the children whose triggers hold (as engine_node_update does). */
+        bool any = false;
+        for (const Cgroup *k = c->first_child; k; k = k->next_sibling) {
+                b = binding_of(e, k, KIND_CHILDREN);
+                if (b && b->trig == c) {
+                        feed_record(e, b, r, now);
+                        evaluate_windows(b, now);
+                        any = true;
+                }
+        }
+        if (!any)
+                return;
+        select_invalidate(e);
+        for (const Cgroup *k = c->first_child; k; k = k->next_sibling) {
+                b = binding_of(e, k, KIND_CHILDREN);
+                if (b && b->trig == c)
+                        decide(e, b, now);
+        }
 }
 
 void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
@@ -827,7 +949,7 @@ const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, Poli
 
 const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *name, const char *ns)
 {
-        for (int kind = KIND_CGROUP; kind <= KIND_NODE; kind++) {
+        for (int kind = 0; kind < _KIND_MAX; kind++) {
                 const Binding *b = binding_of(e, c, kind);
                 const char *bns = b ? b->policy->scope_namespace : NULL;
                 if (b && name && strcmp(b->policy->name, name) == 0 && !bns == !ns &&
@@ -839,10 +961,10 @@ const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *
 
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec)
 {
-        Binding *b = binding_of(e, c, KIND_CGROUP);
+        Binding *b = NULL;
 
-        if (!b || b->policy != p)
-                b = binding_of(e, c, KIND_NODE);
+        for (int kind = 0; kind < _KIND_MAX && (!b || b->policy != p); kind++)
+                b = binding_of(e, c, kind);
         if (!b || b->policy != p || b->policy->select_by == SELECT_EACH || b->state.phase == POLICY_IDLE)
                 return;
         b->failed = true;

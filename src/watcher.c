@@ -428,6 +428,19 @@ uint64_t watcher_read_current(Watcher *w, const Cgroup *c)
         return v;
 }
 
+uint64_t watcher_read_psi_some(Watcher *w, const Cgroup *c)
+{
+        const char *rel = watcher_relpath(w, c, "memory.pressure");
+        PsiStats st;
+        size_t len;
+
+        if (!rel || w->psi_root_fd < 0 ||
+            cg_read_file(w->psi_root_fd, rel, w->text, sizeof(w->text), &len) < 0 ||
+            psi_parse(w->text, len, &st) < 0)
+                return UINT64_MAX;
+        return st.some.total_usec;
+}
+
 void watcher_handle_limits(Watcher *w, Cgroup *c)
 {
         uint64_t old_high = c->high, old_max = c->max;

@@ -3,6 +3,7 @@
  * binding by policy, triggers fed from records, decisions, reloads that keep
  * or end an episode. The real kernel side is the VM's kubernetes scenario. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,7 +398,7 @@ END_TEST
 
 #define FAKE_MAX 4100
 static Cgroup *fake[FAKE_MAX];
-static uint64_t fake_usage[FAKE_MAX];
+static uint64_t fake_usage[FAKE_MAX], fake_psi[FAKE_MAX];
 static unsigned n_fake, n_refused_asked;
 
 static Cgroup *fake_cgroup(Cgroup *parent, const char *name, uint64_t usage)
@@ -409,12 +410,17 @@ static Cgroup *fake_cgroup(Cgroup *parent, const char *name, uint64_t usage)
         memcpy(c->name, name, len);
         c->name_len = (uint16_t)len;
         c->parent = parent;
+        if (parent) {
+                c->next_sibling = parent->first_child;
+                parent->first_child = c;
+        }
         c->kind = parent ? CGROUP_KIND_SLICE : CGROUP_KIND_ROOT;
         c->watched = parent != NULL;
         c->high = c->max = UINT64_MAX;
         c->slot = n_fake;
         c->serial = 1;
         fake_usage[n_fake] = usage;
+        fake_psi[n_fake] = 0;
         fake[n_fake++] = c;
         return c;
 }
@@ -423,6 +429,12 @@ static uint64_t f_read_usage(void *u, const Cgroup *c)
 {
         (void)u;
         return fake_usage[c->slot];
+}
+
+static uint64_t f_read_psi(void *u, const Cgroup *c)
+{
+        (void)u;
+        return fake_psi[c->slot];
 }
 
 static void f_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
@@ -460,6 +472,7 @@ static const Cgroup *f_slot(void *u, unsigned i)
 
 static const EngineHost fake_host = {
         .read_usage = f_read_usage,
+        .read_psi = f_read_psi,
         .identity = f_identity,
         .refused = f_refused,
         .n_slots = f_n_slots,
@@ -901,6 +914,151 @@ START_TEST(test_engine_usage_adaptive)
 }
 END_TEST
 
+/* systemd-oomd's model: pressure on a slice, the step on its most stalled
+ * child (target: children, select by: pressure). The slice itself never gets
+ * the step, nor a child of another slice; a failed kill moves to the next
+ * most stalled child. */
+START_TEST(test_engine_target_children_pressure)
+{
+        PolicySet set = {};
+        Cgroup *r, *sl, *a, *b, *c, *other, *oc;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        sl = fake_cgroup(r, "w-s.slice", 9000);
+        a = fake_cgroup(sl, "w-a.scope", 5000); /* the hungriest, barely stalled */
+        b = fake_cgroup(sl, "w-b.scope", 100);  /* the most stalled */
+        c = fake_cgroup(sl, "w-c.scope", 200);
+        other = fake_cgroup(r, "w-other.slice", 100);
+        oc = fake_cgroup(other, "w-x.scope", 100);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: /w-s.slice}\n"
+                   "  target: children\n"
+                   "  select: {by: pressure, window: 10s}\n"
+                   "  triggers: {any: [{pressure: {type: some, above: 10%, window: 10s}}]}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        ck_assert(set.policies[0].target_children);
+        ck_assert_int_eq(set.policies[0].select_by, SELECT_PRESSURE);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        ck_assert_ptr_null(engine_policy_of(engine, sl, false, NULL)); /* not bound to what it matches */
+        ck_assert_ptr_null(engine_policy_named(engine, oc, "hungriest", NULL));
+        ck_assert_ptr_eq(engine_policy_named(engine, b, "hungriest", NULL), &set.policies[0]);
+
+        /* 3 s of stall in the slice over the next 2 s: the children's stall grew too */
+        fake_psi[a->slot] = 50000;
+        fake_psi[b->slot] = 2500000;
+        fake_psi[c->slot] = 400000;
+        fake_psi[oc->slot] = 9000000; /* not a child of the slice: never a candidate */
+        sl->psi.some.total_usec = 3000000;
+        now += 2000000;
+        Record rec = record_init(RECORD_PSI);
+        rec.cgroup = sl;
+        engine_observe(engine, &rec, now);
+        ck_assert_msg(n_chosen == 1, "%u: %s %s", n_chosen, chosen[0], chosen[1]);
+        ck_assert_str_eq(chosen[0], "w-b.scope");
+        engine_step_failed(engine, b, &set.policies[0], now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-c.scope");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* target: children accepts no trigger of the target's own (usage) and no step
+ * with an undo per child (throttle, freeze); select's by and window are checked. */
+START_TEST(test_engine_target_children_refused)
+{
+        static const char *const bad[] = {
+                "  target: children\n  triggers: {any: [{usage: {of: max, above: 90%}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  target: children\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: throttle, floor: 1Gi}]\n",
+                "  target: everything\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  select: {by: pressure, window: 1s}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  select: {by: stalest}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+        };
+        char yaml[1024];
+        static PolicyErrors e;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                PolicySet set = {};
+                snprintf(yaml, sizeof(yaml),
+                         "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: t}\nspec:\n"
+                         "  match: {cgroup: /w.slice}\n%s",
+                         bad[i]);
+                memset(&e, 0, sizeof(e));
+                ck_assert_msg(policy_load_buffer(&set, "t.yaml", yaml, strlen(yaml), NULL, &e) < 0,
+                              "case %zu", i);
+                ck_assert_uint_eq(set.n, 0);
+        }
+}
+END_TEST
+
+/* A namespace's target: children policy acts on the children of its own pods
+ * only: never on a host slice's children, never on a child whose identity is
+ * another namespace's (the check behind "what a workload makes below a pod
+ * stays in it"). */
+START_TEST(test_engine_target_children_confined)
+{
+        PolicySet set = {};
+        static PolicyErrors e;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const char *yaml = "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                           "  match: {}\n"
+                           "  target: children\n"
+                           "  select: {by: hungriest, count: 64}\n"
+                           "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                           "  actions: [{type: kill, cooldown: 0s}]\n";
+        Cgroup *r, *pod, *host;
+        CgroupIdentity parent = { .path = "/p", .namespace = "batch", .qos = _QOS_INVALID };
+        CgroupIdentity mine = { .path = "/p/c", .namespace = "batch", .qos = _QOS_INVALID };
+        CgroupIdentity theirs = { .path = "/p/c", .namespace = "other", .qos = _QOS_INVALID };
+        CgroupIdentity hostid = { .path = "/h", .qos = _QOS_INVALID };
+
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(policy_load_buffer(&set, "batch/t.yaml", yaml, strlen(yaml), "batch", &e) == 0, "%s",
+                      e.msg[0]);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &parent, &mine), 0);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &parent, &theirs), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &hostid, &mine), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &hostid, &hostid), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_kind(&set, &parent, true), -ENOENT);
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        host = fake_cgroup(r, "w-host.slice", 9000);
+        fake_cgroup(host, "w-big.scope", 9000);
+        pod = fake_cgroup(r, "w-batch-pod1", 300);
+        fake_cgroup(pod, "w-app", 200);
+        fake_cgroup(r, "w-other-pod2", 8000);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-app");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 /* What a policy matches is watched whatever --watch says (the daemon's
  * want hook: policy_set_matches_any), so a node policy's select sees the
  * unlimited scope that holds the memory; what no policy matches is not. */
@@ -998,6 +1156,9 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_select_leaves);
         tcase_add_test(tc, test_engine_watch_matched);
         tcase_add_test(tc, test_engine_usage_adaptive);
+        tcase_add_test(tc, test_engine_target_children_pressure);
+        tcase_add_test(tc, test_engine_target_children_refused);
+        tcase_add_test(tc, test_engine_target_children_confined);
         tcase_add_test(tc, test_engine_select_namespace_confined);
         suite_add_tcase(s, tc);
         return s;
