@@ -24,6 +24,7 @@ typedef struct Binding {
         bool sel_eligible; /* select: eligible when its policy's SelectCache was made */
         uint64_t
                 shadow_mark; /* select: == the cache's mark: a descendant of the same policy ranks instead */
+        uint64_t hold_until; /* select: another candidate just got a step; not chosen before this */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -659,7 +660,7 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
 
         /* Where the steps would be refused (the root, a QoS slice, ...), the choice
          * falls on the next. */
-        if (b->refused || b->failed)
+        if (b->refused || b->failed || b->hold_until > now)
                 return false;
         sc = select_cache_find(e, p, select_scope(b), now);
         if (!sc)
@@ -670,6 +671,43 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
                 return true;
         RankKey key = rank_key(e, b, now);
         return !key_before(p->select_by, &sc->last, &key);
+}
+
+/* After a step ran on one candidate, the figures a window-based trigger holds
+ * on still count the stall or events of before (a killed cgroup's pressure
+ * stays in its slice's window): the others are not chosen until a window has
+ * passed, so that one cause costs one step (oomd's post-action delay).
+ * Sample-based triggers (nodeAvailable, usage) see the effect at the next
+ * sample and need none. */
+static uint64_t select_holdoff(const Policy *p)
+{
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < p->n_triggers; i++)
+                if (p->triggers[i].type != TRIGGER_NODE_AVAILABLE && p->triggers[i].type != TRIGGER_USAGE &&
+                    p->triggers[i].window_usec > h)
+                        h = p->triggers[i].window_usec;
+        return h;
+}
+
+/* The others of b's selection scope (0: released, engine_step_failed). */
+static void hold_others(Engine *e, const Binding *b, uint64_t until)
+{
+        const Policy *p = b->policy;
+
+        if (p->target_children) {
+                for (const Cgroup *k = b->trig->first_child; k; k = k->next_sibling) {
+                        Binding *o = binding_of(e, k, KIND_CHILDREN);
+                        if (o && o != b && o->policy == p)
+                                o->hold_until = until;
+                }
+                return;
+        }
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *o = e->by_slot[i];
+                if (o && o != b && o->policy == p)
+                        o->hold_until = until;
+        }
 }
 
 static void decide(Engine *e, Binding *b, uint64_t now)
@@ -696,6 +734,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 ed.d.run_steps = 0;
         }
         b->ran_steps |= ed.d.run_steps;
+        if (select && ed.d.run_steps && select_holdoff(b->policy))
+                hold_others(e, b, now + select_holdoff(b->policy));
         ed.d.undo_steps &= b->ran_steps;
         /* With select, a cgroup never chosen in this episode makes no noise. */
         bool quiet = select && b->ran_steps == 0;
@@ -973,6 +1013,8 @@ void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t no
          * next record or window bucket. */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *o = e->by_slot[i];
+                if (o && o != b && o->policy == p)
+                        o->hold_until = 0; /* it did nothing: the next may go at once */
                 if (o && o != b && o->policy == p && o->state.phase != POLICY_IDLE) {
                         o->next_usec = now_usec ? now_usec : 1;
                         e->next_usec = e->retry_usec = o->next_usec;

@@ -963,6 +963,28 @@ START_TEST(test_engine_target_children_pressure)
         engine_tick(engine, now);
         ck_assert_uint_eq(n_chosen, 2);
         ck_assert_str_eq(chosen[1], "w-c.scope");
+        /* That kill worked: w-c goes. The slice's window still holds its stall: w-a is
+         * not chosen on those stale figures, only once a window has passed. */
+        rec = record_init(RECORD_CGROUP_REMOVED);
+        rec.cgroup = c;
+        engine_observe(engine, &rec, now);
+        sl->first_child = b; /* w-c unlinked (b -> a) */
+        fake[c->slot] = NULL;
+        sl->psi.some.total_usec += 2000000;
+        fake_psi[a->slot] += 2000000;
+        now += 1000000;
+        rec = record_init(RECORD_PSI);
+        rec.cgroup = sl;
+        engine_observe(engine, &rec, now);
+        for (int i = 0; i < 40 && engine_next_usec(engine) && engine_next_usec(engine) < now + 8000000; i++)
+                engine_tick(engine, engine_next_usec(engine));
+        ck_assert_uint_eq(n_chosen, 2);
+        now += 10000000;
+        sl->psi.some.total_usec += 3000000;
+        engine_observe(engine, &rec, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-a.scope");
+        free(c);
 
         engine_set_policies(engine, NULL, now);
         engine = engine_free(engine);

@@ -46,6 +46,20 @@ spec:
   actions:
     - type: notify
     - {type: kill, cooldown: 0s}
+---
+# systemd-oomd's model: pressure on a slice, kill its most stalled child.
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: squeeze-children}
+spec:
+  match: {cgroup: /squeeze.slice}
+  target: children
+  select: {by: pressure, window: 10s}
+  triggers:
+    any:
+      - pressure: {type: some, above: 5%, window: 4s}
+  actions:
+    - {type: kill, cooldown: 0s}
 EOF2
 
 # Two smaller workloads in the same slice, one in a sub-slice: they live on.
@@ -109,6 +123,28 @@ run_hog() { # NAME PAUSE_MS STEP_MIB
 
 run_hog slow 100 8   # 8 MiB every 100 ms: 80 MiB/s
 run_hog fast 0 64    # as fast as the guest allows
+
+# 3. target: children, select by: pressure. The slice held at memory.high 64M:
+#    the calm scope holds 44 MiB (the hungriest), then the staller wants 100 MiB
+#    and is throttled at the slice's high (the most stalled). The staller is
+#    killed, not the calm one, not the slice.
+line=$(mw_mark)
+echo "squeeze_line=$line" >>"$MW_OUT/expect.txt"
+systemd-run --scope --unit=mw-calm --slice=squeeze.slice "$HOG" 44 0 4 >/dev/null &
+CALM=$!
+mw_until 120 test -e /sys/fs/cgroup/squeeze.slice/memory.high
+systemctl set-property --runtime squeeze.slice MemoryHigh=64M
+sq_holds() { [ "$(cat /sys/fs/cgroup/squeeze.slice/mw-calm.scope/memory.current 2>/dev/null || echo 0)" -ge $((43 << 20)) ]; }
+mw_until 120 sq_holds
+systemd-run --scope --unit=mw-staller --slice=squeeze.slice "$HOG" 100 0 1 >/dev/null &
+STALLER=$!
+mw_wait_after "$line" '"cgroup":"/squeeze.slice/mw-staller.scope".*"action":"kill".*"result":"(done|failed|refused)"' 240 || true
+rc=0
+wait "$STALLER" || rc=$?
+echo "staller_exit=$rc" >>"$MW_OUT/expect.txt"
+kill -0 "$CALM" && echo "calm_alive=1" >>"$MW_OUT/expect.txt"
+kill -9 "$CALM" 2>/dev/null || true
+wait "$CALM" 2>/dev/null || true
 
 kill -0 "$KEEP" && echo "keep_alive=1" >>"$MW_OUT/expect.txt"
 kill -0 "$KEEP2" && echo "keep2_alive=1" >>"$MW_OUT/expect.txt"
