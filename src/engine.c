@@ -74,6 +74,7 @@ struct Engine {
         bool has_node;
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
+        bool any_children;   /* some policy of set has target: children */
         Binding **by_slot;   /* two per watcher slot: the cgroup policy's binding, then the node policy's */
         unsigned n_slots;    /* entries in by_slot */
         uint64_t next_usec;  /* earliest next_usec of any binding (0: none); kept so that a record
@@ -386,7 +387,7 @@ static void bind(Engine *e, const Cgroup *c, uint64_t now)
         bool known = e->has_set && c->watched;
         /* A child takes its parent's triggers: it needs no watch of its own, its
          * parent does (what a policy matches is watched). */
-        bool child = e->has_set && c->parent && c->parent->watched;
+        bool child = e->any_children && c->parent && c->parent->watched;
         int idx;
 
         if (known || child)
@@ -408,6 +409,9 @@ void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
         e->select_gen++;
         e->set = set ? *set : (PolicySet){};
         e->has_set = set != NULL;
+        e->any_children = false;
+        for (size_t i = 0; i < e->set.n; i++)
+                e->any_children = e->any_children || e->set.policies[i].target_children;
         /* Pointers into the old set die with it: detach first, rebind below. */
         for (unsigned i = 0; i < e->n_slots; i++)
                 if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / _KIND_MAX)) {
@@ -861,7 +865,7 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
         case RECORD_IDENTITY: /* the names came after the cgroup: match again */
                 bind(e, c, now);
                 /* its children's target: children policy is matched on it */
-                for (const Cgroup *k = c->first_child; k; k = k->next_sibling)
+                for (const Cgroup *k = c->first_child; k && e->any_children; k = k->next_sibling)
                         bind(e, k, now);
                 break;
         case RECORD_CGROUP_REMOVED:
@@ -879,8 +883,9 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
         b = binding_of(e, c, KIND_NODE);
         if (b && b->psi_rank && r->type == RECORD_PSI)
                 counter_window_add(b->psi_rank, now, c->psi.some.total_usec);
-        /* The children that take this cgroup's triggers (target: children). */
-        if (r->type == RECORD_CGROUP_ADDED)
+        /* The children that take this cgroup's triggers (target: children): a
+         * look at each child of it, only while some policy has target: children. */
+        if (r->type == RECORD_CGROUP_ADDED || !e->any_children)
                 return;
         /* Every child's triggers are updated before any is decided: `select`
          * compares the children whose triggers hold (as engine_node_update does). */
