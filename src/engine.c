@@ -654,6 +654,17 @@ static void select_note(Engine *e, Binding *b, uint64_t now)
                 sc->policy = NULL;
 }
 
+/* A sample-based trigger (nodeAvailable, usage) holds: fresh figures, read
+ * after the last step, so the hold-off below does not apply. */
+static bool fresh_holds(const Binding *b)
+{
+        for (size_t i = 0; i < b->policy->n_triggers; i++)
+                if (b->holds[i] && (b->policy->triggers[i].type == TRIGGER_NODE_AVAILABLE ||
+                                    b->policy->triggers[i].type == TRIGGER_USAGE))
+                        return true;
+        return false;
+}
+
 /* select: whether b is among the policy's first `count` of the bindings whose
  * triggers hold now: fewer than `count` eligible others come before it, that
  * is, the count-th eligible does not come before b (b itself may be it). */
@@ -664,7 +675,7 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
 
         /* Where the steps would be refused (the root, a QoS slice, ...), the choice
          * falls on the next. */
-        if (b->refused || b->failed || b->hold_until > now)
+        if (b->refused || b->failed || (b->hold_until > now && !fresh_holds(b)))
                 return false;
         sc = select_cache_find(e, p, select_scope(b), now);
         if (!sc)
@@ -682,7 +693,7 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
  * stays in its slice's window): the others are not chosen until a window has
  * passed, so that one cause costs one step (oomd's post-action delay).
  * Sample-based triggers (nodeAvailable, usage) see the effect at the next
- * sample and need none. */
+ * sample and need none: where one of them holds, the hold does not count. */
 static uint64_t select_holdoff(const Policy *p)
 {
         uint64_t h = 0;

@@ -995,6 +995,51 @@ START_TEST(test_engine_target_children_pressure)
 }
 END_TEST
 
+/* The hold-off after a kill does not delay the next one where MemAvailable,
+ * read after the kill, is still below the watermark (a fresh figure). */
+START_TEST(test_engine_select_holdoff_fresh)
+{
+        PolicySet set = {};
+        NodeStats n = {
+                .has_mem = true, .has_psi = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20
+        };
+        Cgroup *r, *a;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        a = fake_cgroup(r, "w-a.slice", 900);
+        fake_cgroup(r, "w-b.slice", 500);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}},\n"
+                   "                   {nodePressure: {type: some, above: 10%, window: 10s}}]}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-a.slice");
+        Record rec = record_init(RECORD_CGROUP_REMOVED);
+        rec.cgroup = a;
+        engine_observe(engine, &rec, now);
+        fake[a->slot] = NULL;
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-b.slice");
+        free(a);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
 /* target: children accepts no trigger of the target's own (usage) and no step
  * with an undo per child (throttle, freeze); select's by and window are checked. */
 START_TEST(test_engine_target_children_refused)
@@ -1180,6 +1225,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_usage_adaptive);
         tcase_add_test(tc, test_engine_target_children_pressure);
         tcase_add_test(tc, test_engine_target_children_refused);
+        tcase_add_test(tc, test_engine_select_holdoff_fresh);
         tcase_add_test(tc, test_engine_target_children_confined);
         tcase_add_test(tc, test_engine_select_namespace_confined);
         suite_add_tcase(s, tc);
