@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "executor.h"
+#include "metrics-http.h"
 #include "node.h"
 #include "policy.h"
 #include "policy-dir.h"
@@ -27,6 +28,7 @@ typedef struct ManagerConfig {
         /* --kubepods-root and --max-depth, for the watcher; NULL/0: its defaults. */
         const char *kubepods_root;
         unsigned max_depth;
+        MetricsConfig metrics; /* --metrics-listen: NULL listen, off */
 } ManagerConfig;
 
 typedef struct StatusServer StatusServer;
@@ -93,6 +95,7 @@ struct Manager {
         Sinks sinks;
         uint64_t start_usec;
         StatusServer *status;      /* NULL: no status socket */
+        Metrics *metrics;          /* NULL: no /metrics (daemon/metrics-http.c) */
         PolicySet policies;        /* in force: the merge of policy_watch's sources */
         PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;

@@ -9,6 +9,12 @@ if [ "${1:-}" = "--tests" ]; then
     # clang and its runtime (libFuzzer, the sanitizers) for the fuzz build.
     pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind dbus-daemon)
 fi
+# /metrics: libmicrohttpd's headers to build (dlopen()ed at run time); with
+# --tests curl and prometheus (promtool: check metrics, test rules).
+pkgs+=(libmicrohttpd-dev)
+if [ "${1:-}" = "--tests" ]; then
+    pkgs+=(curl prometheus)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

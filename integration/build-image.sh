@@ -13,7 +13,7 @@ set -euo pipefail
 outdir=${1:?usage: build-image.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 
-PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,initramfs-tools,libyaml-0-2,libsystemd0,libcurl4,python3,e2fsprogs,util-linux
+PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,initramfs-tools,libyaml-0-2,libsystemd0,libcurl4,python3,e2fsprogs,util-linux,libmicrohttpd12,prometheus,curl
 SUITE=bookworm
 
 key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
@@ -82,6 +82,8 @@ chroot "$root" passwd -d root >/dev/null
 # Nothing in the guest should need the network; keep boots short.
 rm -f "$root/etc/systemd/system/timers.target.wants/"* 2>/dev/null || true
 ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
+# Prometheus is for the metrics scenario, which starts its own: not at boot.
+ln -sf /dev/null "$root/etc/systemd/system/prometheus.service"
 
 # The scenario hook: mounts the per-run disk (memwarden's build, scenario
 # scripts) and hands over to its guest-run script, which writes results to the
