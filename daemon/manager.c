@@ -134,6 +134,8 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
 
         if (m->metrics)
                 metrics_record(m->metrics, origin, r);
+        if (m->status)
+                status_server_record(m->status, r);
         sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:

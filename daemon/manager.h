@@ -86,6 +86,8 @@ void manager_arm_engine_timer(Manager *m);
 /* status.c: the status socket, reading the Manager through a read-only view. */
 int status_server_start(Manager *m, const char *path);
 void status_server_stop(Manager *m);
+/* A record for `events` (the ring and the followers). */
+void status_server_record(StatusServer *srv, const Record *r);
 
 struct Manager {
         ManagerConfig cfg;
