@@ -36,6 +36,8 @@ typedef struct Family {
 
 static void cg_events(const Ctx *x, const Cgroup *c, const char *pairs, size_t n, MetricsWriter *w)
 {
+        if (!c->has_memory) /* no memory.events here (the root on v2): no counters to show */
+                return;
         for (MemEvent e = MEMEV_HIGH; e < _MEMEV_MAX; e++) {
                 metrics_begin(w, "memwarden_memory_events_total");
                 metrics_labels_raw(w, pairs, n);
@@ -342,7 +344,8 @@ static const Family families[] = {
         { "memwarden_actions_total", METRIC_COUNTER,
           "Policy steps carried out, by policy, action and result.", ag_actions, NULL },
         { "memwarden_action_latency_seconds", METRIC_HISTOGRAM,
-          "From the kernel event (or policy timer) behind a decision to each step's first outcome.",
+          "From the kernel event (or policy timer) behind a decision to each step's first outcome (a "
+          "background step's end).",
           ag_latency, NULL },
         { "memwarden_policy_reloads_total", METRIC_COUNTER, "Policy reloads, by result.", ag_reloads, NULL },
         { "memwarden_policies", METRIC_GAUGE, "Policies in force.", ag_policies, NULL },
@@ -469,6 +472,24 @@ static void count_action(MetricsCounters *k, const ActionOutcome *o)
                 k->actions_other++;
 }
 
+/* A step's first outcome after its decision, timed from the decision's
+ * cause: for a step done at once the time to do it, for one that runs in the
+ * background (a report, a webhook, a systemd job) the time to its end. */
+static void time_outcome(MetricsCounters *k, const Record *r, uint64_t now)
+{
+        const ActionOutcome *o = r->outcome;
+        LatencyCause *c;
+
+        if (!r->cgroup || o->undo || o->result == ACTION_RESULT_STARTED)
+                return;
+        c = &k->causes[r->cgroup->slot % LATENCY_CAUSES_N];
+        if (!c->used || c->slot != r->cgroup->slot || c->serial != r->cgroup->serial ||
+            (c->timed & (1u << o->action)) || now < c->cause_usec)
+                return;
+        c->timed |= 1u << o->action;
+        latency_observe(&k->latency[o->action], now - c->cause_usec);
+}
+
 void metrics_counters_record(MetricsCounters *k, int origin, const Record *r, uint64_t now)
 {
         if (r->type >= 0 && r->type < _RECORD_TYPE_MAX)
@@ -479,17 +500,20 @@ void metrics_counters_record(MetricsCounters *k, int origin, const Record *r, ui
                 k->watcher_usec = r->mono_usec;
                 break;
         case RECORD_ORIGIN_DECISION:
-                k->in_decision = true;
-                k->cause_usec = k->in_watcher && k->watcher_usec ? k->watcher_usec : r->mono_usec;
+                if (r->cgroup)
+                        k->causes[r->cgroup->slot % LATENCY_CAUSES_N] = (LatencyCause){
+                                .slot = r->cgroup->slot,
+                                .serial = r->cgroup->serial,
+                                .cause_usec =
+                                        k->in_watcher && k->watcher_usec ? k->watcher_usec : r->mono_usec,
+                                .used = true,
+                        };
                 break;
         case RECORD_ORIGIN_OUTCOME:
                 if (!r->outcome || r->outcome->action < 0 || r->outcome->action >= _ACTION_TYPE_MAX)
                         break;
                 count_action(k, r->outcome);
-                /* A step's first outcome comes while its decision is carried out;
-                 * later ones (a job's end) are not the reaction time. */
-                if (k->in_decision && !r->outcome->undo && now >= k->cause_usec)
-                        latency_observe(&k->latency[r->outcome->action], now - k->cause_usec);
+                time_outcome(k, r, now);
                 break;
         default:
                 break;
@@ -500,6 +524,4 @@ void metrics_counters_record_done(MetricsCounters *k, int origin)
 {
         if (origin == RECORD_ORIGIN_WATCHER)
                 k->in_watcher = false;
-        else if (origin == RECORD_ORIGIN_DECISION)
-                k->in_decision = false;
 }

@@ -11,11 +11,10 @@
  * and GnuTLS cost 6.9 MiB of locked memory with --mlock all (3.1 MiB resident
  * with onfault) on every node, metrics or not (docs/observability.md).
  *
- * /healthz: a heartbeat timer on the loop stamps each second; the HTTP source
- * runs before timers (a higher priority), so a request that comes in while
- * the loop is stuck is answered, once the loop moves, with 503 and how long
- * it was stuck; while it is stuck nothing answers at all, which a liveness
- * probe's timeout also takes as a failure. */
+ * /healthz: the loop answers it, so while the loop is stuck nothing answers
+ * at all, which a liveness probe's timeout takes as a failure (as systemd's
+ * watchdog does); and a heartbeat timer stamps each second, so a loop that
+ * runs but no longer gets to its timers answers 503 with how long since. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -37,6 +36,9 @@
 #define HTTP_TIMEOUT_SEC     10
 #define HTTP_MEMORY_LIMIT    (32 * 1024)
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+/* What one scrape may write in one turn of the loop before it lets the
+ * other sources run: the loop's longest step stays short at any tree size. */
+#define SCRAPE_TURN_BYTES (64 * 1024)
 
 typedef struct Scrape {
         Metrics *owner;
@@ -53,6 +55,7 @@ struct Metrics {
         sd_event_source *io, *timer, *heartbeat;
         uint64_t last_beat_usec;
         uint64_t n_scrapes, n_busy;
+        uint64_t turn_iteration, turn_bytes;
         MetricsCounters counters;
         Scrape scrapes[SCRAPES_MAX];
 };
@@ -159,9 +162,16 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
 static ssize_t scrape_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
         Scrape *s = cls;
+        uint64_t it;
         size_t n;
 
         (void)pos;
+        if (sd_event_get_iteration(s->owner->manager->event, &it) >= 0 && it != s->owner->turn_iteration) {
+                s->owner->turn_iteration = it;
+                s->owner->turn_bytes = 0;
+        }
+        if (s->owner->turn_bytes >= SCRAPE_TURN_BYTES)
+                return 0; /* the rest on a later turn: MHD asks again (MHD_get_timeout says 0) */
         while (s->off == s->len) {
                 MetricsWriter w;
                 if (s->cursor.done)
@@ -176,6 +186,7 @@ static ssize_t scrape_read(void *cls, uint64_t pos, char *buf, size_t max)
         n = s->len - s->off < max ? s->len - s->off : max;
         memcpy(buf, s->buf + s->off, n);
         s->off += n;
+        s->owner->turn_bytes += n;
         return (ssize_t)n;
 }
 
@@ -325,10 +336,11 @@ static int add_sources(Metrics *x)
         if (r < 0)
                 return r;
         (void)sd_event_source_set_enabled(x->timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_time_accuracy(x->timer, 1); /* MHD's "now" means now, not in 250 ms */
         (void)sd_event_source_set_enabled(x->heartbeat, SD_EVENT_ON);
-        /* Before the heartbeat: a request after a stall sees the stale beat. */
-        (void)sd_event_source_set_priority(x->io, SD_EVENT_PRIORITY_IMPORTANT);
-        (void)sd_event_source_set_priority(x->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        /* The normal priority, as the kernel's sources: sd-event dispatches one
+         * source per turn, the highest first, so a scrape that yields (its
+         * timer due at once) must not outrank inotify and PSI. */
         (void)sd_event_source_set_description(x->io, "metrics-http");
         (void)sd_event_source_set_description(x->timer, "metrics-http-timer");
         (void)sd_event_source_set_description(x->heartbeat, "metrics-heartbeat");

@@ -29,6 +29,16 @@ typedef struct ActionCounter {
         uint64_t n;
 } ActionCounter;
 
+/* The decision last made for a cgroup (slot % LATENCY_CAUSES_N): when its
+ * cause was seen, and which steps' first outcomes have been timed since. */
+#define LATENCY_CAUSES_N 64
+typedef struct LatencyCause {
+        uint32_t slot, serial;
+        uint64_t cause_usec;
+        uint32_t timed; /* bit per ActionType */
+        bool used;
+} LatencyCause;
+
 typedef struct MetricsCounters {
         uint64_t records[_RECORD_TYPE_MAX];
         ActionCounter actions[METRICS_POLICY_SERIES_MAX];
@@ -36,8 +46,9 @@ typedef struct MetricsCounters {
         uint64_t actions_other; /* outcomes past the table: counted under policy="_other" */
         LatencyHistogram latency[_ACTION_TYPE_MAX];
         /* The kernel event (or timer) behind the decision being carried out. */
-        bool in_watcher, in_decision;
-        uint64_t watcher_usec, cause_usec;
+        bool in_watcher;
+        uint64_t watcher_usec;
+        LatencyCause causes[LATENCY_CAUSES_N];
 } MetricsCounters;
 
 typedef struct Manager Manager;

@@ -27,6 +27,9 @@ EVENTS = "low 0\nhigh %d\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
 def mkcg(rel, high=0):
     d = os.path.join(tmp, "cg", rel)
     os.makedirs(d, exist_ok=True)
+    parent = os.path.dirname(rel.rstrip("/"))
+    if rel and not os.path.exists(os.path.join(tmp, "cg", parent, "memory.events")):
+        mkcg(parent)  # every cgroup but the root has the memory files, as on the kernel
     for name, text in (("cgroup.controllers", "memory\n"), ("cgroup.subtree_control", "memory\n"),
                        ("memory.high", "max\n"), ("memory.max", "max\n"), ("memory.current", "4096\n"),
                        ("cgroup.events", "populated 1\nfrozen 0\n"), ("memory.events", EVENTS % high)):
