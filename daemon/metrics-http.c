@@ -400,13 +400,27 @@ Metrics *metrics_stop(Metrics *x)
         return NULL;
 }
 
+static MetricsOrigin origin_of(int origin)
+{
+        switch (origin) {
+        case RECORD_ORIGIN_WATCHER:
+                return METRICS_ORIGIN_KERNEL;
+        case RECORD_ORIGIN_DECISION:
+                return METRICS_ORIGIN_DECISION;
+        case RECORD_ORIGIN_OUTCOME:
+                return METRICS_ORIGIN_OUTCOME;
+        default:
+                return METRICS_ORIGIN_OTHER;
+        }
+}
+
 void metrics_record(Metrics *x, int origin, const Record *r)
 {
-        metrics_counters_record(&x->counters, origin, r,
+        metrics_counters_record(&x->counters, origin_of(origin), r,
                                 r->mono_usec ? r->mono_usec : now_usec(CLOCK_MONOTONIC));
 }
 
 void metrics_record_done(Metrics *x, int origin)
 {
-        metrics_counters_record_done(&x->counters, origin);
+        metrics_counters_record_done(&x->counters, origin_of(origin));
 }

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "metrics-counters.h"
 #include "metrics.h"
-#include "record.h"
 
 /* /metrics and /healthz over HTTP (daemon/metrics-http.c), served from the
  * daemon's own loop by libmicrohttpd, dlopen()ed only when enabled. The
@@ -15,41 +15,12 @@
 
 #define METRICS_LISTEN_DEFAULT_PORT 9743
 #define HEALTHZ_STALL_USEC          (10 * USEC_PER_SEC) /* the loop's heartbeat older than this: unhealthy */
-#define METRICS_POLICY_SERIES_MAX   128                 /* policy x action x result counters */
 
 typedef struct MetricsConfig {
         const char *listen; /* "ADDR:PORT", "[ADDR6]:PORT"; NULL: off */
         MetricsCgroups cgroups;
         unsigned max_cgroups;
 } MetricsConfig;
-
-typedef struct ActionCounter {
-        char policy[192]; /* "name" or "namespace/name", raw bytes (escaped when written) */
-        uint8_t action, result;
-        uint64_t n;
-} ActionCounter;
-
-/* The decision last made for a cgroup (slot % LATENCY_CAUSES_N): when its
- * cause was seen, and which steps' first outcomes have been timed since. */
-#define LATENCY_CAUSES_N 64
-typedef struct LatencyCause {
-        uint32_t slot, serial;
-        uint64_t cause_usec;
-        uint32_t timed; /* bit per ActionType */
-        bool used;
-} LatencyCause;
-
-typedef struct MetricsCounters {
-        uint64_t records[_RECORD_TYPE_MAX];
-        ActionCounter actions[METRICS_POLICY_SERIES_MAX];
-        unsigned n_actions;
-        uint64_t actions_other; /* outcomes past the table: counted under policy="_other" */
-        LatencyHistogram latency[_ACTION_TYPE_MAX];
-        /* The kernel event (or timer) behind the decision being carried out. */
-        bool in_watcher;
-        uint64_t watcher_usec;
-        LatencyCause causes[LATENCY_CAUSES_N];
-} MetricsCounters;
 
 typedef struct Manager Manager;
 typedef struct Metrics Metrics;
@@ -76,5 +47,3 @@ typedef struct ScrapeCursor {
 /* Fill w with as many whole items as fit from c on; sets c->done at the end. */
 void metrics_scrape_fill(Manager *m, const MetricsConfig *cfg, const MetricsCounters *k, ScrapeCursor *c,
                          MetricsWriter *w);
-void metrics_counters_record(MetricsCounters *k, int origin, const Record *r, uint64_t now_usec);
-void metrics_counters_record_done(MetricsCounters *k, int origin);

@@ -139,8 +139,33 @@ try:
     proc.send_signal(signal.SIGCONT)
     wait("/healthz 200 after SIGCONT", lambda: curl(f"http://127.0.0.1:{port}/healthz", timeout=2)[0] == 200)
     print("healthz: no answer while stopped, 200 after")
+    # A scrape of many staging buffers (64 KiB each): 400 more cgroups with
+    # long names; each family whole and once, every series there.
+    for i in range(400):
+        mkcg("many.slice/" + "x" * 180 + f"-{i:03d}.slice")
+    proc.send_signal(signal.SIGHUP)  # rescan: they are picked up
+    def all_there():
+        t = curl(f"http://127.0.0.1:{port}/metrics")[1]
+        return t if t.count(b'event="high"') == 3 + len(HOSTILE) + 2 + 4 + 401 else None
+    body = wait("the 401 new cgroups in /metrics", all_there)
+    assert len(body) > 8 * 65536, len(body)
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
+    assert lint.returncode == 0, "promtool: " + (lint.stdout + lint.stderr).decode()
+    types = [l.split()[2] for l in body.decode().splitlines() if l.startswith("# TYPE ")]
+    assert len(types) == len(set(types)), "a family twice"
+    seen, last = set(), None
+    for l in body.decode().splitlines():
+        if l.startswith("#"):
+            continue
+        fam = re.sub(r"_(bucket|sum|count)$", "", l.split("{")[0].split(" ")[0])
+        if fam != last:
+            assert fam not in seen, f"family {fam} split"
+            seen.add(fam)
+            last = fam
+    print(f"big scrape OK: {len(body)} bytes, promtool clean, every family whole")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, "exit code"
+    shutil.rmtree(os.path.join(tmp, "cg", "many.slice"))
     # The cap: 3 cgroups per family, the rest counted as omitted.
     proc = start(port, "--metrics-max-cgroups", "3", "--metrics-cgroups", "all")
     wait("/healthz 200 (capped)", lambda: curl(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200)
