@@ -74,8 +74,9 @@ size_t metrics_format_usec(uint64_t usec, char *buf, size_t size);
  * UTF-8 without controls (utf8_sanitize(): each other byte as the text "\xNN"),
  * cut between characters to METRICS_LABEL_VALUE_MAX, then '\\' and '"'
  * escaped. When the value had to change (a control, invalid UTF-8, cut),
- * "~" and 16 hex digits of a hash of the raw bytes are appended, so that
- * two different names never give one series. out gets at most
+ * or already ends like that suffix, "~" and 16 hex digits of a hash (FNV-1a
+ * 64) of the raw bytes are appended, so that two different names do not
+ * give one series (short of a crafted hash collision). out gets at most
  * 2 * METRICS_LABEL_VALUE_MAX + 1 bytes (always NUL-terminated). Returns the
  * length written. */
 #define METRICS_LABEL_ESCAPED_MAX (2 * METRICS_LABEL_VALUE_MAX + 1)

@@ -187,6 +187,18 @@ static uint64_t fnv1a64(const char *s, size_t len)
 
 #define HASH_SUFFIX_LEN 17 /* "~" and 16 hex digits */
 
+/* A name that ends as a hash suffix would: it gets one of its own too, so
+ * that a value written unchanged never equals another name's hashed one. */
+static bool looks_hashed(const char *s, size_t len)
+{
+        if (len < HASH_SUFFIX_LEN || s[len - HASH_SUFFIX_LEN] != '~')
+                return false;
+        for (size_t i = len - HASH_SUFFIX_LEN + 1; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
 size_t metrics_label_value(const char *in, size_t len, char *out, size_t size)
 {
         char clean[METRICS_LABEL_VALUE_MAX + 1];
@@ -197,7 +209,7 @@ size_t metrics_label_value(const char *in, size_t len, char *out, size_t size)
         if (!in)
                 in = "", len = 0;
         n = utf8_sanitize(in, len, clean, sizeof(clean));
-        if (n != len || memcmp(clean, in, len) != 0) {
+        if (n != len || memcmp(clean, in, len) != 0 || looks_hashed(in, len)) {
                 /* Changed or cut: room for the hash, then the hash of the raw bytes. */
                 n = utf8_sanitize(in, len, clean, sizeof(clean) - HASH_SUFFIX_LEN);
                 snprintf(clean + n, sizeof(clean) - n, "~%016" PRIx64, fnv1a64(in, len));

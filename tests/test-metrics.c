@@ -63,6 +63,12 @@ START_TEST(test_label_changed_gets_hash)
         ck_assert_str_ne(a, b);
         assert_label_ok(a, strlen(a));
         assert_label_ok(b, strlen(b));
+        /* A clean name written as another's hashed value would be: hashed too, so they differ. */
+        metrics_label_value(a, strlen(a), b, sizeof(b)); /* a: "a\\x0ab~<16 hex>" as text */
+        ck_assert_str_ne(a, b);
+        ck_assert_uint_eq(strlen(b), strlen(a) + 17 + 2); /* its own hash, and the backslash escaped */
+        metrics_label_value("x~0123456789abcdeg", 18, b, sizeof(b)); /* not hex: unchanged */
+        ck_assert_str_eq(b, "x~0123456789abcdeg");
 }
 END_TEST
 
