@@ -14,7 +14,6 @@
  * manager_dispatch(). */
 
 #define METRICS_LISTEN_DEFAULT_PORT 9743
-#define HEALTHZ_STALL_USEC          (10 * USEC_PER_SEC) /* the loop's heartbeat older than this: unhealthy */
 
 typedef struct MetricsConfig {
         const char *listen; /* "ADDR:PORT", "[ADDR6]:PORT"; NULL: off */
