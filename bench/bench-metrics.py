@@ -147,6 +147,10 @@ def run(metrics):
         finally:
             scraper.kill()
             scraper.wait()
+        # Many more scrapes, back to back: does anything grow?
+        for _ in range(10 * NSCRAPE):
+            scrape()
+        res["scrapes_total"] = 1 + NSCRAPE + 10 + 10 * NSCRAPE
         res["rss_end_kib"] = status(d.p.pid, "VmRSS")
     d.stop()
     print(json.dumps(res))
