@@ -13,8 +13,10 @@ set -euo pipefail
 outdir=${1:?usage: build-image.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 
-PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,initramfs-tools,libyaml-0-2,libsystemd0,libcurl4,python3,e2fsprogs,util-linux,libmicrohttpd12,prometheus,curl
+PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,initramfs-tools,libyaml-0-2,libsystemd0,libcurl4,python3,e2fsprogs,util-linux
 SUITE=bookworm
+# metrics: the Prometheus server that scrapes memwarden, curl to ask both.
+PACKAGES=$PACKAGES,libmicrohttpd12,prometheus,curl
 
 key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
 img="$outdir/image-$key"
