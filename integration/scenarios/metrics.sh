@@ -79,6 +79,10 @@ echo 256M >"$cg/memory.max"
 ( echo "$BASHPID" >"$cg/cgroup.procs"; exec "$MW_BIN/mw-hog" 52 0 1 ) &
 hog=$!
 mw_wait_record '"event":"action","cgroup":"/mwmet",.*"action":"report","undo":false,"result":"done"' 120
+# The recent records, while the decision and its steps are among the last
+# 128 (PSI and node records follow them quickly).
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" events --cgroup /mwmet | tee "$MW_OUT/ctl-events.txt"
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" events --event action --policy mwmet >"$MW_OUT/ctl-events-action.txt"
 
 # The container OOM-killed: memory.max below what its hog takes.
 k=/sys/fs/cgroup/kubepods
@@ -106,6 +110,10 @@ rm "$pol/broken.yaml"
 # cgroups (no memory controller below /mwflood) longer than its queue.
 overflowed() { [ "$(mw_status_field overflows)" -ge 1 ]; }
 mkdir /sys/fs/cgroup/mwflood
+# Its watch first: a flood below a directory the daemon has not seen yet
+# reaches nobody's queue.
+flood_watched() { mw_status --json | grep -q '"cgroup":"/mwflood"'; }
+mw_until 60 flood_watched
 kill -STOP "$MW_PID"
 python3 - /sys/fs/cgroup/mwflood <<'PY'
 import os, sys
@@ -176,8 +184,7 @@ cat "$MW_OUT/exprs.jsonl"
 
 # The CLI.
 "$MW_BIN/memwardenctl" --socket "$MW_SOCK" status | tee "$MW_OUT/ctl-status.txt"
-"$MW_BIN/memwardenctl" --socket "$MW_SOCK" events --cgroup /mwmet | tee "$MW_OUT/ctl-events.txt"
-"$MW_BIN/memwardenctl" --socket "$MW_SOCK" events --event action --policy mwmet >"$MW_OUT/ctl-events-action.txt"
+"$MW_BIN/memwardenctl" --socket "$MW_SOCK" events --cgroup /mwmet >"$MW_OUT/ctl-events-end.txt"
 "$MW_BIN/memwardenctl" reports --report-dir "$rep" | tee "$MW_OUT/ctl-reports.txt"
 first=$(ls "$rep" | grep -m1 'mwmet')
 "$MW_BIN/memwardenctl" reports --report-dir "$rep" "$first" | tee "$MW_OUT/ctl-report.txt"
