@@ -243,6 +243,15 @@ static void header_output(JsonWriter *j, const SinksStats *o)
         json_object_close(j);
 }
 
+static unsigned n_followers(const StatusServer *srv)
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
+                n += srv->clients[i].fd >= 0 && srv->clients[i].following;
+        return n;
+}
+
 static void header(StatusClient *c)
 {
         const StatusView *v = &c->server->view;
@@ -267,6 +276,7 @@ static void header(StatusClient *c)
         header_actions(&j, v->executor);
         header_node(&j, &st, &k);
         header_output(&j, &k.sinks);
+        put_u64(&j, "event_followers", n_followers(c->server));
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
@@ -362,15 +372,6 @@ static void fill(StatusClient *c)
 }
 
 /* ---- the connection ---- */
-
-static unsigned n_followers(const StatusServer *srv)
-{
-        unsigned n = 0;
-
-        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
-                n += srv->clients[i].fd >= 0 && srv->clients[i].following;
-        return n;
-}
 
 static void answer(StatusClient *c, int r)
 {

@@ -74,10 +74,12 @@ try:
         followers.append(subprocess.Popen([ctl, "--socket", sock, "events", "--follow", *f],
                                           stdout=subprocess.PIPE))
     # Each follower is in (counted by the daemon) before the fifth asks.
-    def fifth_refused():
-        r = run("events", "--follow")
-        return r.returncode == 1 and b"too many followers" in r.stderr
-    wait("a fifth follower refused", fifth_refused)
+    def followers_in():
+        hdr = run("--json", "status").stdout.split(b"\n")[0]
+        return b'"event_followers":4' in hdr
+    wait("four followers", followers_in)
+    r = run("events", "--follow")
+    assert r.returncode == 1 and b"too many followers" in r.stderr, r
     with open(os.path.join(web, "memory.events"), "w") as f:
         f.write(EVENTS % 3)
     with open(os.path.join(evil, "memory.events"), "w") as f:
