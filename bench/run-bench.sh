@@ -14,3 +14,6 @@ done
 "$builddir/bench/bench-actions" "$builddir/daemon/memwardend" 1000 2>/dev/null
 # cgroup v1 (hybrid/legacy hosts only; exits 77 elsewhere): real v1 memory cgroups of its own.
 python3 "$here/bench-v1.py" "$builddir/daemon/memwardend" 1000 "$idle" 30 || [ $? = 77 ]
+# /metrics: scrape time and size at 10,000 cgroups, RSS with metrics off and
+# on, the event path's latency while scraping every second (bench-metrics.py).
+python3 "$here/bench-metrics.py" "$builddir/daemon/memwardend" 10000 1000 30 || [ $? = 77 ]

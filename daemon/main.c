@@ -175,6 +175,38 @@ static int opt_max_cgroups(const char *arg)
         return parse_count("max-cgroups", arg, 1, 1000000, &arg_config.watch.max_cgroups);
 }
 
+static int opt_metrics_listen(const char *arg)
+{
+        if (!arg[0]) {
+                arg_config.metrics.listen = NULL;
+                return 0;
+        }
+        if (metrics_listen_valid(arg) < 0) {
+                log_error("--metrics-listen: expected ADDR:PORT or [ADDR6]:PORT (numeric), got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.metrics.listen = arg;
+        return 0;
+}
+
+static int opt_metrics_cgroups(const char *arg)
+{
+        int v = metrics_cgroups_from_string(arg);
+
+        if (v < 0) {
+                log_error("--metrics-cgroups: expected none, policy, limited or all, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.metrics.cgroups = v;
+        return 0;
+}
+
+static int opt_metrics_max_cgroups(const char *arg)
+{
+        return parse_count("metrics-max-cgroups", arg, 0, METRICS_MAX_CGROUPS_LIMIT,
+                           &arg_config.metrics.max_cgroups);
+}
+
 static int opt_max_depth(const char *arg)
 {
         return parse_count("max-depth", arg, 1, 1024, &arg_config.max_depth);
@@ -516,6 +548,13 @@ static const Option options[] = {
           "the daemon's own OOM score adjustment (default -1000)", opt_oom_score_adj },
         { "mlock", 0, required_argument, "all|onfault|off", "lock the daemon's memory (default onfault)",
           opt_mlock },
+        { "metrics-listen", 0, required_argument, "ADDR:PORT",
+          "serve /metrics and /healthz over HTTP there (default: off;\ne.g. 127.0.0.1:9743; '' disables)",
+          opt_metrics_listen },
+        { "metrics-cgroups", 0, required_argument, "none|policy|limited|all",
+          "cgroups with series of their own (default limited)", opt_metrics_cgroups },
+        { "metrics-max-cgroups", 0, required_argument, "N",
+          "at most N cgroups per family in a scrape (default 2000)", opt_metrics_max_cgroups },
         { "debug", 0, no_argument, NULL, "log debug messages", opt_debug },
         { "version", 0, no_argument, NULL, "print the version", opt_version },
         { "help", 'h', no_argument, NULL, "this help", opt_help },
@@ -565,6 +604,8 @@ static void set_defaults(void)
         arg_config.event_log = "/var/log/memwarden/events.jsonl";
         arg_config.event_log_max = 16 << 20;
         arg_config.event_log_keep = 3;
+        arg_config.metrics = (MetricsConfig){ .cgroups = METRICS_CGROUPS_LIMITED,
+                                              .max_cgroups = METRICS_MAX_CGROUPS_DEFAULT };
 }
 
 static int parse_args(int argc, char **argv)

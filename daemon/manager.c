@@ -133,6 +133,10 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
 {
         bool decided = origin == RECORD_ORIGIN_DECISION || origin == RECORD_ORIGIN_OUTCOME;
 
+        if (m->metrics)
+                metrics_record(m->metrics, origin, r);
+        if (m->status)
+                status_server_record(m->status, r);
         sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:
@@ -156,6 +160,8 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         default:
                 break;
         }
+        if (m->metrics)
+                metrics_record_done(m->metrics, origin);
 }
 
 /* A coalesced summary's cgroup, when its timer fires. */
@@ -426,6 +432,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         status_server_stop(m);
+        m->metrics = metrics_stop(m->metrics);
         manager_unwatch_policies(m);
         sd_event_source_disable_unref(m->inotify_source);
         sd_event_source_disable_unref(m->watcher_epoll_source);
@@ -529,6 +536,13 @@ int manager_start(Manager *m)
         r = add_signals(m);
         if (r < 0)
                 return r;
+        /* Before the first walk, so that its records are counted. Asked for and
+         * not there is fatal: a liveness probe would fail anyway. */
+        if (m->cfg.metrics.listen) {
+                r = metrics_start(m, &m->cfg.metrics, &m->metrics);
+                if (r < 0)
+                        return r;
+        }
         /* Before the first walk: what a previous run left throttled or frozen. */
         executor_undo_previous(m->executor);
         r = start_watching(m);

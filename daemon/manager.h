@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "executor.h"
+#include "metrics-http.h"
 #include "node.h"
 #include "policy.h"
 #include "policy-dir.h"
@@ -30,6 +31,7 @@ typedef struct ManagerConfig {
         /* MemAvailable and usage sampling: the fastest fall (growth) assumed,
          * bytes per second; 0: NODE_FILL_RATE_DEFAULT. */
         uint64_t fill_rate;
+        MetricsConfig metrics; /* --metrics-listen: NULL listen, off */
 } ManagerConfig;
 
 typedef struct StatusServer StatusServer;
@@ -89,6 +91,8 @@ void manager_arm_engine_timer(Manager *m);
 /* status.c: the status socket, reading the Manager through a read-only view. */
 int status_server_start(Manager *m, const char *path);
 void status_server_stop(Manager *m);
+/* A record for `events` (the ring and the followers). */
+void status_server_record(StatusServer *srv, const Record *r);
 
 struct Manager {
         ManagerConfig cfg;
@@ -98,6 +102,7 @@ struct Manager {
         Sinks sinks;
         uint64_t start_usec;
         StatusServer *status;      /* NULL: no status socket */
+        Metrics *metrics;          /* NULL: no /metrics (daemon/metrics-http.c) */
         PolicySet policies;        /* in force: the merge of policy_watch's sources */
         PolicySet want_set;        /* what the watcher's want() matches: the set being bound (borrowed) */
         PolicyWatch *policy_watch; /* NULL until the first load */

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "macro.h"
 #include "policy.h"
 #include "policy-dir.h"
@@ -19,6 +20,7 @@
 static const char *arg_socket = MW_SOCKET_DEFAULT;
 static const char *arg_namespace;
 static bool arg_json;
+bool ctl_json;
 
 static void help(void)
 {
@@ -27,6 +29,11 @@ static void help(void)
                "  status        watched cgroups with their last counters and PSI\n"
                "  explain [CGROUP]  which policy applies to each cgroup (or one), its armed\n"
                "                triggers and actions, and why the other policies do not match\n"
+               "  events        the recent records; with --follow, then each new one; filtered\n"
+               "                by --cgroup PATH (and below), --pod [NS/]NAME, --policy [NS/]NAME,\n"
+               "                --event TYPE\n"
+               "  reports [NAME]  the why-reports in --report-dir, oldest first, or one of them\n"
+               "                (a name or a path) as a summary\n"
                "  check PATH... validate policy files or directories (a directory: NAME.yaml for\n"
                "                the node admin, NAMESPACE/NAME.yaml per namespace); prints every\n"
                "                error as file:line:col: message\n\n"
@@ -35,6 +42,8 @@ static void help(void)
                "  --json        print the daemon's JSON lines as they are\n"
                "  --all         list unwatched cgroups too (table output)\n"
                "  --namespace NS  check: treat the files given as NS's policies\n"
+               "  --follow, -f  events: keep printing new records until interrupted\n"
+               "  --report-dir DIR  reports: where they are (default /var/lib/memwarden/reports)\n"
                "  --help, --version\n");
 }
 
@@ -131,7 +140,7 @@ static void print_counter(const char *line, size_t len, const char *key)
 }
 
 /* Send one request line, return the answer as a stream (NULL on failure, said). */
-static FILE *request(const char *req)
+FILE *ctl_request(const char *req)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
@@ -213,7 +222,7 @@ static int cmd_explain(const char *cgroup)
         unsigned lines = 0;
 
         snprintf(req, sizeof(req), "explain%s%s", cgroup ? " " : "", cgroup ? cgroup : "");
-        f = request(req);
+        f = ctl_request(req);
         if (!f)
                 return 1;
         while ((n = getline(&line, &cap, f)) > 0) {
@@ -275,6 +284,38 @@ static int cmd_explain(const char *cgroup)
         return 0;
 }
 
+/* The agent's own figures, below the header line. */
+static void print_summary(const char *line, size_t len)
+{
+        size_t al;
+        const char *a = json_find(line, len, "actions", &al);
+
+        printf("\npolicies ");
+        print_field(line, len, "policies", 0);
+        printf("(reloads ");
+        print_field(line, len, "policy_reloads", 0);
+        printf("failed ");
+        print_field(line, len, "policy_reload_failures", 0);
+        printf("), records ");
+        print_field(line, len, "records", 0);
+        printf("inotify overflows ");
+        print_field(line, len, "overflows", 0);
+        if (a) {
+                printf("\nactions: outcomes ");
+                print_field(a, al, "outcomes", 0);
+                printf("failed ");
+                print_field(a, al, "failed", 0);
+                printf("throttled now ");
+                print_field(a, al, "throttled", 0);
+                printf("frozen now ");
+                print_field(a, al, "frozen", 0);
+                printf("webhooks sent ");
+                print_field(a, al, "webhooks_sent", 0);
+                printf("failed ");
+                print_field(a, al, "webhooks_failed", 0);
+        }
+}
+
 static int cmd_status(bool all)
 {
         FILE *f;
@@ -283,7 +324,7 @@ static int cmd_status(bool all)
         ssize_t n;
         bool first = true;
 
-        f = request("status");
+        f = ctl_request("status");
         if (!f)
                 return 1;
         while ((n = getline(&line, &cap, f)) > 0) {
@@ -307,6 +348,7 @@ static int cmd_status(bool all)
                         print_field(line, len, "psi_triggers", 0);
                         printf("PSI triggers, memory controller ");
                         print_field(line, len, "memory_controller", 0);
+                        print_summary(line, len);
                         printf("\n\n%-50s %-9s %12s %12s %8s %8s %8s %8s %7s\n", "CGROUP", "KIND", "HIGH",
                                "MAX", "high", "max", "oom", "oom_kill", "psi10");
                         continue;
@@ -403,12 +445,20 @@ int main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { "namespace", required_argument, NULL, 'n' },
+                { "follow", no_argument, NULL, 'f' },
+                { "cgroup", required_argument, NULL, 'C' },
+                { "pod", required_argument, NULL, 'P' },
+                { "policy", required_argument, NULL, 'Y' },
+                { "event", required_argument, NULL, 'E' },
+                { "report-dir", required_argument, NULL, 'R' },
                 {},
         };
+        CtlFilter filter = {};
+        const char *report_dir = "/var/lib/memwarden/reports";
         bool all = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         arg_socket = optarg;
@@ -421,6 +471,24 @@ int main(int argc, char **argv)
                         break;
                 case 'n':
                         arg_namespace = optarg;
+                        break;
+                case 'f':
+                        filter.follow = true;
+                        break;
+                case 'C':
+                        filter.cgroup = optarg;
+                        break;
+                case 'P':
+                        filter.pod = optarg;
+                        break;
+                case 'Y':
+                        filter.policy = optarg;
+                        break;
+                case 'E':
+                        filter.event = optarg;
+                        break;
+                case 'R':
+                        report_dir = optarg;
                         break;
                 case 'h':
                         help();
@@ -435,6 +503,11 @@ int main(int argc, char **argv)
                 help();
                 return 2;
         }
+        ctl_json = arg_json;
+        if (strcmp(argv[optind], "events") == 0)
+                return ctl_events(&filter);
+        if (strcmp(argv[optind], "reports") == 0)
+                return ctl_reports(report_dir, optind + 1 < argc ? argv[optind + 1] : NULL);
         if (strcmp(argv[optind], "status") == 0)
                 return cmd_status(all);
         if (strcmp(argv[optind], "explain") == 0)

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The status socket: a Unix stream socket; the client sends one request line
  * ("status\n" or "explain [PATH]\n", src/status-proto.c), the daemon answers
- * with JSON lines (a header, then one line per cgroup) and closes. Clients
+ * with JSON lines (a header, then one line per cgroup) and closes. "events"
+ * answers with the recent records (a ring of the last EVENTS_RING_N, as the
+ * output writes them), "events follow" then keeps the connection and sends
+ * each new record: a follower reads from the ring at its own pace, and one
+ * that falls a whole ring behind is told how many it lost. Clients
  * are bounded, buffers fixed, writes non-blocking, and a client that stalls
  * is dropped after a timeout. The server reads the daemon through a
  * StatusView; only status_server_start() below knows the Manager. */
@@ -26,9 +30,12 @@
 #include "status-proto.h"
 #include "undo-log.h"
 
-#define CLIENT_TIMEOUT_USEC (5 * USEC_PER_SEC)
-#define STATUS_CLIENTS_MAX  8
-#define STATUS_BUF_SIZE     16384
+#define CLIENT_TIMEOUT_USEC  (5 * USEC_PER_SEC)
+#define STATUS_CLIENTS_MAX   8
+#define STATUS_BUF_SIZE      16384
+#define EVENTS_RING_N        128
+#define EVENTS_ENTRY_MAX     2048
+#define STATUS_FOLLOWERS_MAX 4
 
 /* What changes while the daemon runs, read at each header. */
 typedef struct StatusCounters {
@@ -58,6 +65,8 @@ typedef struct StatusClient {
         int fd;
         sd_event_source *io, *timeout;
         bool writing;
+        bool following;  /* events follow: idle when caught up, never timed out */
+        uint64_t seq;    /* events: the next record of the ring to send */
         unsigned cursor; /* next slot to list; UINT_MAX: nothing more after the buffer */
         size_t len, off;
         StatusDecoder dec;
@@ -65,8 +74,17 @@ typedef struct StatusClient {
         char buf[STATUS_BUF_SIZE];
 } StatusClient;
 
+/* The recent records, formatted once (record_format_json()). */
+typedef struct EventsRing {
+        uint64_t next_seq;
+        uint64_t too_long;
+        uint16_t len[EVENTS_RING_N];
+        char line[EVENTS_RING_N][EVENTS_ENTRY_MAX];
+} EventsRing;
+
 struct StatusServer {
         StatusView view;
+        EventsRing *ring;
         int listen_fd;
         char *socket_path;
         sd_event_source *listen_source, *pause_timer;
@@ -225,6 +243,15 @@ static void header_output(JsonWriter *j, const SinksStats *o)
         json_object_close(j);
 }
 
+static unsigned n_followers(const StatusServer *srv)
+{
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
+                n += srv->clients[i].fd >= 0 && srv->clients[i].following;
+        return n;
+}
+
 static void header(StatusClient *c)
 {
         const StatusView *v = &c->server->view;
@@ -249,6 +276,7 @@ static void header(StatusClient *c)
         header_actions(&j, v->executor);
         header_node(&j, &st, &k);
         header_output(&j, &k.sinks);
+        put_u64(&j, "event_followers", n_followers(c->server));
         json_object_close(&j);
         json_raw(&j, "\n", 1);
         c->len = j.len;
@@ -282,6 +310,31 @@ static int explain_cgroup(const StatusView *v, const Cgroup *cg, char *buf, size
         return explain_format(&in, buf, size, ret_len);
 }
 
+/* The ring from c->seq on, as much as fits. Caught up: the end, or (following) idle. */
+static void fill_events(StatusClient *c)
+{
+        const EventsRing *ring = c->server->ring;
+        int n;
+
+        c->len = c->off = 0;
+        if (ring->next_seq > EVENTS_RING_N && c->seq < ring->next_seq - EVENTS_RING_N) {
+                uint64_t lost = ring->next_seq - EVENTS_RING_N - c->seq;
+                n = snprintf(c->buf, sizeof(c->buf), "{\"event\":\"events_lost\",\"count\":%llu}\n",
+                             (unsigned long long)lost);
+                c->len = (size_t)n;
+                c->seq += lost;
+        }
+        for (; c->seq < ring->next_seq; c->seq++) {
+                unsigned i = (unsigned)(c->seq % EVENTS_RING_N);
+                if (ring->len[i] > sizeof(c->buf) - c->len)
+                        return;
+                memcpy(c->buf + c->len, ring->line[i], ring->len[i]);
+                c->len += ring->len[i];
+        }
+        if (!c->following)
+                c->cursor = UINT_MAX;
+}
+
 /* Fill the buffer with as many cgroup lines as fit. */
 static void fill(StatusClient *c)
 {
@@ -290,6 +343,10 @@ static void fill(StatusClient *c)
         const char *filter = c->req.filter;
         char path[4096];
 
+        if (c->req.type == STATUS_REQUEST_EVENTS) {
+                fill_events(c);
+                return;
+        }
         c->len = c->off = 0;
         for (; c->cursor < n; c->cursor++) {
                 const Cgroup *cg = watcher_slot(v->watcher, c->cursor);
@@ -318,7 +375,18 @@ static void fill(StatusClient *c)
 
 static void answer(StatusClient *c, int r)
 {
-        if (r == 1) {
+        if (r == 1 && c->req.type == STATUS_REQUEST_EVENTS && c->req.follow &&
+            n_followers(c->server) >= STATUS_FOLLOWERS_MAX)
+                r = -EBUSY;
+        if (r == 1 && c->req.type == STATUS_REQUEST_EVENTS) {
+                const EventsRing *ring = c->server->ring;
+                c->seq = ring->next_seq > EVENTS_RING_N ? ring->next_seq - EVENTS_RING_N : 0;
+                c->following = c->req.follow;
+                c->cursor = 0;
+                c->len = c->off = 0;
+                if (c->following) /* from now on, for as long as the client stays */
+                        (void)sd_event_source_set_enabled(c->timeout, SD_EVENT_OFF);
+        } else if (r == 1) {
                 header(c);
                 c->cursor = 0;
         } else {
@@ -362,6 +430,11 @@ static void client_write(StatusClient *c)
                         if (c->cursor == UINT_MAX)
                                 break;
                         fill(c);
+                        if (c->len == 0 && c->following) {
+                                /* Caught up: wait for a record, or for the client to go. */
+                                (void)sd_event_source_set_io_events(c->io, EPOLLIN);
+                                return;
+                        }
                         if (c->len == 0)
                                 break;
                 }
@@ -386,9 +459,38 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
         }
         if (!c->writing)
                 client_read(c);
-        else
+        else if (c->following && (revents & EPOLLIN) && !(revents & EPOLLOUT)) {
+                char b[256];
+                ssize_t n = read(c->fd, b, sizeof(b)); /* a follower says nothing more: EOF is goodbye */
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        client_close(c);
+        } else
                 client_write(c);
         return 0;
+}
+
+/* Every record, as the daemon dispatches it: into the ring, and the
+ * followers woken. */
+void status_server_record(StatusServer *srv, const Record *r)
+{
+        EventsRing *ring = srv->ring;
+        unsigned i = (unsigned)(ring->next_seq % EVENTS_RING_N);
+        size_t len = 0;
+
+        if (record_format_json(r, ring->line[i], sizeof(ring->line[i]), &len) < 0) {
+                int n = snprintf(ring->line[i], sizeof(ring->line[i]),
+                                 "{\"event\":\"%s\",\"too_long\":true}\n",
+                                 record_type_to_string(r->type) ?: "?");
+                len = n > 0 ? (size_t)n : 0;
+                ring->too_long++;
+        }
+        ring->len[i] = (uint16_t)len;
+        ring->next_seq++;
+        for (unsigned k = 0; k < STATUS_CLIENTS_MAX; k++) {
+                StatusClient *c = &srv->clients[k];
+                if (c->fd >= 0 && c->following && c->off == c->len)
+                        (void)sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLOUT);
+        }
 }
 
 static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -440,6 +542,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         *c = (StatusClient){ .server = srv, .fd = cfd, .cursor = UINT_MAX };
+        c->req.type = STATUS_REQUEST_STATUS;
         status_decoder_init(&c->dec);
         if (sd_event_add_io(srv->view.event, &c->io, cfd, EPOLLIN, on_client_io, c) < 0 ||
             sd_event_add_time_relative(srv->view.event, &c->timeout, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
@@ -490,6 +593,7 @@ static StatusServer *status_server_free(StatusServer *srv)
         srv->pause_timer = sd_event_source_disable_unref(srv->pause_timer);
         srv->listen_fd = safe_close(srv->listen_fd);
         srv->reserve_fd = safe_close(srv->reserve_fd);
+        free(srv->ring);
         if (srv->socket_path) {
                 (void)unlink(srv->socket_path);
                 free(srv->socket_path);
@@ -507,6 +611,11 @@ static int status_server_new(const StatusView *view, const char *path, StatusSer
                 return -ENOMEM;
         srv->view = *view;
         srv->listen_fd = -1;
+        srv->ring = calloc(1, sizeof(EventsRing));
+        if (!srv->ring) {
+                free(srv);
+                return -ENOMEM;
+        }
         srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         for (unsigned i = 0; i < STATUS_CLIENTS_MAX; i++)
                 srv->clients[i].fd = -1;

@@ -19,6 +19,12 @@ if [ "${1:-}" = "--tests" ]; then
     # for its loopback API endpoint, made with the openssl CLI.
     pkgs+=(openssl)
 fi
+# /metrics: libmicrohttpd's headers to build (dlopen()ed at run time); with
+# --tests curl and prometheus (promtool: check metrics, test rules).
+pkgs+=(libmicrohttpd-dev)
+if [ "${1:-}" = "--tests" ]; then
+    pkgs+=(curl prometheus)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

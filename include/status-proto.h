@@ -5,6 +5,7 @@
 
 /* The status socket's request: one line from a client, which may be anyone
  * allowed to connect (hostile input). "status", "explain" or "explain PATH",
+ * "events" (the recent records) or "events follow" (then every new one),
  * ended by '\n' ("\r\n" too) or by the end of the stream. Bytes may come in
  * any pieces; anything after the first line is ignored. */
 
@@ -14,6 +15,7 @@
 typedef enum StatusRequestType {
         STATUS_REQUEST_STATUS,
         STATUS_REQUEST_EXPLAIN,
+        STATUS_REQUEST_EVENTS,
         _STATUS_REQUEST_TYPE_MAX,
         _STATUS_REQUEST_TYPE_INVALID = -22,
 } StatusRequestType;
@@ -21,6 +23,7 @@ typedef enum StatusRequestType {
 typedef struct StatusRequest {
         StatusRequestType type;
         char filter[STATUS_FILTER_MAX]; /* explain: one cgroup's path, or "" for all */
+        int follow;                     /* events: keep the connection and send new records */
 } StatusRequest;
 
 typedef struct StatusDecoder {

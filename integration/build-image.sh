@@ -17,6 +17,8 @@ PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,ini
 # kubernetes-real: a real container runtime making kubelet's cgroups.
 PACKAGES=$PACKAGES,containerd,runc
 SUITE=bookworm
+# metrics: the Prometheus server that scrapes memwarden, curl to ask both.
+PACKAGES=$PACKAGES,libmicrohttpd12,prometheus,curl
 
 key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
 img="$outdir/image-$key"
@@ -65,6 +67,8 @@ chroot "$root" passwd -d root >/dev/null
 # Nothing in the guest should need the network; keep boots short.
 rm -f "$root/etc/systemd/system/timers.target.wants/"* 2>/dev/null || true
 ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
+# Prometheus is for the metrics scenario, which starts its own: not at boot.
+ln -sf /dev/null "$root/etc/systemd/system/prometheus.service"
 
 # The scenario hook: mounts the per-run disk (memwarden's build, scenario
 # scripts) and hands over to its guest-run script, which writes results to the

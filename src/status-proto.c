@@ -30,6 +30,14 @@ int status_request_parse(const char *line, size_t len, StatusRequest *ret)
         if (len == 6 && memcmp(line, "status", 6) == 0) {
                 ret->type = STATUS_REQUEST_STATUS;
                 ret->filter[0] = '\0';
+                ret->follow = 0;
+                return 0;
+        }
+        if ((len == 6 && memcmp(line, "events", 6) == 0) ||
+            (len == 13 && memcmp(line, "events follow", 13) == 0)) {
+                ret->type = STATUS_REQUEST_EVENTS;
+                ret->filter[0] = '\0';
+                ret->follow = len == 13;
                 return 0;
         }
         if (len < 7 || memcmp(line, "explain", 7) != 0 || (len > 7 && line[7] != ' '))
@@ -40,6 +48,7 @@ int status_request_parse(const char *line, size_t len, StatusRequest *ret)
         if (len >= STATUS_FILTER_MAX || (len > 0 && line[0] != '/'))
                 return -EINVAL;
         ret->type = STATUS_REQUEST_EXPLAIN;
+        ret->follow = 0;
         memcpy(ret->filter, line, len);
         ret->filter[len] = '\0';
         return 0;
@@ -85,6 +94,8 @@ const char *status_request_error_json(int error)
                 return "{\"error\":\"request too long\"}\n";
         case -ENODATA:
                 return "{\"error\":\"empty request\"}\n";
+        case -EBUSY:
+                return "{\"error\":\"too many followers\"}\n";
         default:
                 return "{\"error\":\"unknown request\"}\n";
         }

@@ -28,6 +28,16 @@ static const Case cases[] = {
         { "explain /\xc3\xa9\xff\n", 0, 1, STATUS_REQUEST_EXPLAIN,
           "/\xc3\xa9\xff" },                                         /* any bytes but controls */
         { "status\nexplain /x\n", 0, 1, STATUS_REQUEST_STATUS, "" }, /* one request */
+        { "events\n", 0, 1, STATUS_REQUEST_EVENTS, "" },
+        { "events follow\n", 0, 1, STATUS_REQUEST_EVENTS, "" },
+        { "events follow\r\n", 0, 1, STATUS_REQUEST_EVENTS, "" },
+        { "events follow", 0, 1, STATUS_REQUEST_EVENTS, "" },
+        { "events \n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
+        { "events followx\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
+        { "events  follow\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
+        { "events /a\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
+        { "events\0follow\n", 14, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
+        { "eventsfollow\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
         { "explain system.slice\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
         { "explainx\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },
         { "explain  /a\n", 0, -EINVAL, _STATUS_REQUEST_TYPE_INVALID, NULL },

@@ -21,7 +21,11 @@ static void check(int r, const StatusRequest *req)
                         abort();
                 return;
         }
-        if (req->type != STATUS_REQUEST_STATUS && req->type != STATUS_REQUEST_EXPLAIN)
+        if (req->type != STATUS_REQUEST_STATUS && req->type != STATUS_REQUEST_EXPLAIN &&
+            req->type != STATUS_REQUEST_EVENTS)
+                abort();
+        if ((req->type == STATUS_REQUEST_EVENTS && req->filter[0]) ||
+            (req->type != STATUS_REQUEST_EVENTS && req->follow) || (req->follow != 0 && req->follow != 1))
                 abort();
         n = strnlen(req->filter, sizeof(req->filter));
         if (n >= sizeof(req->filter) || (n > 0 && req->filter[0] != '/'))
