@@ -95,8 +95,18 @@ check(sorted(caps.get("add", [])) == want_caps, f"capabilities added are exactly
 res = c.get("resources", {})
 check(res.get("requests") and res.get("requests") == res.get("limits")
       and {"cpu", "memory"} <= set(res["requests"]), f"Guaranteed: requests == limits, cpu and memory ({res})")
-check("livenessProbe" in c and "readinessProbe" in c, "liveness and readiness probes")
+ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+listen = next((a.split("=", 1)[1] for a in c.get("args", []) if a.startswith("--metrics-listen=")), "")
+check(listen == f"$(POD_IP):{ports.get('metrics')}", f"/metrics and /healthz on the pod IP, port 'metrics' ({listen}, {ports})")
+for probe in ("livenessProbe", "readinessProbe"):
+    hg = c.get(probe, {}).get("httpGet", {})
+    check(hg.get("path") == "/healthz" and hg.get("port") == "metrics", f"{probe}: httpGet /healthz on the metrics port ({hg})")
+ann = ds["spec"]["template"]["metadata"].get("annotations", {})
+check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(ports.get("metrics"))
+      and ann.get("prometheus.io/path") == "/metrics", f"prometheus.io annotations ({ann})")
 env = {e["name"]: e for e in c.get("env", [])}
+check(env.get("POD_IP", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP",
+      "POD_IP from the downward API")
 check(env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
       "NODE_NAME from the downward API")
 check(env.get("MEMWARDEN_POD_UID", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.uid",

@@ -15,7 +15,7 @@ builddir=$(cd "${1:?usage: build-offline.sh BUILDDIR OUT.tar [TAG]}" && pwd)
 out=${2:?usage: build-offline.sh BUILDDIR OUT.tar [TAG]}
 tag=${3:-memwarden:$(sed -n "s/^ *version : '\(.*\)',/\1/p" "$(dirname "$0")/../../meson.build")}
 here=$(cd "$(dirname "$0")" && pwd)
-RUNTIME=libsystemd0,libyaml-0-2,libcurl4,ca-certificates
+RUNTIME=libsystemd0,libyaml-0-2,libcurl4,libmicrohttpd12,ca-certificates
 SUITE=bookworm
 
 for tool in debootstrap buildah; do

@@ -11,9 +11,11 @@ manifests, without kubelet.
       lay the DaemonSet's projected policy volume out in DIR as kubelet does
       (files in ..TIMESTAMP, ..data swapped to it atomically, the top's
       entries linked into ..data), plus extra namespaces' ConfigMaps.
-  k8s-real.py caps RENDERED.json   the capability set the manifest gives, as a hex mask"""
+  k8s-real.py caps RENDERED.json   the capability set the manifest gives, as a hex mask
+  k8s-real.py probe RENDERED.json KIND   the liveness/readiness probe's path and port"""
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -50,6 +52,11 @@ def quantity(q):
     return int(q)
 
 
+def expand(arg, env):
+    """$(NAME) in args, as kubelet expands them from the container's env."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), arg)
+
+
 def ctr_args(rendered, pod_uid, parent, cid, logfile):
     _, ds, spec = daemonset(rendered)
     (c,) = spec["containers"]
@@ -71,10 +78,14 @@ def ctr_args(rendered, pod_uid, parent, cid, logfile):
     if spec.get("hostPID"):
         a.append("--with-ns=pid:/proc/1/ns/pid")
     a.append(f"--memory-limit={quantity(c['resources']['limits']['memory'])}")
+    # The downward API. No CNI here: the pod's network namespace has only
+    # loopback, so its IP is 127.0.0.1.
+    env = {}
     for e in c.get("env", []):
         fp = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
-        val = {"spec.nodeName": os.uname().nodename, "metadata.uid": pod_uid}.get(fp, e.get("value"))
-        a.append(f"--env={e['name']}={val}")
+        env[e["name"]] = {"spec.nodeName": os.uname().nodename, "metadata.uid": pod_uid,
+                          "status.podIP": "127.0.0.1"}.get(fp, e.get("value"))
+        a.append(f"--env={e['name']}={env[e['name']]}")
     vols = {v["name"]: v for v in spec["volumes"]}
     for m in c["volumeMounts"]:
         v = vols[m["name"]]
@@ -90,7 +101,7 @@ def ctr_args(rendered, pod_uid, parent, cid, logfile):
             raise SystemExit(f"a volume this harness does not know: {v}")
         a.append(f"--mount=type=bind,src={src},dst={m['mountPath']},options=rbind:{ro}")
     a += [f"--log-uri=file://{logfile}", c["image"] if "/" in c["image"] else "docker.io/library/" + c["image"],
-          cid, "/usr/sbin/memwardend"] + c.get("args", [])
+          cid, "/usr/sbin/memwardend"] + [expand(x, env) for x in c.get("args", [])]
     return a
 
 
@@ -132,6 +143,12 @@ if __name__ == "__main__":
         print("\n".join(ctr_args(*sys.argv[2:7])))
     elif cmd == "project":
         project(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    elif cmd == "probe":
+        _, _, spec = daemonset(sys.argv[2])
+        c = spec["containers"][0]
+        hg = c[sys.argv[3]]["httpGet"]
+        ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        print(hg["path"], ports.get(hg["port"], hg["port"]))
     elif cmd == "caps":
         _, _, spec = daemonset(sys.argv[2])
         print("%016x" % sum(1 << CAPS[x] for x in caps_of(spec["containers"][0])))

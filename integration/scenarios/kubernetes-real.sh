@@ -178,6 +178,23 @@ fact root_ro "$(awk '$5 == "/" { print ($6 ~ /(^|,)ro(,|$)/) ? 1 : 0; exit }' /p
 fact mw_cgroup "$(sed -n 's/^0:://p' /proc/"$MW_PID"/cgroup)"
 fact mw_vmlck_kib "$(awk '/^VmLck:/ {print $2}' /proc/"$MW_PID"/status)"
 fact oom_score_adj "$(cat /proc/"$MW_PID"/oom_score_adj)"
+# The probes as kubelet would make them, from the manifest: an HTTP GET in the
+# pod's network namespace (bash's /dev/tcp inside the container: the image
+# has no HTTP client). A stalled loop (SIGSTOP) must give no answer.
+get() { # PATH PORT: the response's first line, within 5 s
+    c task exec --exec-id "get-$RANDOM" "$MWID" timeout 5 bash -c \
+        "exec 3<>/dev/tcp/127.0.0.1/$2 && printf 'GET $1 HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null
+}
+read -r lpath lport < <(python3 "$S/k8s-real.py" probe "$R" livenessProbe)
+read -r rpath rport < <(python3 "$S/k8s-real.py" probe "$R" readinessProbe)
+fact probe "$lpath:$lport $rpath:$rport"
+ok200() { get "$1" "$2" | head -1 | grep -q ' 200'; }
+mw_until 60 ok200 "$lpath" "$lport" && fact healthz_before 200 || fact healthz_before none
+get /metrics "$lport" >"$MW_OUT/metrics-1.txt" || true
+kill -STOP "$MW_PID"
+if ok200 "$lpath" "$lport"; then fact healthz_stopped 200; else fact healthz_stopped none; fi
+kill -CONT "$MW_PID"
+mw_until 60 ok200 "$rpath" "$rport" && fact healthz_after 200 || fact healthz_after none
 
 # ---- the tenants' pods.
 pod alpha web-a burstable 1a1a1a1a-0000-4000-8000-00000000000a
