@@ -8,6 +8,9 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev libc
 if [ "${1:-}" = "--tests" ]; then
     # clang and its runtime (libFuzzer, the sanitizers) for the fuzz build.
     pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind dbus-daemon)
+    # The man pages' check (man, lexgrog), the .deb (dpkg-buildpackage, dh,
+    # lintian), and the unit's checks (systemd-analyze).
+    pkgs+=(man-db debhelper dpkg-dev fakeroot lintian systemd)
 fi
 
 missing=()

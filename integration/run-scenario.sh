@@ -40,6 +40,15 @@ cp -r "$here/../policies" "$work/payload/policies"
 for bin in daemon/memwardend daemon/memwardenctl tests/mw-hog; do
     cp "$builddir/$bin" "$work/payload/bin/"
 done
+# The unit as meson wrote it from deploy/memwardend.service.in.
+if [ -f "$builddir/deploy/memwardend.service" ]; then
+    cp "$builddir/deploy/memwardend.service" "$work/payload/deploy/"
+fi
+# What a scenario needs made on the host first (the package scenario's .deb):
+# scenarios/NAME.prepare BUILDDIR PAYLOADDIR.
+if [ -x "$here/scenarios/$name.prepare" ]; then
+    "$here/scenarios/$name.prepare" "$builddir" "$work/payload" || { echo "FAIL: $name: $name.prepare" >&2; exit 1; }
+fi
 mkfs.ext4 -q -F -d "$work/payload" "$work/payload.img" 64M >/dev/null
 truncate -s 64M "$work/results.img"
 
