@@ -120,6 +120,14 @@ if ! $fuzz_only; then
     # The VM gets the plain build: sanitizers and mlockall do not mix. -Dtests=true:
     # the run command (deploy/run-agent.sh) may have set build/ up without tests.
     if setup build -Dtests=true -Db_sanitize=none && build build; then
+        # The Debian package (lintian clean), which the package scenario installs.
+        if $list; then
+            :
+        elif deploy/build-deb.sh build/deb; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
         suite build --suite integration
         # The unit suite again under valgrind's memcheck, on the plain build (the
         # python-driven host test runs the daemon itself: not under valgrind).
