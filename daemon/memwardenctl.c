@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl-tree.h"
 #include "macro.h"
 #include "policy.h"
 #include "policy-dir.h"
@@ -27,6 +28,8 @@ static void help(void)
                "  status        watched cgroups with their last counters and PSI\n"
                "  explain [CGROUP]  which policy applies to each cgroup (or one), its armed\n"
                "                triggers and actions, and why the other policies do not match\n"
+               "  tree [CGROUP] the cgroup tree (or a subtree): memory, limits, PSI, events,\n"
+               "                the policy and phase\n"
                "  check PATH... validate policy files or directories (a directory: NAME.yaml for\n"
                "                the node admin, NAMESPACE/NAME.yaml per namespace); prints every\n"
                "                error as file:line:col: message\n\n"
@@ -439,6 +442,8 @@ int main(int argc, char **argv)
                 return cmd_status(all);
         if (strcmp(argv[optind], "explain") == 0)
                 return cmd_explain(optind + 1 < argc ? argv[optind + 1] : NULL);
+        if (strcmp(argv[optind], "tree") == 0)
+                return ctl_tree(arg_socket, optind + 1 < argc ? argv[optind + 1] : NULL, arg_json);
         if (strcmp(argv[optind], "check") == 0) {
                 if (optind + 1 >= argc) {
                         fprintf(stderr, "memwardenctl: check needs at least one file or directory\n");
