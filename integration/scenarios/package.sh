@@ -110,6 +110,10 @@ mw_until 90 thr_unit || echo "unit not throttled" >&2
 kv high_cg_throttled "$(cat $CG/memory.high)"
 kv high_unit_throttled "$(systemctl show -P MemoryHigh mw-pkg-unit.service)"
 cp -r /var/lib/memwarden/reports "$MW_OUT/reports" 2>/dev/null || true
+# Slices at a glance: the tree, and the throttled cgroup's line as JSON.
+memwardenctl tree >"$MW_OUT/tree.txt" 2>&1 || true
+memwardenctl --json tree /mw-pkg-thr >"$MW_OUT/tree-thr.jsonl" 2>&1 || true
+memwardenctl --json tree /system.slice >"$MW_OUT/tree-system.jsonl" 2>&1 || true
 
 # The watchdog: a stopped loop is caught (WatchdogSec=), the service restarted.
 n0=$(systemctl show -P NRestarts $U)
