@@ -60,6 +60,11 @@ void tree_finish(Tree *t, const char *subtree);
 /* A size for the table: "-", "max", "512B", "12K", "1.5G". */
 void tree_format_size(uint64_t v, char *buf, size_t size);
 
+/* A JSON string's content (no quotes) unescaped into buf. -EINVAL for a bad
+ * escape, \u0000 or \u past ASCII (the daemon writes UTF-8 as it is),
+ * -ENAMETOOLONG past size. */
+int tree_unescape(const char *s, char *buf, size_t size);
+
 /* Bytes outside printable ASCII as \xNN, bounded by size (NUL included). */
 void tree_sanitize(const char *s, char *buf, size_t size);
 

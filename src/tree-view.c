@@ -201,17 +201,83 @@ int tree_add_explain(Tree *t, const char *line, size_t len)
         return 0;
 }
 
+int tree_unescape(const char *s, char *buf, size_t size)
+{
+        size_t o = 0;
+
+        for (; *s; s++) {
+                unsigned ch = (unsigned char)*s;
+                if (ch == '\\') {
+                        s++;
+                        switch (*s) {
+                        case '"':
+                        case '\\':
+                        case '/':
+                                ch = (unsigned char)*s;
+                                break;
+                        case 'b':
+                                ch = '\b';
+                                break;
+                        case 'f':
+                                ch = '\f';
+                                break;
+                        case 'n':
+                                ch = '\n';
+                                break;
+                        case 'r':
+                                ch = '\r';
+                                break;
+                        case 't':
+                                ch = '\t';
+                                break;
+                        case 'u': {
+                                ch = 0;
+                                for (int k = 1; k <= 4; k++) {
+                                        char h = s[k];
+                                        if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
+                                              (h >= 'A' && h <= 'F')))
+                                                return -EINVAL;
+                                        ch = ch * 16 +
+                                             (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+                                }
+                                s += 4;
+                                /* The daemon escapes only control bytes this way; NUL is no name's. */
+                                if (ch == 0 || ch > 0x7f)
+                                        return -EINVAL;
+                                break;
+                        }
+                        default:
+                                return -EINVAL;
+                        }
+                }
+                if (o + 1 >= size)
+                        return -ENAMETOOLONG;
+                buf[o++] = (char)ch;
+        }
+        if (size == 0)
+                return -ENAMETOOLONG;
+        buf[o] = '\0';
+        return 0;
+}
+
 void tree_read_files(Tree *t, int root_fd)
 {
         for (size_t i = 0; i < t->n; i++) {
                 TreeNode *n = &t->v[i];
-                const char *rel = n->path[1] ? n->path + 1 : ".";
+                char path[TREE_PATH_MAX];
+                const char *rel;
                 _cleanup_close_ int fd = -1;
                 uint64_t u;
 
-                /* An escaped name is not the directory's; ".." would leave the root. */
-                if (strchr(n->path, '\\') || strstr(n->path, "/..") || strstr(n->path, "//"))
+                /* The directory's own name (systemd's "\x2d" is a backslash in
+                 * it); a control byte is no name we open, ".." would leave the root. */
+                if (tree_unescape(n->path, path, sizeof(path)) < 0 || strstr(path, "/..") ||
+                    strstr(path, "//"))
                         continue;
+                for (const char *c = path; *c; c++)
+                        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                                goto next;
+                rel = path[1] ? path + 1 : ".";
                 fd = openat(root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         continue;
@@ -222,6 +288,7 @@ void tree_read_files(Tree *t, int root_fd)
                         n->low = u;
                 if (cg_read_limit(fd, "memory.min", &u) >= 0)
                         n->min = u;
+        next:;
         }
 }
 
@@ -355,7 +422,7 @@ static void fmt_count(uint64_t v, char *buf, size_t size)
 static void fmt_name(const Tree *t, size_t i, char *buf, size_t size)
 {
         const TreeNode *n = &t->v[i];
-        char guide[2 * 64 + 8] = "", name[600];
+        char guide[2 * 64 + 8] = "", name[600], raw[TREE_PATH_MAX];
         const char *base = n->path;
         unsigned d = n->depth < 64 ? n->depth : 64;
         size_t a = n->parent;
@@ -370,6 +437,9 @@ static void fmt_name(const Tree *t, size_t i, char *buf, size_t size)
                         base = n->path + strlen(t->v[n->parent].path) +
                                (strcmp(t->v[n->parent].path, "/") != 0);
         }
+        /* As the directory is named, where it unescapes; then printable ASCII only. */
+        if (tree_unescape(base, raw, sizeof(raw)) == 0)
+                base = raw;
         tree_sanitize(base, name, sizeof(name));
         snprintf(buf, size, "%s%s", guide, name);
 }

@@ -2,6 +2,7 @@
 /* memwardenctl tree's model (src/tree-view.c): answer lines in, the tree and
  * its table and JSON out; hostile answers and names; a fake cgroup tree. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,29 @@ START_TEST(test_hostile_lines)
 }
 END_TEST
 
+START_TEST(test_unescape)
+{
+        static const struct {
+                const char *in, *out;
+                int r;
+        } cases[] = {
+                { "plain", "plain", 0 },      { "a\\\\x2db", "a\\x2db", 0 },
+                { "q\\\"\\/", "q\"/", 0 },    { "\\u001b[31m", "\033[31m", 0 },
+                { "\\u0000", NULL, -EINVAL }, { "\\u00e9", NULL, -EINVAL },
+                { "\\u12", NULL, -EINVAL },   { "\\q", NULL, -EINVAL },
+                { "end\\", NULL, -EINVAL },
+        };
+        char buf[32];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ck_assert_int_eq(tree_unescape(cases[i].in, buf, sizeof(buf)), cases[i].r);
+                if (cases[i].out)
+                        ck_assert_str_eq(buf, cases[i].out);
+        }
+        ck_assert_int_eq(tree_unescape("0123456789", buf, 10), -ENAMETOOLONG);
+}
+END_TEST
+
 START_TEST(test_sizes)
 {
         static const struct {
@@ -280,6 +304,8 @@ START_TEST(test_read_files)
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(mkdirat(fd, "a", 0755), 0);
         ck_assert_int_eq(mkdirat(fd, "v1", 0755), 0);
+        ck_assert_int_eq(mkdirat(fd, "s\\x2dx.slice", 0755), 0); /* systemd's escape of '-' */
+        write_file(fd, "s\\x2dx.slice/memory.current", "8192\n");
         write_file(fd, "memory.current", "4096\n");
         write_file(fd, "a/memory.current", "1048576\n");
         write_file(fd, "a/memory.low", "max\n");
@@ -288,7 +314,9 @@ START_TEST(test_read_files)
         status_line(&t, "/", NULL);
         status_line(&t, "/a", NULL);
         status_line(&t, "/v1", NULL);
+        status_line(&t, "/s\\\\x2dx.slice", NULL); /* as JSON: one backslash escaped */
         status_line(&t, "/a/../a", NULL);
+        status_line(&t, "/a\\/..\\/a", NULL);
         status_line(&t, "/a\\u0000", NULL);
         tree_read_files(&t, fd);
         ck_assert_uint_eq(find(&t, "/")->current, 4096);
@@ -297,7 +325,9 @@ START_TEST(test_read_files)
         ck_assert_uint_eq(find(&t, "/a")->min, 512);
         ck_assert_uint_eq(find(&t, "/v1")->current, 2048);
         ck_assert_uint_eq(find(&t, "/v1")->low, TREE_UNKNOWN);
+        ck_assert_uint_eq(find(&t, "/s\\\\x2dx.slice")->current, 8192);
         ck_assert_uint_eq(find(&t, "/a/../a")->current, TREE_UNKNOWN);
+        ck_assert_uint_eq(find(&t, "/a\\/..\\/a")->current, TREE_UNKNOWN);
         ck_assert_uint_eq(find(&t, "/a\\u0000")->current, TREE_UNKNOWN);
         tree_done(&t);
         unlinkat(fd, "memory.current", 0);
@@ -305,6 +335,8 @@ START_TEST(test_read_files)
         unlinkat(fd, "a/memory.low", 0);
         unlinkat(fd, "a/memory.min", 0);
         unlinkat(fd, "v1/memory.usage_in_bytes", 0);
+        unlinkat(fd, "s\\x2dx.slice/memory.current", 0);
+        unlinkat(fd, "s\\x2dx.slice", AT_REMOVEDIR);
         unlinkat(fd, "a", AT_REMOVEDIR);
         unlinkat(fd, "v1", AT_REMOVEDIR);
         close(fd);
@@ -322,6 +354,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_subtree);
         tcase_add_test(tc, test_explain_merge);
         tcase_add_test(tc, test_hostile_lines);
+        tcase_add_test(tc, test_unescape);
         tcase_add_test(tc, test_sizes);
         tcase_add_test(tc, test_sanitize);
         tcase_add_test(tc, test_print);
