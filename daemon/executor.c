@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "memcg-v1.h"
+#include "pod.h"
 #include "report.h"
 #include "selfcg.h"
 
@@ -452,6 +453,32 @@ static void carry_out(Executor *x, const Action *act, const ActionTarget *t, con
         }
 }
 
+/* kill of a pod: its application containers, one by one, never the pod's
+ * cgroup, whose sandbox is the runtime's (pod.h). Each is a step of its own
+ * (planned, refused, dry-run, recorded on the container's cgroup). */
+static void run_pod_kill(Executor *x, const Action *act, const ActionTarget *t, const Cgroup *pod,
+                         const EngineDecision *d, bool unreachable)
+{
+        const Cgroup *v[POD_CONTAINERS_MAX];
+        size_t n = pod_app_containers(pod, v, ELEMENTSOF(v));
+
+        if (n == 0) {
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_REFUSED, NULL, 0,
+                        "a pod: only its application containers are killed, and kubelet's logs name none "
+                        "(/var/log/containers); its sandbox is the runtime's");
+                return;
+        }
+        for (size_t i = 0; i < n && i < ELEMENTSOF(v); i++) {
+                ActionTarget ct;
+                action_target_init_as(&ct, v[i], t);
+                ct.delegated = ct.path[0] && plan_delegated(x->root_fd, ct.path, NULL, 0) != 0;
+                run_step(x, act, &ct, d, unreachable);
+        }
+        if (n > ELEMENTSOF(v))
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_FAILED, NULL, -E2BIG,
+                        "a pod of %zu application containers: the first %zu killed", n, ELEMENTSOF(v));
+}
+
 static void run_step(Executor *x, const Action *act, ActionTarget *t, const EngineDecision *d,
                      bool unreachable)
 {
@@ -460,6 +487,16 @@ static void run_step(Executor *x, const Action *act, ActionTarget *t, const Engi
 
         if (!target_alive(x, t, &c)) {
                 outcome(x, t, act->type, false, ACTION_RESULT_SKIPPED, NULL, -ENOENT, "the cgroup is gone");
+                return;
+        }
+        if (act->type == ACTION_KILL && c->kind == CGROUP_KIND_POD) {
+                run_pod_kill(x, act, t, c, d, unreachable);
+                return;
+        }
+        if (act->type == ACTION_KILL && c->kind == CGROUP_KIND_CONTAINER && !pod_container_is_app(c)) {
+                outcome(x, t, ACTION_KILL, false, ACTION_RESULT_REFUSED, NULL, 0,
+                        "a container kubelet's logs do not name: the pod's sandbox (or not logged yet), "
+                        "left to the runtime");
                 return;
         }
         plan(x, act, t, c, unreachable, &in);

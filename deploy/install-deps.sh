@@ -8,6 +8,13 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libyaml-dev libc
 if [ "${1:-}" = "--tests" ]; then
     # clang and its runtime (libFuzzer, the sanitizers) for the fuzz build.
     pkgs+=(check qemu-system-x86 qemu-utils debootstrap e2fsprogs python3 zstd clang libclang-rt-14-dev valgrind dbus-daemon)
+    # deploy/kubernetes: rendered with `kubectl kustomize`, linted with yamllint.
+    pkgs+=(yamllint python3-yaml)
+    # The container image, built offline (deploy/container/build-offline.sh).
+    pkgs+=(buildah)
+    # Debian's kubectl, unless one is installed already (another kubectl
+    # package owns /usr/bin/kubectl on some machines, and dpkg refuses both).
+    command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
     # The man pages' check (man, lexgrog), the .deb (dpkg-buildpackage, dh,
     # lintian), and the unit's checks (systemd-analyze).
     pkgs+=(man-db debhelper dpkg-dev fakeroot lintian systemd)

@@ -36,6 +36,9 @@ typedef struct ActionTarget {
 
 /* Fill t for c, policy p: path (or path_error), policy and namespace. */
 void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p);
+/* The same for c on behalf of owner's policy (a pod's container, for a step
+ * on the pod): owner's policy and namespace; delegated is left false. */
+void action_target_init_as(ActionTarget *t, const Cgroup *c, const ActionTarget *owner);
 /* The same cgroup (slot, serial): one throttle, one freeze per cgroup. */
 bool action_target_same(const ActionTarget *a, const ActionTarget *b);
 

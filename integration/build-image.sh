@@ -14,6 +14,8 @@ outdir=${1:?usage: build-image.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 
 PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,psmisc,linux-image-amd64,initramfs-tools,libyaml-0-2,libsystemd0,libcurl4,python3,e2fsprogs,util-linux
+# kubernetes-real: a real container runtime making kubelet's cgroups.
+PACKAGES=$PACKAGES,containerd,runc
 SUITE=bookworm
 
 key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
@@ -31,27 +33,8 @@ if [ -f "$img/done" ]; then
     exit 0
 fi
 
-# The mirror comes from this machine's own apt configuration: deb822 sources
-# first, then one-line sources. Only the main Debian archive is wanted.
-mirror=
-for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    m=$(awk -v suite="$SUITE" '
-        function emit() { if (!done && uri != "" && suites ~ ("(^| )" suite "( |$)")) { print uri; done = 1 } }
-        /^[[:space:]]*$/ { emit(); uri = ""; suites = ""; next }
-        /^URIs:/ { uri = $2 }
-        /^Suites:/ { $1 = ""; suites = $0 " " }
-        END { emit() }' "$f")
-    if [ -n "$m" ]; then mirror=$m; break; fi
-done
-if [ -z "$mirror" ]; then
-    mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-        awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2; exit }')
-fi
-if [ -z "$mirror" ]; then
-    echo "build-image: no Debian mirror for $SUITE in /etc/apt; cannot build the guest" >&2
-    exit 1
-fi
+# The mirror comes from this machine's own apt configuration; no other source.
+mirror=$("$here/../deploy/debian-mirror.sh" "$SUITE")
 echo "build-image: debootstrap $SUITE from $mirror into $img" >&2
 
 rm -rf "$img"

@@ -44,12 +44,22 @@ done
 if [ -f "$builddir/deploy/memwardend.service" ]; then
     cp "$builddir/deploy/memwardend.service" "$work/payload/deploy/"
 fi
-# What a scenario needs made on the host first (the package scenario's .deb):
-# scenarios/NAME.prepare BUILDDIR PAYLOADDIR.
+# A scenario may need more on its disk, made here on the host (a container
+# image, rendered manifests): scenarios/NAME.prepare BUILDDIR PAYLOAD.
 if [ -x "$here/scenarios/$name.prepare" ]; then
-    "$here/scenarios/$name.prepare" "$builddir" "$work/payload" || { echo "FAIL: $name: $name.prepare" >&2; exit 1; }
+    prc=0
+    "$here/scenarios/$name.prepare" "$builddir" "$work/payload" >"$work/prepare.log" 2>&1 || prc=$?
+    if [ $prc = 77 ]; then
+        cat "$work/prepare.log" >&2
+        exit 77
+    elif [ $prc != 0 ]; then
+        tail -n 40 "$work/prepare.log" >&2
+        echo "FAIL: $name: prepare failed ($prc)" >&2
+        exit 1
+    fi
 fi
-mkfs.ext4 -q -F -d "$work/payload" "$work/payload.img" 64M >/dev/null
+payload_mb=$(( $(du -sm "$work/payload" | cut -f1) * 5 / 4 + 64 ))
+mkfs.ext4 -q -F -d "$work/payload" "$work/payload.img" "${payload_mb}M" >/dev/null
 truncate -s 64M "$work/results.img"
 
 # Software emulation by default: on these machines /dev/kvm opens but a

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p)
+static void target_of(ActionTarget *t, const Cgroup *c)
 {
         int r;
 
@@ -19,9 +19,20 @@ void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p)
                 t->path_error = r;
                 t->path[0] = '\0';
         }
+}
+
+void action_target_init(ActionTarget *t, const Cgroup *c, const Policy *p)
+{
+        target_of(t, c);
         snprintf(t->policy, sizeof(t->policy), "%s", p->name);
         if (p->scope_namespace)
                 snprintf(t->ns, sizeof(t->ns), "%s", p->scope_namespace);
+}
+
+void action_target_init_as(ActionTarget *t, const Cgroup *c, const ActionTarget *owner)
+{
+        target_of(t, c);
+        action_owner_take(t, owner);
 }
 
 bool action_target_same(const ActionTarget *a, const ActionTarget *b)

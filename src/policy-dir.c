@@ -535,7 +535,34 @@ static void list_error(Walk *w, int r)
                 policy_error(w->errors, w->dir, 0, 0, "cannot read the directory (%s)", strerror(-r));
 }
 
-/* One namespace's directory: a real directory (not a symlink) at the top. */
+/* A namespace's directory in kubelet's projected volume (one volume for the
+ * admin's ConfigMap and each namespace's, as the DaemonSet mounts them): NS
+ * at the top is a link to "..data/NS", and "..data" is kubelet's link to
+ * "..TIMESTAMP" beside it. The fd of that directory, or -ELOOP for any other
+ * symlink; nothing inside it is followed. */
+static int open_projected_namespace(int top_fd, const char *ns)
+{
+        char target[64 + 16], want[64 + 16];
+        _cleanup_close_ int data_fd = -1;
+        ssize_t n;
+        int fd;
+
+        n = readlinkat(top_fd, ns, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        snprintf(want, sizeof(want), "..data/%s", ns);
+        if (strcmp(target, want) != 0)
+                return -ELOOP;
+        data_fd = open_data_dir(top_fd);
+        if (data_fd < 0)
+                return -ELOOP;
+        fd = openat(data_fd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+/* One namespace's directory: a real directory at the top, or kubelet's
+ * projected "NS -> ..data/NS"; any other symlink is refused. */
 static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns, PolicySource *s,
                           PolicyErrors *errors)
 {
@@ -553,11 +580,16 @@ static int load_namespace(PolicyDir *d, LoadCtx *ctx, int top_fd, const char *ns
         share_begin(ctx, ns);
         w.dfd = openat(top_fd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (w.dfd < 0 && (errno == ELOOP || errno == ENOTDIR))
-                policy_error(errors, dir, 0, 0,
-                             "a symlink: not followed (a namespace's policies are a directory in '%s')",
-                             d->path);
+                w.dfd = open_projected_namespace(top_fd, ns);
         else if (w.dfd < 0)
-                policy_error(errors, dir, 0, 0, "cannot open (%s)", strerror(errno));
+                w.dfd = -errno;
+        if (w.dfd == -ELOOP || w.dfd == -ENOTDIR || w.dfd == -EINVAL)
+                policy_error(errors, dir, 0, 0,
+                             "a symlink that is not kubelet's '..data/%s': not followed (a namespace's "
+                             "policies are a directory in '%s')",
+                             ns, d->path);
+        else if (w.dfd < 0)
+                policy_error(errors, dir, 0, 0, "cannot open (%s)", strerror(-w.dfd));
         else {
                 r = list_names(w.dfd, &names, &n);
                 if (r == -ENOMEM) {

@@ -143,7 +143,7 @@ static void mkcg(const char *path)
         snprintf(rel, sizeof(rel), "%s", path);
         for (char *p = rel + 1;; p++) {
                 if (*p == '/' || *p == '\0') {
-                        char c = *p, full[PATH_MAX];
+                        char c = *p, full[PATH_MAX + 64];
                         *p = '\0';
                         snprintf(full, sizeof(full), "%s%s", root, rel);
                         if (mkdir(full, 0755) == 0) {
@@ -456,6 +456,85 @@ START_TEST(test_reentry)
         get("/plain/job", "cgroup.kill", buf, sizeof(buf));
         ck_assert_str_eq(buf, "1");
         ck_assert_ptr_null(strstr(fs.log, "web-1.service"));
+}
+END_TEST
+
+/* kill of a pod: its application containers (kubelet logged them), never
+ * the pod's cgroup or its sandbox (pod.h). A container kubelet has not
+ * logged is refused; so is a pod with none logged. */
+#define POD_UID "3c3c3c3c-0000-4000-8000-00000000000c"
+#define POD_SLICE                                                                                           \
+        "/kubepods.slice/kubepods-besteffort.slice/"                                                        \
+        "kubepods-besteffort-pod3c3c3c3c_0000_4000_8000_00000000000c.slice"
+#define APP_ID "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define SB_ID  "bbbb000000000000000000000000000000000000000000000000000000000002"
+#define LONE                                                                                                \
+        "/kubepods.slice/kubepods-besteffort.slice/"                                                        \
+        "kubepods-besteffort-pod4d4d4d4d_0000_4000_8000_00000000000d.slice"
+START_TEST(test_pod_kill)
+{
+        WatcherConfig wc = WATCHER_CONFIG_DEFAULT;
+        ExecutorConfig xc = { .bus = true, .own_cgroup = "/system.slice/memwardend.service" };
+        char logs[128], pods[160], ctrs[160], p[512], buf[64];
+
+        mkcg(POD_SLICE "/cri-containerd-" APP_ID ".scope");
+        mkcg(POD_SLICE "/cri-containerd-" SB_ID ".scope");
+        mkcg(LONE "/cri-containerd-" SB_ID "9.scope");
+        /* kubelet's logs: the pod's directory, the application container's
+         * link; none for a sandbox. A process name inside counts for nothing. */
+        snprintf(logs, sizeof(logs), "%s-logs", root);
+        snprintf(pods, sizeof(pods), "%s/pods", logs);
+        snprintf(ctrs, sizeof(ctrs), "%s/containers", logs);
+        ck_assert_int_eq(mkdir(logs, 0755), 0);
+        ck_assert_int_eq(mkdir(pods, 0755), 0);
+        ck_assert_int_eq(mkdir(ctrs, 0755), 0);
+        snprintf(p, sizeof(p), "%s/gamma_batch-c_" POD_UID, pods);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/gamma_lone-d_4d4d4d4d-0000-4000-8000-00000000000d", pods);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/batch-c_gamma_app-" APP_ID ".log", ctrs);
+        ck_assert_int_eq(symlink("/dev/null", p), 0);
+
+        executor = executor_free(executor);
+        watcher = watcher_free(watcher);
+        wc.root = root;
+        wc.psi = false;
+        wc.pod_log_dir = pods;
+        wc.container_log_dir = ctrs;
+        ck_assert_int_eq(watcher_new(&wc, on_record, NULL, &watcher), 0);
+        ck_assert_int_eq(watcher_scan(watcher), 0);
+        xc.cgroup_root = root;
+        xc.state_dir = state;
+        ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
+        ck_assert_str_eq(find(POD_SLICE "/cri-containerd-" APP_ID ".scope")->container_name, "app");
+
+        step(POD_SLICE, ACTION_KILL, false, 1);
+        run_until(1);
+        for (int i = 0; i < 50; i++)
+                ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
+        ck_assert_uint_eq(n_seen, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        get(POD_SLICE "/cri-containerd-" APP_ID ".scope", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "1");
+        get(POD_SLICE "/cri-containerd-" SB_ID ".scope", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "");
+        get(POD_SLICE, "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "");
+        ck_assert_ptr_null(strstr(fs.log, "KillUnit"));
+
+        /* The sandbox itself, and a pod with nothing but its sandbox: refused. */
+        step(POD_SLICE "/cri-containerd-" SB_ID ".scope", ACTION_KILL, false, 2);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_nonnull(strstr(seen[1].detail, "sandbox"));
+        step(LONE, ACTION_KILL, false, 3);
+        ck_assert_int_eq(seen[2].result, ACTION_RESULT_REFUSED);
+        get(LONE, "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "");
+        get(LONE "/cri-containerd-" SB_ID "9.scope", "cgroup.kill", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "");
+
+        snprintf(p, sizeof(p), "rm -rf '%s'", logs);
+        ck_assert_int_eq(system(p), 0);
 }
 END_TEST
 
@@ -823,6 +902,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_confirmed_unit);
         tcase_add_test(tc, test_delegated);
         tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_pod_kill);
         tcase_add_test(tc, test_reentry);
         tcase_add_test(tc, test_undo_crash_files);
         tcase_add_test(tc, test_undo_crash_unit);

@@ -460,7 +460,8 @@ START_TEST(test_symlinks)
         ck_assert_int_eq(l.r, -EINVAL);
         ck_assert(has_error(&l.e, "/bank/a.yaml:0:0: a symlink that is not kubelet's '..data/NAME'"));
         ck_assert(has_error(&l.e, "/pay/a.yaml:0:0: '..data' is missing or not kubelet's"));
-        ck_assert(has_error(&l.e, "/link-ns:0:0: a symlink: not followed"));
+        ck_assert(has_error(&l.e,
+                            "/link-ns:0:0: a symlink that is not kubelet's '..data/link-ns': not followed"));
         ck_assert(has_error(&l.e, "/shop/fifo.yaml:0:0: not a regular file"));
         ck_assert_ptr_null(find(&l.set, "bank", "evil"));
         ck_assert_ptr_null(find(&l.set, "pay", "evil"));
@@ -1002,6 +1003,72 @@ START_TEST(test_budget_total_with_shares)
 }
 END_TEST
 
+/* kubelet's projected volume, as the DaemonSet mounts the admin's ConfigMap
+ * and each namespace's into one directory: "..data -> ..TIMESTAMP" at the
+ * top, the admin's "NAME.yaml -> ..data/NAME.yaml", a namespace's
+ * "NS -> ..data/NS" (a directory inside the timestamped one). */
+START_TEST(test_projected)
+{
+        static Load l;
+        PolicyDir *d = dir_new();
+        char outside[512], path[600];
+
+        mkd("..2026_12_01_10_00_00.1");
+        mkd("..2026_12_01_10_00_00.1/shop");
+        put("..2026_12_01_10_00_00.1/node.yaml", POL("node", "{}"));
+        put("..2026_12_01_10_00_00.1/shop/policy.yaml", POL("one", "{}"));
+        lnk("..2026_12_01_10_00_00.1", "..data");
+        lnk("..data/node.yaml", "node.yaml");
+        lnk("..data/shop", "shop");
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "node"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "one"));
+        ck_assert_str_eq(find(&l.set, "shop", "one")->scope_namespace, "shop");
+
+        /* The swap: a new timestamped directory, ..data replaced. */
+        mkd("..2026_12_01_11_00_00.2");
+        mkd("..2026_12_01_11_00_00.2/shop");
+        put("..2026_12_01_11_00_00.2/node.yaml", POL("node", "{}"));
+        put("..2026_12_01_11_00_00.2/shop/policy.yaml", POL("two", "{}"));
+        lnk("..2026_12_01_11_00_00.2", "..data");
+        load(d, &l);
+        ck_assert_int_eq(l.r, 0);
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two"));
+        ck_assert_ptr_null(find(&l.set, "shop", "one"));
+
+        /* Hostile links: a namespace that names another's directory, one that
+         * leaves the volume, a directory inside ..data that is a link out, a
+         * file inside a namespace's directory that is a link out. */
+        snprintf(outside, sizeof(outside), "%s-outside", root);
+        ck_assert_int_eq(mkdir(outside, 0755), 0);
+        snprintf(path, sizeof(path), "%s/policy.yaml", outside);
+        FILE *f = fopen(path, "w");
+        fputs(POL("evil", "{}"), f);
+        fclose(f);
+        lnk("..data/shop", "bank");
+        lnk("..data/../../x", "pay");
+        lnk(outside, "..2026_12_01_11_00_00.2/dev");
+        lnk("..data/dev", "dev");
+        lnk(path, "..2026_12_01_11_00_00.2/shop/more.yaml");
+        load(d, &l);
+        ck_assert_int_eq(l.r, -EINVAL);
+        ck_assert(has_error(&l.e, "/bank:0:0: a symlink that is not kubelet's '..data/bank'"));
+        ck_assert(has_error(&l.e, "/pay:0:0: a symlink that is not kubelet's '..data/pay'"));
+        ck_assert(has_error(&l.e, "/dev:0:0: a symlink that is not kubelet's '..data/dev'"));
+        ck_assert(has_error(&l.e, "/shop/more.yaml:0:0: a symlink that is not kubelet's '..data/NAME'"));
+        ck_assert_ptr_null(find(&l.set, "bank", "two"));
+        ck_assert_ptr_null(find(&l.set, "dev", "evil"));
+        ck_assert_ptr_null(find(&l.set, "shop", "evil"));
+        ck_assert_ptr_nonnull(find(&l.set, "shop", "two")); /* shop's last good */
+        ck_assert_ptr_nonnull(find(&l.set, NULL, "node"));
+        unlink(path);
+        rmdir(outside);
+        policy_set_done(&l.set);
+        policy_dir_free(d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("policy-dir");
@@ -1018,6 +1085,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_bounds);
         tcase_add_test(tc, test_namespaces_bound);
         tcase_add_test(tc, test_symlinks);
+        tcase_add_test(tc, test_projected);
         tcase_add_test(tc, test_missing_dir);
         tcase_add_test(tc, test_copy);
         tcase_add_test(tc, test_budget_time);

@@ -1,0 +1,224 @@
+#!/bin/bash
+# kubernetes-real: memwarden as its container image (deploy/container,
+# built offline on the host) under Debian's containerd, run with what the
+# DaemonSet manifest says (capabilities, read-only root, seccomp, hostPID,
+# mounts, downward API; read from the rendered manifest by k8s-real.py, so
+# manifest and test cannot drift), on pods that containerd lays out as kubelet
+# has it do with the systemd cgroup driver: a sandbox and application
+# containers per pod (cri-containerd-<id>.scope in kubepods-<qos>-pod<uid>.slice),
+# /var/log/pods and /var/log/containers written as kubelet writes them, the
+# policy directory as kubelet projects the ConfigMaps. Cases:
+#   A  namespace alpha's policy acts on a real OOM kill in alpha's container,
+#      and on nothing of beta's; alpha's hostile files are refused;
+#   B  a ConfigMap update (the ..data swap) is taken, and beta's new policy
+#      acts on a real OOM kill in beta's container;
+#   C  the node admin's watermark kills the besteffort pod's hog, the
+#      sandboxes and the other pods left alone, the kernel's OOM killer idle.
+set -euo pipefail
+source "$MW_LIB"
+K=/opt/mw/k8s
+S=/opt/mw/integration/scenarios
+R=$K/rendered.json
+POL=/var/lib/mw-kubelet/policies
+IMG=docker.io/library/memwarden:0.1.0
+MW_SOCK=/run/memwarden/memwarden.sock
+MW_RECORDS=$MW_OUT/container.log
+facts=$MW_OUT/facts.txt
+c() { ctr -n k8s.io "$@"; }
+# rec EVENT POLICY [ACTION]: a record of that event, policy (and action).
+rec() { grep -a "\"event\":\"$1\"" "$MW_RECORDS" | grep -F "\"policy\":\"$2\"" | grep -qF "${3:+\"action\":\"$3\"}"; }
+fact() { echo "$1=$2" | tee -a "$facts"; }
+
+systemctl start containerd
+mw_until 120 c version
+c images import "$K/memwarden.tar"
+c images tag "$IMG" registry.k8s.io/pause:3.6
+mkdir -p /var/log/pods /var/log/containers /run/memwarden /var/log/memwarden /var/lib/memwarden
+
+newid() { head -c 32 /dev/urandom | sha256sum | cut -c1-64; }
+task_pid() { c task ls | awk -v id="$1" '$1 == id { print $2 }'; }
+task_running() { c task ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx RUNNING; }
+task_stopped() { c task ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
+
+# pod NS NAME QOS UID: its slice and its sandbox (pause) container.
+declare -A SLICE UID_OF SANDBOX
+pod() {
+    local ns=$1 name=$2 qos=$3 uid=$4 u=${4//-/_} sb
+    case $qos in
+        guaranteed) SLICE[$name]=kubepods-pod$u.slice ;;
+        *) SLICE[$name]=kubepods-$qos-pod$u.slice ;;
+    esac
+    UID_OF[$name]=$uid
+    mkdir -p "/var/log/pods/${ns}_${name}_${uid}"
+    sb=$(newid)
+    c run -d --runc-systemd-cgroup --cgroup "${SLICE[$name]}:cri-containerd:$sb" \
+        registry.k8s.io/pause:3.6 "$sb" sleep infinity
+    SANDBOX[$name]=$sb
+    mw_until 60 task_running "$sb"
+}
+# container NS POD NAME ID [ctr run options...] -- CMD...: an application
+# container, its log file and link made first, as kubelet makes them.
+container() {
+    local ns=$1 p=$2 name=$3 id=$4 d opts=()
+    shift 4
+    while [ "$1" != -- ]; do opts+=("$1"); shift; done
+    shift
+    d="/var/log/pods/${ns}_${p}_${UID_OF[$p]}/$name"
+    mkdir -p "$d"
+    : >"$d/0.log"
+    ln -sf "$d/0.log" "/var/log/containers/${p}_${ns}_${name}-$id.log"
+    c run -d --runc-systemd-cgroup --cgroup "${SLICE[$p]}:cri-containerd:$id" "${opts[@]}" \
+        --mount type=bind,src=/opt/mw/bin,dst=/mw,options=rbind:ro "$IMG" "$id" "$@"
+}
+scope_of() { # POD ID: the container's cgroup path from the root
+    local s=${SLICE[$1]} q
+    case $s in
+        kubepods-pod*) echo "/kubepods.slice/$s/cri-containerd-$2.scope" ;;
+        *) q=${s#kubepods-}; q=${q%%-pod*}
+           echo "/kubepods.slice/kubepods-$q.slice/$s/cri-containerd-$2.scope" ;;
+    esac
+}
+
+# ---- the policies, projected as kubelet does: the rendered base's ConfigMaps
+# (the node admin's, the example namespace's) and two namespaces' own.
+mkdir -p /run/cm/alpha /run/cm/beta /run/cm/beta2
+cat >/run/cm/alpha/policy.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: alpha-oom}
+spec:
+  match: {}
+  triggers: {any: [{memoryEvents: {counter: oom_kill, increase: 1}}]}
+  actions: [{type: notify}, {type: report}]
+EOF
+# A tenant's attempts to reach past its namespace: refused, file by file.
+cat >/run/cm/alpha/reach-beta.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: alpha-reach-beta}
+spec:
+  match: {namespace: beta}
+  triggers: {any: [{memoryEvents: {counter: oom_kill, increase: 1}}]}
+  actions: [{type: kill}]
+EOF
+cat >/run/cm/alpha/reach-host.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: alpha-reach-host}
+spec:
+  match: {cgroup: "/system.slice/*"}
+  triggers: {any: [{memoryEvents: {counter: high, increase: 1}}]}
+  actions: [{type: kill}]
+EOF
+cat >/run/cm/beta/policy.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: beta-notify}
+spec:
+  match: {}
+  triggers: {any: [{memoryEvents: {counter: oom_kill, increase: 1}}]}
+  actions: [{type: notify}]
+EOF
+sed 's/beta-notify/beta-report/; s/\[{type: notify}\]/[{type: notify}, {type: report}]/' \
+    /run/cm/beta/policy.yaml >/run/cm/beta2/policy.yaml
+python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_00_00.1 \
+    alpha=/run/cm/alpha/policy.yaml alpha=/run/cm/alpha/reach-beta.yaml \
+    alpha=/run/cm/alpha/reach-host.yaml beta=/run/cm/beta/policy.yaml
+ls -laR "$POL" >"$MW_OUT/policies-1.txt"
+
+# ---- memwarden's own pod (Guaranteed), then memwarden from the manifest.
+MWUID=5d1b0c2e-0000-4000-8000-00000000aaaa
+pod memwarden memwarden-x7k2p guaranteed "$MWUID"
+MWID=$(newid)
+mapfile -t args < <(python3 "$S/k8s-real.py" ctr-args "$R" "$MWUID" "${SLICE[memwarden-x7k2p]}" "$MWID" "$MW_RECORDS")
+printf '%s\n' "${args[@]}" >"$MW_OUT/ctr-args.txt"
+d="/var/log/pods/memwarden_memwarden-x7k2p_$MWUID/memwardend"
+mkdir -p "$d" && : >"$d/0.log"
+ln -sf "$d/0.log" "/var/log/containers/memwarden-x7k2p_memwarden_memwardend-$MWID.log"
+c run -d "${args[@]}"
+mw_until 120 task_running "$MWID"
+MW_PID=$(task_pid "$MWID")
+mw_until 120 test -S "$MW_SOCK"
+mw_until 120 mw_status
+fact mw_pid "$MW_PID"
+fact caps_eff "$(awk '/^CapEff:/ {print $2}' /proc/"$MW_PID"/status)"
+fact caps_bnd "$(awk '/^CapBnd:/ {print $2}' /proc/"$MW_PID"/status)"
+fact caps_want "$(python3 "$S/k8s-real.py" caps "$R")"
+fact no_new_privs "$(awk '/^NoNewPrivs:/ {print $2}' /proc/"$MW_PID"/status)"
+fact seccomp "$(awk '/^Seccomp:/ {print $2}' /proc/"$MW_PID"/status)"
+fact root_ro "$(awk '$5 == "/" { print ($6 ~ /(^|,)ro(,|$)/) ? 1 : 0; exit }' /proc/"$MW_PID"/mountinfo)"
+fact mw_cgroup "$(sed -n 's/^0:://p' /proc/"$MW_PID"/cgroup)"
+fact mw_vmlck_kib "$(awk '/^VmLck:/ {print $2}' /proc/"$MW_PID"/status)"
+fact oom_score_adj "$(cat /proc/"$MW_PID"/oom_score_adj)"
+
+# ---- the tenants' pods.
+pod alpha web-a burstable 1a1a1a1a-0000-4000-8000-00000000000a
+pod beta web-b burstable 2b2b2b2b-0000-4000-8000-00000000000b
+pod gamma batch-c besteffort 3c3c3c3c-0000-4000-8000-00000000000c
+A_ID=$(newid) B_ID=$(newid) C_ID=$(newid)
+A=$(scope_of web-a "$A_ID") B=$(scope_of web-b "$B_ID") C=$(scope_of batch-c "$C_ID")
+fact a_cgroup "$A"
+fact b_cgroup "$B"
+fact c_cgroup "$C"
+for p in memwarden-x7k2p web-a web-b batch-c; do
+    fact "sandbox_${p}" "$(scope_of "$p" "${SANDBOX[$p]}")"
+done
+container beta web-b app "$B_ID" --memory-limit 50331648 -- sleep infinity
+mw_until 60 task_running "$B_ID"
+container alpha web-a app "$A_ID" --memory-limit 50331648 -- sleep infinity
+mw_until 60 task_running "$A_ID"
+explain() { "$MW_BIN/memwardenctl" --socket "$MW_SOCK" explain "$1"; }
+in_status() { mw_status --json | grep -qF "\"cgroup\":\"$1\""; }
+mw_until 120 in_status "$A"
+mw_until 120 in_status "$B"
+mw_status --json >"$MW_OUT/status-1.jsonl"
+explain "$A" >"$MW_OUT/explain-a.txt" 2>&1 || true
+explain "$B" >"$MW_OUT/explain-b.txt" 2>&1 || true
+vm_oom_start=$(awk '/^oom_kill / {print $2}' /proc/vmstat)
+fact vmstat_oom_kill_start "$vm_oom_start"
+
+# ---- A: a real OOM kill in alpha's container (its memory.max, 48 MiB).
+c task exec --exec-id hog-a "$A_ID" /mw/mw-hog 96 0 4 || true
+mw_until 120 rec policy alpha-oom
+mw_until 180 rec action alpha-oom report
+fact a_memory_events "$(tr '\n' ' ' </sys/fs/cgroup"$A"/memory.events)"
+
+# ---- B: the ConfigMap update (..data swapped), then a real OOM kill in beta's.
+python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_05_00.2 \
+    alpha=/run/cm/alpha/policy.yaml beta=/run/cm/beta2/policy.yaml
+ls -laR "$POL" >"$MW_OUT/policies-2.txt"
+has_policy() { explain "$B" | grep -q beta-report; }
+mw_until 120 has_policy
+mw_status --json >"$MW_OUT/status-2.jsonl"
+explain "$B" >"$MW_OUT/explain-b2.txt" 2>&1 || true
+c task exec --exec-id hog-b "$B_ID" /mw/mw-hog 96 0 4 || true
+mw_until 120 rec policy beta-report
+mw_until 180 rec action beta-report report
+vm_oom_b=$(awk '/^oom_kill / {print $2}' /proc/vmstat)
+fact vmstat_oom_kill_after_b "$vm_oom_b"
+
+# ---- C: the besteffort pod's hog grows (16 MiB every 0.2 s, no limit)
+# until the node admin's hard watermark (128 MiB available) kills it.
+fact memavailable_kib_before_c "$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
+container gamma batch-c app "$C_ID" -- \
+    sh -c 'i=0; while [ $i -lt 200 ]; do /mw/mw-hog 16 & sleep 0.2; i=$((i+1)); done; wait'
+mw_until 60 task_running "$C_ID"
+mw_until 300 rec action node-memory-hard kill
+mw_until 120 task_stopped "$C_ID"
+fact memavailable_kib_after_c "$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
+fact vmstat_oom_kill_after_c "$(awk '/^oom_kill / {print $2}' /proc/vmstat)"
+for p in memwarden-x7k2p web-a web-b batch-c; do
+    task_running "${SANDBOX[$p]}" && s=1 || s=0
+    fact "sandbox_running_${p}" "$s"
+done
+task_running "$B_ID" && fact b_app_running 1 || fact b_app_running 0
+task_running "$MWID" && fact mw_running 1 || fact mw_running 0
+mw_status --json >"$MW_OUT/status-3.jsonl"
+ls /var/lib/memwarden/reports >"$MW_OUT/reports.txt" || true
+
+# ---- the end: SIGTERM through containerd, as kubelet stops a pod.
+c task kill -s SIGTERM "$MWID"
+mw_until 60 task_stopped "$MWID"
+fact mw_exit "$(c task ls | awk -v id="$MWID" '$1 == id { print $3 }')"
+grep -a '^{' "$MW_RECORDS" >"$MW_OUT/records.jsonl" || true
+grep -av '^{' "$MW_RECORDS" >"$MW_OUT/memwardend.log" || true
