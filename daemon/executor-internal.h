@@ -77,6 +77,7 @@ struct Executor {
         LimitWriter *writer;
         ReportWorker *reports;
         Webhooks *webhooks;
+        KubeEvents *kube; /* NULL: Kubernetes Events are off */
         ExecHelper *exec;
 
         ThrottleTable throttles;

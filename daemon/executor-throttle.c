@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "executor-internal.h"
+#include "pod.h"
 
 /* ---- throttle ---- */
 
@@ -221,6 +222,14 @@ void run_throttle(Executor *x, const Action *act, const ActionTarget *t, const C
                                 th->t.ns, th->t.ns[0] ? "/" : "", th->t.policy);
                 if (j == ACTION_JOIN_TAKE)
                         undo_changed(x); /* the file names the owner */
+                return;
+        }
+        if (pod_memory_high_is_kubelets(c, c->high) && !act->override_kubelet) {
+                format_size(c->high, a, sizeof(a));
+                outcome(x, t, ACTION_THROTTLE, false, ACTION_RESULT_REFUSED, NULL, 0,
+                        "memory.high %s of a container is kubelet's (memory QoS): not written without "
+                        "overrideKubelet: true",
+                        a);
                 return;
         }
         next = throttle_next_high(c->high, watcher_read_current(x->watcher, c), act->floor_bytes,

@@ -51,6 +51,7 @@ void emit(Executor *x, const ActionTarget *t, ActionOutcome *o, int error)
         if (o->result == ACTION_RESULT_FAILED)
                 x->n_failed++;
         x->emit(&r, x->userdata);
+        kube_events_outcome(x->kube, &r);
         if (o->action == ACTION_THROTTLE || o->action == ACTION_FREEZE)
                 undo_changed(x); /* an entry may have been given back */
 }
@@ -664,6 +665,11 @@ static void start_helpers(Executor *x)
         r = webhooks_new(x->event, x->cfg.webhook_timeout_usec, &x->webhooks);
         if (r < 0)
                 log_warning_errno(r, "Webhooks unavailable: %m");
+        if (x->cfg.kube.enabled) {
+                r = kube_events_new(x->event, &x->cfg.kube, x->cfg.webhook_timeout_usec, &x->kube);
+                if (r < 0)
+                        log_warning_errno(r, "Kubernetes Events unavailable: %m");
+        }
         if (x->cfg.exec_helper) {
                 r = exec_helper_start(x->event, x->cfg.exec_helper, on_exec_done, x, &x->exec);
                 if (r < 0)
@@ -720,6 +726,7 @@ Executor *executor_free(Executor *x)
         undo_close(x); /* the file stays as it is: what it holds is given back at the next start */
         sd_event_source_disable_unref(x->throttle_timer);
         webhooks_free(x->webhooks);
+        kube_events_free(x->kube);
         exec_helper_free(x->exec);
         bus_free(x->bus);
         journal_socket_close(&x->journal);
@@ -753,5 +760,6 @@ void executor_get_stats(const Executor *x, ExecutorStats *ret)
         if (x->webhooks)
                 webhooks_get_stats(x->webhooks, &ret->n_webhooks_sent, &ret->n_webhooks_failed,
                                    &ret->n_webhooks_dropped);
+        kube_events_get_stats(x->kube, &ret->kube_events);
         ret->bus_connected = bus_connected(x->bus);
 }

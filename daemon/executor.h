@@ -9,6 +9,7 @@
 #include "action-state.h"
 #include "planner.h"
 #include "engine.h"
+#include "kube-events.h"
 #include "watcher.h"
 
 /* Carrying out what the engine decides: throttle, notify, report, restart,
@@ -41,6 +42,7 @@ typedef struct ExecutorConfig {
         /* The undo file's directory (made if missing, mode 0700); NULL or "":
          * throttles and freezes are not written down (tests, --state-dir ''). */
         const char *state_dir;
+        KubeEventsConfig kube; /* Kubernetes Events of outcomes on pods (kube-events.h) */
 } ExecutorConfig;
 
 #define EXECUTOR_STATE_DIR_DEFAULT "/run/memwarden/undo"
@@ -49,6 +51,7 @@ typedef struct ExecutorStats {
         uint64_t n_outcomes, n_failed;
         unsigned n_throttled, n_frozen, n_jobs;
         uint64_t n_webhooks_sent, n_webhooks_failed, n_webhooks_dropped;
+        KubeEventsStats kube_events;
         bool bus_connected;
 } ExecutorStats;
 
@@ -107,6 +110,13 @@ typedef void (*WebhookDone)(void *userdata, const char *url, const char *cookie,
 int webhooks_post(Webhooks *h, const char *url, const char *body, size_t len, const char *cookie,
                   WebhookDone done, void *userdata);
 void webhooks_get_stats(const Webhooks *h, uint64_t *sent, uint64_t *failed, uint64_t *dropped);
+/* For the Kubernetes API (kube-events.c): the CA bundle every attempt
+ * checks the server with (NULL: the system's), and a bearer token sent
+ * with every attempt from now on (NULL: none). -EINVAL for a token with a
+ * byte that is no printable ASCII, -E2BIG past WEBHOOK_TOKEN_MAX. */
+#define WEBHOOK_TOKEN_MAX 8192
+int webhooks_set_cainfo(Webhooks *h, const char *path);
+int webhooks_set_bearer(Webhooks *h, const char *token, size_t len);
 
 /* ---- exec-helper.c ---- */
 typedef struct ExecHelper ExecHelper;

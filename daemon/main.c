@@ -231,6 +231,12 @@ static int opt_pod_log_dir(const char *arg)
         return 0;
 }
 
+static int opt_container_log_dir(const char *arg)
+{
+        arg_config.watch.container_log_dir = arg[0] ? arg : NULL;
+        return 0;
+}
+
 static int opt_report_dir(const char *arg)
 {
         arg_config.exec.report_dir = arg[0] ? arg : NULL;
@@ -294,6 +300,42 @@ static int opt_webhook_timeout(const char *arg)
                 return -EINVAL;
         }
         arg_config.exec.webhook_timeout_usec = u;
+        return 0;
+}
+
+static int opt_kube_events(const char *arg)
+{
+        arg_config.exec.kube.enabled = true;
+        return 0;
+}
+
+static int opt_kube_api(const char *arg)
+{
+        arg_config.exec.kube.api_url = arg;
+        return 0;
+}
+
+static int opt_kube_token(const char *arg)
+{
+        arg_config.exec.kube.token_file = arg;
+        return 0;
+}
+
+static int opt_kube_ca(const char *arg)
+{
+        arg_config.exec.kube.ca_file = arg;
+        return 0;
+}
+
+static int opt_kube_events_interval(const char *arg)
+{
+        uint64_t u;
+
+        if (parse_duration(arg, &u) < 0 || u < USEC_PER_SEC || u > 24 * 3600 * USEC_PER_SEC) {
+                log_error("--kube-events-interval: expected 1s..24h, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.exec.kube.interval_usec = u;
         return 0;
 }
 
@@ -417,6 +459,10 @@ static const Option options[] = {
         { "pod-log-dir", 0, required_argument, "DIR",
           "kubelet's pod log directory, for pod namespace and name\n(default /var/log/pods; '' disables)",
           opt_pod_log_dir },
+        { "container-log-dir", 0, required_argument, "DIR",
+          "kubelet's container log directory, for container names\n"
+          "(default /var/log/containers; '' disables)",
+          opt_container_log_dir },
         { "report-dir", 0, required_argument, "DIR",
           "where report steps write (default /var/lib/memwarden/reports;\n'' disables)", opt_report_dir },
         { "report-keep", 0, required_argument, "N", "newest reports kept (default 64)", opt_report_keep },
@@ -433,6 +479,21 @@ static const Option options[] = {
           opt_event_log_keep },
         { "webhook-timeout", 0, required_argument, "DURATION", "per attempt (default 5s)",
           opt_webhook_timeout },
+        { "kube-events", 0, no_argument, NULL,
+          "post Kubernetes Events about throttles, freezes, kills and\n"
+          "restarts of pods to the API server (default off)",
+          opt_kube_events },
+        { "kube-api", 0, required_argument, "URL",
+          "the API server (default https://$KUBERNETES_SERVICE_HOST:\n"
+          "$KUBERNETES_SERVICE_PORT)",
+          opt_kube_api },
+        { "kube-token", 0, required_argument, "FILE",
+          "bearer token, re-read as it rotates (default the ServiceAccount's)", opt_kube_token },
+        { "kube-ca", 0, required_argument, "FILE",
+          "CA bundle for the API server (default the ServiceAccount's;\n'' for the system's)", opt_kube_ca },
+        { "kube-events-interval", 0, required_argument, "DURATION",
+          "at most one Event per pod, container and action per interval\n(default 1m)",
+          opt_kube_events_interval },
         { "no-bus", 0, no_argument, NULL, "do not use the system bus (systemd units: files instead)",
           opt_no_bus },
         { "oom-score-adj", 0, required_argument, "N",

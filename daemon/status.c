@@ -181,6 +181,10 @@ static void header_actions(JsonWriter *j, const Executor *x)
         put_u64(j, "webhooks_sent", xs.n_webhooks_sent);
         put_u64(j, "webhooks_failed", xs.n_webhooks_failed);
         put_u64(j, "webhooks_dropped", xs.n_webhooks_dropped);
+        put_u64(j, "kube_events_sent", xs.kube_events.sent);
+        put_u64(j, "kube_events_failed", xs.kube_events.failed);
+        put_u64(j, "kube_events_dropped", xs.kube_events.dropped);
+        put_u64(j, "kube_events_limited", xs.kube_events.limited);
         put_bool(j, "bus_connected", xs.bus_connected);
         header_undo(j, x);
         json_object_close(j);

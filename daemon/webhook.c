@@ -101,6 +101,7 @@ typedef struct Hook {
         WebhookDone done;
         void *userdata;
         size_t len;
+        struct curl_slist *headers; /* its own, when the set has a bearer token */
         char url[1024];
         char cookie[1200];
         char error[CURL_ERROR_SIZE];
@@ -113,6 +114,8 @@ struct Webhooks {
         sd_event_source *curl_timer, *retry_timer;
         struct curl_slist *headers;
         uint64_t timeout_usec;
+        char *cainfo; /* NULL: the system's CAs */
+        char *auth;   /* "Authorization: Bearer ...", NULL: none */
         uint64_t n_sent, n_failed, n_dropped;
         Hook hooks[WEBHOOK_QUEUE_MAX];
 };
@@ -125,9 +128,34 @@ static size_t discard(char *ptr, size_t size, size_t n, void *userdata)
 
 static void arm_retry_timer(Webhooks *h);
 
+/* Each attempt carries the token as it is now: a retry after a rotation
+ * does not send the old one. */
+static void free_headers(Hook *k)
+{
+        for (struct curl_slist *l = k->headers; l; l = l->next)
+                explicit_bzero(l->data, strlen(l->data)); /* the token */
+        if (k->headers)
+                sym_curl_slist_free_all(k->headers);
+        k->headers = NULL;
+}
+
+static struct curl_slist *hook_headers(Webhooks *h, Hook *k)
+{
+        struct curl_slist *l;
+
+        free_headers(k);
+        if (!h->auth)
+                return h->headers;
+        l = sym_curl_slist_append(NULL, "Content-Type: application/json");
+        if (l && !(k->headers = sym_curl_slist_append(l, h->auth)))
+                sym_curl_slist_free_all(l);
+        return k->headers;
+}
+
 static void start(Webhooks *h, Hook *k)
 {
         CURL *e = k->easy;
+        struct curl_slist *headers = hook_headers(h, k);
 
         sym_curl_easy_reset(e);
         k->error[0] = '\0';
@@ -135,7 +163,9 @@ static void start(Webhooks *h, Hook *k)
         (void)sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         (void)sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->body);
         (void)sym_curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)k->len);
-        (void)sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+        (void)sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        if (h->cainfo)
+                (void)sym_curl_easy_setopt(e, CURLOPT_CAINFO, h->cainfo);
         (void)sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "memwarden/" MEMWARDEN_VERSION);
         (void)sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
         (void)sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->timeout_usec / USEC_PER_MSEC));
@@ -146,7 +176,7 @@ static void start(Webhooks *h, Hook *k)
         (void)sym_curl_easy_setopt(e, CURLOPT_PRIVATE, k);
         k->attempts++;
         k->state = HOOK_RUNNING;
-        if (sym_curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        if (!headers || sym_curl_multi_add_handle(h->multi, e) != CURLM_OK) {
                 k->state = HOOK_WAITING;
                 k->due_usec = now_usec(CLOCK_MONOTONIC) + WEBHOOK_BACKOFF_USEC;
                 arm_retry_timer(h);
@@ -390,13 +420,55 @@ Webhooks *webhooks_free(Webhooks *h)
                 }
         if (h->multi)
                 sym_curl_multi_cleanup(h->multi);
+        for (int i = 0; i < WEBHOOK_QUEUE_MAX; i++)
+                free_headers(&h->hooks[i]);
         if (h->headers) /* libcurl may never have been loaded */
                 sym_curl_slist_free_all(h->headers);
+        free(h->cainfo);
+        if (h->auth)
+                explicit_bzero(h->auth, strlen(h->auth));
+        free(h->auth);
         sd_event_source_disable_unref(h->curl_timer);
         sd_event_source_disable_unref(h->retry_timer);
         sd_event_unref(h->event);
         free(h);
         return NULL;
+}
+
+int webhooks_set_cainfo(Webhooks *h, const char *path)
+{
+        char *p = NULL;
+
+        if (path && !(p = strdup(path)))
+                return -ENOMEM;
+        free(h->cainfo);
+        h->cainfo = p;
+        return 0;
+}
+
+int webhooks_set_bearer(Webhooks *h, const char *token, size_t len)
+{
+        static const char prefix[] = "Authorization: Bearer ";
+        char *a = NULL;
+
+        for (size_t i = 0; token && i < len; i++)
+                if ((unsigned char)token[i] <= ' ' || (unsigned char)token[i] >= 0x7f)
+                        return -EINVAL; /* a header of its own, or no token Kubernetes makes */
+        if (token && len > WEBHOOK_TOKEN_MAX)
+                return -E2BIG;
+        if (token) {
+                a = malloc(sizeof(prefix) + len);
+                if (!a)
+                        return -ENOMEM;
+                memcpy(a, prefix, sizeof(prefix) - 1);
+                memcpy(a + sizeof(prefix) - 1, token, len);
+                a[sizeof(prefix) - 1 + len] = '\0';
+        }
+        if (h->auth)
+                explicit_bzero(h->auth, strlen(h->auth));
+        free(h->auth);
+        h->auth = a;
+        return 0;
 }
 
 void webhooks_get_stats(const Webhooks *h, uint64_t *sent, uint64_t *failed, uint64_t *dropped)

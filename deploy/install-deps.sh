@@ -15,6 +15,9 @@ if [ "${1:-}" = "--tests" ]; then
     # Debian's kubectl, unless one is installed already (another kubectl
     # package owns /usr/bin/kubectl on some machines, and dpkg refuses both).
     command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
+    # Kubernetes Events' test (tests/kube-events.py): a self-signed certificate
+    # for its loopback API endpoint, made with the openssl CLI.
+    pkgs+=(openssl)
     # The man pages' check (man, lexgrog), the .deb (dpkg-buildpackage, dh,
     # lintian), and the unit's checks (systemd-analyze).
     pkgs+=(man-db debhelper dpkg-dev fakeroot lintian systemd)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup.h"
 
@@ -27,3 +28,10 @@ bool pod_container_is_app(const Cgroup *c);
  * model's order), at most max into ret; returns how many there are in all
  * (more than max: the rest were not stored). 0 for anything not a pod. */
 size_t pod_app_containers(const Cgroup *pod, const Cgroup **ret, size_t max);
+
+/* kubelet's memory QoS (cgroup v2, the MemoryQoS feature) sets a container's
+ * memory.high from its requests and limits, and sets it again when it likes:
+ * a container's memory.high that is not "max" before memwarden ever lowered
+ * it is kubelet's. high is the value memwarden would take as the original. A
+ * throttle step does not write it unless it says overrideKubelet: true. */
+bool pod_memory_high_is_kubelets(const Cgroup *c, uint64_t high);

@@ -80,7 +80,8 @@ typedef struct Action {
         uint64_t after_usec;    /* how long the trigger must hold before this step */
         uint64_t cooldown_usec; /* at least this long between two runs of this step */
         bool dry_run;
-        bool allow_protected; /* node admin: may act on init.scope, system.slice, kubepods* */
+        bool allow_protected;  /* node admin: may act on init.scope, system.slice, kubepods* */
+        bool override_kubelet; /* throttle: may lower a container's memory.high kubelet set (pod.h) */
         /* throttle */
         uint64_t floor_bytes;
         uint32_t step_bp;

@@ -21,3 +21,9 @@ size_t pod_app_containers(const Cgroup *pod, const Cgroup **ret, size_t max)
                 }
         return n;
 }
+
+bool pod_memory_high_is_kubelets(const Cgroup *c, uint64_t high)
+{
+        return c && c->kind == CGROUP_KIND_CONTAINER && c->parent && c->parent->kind == CGROUP_KIND_POD &&
+               high != UINT64_MAX;
+}

@@ -265,7 +265,9 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                         return;
                 }
                 (void)policy_node_bool(c, v, key, &a->allow_protected);
-        } else if (a->type == ACTION_EXEC && strcmp(key, "timeout") == 0)
+        } else if (a->type == ACTION_THROTTLE && strcmp(key, "overrideKubelet") == 0)
+                (void)policy_node_bool(c, v, key, &a->override_kubelet);
+        else if (a->type == ACTION_EXEC && strcmp(key, "timeout") == 0)
                 (void)policy_node_duration(c, v, key, USEC_PER_SEC, 600 * USEC_PER_SEC, &a->timeout_usec);
         else if (a->type == ACTION_THROTTLE && strcmp(key, "floor") == 0)
                 (void)policy_node_size(c, v, key, &a->floor_bytes);
@@ -310,7 +312,8 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                         [ACTION_REPORT] = "type, after, cooldown, dryRun",
                         /* one literal: clang's -Wstring-concatenation */
                         [ACTION_THROTTLE] =
-                                "type, after, cooldown, dryRun, floor, step, interval, allowProtected",
+                                "type, after, cooldown, dryRun, floor, step, interval, allowProtected, "
+                                "overrideKubelet",
                         [ACTION_RESTART] = "type, after, cooldown, dryRun, allowProtected",
                         [ACTION_STOP] = "type, after, cooldown, dryRun, allowProtected",
                         [ACTION_FREEZE] = "type, after, cooldown, dryRun, allowProtected",
@@ -580,7 +583,8 @@ static uint64_t hash_action(uint64_t h, const Action *a)
         h = hash_u64(h, (uint64_t)a->type);
         h = hash_u64(h, a->after_usec);
         h = hash_u64(h, a->cooldown_usec);
-        h = hash_u64(h, (uint64_t)a->dry_run << 1 | (uint64_t)a->allow_protected);
+        h = hash_u64(h, (uint64_t)a->override_kubelet << 2 | (uint64_t)a->dry_run << 1 |
+                                (uint64_t)a->allow_protected);
         h = hash_u64(h, a->floor_bytes);
         h = hash_u64(h, a->step_bp);
         h = hash_u64(h, a->interval_usec);

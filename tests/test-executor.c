@@ -468,6 +468,7 @@ END_TEST
         "kubepods-besteffort-pod3c3c3c3c_0000_4000_8000_00000000000c.slice"
 #define APP_ID "aaaa000000000000000000000000000000000000000000000000000000000001"
 #define SB_ID  "bbbb000000000000000000000000000000000000000000000000000000000002"
+#define QOS_ID "cccc000000000000000000000000000000000000000000000000000000000003"
 #define LONE                                                                                                \
         "/kubepods.slice/kubepods-besteffort.slice/"                                                        \
         "kubepods-besteffort-pod4d4d4d4d_0000_4000_8000_00000000000d.slice"
@@ -480,6 +481,9 @@ START_TEST(test_pod_kill)
         mkcg(POD_SLICE "/cri-containerd-" APP_ID ".scope");
         mkcg(POD_SLICE "/cri-containerd-" SB_ID ".scope");
         mkcg(LONE "/cri-containerd-" SB_ID "9.scope");
+        /* A container whose memory.high kubelet's memory QoS set. */
+        mkcg(POD_SLICE "/cri-containerd-" QOS_ID ".scope");
+        put(POD_SLICE "/cri-containerd-" QOS_ID ".scope", "memory.high", "94371840\n");
         /* kubelet's logs: the pod's directory, the application container's
          * link; none for a sandbox. A process name inside counts for nothing. */
         snprintf(logs, sizeof(logs), "%s-logs", root);
@@ -493,6 +497,8 @@ START_TEST(test_pod_kill)
         snprintf(p, sizeof(p), "%s/gamma_lone-d_4d4d4d4d-0000-4000-8000-00000000000d", pods);
         ck_assert_int_eq(mkdir(p, 0755), 0);
         snprintf(p, sizeof(p), "%s/batch-c_gamma_app-" APP_ID ".log", ctrs);
+        ck_assert_int_eq(symlink("/dev/null", p), 0);
+        snprintf(p, sizeof(p), "%s/batch-c_gamma_qos-" QOS_ID ".log", ctrs);
         ck_assert_int_eq(symlink("/dev/null", p), 0);
 
         executor = executor_free(executor);
@@ -508,12 +514,46 @@ START_TEST(test_pod_kill)
         ck_assert_int_eq(executor_new(event, watcher, &xc, on_outcome, NULL, &executor), 0);
         ck_assert_str_eq(find(POD_SLICE "/cri-containerd-" APP_ID ".scope")->container_name, "app");
 
+        /* kubelet's memory.high: refused, unless the step says overrideKubelet. */
+        step(POD_SLICE "/cri-containerd-" QOS_ID ".scope", ACTION_THROTTLE, false, 1);
+        ck_assert_int_eq(seen[0].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_nonnull(strstr(seen[0].detail, "kubelet"));
+        get(POD_SLICE "/cri-containerd-" QOS_ID ".scope", "memory.high", buf, sizeof(buf));
+        ck_assert_str_eq(buf, "94371840\n");
+        {
+                static Policy q;
+                EngineDecision d = { .cgroup = find(POD_SLICE "/cri-containerd-" QOS_ID ".scope"),
+                                     .policy = &q,
+                                     .phase = POLICY_FIRING };
+                q = (Policy){ .name = "qos", .n_actions = 1 };
+                q.actions[0] = (Action){ .type = ACTION_THROTTLE,
+                                         .step_bp = 1000,
+                                         .floor_bytes = 0,
+                                         .interval_usec = 60 * USEC_PER_SEC,
+                                         .override_kubelet = true };
+                d.d.run_steps = 1;
+                executor_decision(executor, &d);
+                run_until(2);
+                ck_assert_int_ne(seen[1].result, ACTION_RESULT_REFUSED);
+                q.actions[0].override_kubelet = false;
+                d.d.run_steps = 0;
+                d.d.undo_steps = 1;
+                d.phase = POLICY_IDLE;
+                executor_decision(executor, &d);
+                run_until(3);
+                /* The undo: kubelet's value back, exactly. */
+                get(POD_SLICE "/cri-containerd-" QOS_ID ".scope", "memory.high", buf, sizeof(buf));
+                ck_assert_str_eq(buf, "94371840");
+        }
+        n_seen = 0;
+
         step(POD_SLICE, ACTION_KILL, false, 1);
         run_until(1);
         for (int i = 0; i < 50; i++)
                 ck_assert_int_ge(sd_event_run(event, 10 * USEC_PER_MSEC), 0);
-        ck_assert_uint_eq(n_seen, 1);
+        ck_assert_uint_eq(n_seen, 2); /* both application containers */
         ck_assert_int_eq(seen[0].result, ACTION_RESULT_DONE);
+        ck_assert_int_eq(seen[1].result, ACTION_RESULT_DONE);
         get(POD_SLICE "/cri-containerd-" APP_ID ".scope", "cgroup.kill", buf, sizeof(buf));
         ck_assert_str_eq(buf, "1");
         get(POD_SLICE "/cri-containerd-" SB_ID ".scope", "cgroup.kill", buf, sizeof(buf));
@@ -523,11 +563,11 @@ START_TEST(test_pod_kill)
         ck_assert_ptr_null(strstr(fs.log, "KillUnit"));
 
         /* The sandbox itself, and a pod with nothing but its sandbox: refused. */
-        step(POD_SLICE "/cri-containerd-" SB_ID ".scope", ACTION_KILL, false, 2);
-        ck_assert_int_eq(seen[1].result, ACTION_RESULT_REFUSED);
-        ck_assert_ptr_nonnull(strstr(seen[1].detail, "sandbox"));
-        step(LONE, ACTION_KILL, false, 3);
+        step(POD_SLICE "/cri-containerd-" SB_ID ".scope", ACTION_KILL, false, 3);
         ck_assert_int_eq(seen[2].result, ACTION_RESULT_REFUSED);
+        ck_assert_ptr_nonnull(strstr(seen[2].detail, "sandbox"));
+        step(LONE, ACTION_KILL, false, 4);
+        ck_assert_int_eq(seen[3].result, ACTION_RESULT_REFUSED);
         get(LONE, "cgroup.kill", buf, sizeof(buf));
         ck_assert_str_eq(buf, "");
         get(LONE "/cri-containerd-" SB_ID "9.scope", "cgroup.kill", buf, sizeof(buf));

@@ -54,6 +54,11 @@ START_TEST(test_kinds)
                 { "/kubepods.slice/kubepods-burstable.slice/" POD_SD
                   "/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
                   CGROUP_KIND_CONTAINER },
+                /* CRI-O with the systemd driver: crio-<id>.scope; its conmon is no container. */
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD "/crio-0123456789abcdef.scope",
+                  CGROUP_KIND_CONTAINER },
+                { "/kubepods.slice/kubepods-burstable.slice/" POD_SD "/crio-conmon-0123456789abcdef.scope",
+                  CGROUP_KIND_OTHER },
                 { "/kubepods", CGROUP_KIND_KUBEPODS },
                 { "/kubepods/burstable", CGROUP_KIND_KUBEPODS },
                 { "/kubepods/besteffort/" POD_FS, CGROUP_KIND_POD },
@@ -156,6 +161,8 @@ START_TEST(test_ids)
         ck_assert_int_eq(container_id_from_name("cri-containerd-0123456789abcdef.scope", id, sizeof(id)), 0);
         ck_assert_str_eq(id, "0123456789abcdef");
         ck_assert_int_eq(container_id_from_name("crio-0123456789abcdef", id, sizeof(id)), 0);
+        ck_assert_str_eq(id, "0123456789abcdef");
+        ck_assert_int_eq(container_id_from_name("crio-0123456789abcdef.scope", id, sizeof(id)), 0);
         ck_assert_str_eq(id, "0123456789abcdef");
         ck_assert_int_eq(container_id_from_name("docker-0123456789ab.scope", id, sizeof(id)), 0);
         ck_assert_int_eq(container_id_from_name("0123456789abcdef", id, sizeof(id)), 0);

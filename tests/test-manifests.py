@@ -6,7 +6,9 @@ projects them (..data swap, NAMESPACE -> ..data/NAMESPACE), each namespace's
 file scoped to its namespace.
 
 Usage: test-manifests.py SOURCE_ROOT MEMWARDENCTL
-Exit 77 (skip) when no kubectl or yamllint is installed."""
+Exit 77 (skip) when no kubectl or yamllint is installed. MW_KUBECTL: the
+kubectl to use (both Debian 12's 1.20, with kustomize 2.0, and newer ones
+must render these)."""
 import os
 import shutil
 import subprocess
@@ -27,7 +29,7 @@ def check(ok, what):
         failed += 1
 
 
-kubectl = shutil.which("kubectl")
+kubectl = os.environ.get("MW_KUBECTL") or shutil.which("kubectl")
 if not kubectl or not shutil.which("yamllint"):
     print("SKIP: kubectl or yamllint not installed")
     sys.exit(77)
@@ -177,6 +179,36 @@ for name, docs in (("base", base), ("team-shop", team)):
                 p = subprocess.run([ctl, "check", "--namespace", ns, os.path.join(top, ns, f)],
                                    capture_output=True, text=True)
                 check(p.returncode == 0, f"{name}: {ns}/{f} passes as namespace {ns}'s")
+
+# overlays/events (docs/kubernetes-events.md): the base plus the token mounted,
+# --kube-events, and RBAC that may create events.k8s.io Events and nothing else.
+events = render(os.path.join(kdir, "overlays", "events"))
+with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+    yaml.safe_dump_all(events, f)
+    f.flush()
+    lint = subprocess.run(["yamllint", "-f", "parsable", "-d", relaxed, f.name], capture_output=True, text=True)
+    check(lint.returncode == 0, f"yamllint of the rendered events overlay clean {lint.stdout[:300]}")
+
+
+def names(docs):
+    return {(d["kind"], d["metadata"]["name"]) for d in docs}
+
+
+check(names(events) - names(base) == {("ClusterRole", "memwarden-events"), ("ClusterRoleBinding", "memwarden-events")}
+      and names(base) <= names(events), f"events overlay adds only its RBAC ({sorted(names(events) - names(base))})")
+roles, binds = by_kind(events, "ClusterRole"), by_kind(events, "ClusterRoleBinding")
+check(len(roles) == 1 and roles[0].get("rules") == [{"apiGroups": ["events.k8s.io"], "resources": ["events"],
+                                                     "verbs": ["create"]}],
+      f"events ClusterRole: create on events.k8s.io events only ({roles and roles[0].get('rules')})")
+check(len(binds) == 1 and binds[0]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                                  "name": "memwarden-events"}
+      and binds[0].get("subjects") == [{"kind": "ServiceAccount", "name": spec["serviceAccountName"],
+                                        "namespace": "memwarden"}],
+      "events ClusterRoleBinding: that role to the DaemonSet's ServiceAccount in memwarden")
+want = yaml.safe_load(yaml.safe_dump(ds))
+want["spec"]["template"]["spec"]["automountServiceAccountToken"] = True
+want["spec"]["template"]["spec"]["containers"][0]["args"].append("--kube-events")
+check(by_kind(events, "DaemonSet") == [want], "events DaemonSet: the base's with the token mounted and --kube-events")
 
 print("all checks passed" if not failed else f"{failed} check(s) failed")
 sys.exit(1 if failed else 0)

@@ -580,6 +580,29 @@ START_TEST(test_content_hash)
 }
 END_TEST
 
+/* overrideKubelet: on throttle steps only; a namespace may say it for its own. */
+START_TEST(test_override_kubelet)
+{
+        static PolicyErrors e;
+        PolicySet set = {};
+
+        ck_assert_int_eq(load(&set, &e, "shop",
+                              HEAD
+                              "spec:\n  match: {}\n  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
+                              "  actions: [{type: throttle, floor: 64Mi, overrideKubelet: true}]\n"),
+                         0);
+        ck_assert(set.policies[0].actions[0].override_kubelet);
+        policy_set_done(&set);
+        ck_assert_int_lt(load(&set, &e, NULL,
+                              HEAD
+                              "spec:\n  match: {}\n  triggers: {any: [{memoryEvents: {counter: high}}]}\n"
+                              "  actions: [{type: kill, overrideKubelet: true}]\n"),
+                         0);
+        ck_assert(has_error(&e, "unknown key 'overrideKubelet' in a kill action"));
+        policy_set_done(&set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("policy");
@@ -596,6 +619,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_bounds);
         tcase_add_test(tc, test_repeated_keys);
         tcase_add_test(tc, test_content_hash);
+        tcase_add_test(tc, test_override_kubelet);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -3,7 +3,8 @@
 manifests, without kubelet.
 
   k8s-real.py ctr-args RENDERED.json POD_UID CGROUP_PARENT CID LOGFILE
-      the `ctr run` arguments for memwarden's container, read from the
+      the `ctr run` arguments for memwarden's container (CGROUP_PARENT a pod
+      slice for the systemd driver, a path from the root for cgroupfs), from the
       DaemonSet: capabilities, read-only root, seccomp, hostPID, env (the
       downward API), its hostPath/emptyDir/projected mounts, limits, args.
   k8s-real.py project RENDERED.json DIR TIMESTAMP [NS=FILE ...]
@@ -54,7 +55,11 @@ def ctr_args(rendered, pod_uid, parent, cid, logfile):
     (c,) = spec["containers"]
     sc = c["securityContext"]
     assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False
-    a = ["--runc-systemd-cgroup", "--cgroup", f"{parent}:cri-containerd:{cid}"]
+    # A parent from the root ("/kubepods/pod<uid>"): kubelet's cgroupfs driver.
+    if parent.startswith("/"):
+        a = ["--cgroup", f"{parent}/{cid}"]
+    else:
+        a = ["--runc-systemd-cgroup", "--cgroup", f"{parent}:cri-containerd:{cid}"]
     add = caps_of(c)
     a += [f"--cap-drop=CAP_{x}" for x in CTR_DEFAULT if x not in add]
     a += [f"--cap-add=CAP_{x}" for x in add if x not in CTR_DEFAULT]

@@ -13,7 +13,13 @@
 #   B  a ConfigMap update (the ..data swap) is taken, and beta's new policy
 #      acts on a real OOM kill in beta's container;
 #   C  the node admin's watermark kills the besteffort pod's hog, the
-#      sandboxes and the other pods left alone, the kernel's OOM killer idle.
+#      sandboxes and the other pods left alone, the kernel's OOM killer idle;
+#   D  a container whose memory.high kubelet's memory QoS set: a namespace's
+#      throttle step is refused, the value left as kubelet wrote it;
+#   E  the cgroupfs driver: the systemd driver's pods gone, memwarden started
+#      again from the manifest, pods under /kubepods/<qos>/pod<uid>/<id>: a
+#      real OOM kill acted on by its namespace's policy, whose kill takes the
+#      application container and leaves the sandbox.
 set -euo pipefail
 source "$MW_LIB"
 K=/opt/mw/k8s
@@ -121,6 +127,25 @@ spec:
 EOF
 sed 's/beta-notify/beta-report/; s/\[{type: notify}\]/[{type: notify}, {type: report}]/' \
     /run/cm/beta/policy.yaml >/run/cm/beta2/policy.yaml
+mkdir -p /run/cm/delta /run/cm/epsilon
+cat >/run/cm/delta/policy.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: delta-squeeze}
+spec:
+  match: {container: app}
+  triggers: {any: [{usage: {of: high, above: 50%}}]}
+  actions: [{type: notify}, {type: throttle, floor: 16Mi, step: 20%, interval: 2s}]
+EOF
+cat >/run/cm/epsilon/policy.yaml <<'EOF'
+apiVersion: memwarden/v1
+kind: Policy
+metadata: {name: epsilon-oom}
+spec:
+  match: {pod: "web-*"}
+  triggers: {any: [{memoryEvents: {counter: oom_kill, increase: 1}}]}
+  actions: [{type: notify}, {type: kill}]
+EOF
 python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_00_00.1 \
     alpha=/run/cm/alpha/policy.yaml alpha=/run/cm/alpha/reach-beta.yaml \
     alpha=/run/cm/alpha/reach-host.yaml beta=/run/cm/beta/policy.yaml
@@ -185,7 +210,7 @@ fact a_memory_events "$(tr '\n' ' ' </sys/fs/cgroup"$A"/memory.events)"
 
 # ---- B: the ConfigMap update (..data swapped), then a real OOM kill in beta's.
 python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_05_00.2 \
-    alpha=/run/cm/alpha/policy.yaml beta=/run/cm/beta2/policy.yaml
+    alpha=/run/cm/alpha/policy.yaml beta=/run/cm/beta2/policy.yaml delta=/run/cm/delta/policy.yaml
 ls -laR "$POL" >"$MW_OUT/policies-2.txt"
 has_policy() { explain "$B" | grep -q beta-report; }
 mw_until 120 has_policy
@@ -216,9 +241,97 @@ task_running "$MWID" && fact mw_running 1 || fact mw_running 0
 mw_status --json >"$MW_OUT/status-3.jsonl"
 ls /var/lib/memwarden/reports >"$MW_OUT/reports.txt" || true
 
-# ---- the end: SIGTERM through containerd, as kubelet stops a pod.
+# ---- D: kubelet's memory QoS wrote the container's memory.high (64 MiB of a
+# 96 MiB limit); delta's policy would throttle it at half of that.
+pod delta web-d burstable 4d4d4d4d-0000-4000-8000-00000000000d
+D_ID=$(newid)
+D=$(scope_of web-d "$D_ID")
+fact d_cgroup "$D"
+container delta web-d app "$D_ID" --memory-limit 100663296 -- sleep infinity
+mw_until 60 task_running "$D_ID"
+echo 67108864 >/sys/fs/cgroup"$D"/memory.high
+mw_until 120 in_status "$D"
+c task exec --exec-id hog-d "$D_ID" /mw/mw-hog 40 0 4 &
+mw_until 120 rec action delta-squeeze throttle
+fact d_memory_high_after "$(cat /sys/fs/cgroup"$D"/memory.high)"
+c task kill -s SIGKILL "$D_ID" || true
+
+# ---- the end of the systemd driver: SIGTERM through containerd, as kubelet stops a pod.
 c task kill -s SIGTERM "$MWID"
 mw_until 60 task_stopped "$MWID"
 fact mw_exit "$(c task ls | awk -v id="$MWID" '$1 == id { print $3 }')"
-grep -a '^{' "$MW_RECORDS" >"$MW_OUT/records.jsonl" || true
-grep -av '^{' "$MW_RECORDS" >"$MW_OUT/memwardend.log" || true
+
+# ---- E: the cgroupfs driver. The systemd driver's pods go first: one node
+# has one driver.
+for id in $(c task ls -q); do c task kill -s SIGKILL "$id" 2>/dev/null || true; done
+gone_all() { [ -z "$(c task ls | awk 'NR > 1 && $3 == "RUNNING"')" ]; }
+mw_until 60 gone_all
+for id in $(c task ls -q); do c task rm -f "$id" >/dev/null 2>&1 || true; done
+for id in $(c containers ls -q); do c containers rm "$id" >/dev/null 2>&1 || true; done
+systemctl stop kubepods.slice || true
+mw_until 60 test ! -d /sys/fs/cgroup/kubepods.slice
+rm -rf /var/log/pods/* /var/log/containers/*
+python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_10_00.3 epsilon=/run/cm/epsilon/policy.yaml
+# cgroupfs pods: /kubepods/pod<uid> (Guaranteed), /kubepods/<qos>/pod<uid>.
+fspod() { # NS NAME QOS UID
+    local ns=$1 name=$2 qos=$3 uid=$4 sb
+    case $qos in
+        guaranteed) SLICE[$name]=/kubepods/pod$uid ;;
+        *) SLICE[$name]=/kubepods/$qos/pod$uid ;;
+    esac
+    UID_OF[$name]=$uid
+    mkdir -p "/var/log/pods/${ns}_${name}_${uid}"
+    sb=$(newid)
+    c run -d --cgroup "${SLICE[$name]}/$sb" registry.k8s.io/pause:3.6 "$sb" sleep infinity
+    SANDBOX[$name]=$sb
+    mw_until 60 task_running "$sb"
+}
+fscontainer() { # NS POD NAME ID [ctr run options...] -- CMD...
+    local ns=$1 p=$2 name=$3 id=$4 d opts=()
+    shift 4
+    while [ "$1" != -- ]; do opts+=("$1"); shift; done
+    shift
+    d="/var/log/pods/${ns}_${p}_${UID_OF[$p]}/$name"
+    mkdir -p "$d"
+    : >"$d/0.log"
+    ln -sf "$d/0.log" "/var/log/containers/${p}_${ns}_${name}-$id.log"
+    c run -d --cgroup "${SLICE[$p]}/$id" "${opts[@]}" \
+        --mount type=bind,src=/opt/mw/bin,dst=/mw,options=rbind:ro "$IMG" "$id" "$@"
+}
+MWUID2=5d1b0c2e-0000-4000-8000-00000000bbbb
+fspod memwarden memwarden-q9w8e guaranteed "$MWUID2"
+MWID2=$(newid)
+: >"$MW_OUT/container2.log"
+mapfile -t args < <(python3 "$S/k8s-real.py" ctr-args "$R" "$MWUID2" "${SLICE[memwarden-q9w8e]}" "$MWID2" "$MW_OUT/container2.log")
+printf '%s\n' "${args[@]}" >"$MW_OUT/ctr-args-2.txt"
+d="/var/log/pods/memwarden_memwarden-q9w8e_$MWUID2/memwardend"
+mkdir -p "$d" && : >"$d/0.log"
+ln -sf "$d/0.log" "/var/log/containers/memwarden-q9w8e_memwarden_memwardend-$MWID2.log"
+rm -f "$MW_SOCK"
+c run -d "${args[@]}"
+mw_until 120 task_running "$MWID2"
+mw_until 120 test -S "$MW_SOCK"
+mw_until 120 mw_status
+fact mw2_cgroup "$(sed -n 's/^0:://p' /proc/"$(task_pid "$MWID2")"/cgroup)"
+fspod epsilon web-e burstable 5e5e5e5e-0000-4000-8000-00000000000e
+E_ID=$(newid)
+E=${SLICE[web-e]}/$E_ID
+fact e_cgroup "$E"
+fact sandbox_web-e "${SLICE[web-e]}/${SANDBOX[web-e]}"
+fscontainer epsilon web-e app "$E_ID" --memory-limit 50331648 -- sleep infinity
+mw_until 60 task_running "$E_ID"
+MW_RECORDS=$MW_OUT/container2.log
+mw_until 120 in_status "$E"
+mw_status --json >"$MW_OUT/status-e.jsonl"
+c task exec --exec-id hog-e "$E_ID" /mw/mw-hog 96 0 4 || true
+mw_until 120 rec action epsilon-oom kill
+mw_until 120 task_stopped "$E_ID"
+task_running "${SANDBOX[web-e]}" && fact sandbox_running_web-e 1 || fact sandbox_running_web-e 0
+task_running "$MWID2" && fact mw2_running 1 || fact mw2_running 0
+c task kill -s SIGTERM "$MWID2"
+mw_until 60 task_stopped "$MWID2"
+
+grep -a '^{' "$MW_OUT/container.log" >"$MW_OUT/records.jsonl" || true
+grep -av '^{' "$MW_OUT/container.log" >"$MW_OUT/memwardend.log" || true
+grep -a '^{' "$MW_OUT/container2.log" >"$MW_OUT/records-2.jsonl" || true
+grep -av '^{' "$MW_OUT/container2.log" >"$MW_OUT/memwardend-2.log" || true
