@@ -13,7 +13,10 @@
  * - latency from a memory.events change to the record read back from the
  *   daemon's stdout, p50/p99/max over N_EVENTS changes.
  * With POLICY_DIR, the policies there are evaluated on every event too, so
- * the latency includes the policy engine's decision.
+ * the latency includes the policy engine's decision. With a node policy
+ * there (policies/node-low-memory.yaml), the idle wake-ups are the
+ * MemAvailable samples (the host's real /proc/meminfo, mem_available_kib in
+ * the line) at the adaptive interval, FILL_RATE its --fill-rate.
  * The tree is a stand-in for cgroupfs: it measures the daemon (walk,
  * per-cgroup state, event path), not the kernel's side of a real cgroup. */
 #include <errno.h>
@@ -44,13 +47,12 @@ static void mkcg(const char *dir)
         put(dir, "cgroup.events", "populated 1\nfrozen 0\n");
 }
 
-static long status_field(pid_t pid, const char *key)
+static long status_field_file(const char *p, const char *key)
 {
-        char p[64], line[256];
+        char line[256];
         long v = -1;
         FILE *f;
 
-        snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
         f = fopen(p, "re");
         if (!f)
                 return -1;
@@ -59,6 +61,14 @@ static long status_field(pid_t pid, const char *key)
                         v = strtol(line + strlen(key) + 1, NULL, 10);
         fclose(f);
         return v;
+}
+
+static long status_field(pid_t pid, const char *key)
+{
+        char p[64];
+
+        snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+        return status_field_file(p, key);
 }
 
 int main(int argc, char **argv)
@@ -70,9 +80,9 @@ int main(int argc, char **argv)
         FILE *out;
         uint64_t t_exec, t_started = 0, walk_us = 0;
 
-        if (argc != 5 && argc != 6) {
-                fprintf(stderr,
-                        "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS [POLICY_DIR]\n");
+        if (argc < 5 || argc > 7) {
+                fprintf(stderr, "usage: bench-agent MEMWARDEND N_CGROUPS IDLE_SECONDS N_EVENTS [POLICY_DIR "
+                                "[FILL_RATE]]\n");
                 return 2;
         }
         n = (unsigned)strtoul(argv[2], NULL, 10);
@@ -106,7 +116,8 @@ int main(int argc, char **argv)
                  * the default, the first of a burst comes at once and the rest in a summary). */
                 execl(argv[1], argv[1], "--cgroup-root", root, "--output", "-", "--socket", "", "--no-psi",
                       "--pod-log-dir", "", "--max-cgroups", maxc, "--policy-dir", argc > 5 ? argv[5] : "",
-                      "--coalesce-interval", "0", (char *)NULL);
+                      "--coalesce-interval", "0", argc > 6 ? "--fill-rate" : NULL, argc > 6 ? argv[6] : NULL,
+                      (char *)NULL);
                 _exit(127);
         }
         close(pipefd[1]);
@@ -127,6 +138,7 @@ int main(int argc, char **argv)
         long rss = status_field(pid, "VmRSS"), lck = status_field(pid, "VmLck");
         long cs0 = status_field(pid, "voluntary_ctxt_switches") +
                    status_field(pid, "nonvoluntary_ctxt_switches");
+        long avail0 = status_field_file("/proc/meminfo", "MemAvailable");
         sleep(idle_s);
         long cs1 = status_field(pid, "voluntary_ctxt_switches") +
                    status_field(pid, "nonvoluntary_ctxt_switches");
@@ -161,10 +173,11 @@ int main(int argc, char **argv)
 
         printf("{\"cgroups\":%u,\"walk_us\":%llu,\"exec_to_started_us\":%llu,\"rss_kib\":%ld,\"locked_kib\":"
                "%ld,"
-               "\"rss_after_events_kib\":%ld,\"idle_seconds\":%u,\"idle_wakeups\":%ld,\"events\":%u,"
+               "\"rss_after_events_kib\":%ld,\"mem_available_kib\":%ld,\"idle_seconds\":%u,"
+               "\"idle_wakeups\":%ld,\"events\":%u,"
                "\"latency_p50_us\":%llu,\"latency_p99_us\":%llu,\"latency_max_us\":%llu}\n",
                n, (unsigned long long)walk_us, (unsigned long long)(t_started - t_exec), rss, lck, rss_after,
-               idle_s, cs1 - cs0, n_events, (unsigned long long)(n_events ? lat[n_events / 2] : 0),
+               avail0, idle_s, cs1 - cs0, n_events, (unsigned long long)(n_events ? lat[n_events / 2] : 0),
                (unsigned long long)(n_events ? lat[n_events * 99 / 100] : 0),
                (unsigned long long)(n_events ? lat[n_events - 1] : 0));
         free(lat);

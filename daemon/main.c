@@ -272,6 +272,18 @@ static int opt_event_log_max(const char *arg)
         return 0;
 }
 
+static int opt_fill_rate(const char *arg)
+{
+        uint64_t u;
+
+        if (parse_size(arg, &u) < 0 || u < (1U << 20)) {
+                log_error("--fill-rate: expected a size per second of at least 1M, got '%s'", arg);
+                return -EINVAL;
+        }
+        arg_config.fill_rate = u;
+        return 0;
+}
+
 static int opt_event_log_keep(const char *arg)
 {
         return parse_count("event-log-keep", arg, 0, 100000, &arg_config.event_log_keep);
@@ -452,6 +464,11 @@ static const Option options[] = {
         { "psi-window", 0, required_argument, "DURATION", "PSI window, <= 10s (default 2s)",
           opt_psi_window },
         { "no-psi", 0, no_argument, NULL, "do not arm PSI triggers", opt_no_psi },
+        { "fill-rate", 0, required_argument, "SIZE",
+          "the fastest memory is assumed to fill, per second: MemAvailable\n"
+          "and usage triggers are read again when they could reach a\n"
+          "watermark at this rate (default 1G; 10ms to 60s)",
+          opt_fill_rate },
         { "policy-dir", 0, required_argument, "DIR",
           "policies (default /etc/memwarden/policies.d; '' for none);\n"
           "SIGHUP reloads them, each source on its own",

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,9 @@ void manager_dispatch(Manager *m, RecordOrigin origin, const Record *r, const En
         sinks_write(&m->sinks, r, decided ? SINK_KIND_DECISION : SINK_KIND_OBSERVATION);
         switch (origin) {
         case RECORD_ORIGIN_WATCHER:
+                if (r->type == RECORD_MEMORY_EVENTS && r->delta &&
+                    (r->delta->value[MEMEV_HIGH] || r->delta->value[MEMEV_MAX]))
+                        manager_node_wake(m);
                 if (m->executor)
                         executor_observe(m->executor, r);
                 if (m->engine && m->scanned) {
@@ -176,8 +180,12 @@ static void on_record(Watcher *w, const Record *r, void *userdata)
 
 void manager_rebind_policies(Manager *m, const PolicySet *set)
 {
+        /* What the new set matches is watched before it binds (the engine binds
+         * watched cgroups only); before the first walk, the walk asks. */
+        m->want_set = set ? *set : (PolicySet){};
         if (!m->engine || !m->scanned)
                 return;
+        watcher_reevaluate(m->watcher);
         engine_set_policies(m->engine, set, now_usec(CLOCK_MONOTONIC));
         manager_arm_engine_timer(m);
         /* Names the binding looked up make identity records due. */
@@ -190,6 +198,11 @@ void manager_rebind_policies(Manager *m, const PolicySet *set)
 static uint64_t host_read_usage(void *u, const Cgroup *c)
 {
         return watcher_read_current(((Manager *)u)->watcher, c);
+}
+
+static uint64_t host_read_psi(void *u, const Cgroup *c)
+{
+        return watcher_read_psi_some(((Manager *)u)->watcher, c);
 }
 
 static int host_v1_request(void *u, const Cgroup *c, bool low, uint64_t threshold)
@@ -208,6 +221,19 @@ static bool host_refused(void *u, const Cgroup *c, const Policy *p)
         const PlanContext ctx = { .own_cgroup = m->cfg.own_cgroup ? m->cfg.own_cgroup : "" };
 
         return plan_all_refused(&ctx, p, c);
+}
+
+/* The watcher's question: does some policy match c (src/policy-match.c)? */
+static bool want_watch(void *u, const Cgroup *c)
+{
+        Manager *m = u;
+        char path[PATH_MAX];
+        CgroupIdentity id;
+
+        if (m->want_set.n == 0)
+                return false;
+        watcher_cgroup_identity(m->watcher, c, path, sizeof(path), &id);
+        return policy_set_matches_any(&m->want_set, &id);
 }
 
 static unsigned host_n_slots(void *u)
@@ -365,8 +391,10 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 goto fail;
         }
         watcher_set_psi_hooks(m->watcher, psi_add, psi_del, m);
+        watcher_set_want(m->watcher, want_watch, m);
         m->engine = engine_new(&(EngineHost){ .userdata = m,
                                               .read_usage = host_read_usage,
+                                              .read_psi = host_read_psi,
                                               .v1_request = host_v1_request,
                                               .identity = host_identity,
                                               .refused = host_refused,
@@ -377,6 +405,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret)
                 r = log_error_errno(-ENOMEM, "Cannot set up the policy engine: %m");
                 goto fail;
         }
+        engine_set_fill_rate(m->engine, cfg->fill_rate);
         m->cfg.exec.cgroup_root = cfg->watch.root;
         m->cfg.exec.own_cgroup = cfg->own_cgroup ? cfg->own_cgroup : "";
         m->cfg.exec.v1 = cfg->watch.v1;

@@ -27,6 +27,9 @@ typedef struct ManagerConfig {
         /* --kubepods-root and --max-depth, for the watcher; NULL/0: its defaults. */
         const char *kubepods_root;
         unsigned max_depth;
+        /* MemAvailable and usage sampling: the fastest fall (growth) assumed,
+         * bytes per second; 0: NODE_FILL_RATE_DEFAULT. */
+        uint64_t fill_rate;
 } ManagerConfig;
 
 typedef struct StatusServer StatusServer;
@@ -64,6 +67,8 @@ void manager_unwatch_policies(Manager *m);
 int manager_node_start(Manager *m);
 void manager_node_stop(Manager *m);
 void manager_node_policies_changed(Manager *m);
+/* A watched cgroup's high or max events: read MemAvailable soon (if sampled). */
+void manager_node_wake(Manager *m);
 
 /* Where a record comes from, which says where it goes. */
 typedef enum RecordOrigin {
@@ -94,6 +99,7 @@ struct Manager {
         uint64_t start_usec;
         StatusServer *status;      /* NULL: no status socket */
         PolicySet policies;        /* in force: the merge of policy_watch's sources */
+        PolicySet want_set;        /* what the watcher's want() matches: the set being bound (borrowed) */
         PolicyWatch *policy_watch; /* NULL until the first load */
         Engine *engine;
         Executor *executor;
@@ -101,6 +107,8 @@ struct Manager {
         sd_event_source *node_psi_source, *node_sample_timer;
         NodeWatermarks node_marks;
         uint64_t n_node_psi_events;
+        uint64_t node_sample_last, node_sample_next; /* CLOCK_MONOTONIC usec */
+        uint64_t n_node_samples, n_node_wakes;       /* MemAvailable reads; early ones for cgroup events */
         sd_event_source *engine_timer;
         sd_event_source *watcher_timer; /* watcher_next_usec(): cgroup v1 oom_kill re-checks */
         bool scanned;

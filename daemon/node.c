@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Node-wide sources: a PSI trigger on /proc/pressure/memory (event-driven,
  * armed whenever PSI is on), and MemAvailable from /proc/meminfo. The kernel
- * has no notification for MemAvailable, so it is read every second, and only
- * while some policy has a nodeAvailable trigger; a `node` record goes out
- * when it crosses one of those policies' watermarks (either way), not at
- * every sample. */
+ * has no notification for MemAvailable, so it is read only while some policy
+ * has a nodeAvailable trigger, at the interval src/node.c works out from the
+ * headroom to the nearest watermark (node_sample_interval: 10 ms near one,
+ * up to 60 s with plenty), and at once on the node's PSI trigger and on a
+ * watched cgroup's high or max events. A `node` record goes out when it
+ * crosses one of those policies' watermarks (either way), not at every
+ * sample. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +17,6 @@
 
 #include "log.h"
 #include "manager.h"
-
-#define NODE_SAMPLE_USEC (1 * USEC_PER_SEC)
 
 static void node_emit(Manager *m, const NodeStats *n, const char *why)
 {
@@ -37,6 +38,32 @@ static void node_feed(Manager *m, const NodeStats *n)
         }
 }
 
+/* MemAvailable again after the interval its headroom allows, from now. */
+static void node_rearm(Manager *m, uint64_t now, uint64_t avail)
+{
+        uint64_t next = now + node_sample_interval(&m->node_marks, avail, m->cfg.fill_rate);
+
+        m->node_sample_next = next;
+        (void)sd_event_source_set_time(m->node_sample_timer, next);
+        (void)sd_event_source_set_enabled(m->node_sample_timer, SD_EVENT_ON);
+}
+
+/* A fresh MemAvailable (a sample, or the PSI trigger's read): crossings make a record. */
+static void node_take(Manager *m, const NodeStats *n, uint64_t now)
+{
+        int crossed;
+
+        m->n_node_samples++;
+        m->node_sample_last = now;
+        crossed = node_watermarks_update(&m->node_marks, n->mem_available);
+        if (crossed != 0)
+                node_emit(m, n,
+                          crossed < 0 ? "MemAvailable fell below a watermark"
+                                      : "MemAvailable rose above a watermark");
+        if (m->node_sample_timer)
+                node_rearm(m, now, n->mem_available);
+}
+
 static int on_node_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Manager *m = userdata;
@@ -52,6 +79,10 @@ static int on_node_psi(sd_event_source *s, int fd, uint32_t revents, void *userd
         (void)node_read_psi(m->proc_fd, &n);
         (void)node_read_meminfo(m->proc_fd, &n);
         node_emit(m, &n, "memory pressure on the node");
+        /* The node stalls: what MemAvailable is now counts at once (the sampler
+         * may have been asleep for seconds), and the next read is due from it. */
+        if (n.has_mem && m->node_marks.n_total > 0)
+                node_take(m, &n, now_usec(CLOCK_MONOTONIC));
         node_feed(m, &n);
         return 0;
 }
@@ -60,19 +91,36 @@ static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         NodeStats n = {};
-        int crossed;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-        (void)sd_event_source_set_time(s, usec + NODE_SAMPLE_USEC);
-        if (node_read_meminfo(m->proc_fd, &n) < 0)
+        (void)usec;
+        if (node_read_meminfo(m->proc_fd, &n) < 0) {
+                /* Unreadable (out of fds?): try again a second later, not in a loop. */
+                m->node_sample_next = now + NODE_SAMPLE_BELOW_USEC;
+                (void)sd_event_source_set_time(s, m->node_sample_next);
                 return 0;
+        }
         (void)node_read_psi(m->proc_fd, &n);
-        crossed = node_watermarks_update(&m->node_marks, n.mem_available);
-        if (crossed != 0)
-                node_emit(m, &n,
-                          crossed < 0 ? "MemAvailable fell below a watermark"
-                                      : "MemAvailable rose above a watermark");
+        node_take(m, &n, now);
         node_feed(m, &n);
         return 0;
+}
+
+/* A watched cgroup hit its memory.high or memory.max: memory is short
+ * somewhere, so MemAvailable is read at once (at most once per
+ * NODE_SAMPLE_MIN_USEC, however many cgroups are throttled). */
+void manager_node_wake(Manager *m)
+{
+        uint64_t soon;
+
+        if (!m->node_sample_timer)
+                return;
+        soon = m->node_sample_last + NODE_SAMPLE_MIN_USEC;
+        if (soon >= m->node_sample_next)
+                return; /* due by then anyway */
+        m->n_node_wakes++;
+        m->node_sample_next = soon;
+        (void)sd_event_source_set_time(m->node_sample_timer, soon);
 }
 
 /* After each policy load: sample MemAvailable only if some policy asks for it. */
@@ -83,10 +131,19 @@ void manager_node_policies_changed(Manager *m)
                 m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
                 return;
         }
-        if (m->node_sample_timer || m->proc_fd < 0)
+        if (m->node_sample_timer) {
+                /* New watermarks: the interval set for the old ones may be far too long. */
+                m->node_sample_next = now_usec(CLOCK_MONOTONIC);
+                (void)sd_event_source_set_time(m->node_sample_timer, m->node_sample_next);
                 return;
-        if (sd_event_add_time_relative(m->event, &m->node_sample_timer, CLOCK_MONOTONIC, 0, 0,
-                                       on_node_sample, m) < 0) {
+        }
+        if (m->proc_fd < 0)
+                return;
+        /* Accuracy 0: sd-event would otherwise let a 10 ms timer slip by up to
+         * its default 250 ms. The first sample at once. */
+        m->node_sample_next = now_usec(CLOCK_MONOTONIC);
+        if (sd_event_add_time(m->event, &m->node_sample_timer, CLOCK_MONOTONIC, m->node_sample_next, 1,
+                              on_node_sample, m) < 0) {
                 log_warning("Cannot arm the MemAvailable sampling timer; nodeAvailable will not hold.");
                 return;
         }

@@ -22,17 +22,26 @@
  * the growth of the PSI total between psi records (so thresholds below the
  * watcher's own PSI trigger, 5% by default, are not seen), usage from
  * memory.current at each record and, because cgroup v2 has no notification
- * of usage crossing a threshold, by reading memory.current every
- * ENGINE_USAGE_SAMPLE_USEC for the cgroups bound to a policy with a usage
- * trigger (the only polling; none without such policies). nodePressure and
+ * of usage crossing a threshold, by reading memory.current at an adaptive
+ * interval (below) for the cgroups bound to a policy with a usage trigger
+ * (the only polling; none without such policies). nodePressure and
  * nodeAvailable from engine_node_update(): the owner's PSI trigger on
  * /proc/pressure/memory and its MemAvailable samples. On cgroup v1,
  * pressureLevel from pressure_level records, and usage from usage_threshold
  * records where the watcher could arm a threshold (watcher_v1_request).
  * A policy with `select` gives a due step only to its first `count` bindings
- * (by usage, or QoS then usage) among those whose triggers hold. */
+ * (by usage, or QoS then usage) among those whose triggers hold, never to a
+ * binding that has a candidate of the same policy below it (its memory is
+ * its children's). The engine binds watched cgroups only: the owner watches
+ * what a policy matches (watcher_set_want). */
 
 #define ENGINE_USAGE_SAMPLE_USEC (2 * 1000000ULL)
+/* cgroup v2 usage triggers are read again after the time usage would take
+ * to grow to the nearest threshold at the fill rate (engine_set_fill_rate),
+ * clamped to [ENGINE_USAGE_MIN_USEC, NODE_SAMPLE_MAX_USEC]; every
+ * ENGINE_USAGE_SAMPLE_USEC while a threshold is passed; and at once from the
+ * usage a record of the cgroup carries (its PSI trigger, its memory events). */
+#define ENGINE_USAGE_MIN_USEC (100 * 1000ULL)
 /* cgroup v1: usage is read again this long after a threshold crossing. */
 #define ENGINE_USAGE_RECHECK_USEC (500 * 1000ULL)
 
@@ -46,6 +55,9 @@ typedef struct EngineHost {
         void *userdata;
         /* memory.current now, UINT64_MAX unknown (NULL: always unknown) */
         uint64_t (*read_usage)(void *userdata, const Cgroup *c);
+        /* the PSI some total of memory.pressure now, usec, UINT64_MAX unknown (select by:
+         * pressure; NULL: the last the watcher read, c->psi) */
+        uint64_t (*read_psi)(void *userdata, const Cgroup *c);
         /* cgroup v1: low pressure notifications and a usage threshold (0: none); > 0 if the
          * threshold is armed. NULL on v2. */
         int (*v1_request)(void *userdata, const Cgroup *c, bool low, uint64_t threshold);
@@ -90,6 +102,10 @@ void engine_observe(Engine *e, const Record *r, uint64_t now_usec);
  * engine_next_usec, to be re-armed after this call). No-op for `by: each`.
  * May be called from the decision callback (a step refused at once). */
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec);
+
+/* The fastest usage growth assumed for usage sampling, bytes per second
+ * (0: NODE_FILL_RATE_DEFAULT). */
+void engine_set_fill_rate(Engine *e, uint64_t bytes_per_sec);
 
 /* New node-wide figures: every binding with a node trigger is evaluated. */
 void engine_node_update(Engine *e, const NodeStats *n, uint64_t now_usec);

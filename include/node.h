@@ -45,3 +45,27 @@ void node_watermarks_from_policies(NodeWatermarks *w, const PolicySet *set);
 /* A new sample: 0 if no watermark was crossed, -1 if it fell below one (or
  * more), 1 if it rose above; w->mask follows. */
 int node_watermarks_update(NodeWatermarks *w, uint64_t avail);
+
+/* Adaptive MemAvailable sampling (earlyoom's idea): the kernel has no
+ * notification of MemAvailable, so it is read again after the time it would
+ * take to fall from where it is to the nearest watermark at or below it at
+ * fill_rate bytes per second, clamped to [NODE_SAMPLE_MIN_USEC,
+ * NODE_SAMPLE_MAX_USEC]. A node with plenty of memory sleeps, a node near a
+ * watermark is read often. Below every watermark there is nothing nearer to
+ * fall to: the policies there fire, and MemAvailable is read every
+ * NODE_SAMPLE_BELOW_USEC to see it rise again (and, with select, to choose
+ * the next workload: after a kill the memory takes a moment to come back,
+ * so a second one is not chosen on stale figures). The owner samples at
+ * once as well on the node's PSI trigger and on a watched cgroup's high or
+ * max events. */
+#define NODE_FILL_RATE_DEFAULT (1ULL << 30) /* bytes per second: 1 GiB/s */
+#define NODE_SAMPLE_MIN_USEC   (10 * 1000ULL)
+#define NODE_SAMPLE_MAX_USEC   (60 * 1000000ULL)
+#define NODE_SAMPLE_BELOW_USEC (1000000ULL)
+
+/* headroom bytes at fill_rate bytes/s (0: NODE_FILL_RATE_DEFAULT), in usec,
+ * clamped to [min_usec, max_usec]. */
+uint64_t node_headroom_usec(uint64_t headroom, uint64_t fill_rate, uint64_t min_usec, uint64_t max_usec);
+/* When MemAvailable (avail) is next to be read, from now: see above. No
+ * watermark: NODE_SAMPLE_MAX_USEC. */
+uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate);

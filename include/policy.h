@@ -100,6 +100,7 @@ typedef enum SelectBy {
         SELECT_HUNGRIEST, /* the `count` with the highest memory usage among those whose triggers hold */
         SELECT_LEAST_IMPORTANT, /* by Kubernetes QoS (besteffort, burstable, guaranteed, then the
                                  * rest), the hungriest first within a class */
+        SELECT_PRESSURE,        /* the most stalled (PSI some total's growth over select_window_usec) */
         _SELECT_BY_MAX,
         _SELECT_BY_INVALID = -22,
 } SelectBy;
@@ -119,6 +120,10 @@ typedef struct Policy {
         uint64_t clear_usec; /* ... and be false this long before it clears (hysteresis) */
         SelectBy select_by;
         unsigned select_count;
+        uint64_t select_window_usec; /* by: pressure: the stall is measured over this */
+        /* target: children: the triggers are the matched cgroup's, the steps go to
+         * its direct children (chosen by select): systemd-oomd's model */
+        bool target_children;
         Action actions[POLICY_ACTIONS_MAX];
         size_t n_actions;
         uint64_t hash; /* policy_content_hash(), set when compiled */
@@ -188,6 +193,18 @@ bool policy_is_node(const Policy *p);
  * of its kind matches); specificity decides within each of the two tiers. */
 int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool node);
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id);
+/* target: children policies apply to the children of the cgroups they
+ * match: the index of the one that applies to a cgroup id whose parent is
+ * parent (the most specific, the admin's first), or -ENOENT. A namespace's
+ * policy needs id itself in its namespace too. policy_set_lookup_kind()
+ * never returns such a policy (they do not bind to what they match). */
+int policy_set_lookup_children(const PolicySet *set, const CgroupIdentity *parent, const CgroupIdentity *id);
+
+/* Whether any policy of set (either kind, any tier) matches id: what the
+ * daemon watches beside its --watch selection. A namespace's policy matches
+ * only its own pods (policy_match), so no tenant can make memwarden watch
+ * beyond them. */
+bool policy_set_matches_any(const PolicySet *set, const CgroupIdentity *id);
 
 /* Precedence must be decidable at load time: two policies of one kind (node
  * or cgroup), of one tier (admin, or namespace) and of equal specificity that

@@ -145,6 +145,20 @@ int watcher_process_psi(Watcher *w);
  * cgroup is gone; EPOLLERR: the trigger was dropped), never fails. */
 int watcher_handle_psi(Watcher *w, uint64_t key, uint32_t revents);
 
+/* The owner's say in what is watched, beside cfg.select: a cgroup for which
+ * want() is true is watched whatever the selection (memwardend: every cgroup
+ * some policy matches, so that a policy never depends on --watch to see what
+ * it names). Asked when a cgroup appears (before its cgroup_added record),
+ * when its limits change, when its names are learned (before its identity
+ * record) and, for every cgroup, at watcher_reevaluate(). It may call
+ * watcher_cgroup_identity() and nothing else of the watcher's. */
+typedef bool (*WatcherWantFunc)(void *userdata, const Cgroup *c);
+void watcher_set_want(Watcher *w, WatcherWantFunc want, void *userdata);
+/* What want() answers changed (a new policy set): every cgroup is watched or
+ * not as the selection and want() now say. Emits no records (a cgroup
+ * attached now has its counters read, a detached one loses them). */
+void watcher_reevaluate(Watcher *w);
+
 /* Figures of the watcher now; never fails. */
 void watcher_get_stats(const Watcher *w, WatcherStats *ret);
 
@@ -200,6 +214,11 @@ void watcher_tick(Watcher *w, uint64_t now_usec);
  * cgroup goes away the watcher looks there again, at most once per this
  * long, through the deadline above (a rescan record tells it). */
 #define WATCHER_REFILL_USEC (1000 * 1000ULL)
+
+/* The some total (usec) of c's memory.pressure now (v1: the unified
+ * hierarchy's cgroup of the same path), watched or not; UINT64_MAX if
+ * unreadable. */
+uint64_t watcher_read_psi_some(Watcher *w, const Cgroup *c);
 
 /* memory.current (v1: memory.usage_in_bytes) of c now; UINT64_MAX if unreadable. */
 uint64_t watcher_read_current(Watcher *w, const Cgroup *c);

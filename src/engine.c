@@ -7,6 +7,8 @@
 
 typedef struct Binding {
         const Cgroup *cgroup; /* valid while bound: unbound on cgroup_removed */
+        const Cgroup *trig; /* whose counters feed the triggers: cgroup, or (target: children) its parent */
+        CounterWindow *psi_rank; /* select by: pressure: samples of the PSI some total (after the struct) */
         uint32_t serial;
         const Policy *policy;
         PolicyState state;
@@ -20,6 +22,9 @@ typedef struct Binding {
         bool refused;                 /* every step would be refused here (select skips it) */
         bool failed;       /* select: a step failed here in this episode (engine_step_failed): skip it */
         bool sel_eligible; /* select: eligible when its policy's SelectCache was made */
+        uint64_t
+                shadow_mark; /* select: == the cache's mark: a descendant of the same policy ranks instead */
+        uint64_t hold_until; /* select: another candidate just got a step; not chosen before this */
         bool holds[POLICY_TRIGGERS_MAX];
         CounterWindow windows[POLICY_TRIGGERS_MAX];
 } Binding;
@@ -48,9 +53,11 @@ typedef struct RankKey {
 
 typedef struct SelectCache {
         const Policy *policy; /* NULL: free */
+        const Cgroup *scope;  /* target: children: the parent whose children compete; else NULL */
         uint64_t at, gen;
         bool full; /* `count` bindings are eligible: last is the count-th */
         RankKey last;
+        uint64_t shadow_mark; /* bindings with this mark are parents of candidates: never chosen */
 } SelectCache;
 
 typedef struct StepHistory {
@@ -67,13 +74,16 @@ struct Engine {
         bool has_node;
         PolicySet set; /* a copy of the caller's {array, count}: the array is borrowed */
         bool has_set;
+        bool any_children;   /* some policy of set has target: children */
         Binding **by_slot;   /* two per watcher slot: the cgroup policy's binding, then the node policy's */
         unsigned n_slots;    /* entries in by_slot */
         uint64_t next_usec;  /* earliest next_usec of any binding (0: none); kept so that a record
                               * does not cost a scan of every binding */
         uint64_t retry_usec; /* engine_step_failed: the others are due again (0: none) */
+        uint64_t fill_rate;  /* usage sampling: the fastest growth assumed, bytes/s (0: the default) */
         StepHistory history[HISTORY_MAX];
         uint64_t select_gen;
+        uint64_t shadow_seq;  /* the last SelectCache.shadow_mark handed out */
         unsigned select_next; /* the cache entry to reuse next when none is free */
         SelectCache select_cache[SELECT_CACHE_MAX];
 };
@@ -159,7 +169,9 @@ Engine *engine_free(Engine *e)
         return NULL;
 }
 
-enum { KIND_CGROUP, KIND_NODE }; /* which policy of a cgroup (policy_is_node) */
+/* which policy of a cgroup: its cgroup policy, its node policy
+ * (policy_is_node), and a target: children policy of its parent */
+enum { KIND_CGROUP, KIND_NODE, KIND_CHILDREN, _KIND_MAX };
 
 static uint64_t host_read_usage(const Engine *e, const Cgroup *c)
 {
@@ -173,7 +185,7 @@ static int host_v1_request(const Engine *e, const Cgroup *c, bool low, uint64_t 
 
 static unsigned entry(const Cgroup *c, int kind)
 {
-        return c->slot * 2 + (unsigned)kind;
+        return c->slot * _KIND_MAX + (unsigned)kind;
 }
 
 static Binding *binding_of(const Engine *e, const Cgroup *c, int kind)
@@ -274,14 +286,19 @@ static void end_episode(Engine *e, const Binding *old)
         e->func(&ed, e->userdata);
 }
 
-static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int kind, uint64_t now)
+static uint64_t host_read_psi(const Engine *e, const Cgroup *c)
+{
+        return e->host.read_psi ? e->host.read_psi(e->host.userdata, c) : c->psi.some.total_usec;
+}
+
+/* idx: the policy of set for this kind (-ENOENT: none); id: c's own identity. */
+static void bind_kind(Engine *e, const Cgroup *c, int idx, const CgroupIdentity *id, int kind, uint64_t now)
 {
         Binding *old = binding_of(e, c, kind), *b;
-        int idx;
+        const Cgroup *trig = kind == KIND_CHILDREN ? c->parent : c;
 
         e->select_gen++; /* select: a binding made, changed or dropped */
-        idx = id ? policy_set_lookup_kind(&e->set, id, kind == KIND_NODE) : -ENOENT;
-        if (idx < 0) {
+        if (idx < 0 || !trig) {
                 end_episode(e, old);
                 unbind(e, true, c, kind, now);
                 return;
@@ -307,12 +324,21 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 e->by_slot = v;
                 e->n_slots = n;
         }
-        b = calloc(1, sizeof(Binding));
+        bool pressure = p->select_by == SELECT_PRESSURE;
+        b = calloc(1, sizeof(Binding) + (pressure ? sizeof(CounterWindow) : 0));
         if (!b) {
                 unbind(e, true, c, kind, now); /* old's policy may not outlive this call */
                 return;
         }
+        if (pressure) {
+                b->psi_rank = (CounterWindow *)(b + 1);
+                counter_window_init(b->psi_rank, p->select_window_usec);
+                uint64_t v = host_read_psi(e, c);
+                if (v != UINT64_MAX)
+                        counter_window_add(b->psi_rank, now, v);
+        }
         b->cgroup = c;
+        b->trig = trig;
         b->serial = c->serial;
         b->policy = p;
         history_restore(e, b);
@@ -328,11 +354,11 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 const Trigger *t = &p->triggers[i];
                 counter_window_init(&b->windows[i], t->window_usec);
                 if (t->type == TRIGGER_MEMORY_EVENTS)
-                        counter_window_add(&b->windows[i], now, c->events.value[t->counter]);
+                        counter_window_add(&b->windows[i], now, trig->events.value[t->counter]);
                 else if (t->type == TRIGGER_PRESSURE)
                         counter_window_add(&b->windows[i], now,
-                                           t->psi_type == PSI_FULL ? c->psi.full.total_usec
-                                                                   : c->psi.some.total_usec);
+                                           t->psi_type == PSI_FULL ? trig->psi.full.total_usec
+                                                                   : trig->psi.some.total_usec);
                 else if (t->type == TRIGGER_NODE_PRESSURE && e->has_node && e->node.has_psi)
                         counter_window_add(&b->windows[i], now,
                                            t->psi_type == PSI_FULL ? e->node.psi.full.total_usec
@@ -352,17 +378,30 @@ static void bind_kind(Engine *e, const Cgroup *c, const CgroupIdentity *id, int 
                 e->next_usec = b->next_sample_usec;
 }
 
-/* c's cgroup policy and node policy, each the most specific of its kind. */
+/* c's cgroup policy and node policy, each the most specific of its kind,
+ * and its parent's target: children policy. */
 static void bind(Engine *e, const Cgroup *c, uint64_t now)
 {
-        char path[4096];
-        CgroupIdentity id;
+        char path[4096], ppath[4096];
+        CgroupIdentity id = { .qos = _QOS_INVALID }, pid;
         bool known = e->has_set && c->watched;
+        /* A child takes its parent's triggers: it needs no watch of its own, its
+         * parent does (what a policy matches is watched). */
+        bool child = e->any_children && c->parent && c->parent->watched;
+        int idx;
 
-        if (known)
+        if (known || child)
                 e->host.identity(e->host.userdata, c, path, sizeof(path), &id);
-        bind_kind(e, c, known ? &id : NULL, KIND_CGROUP, now);
-        bind_kind(e, c, known ? &id : NULL, KIND_NODE, now);
+        idx = known ? policy_set_lookup_kind(&e->set, &id, false) : -ENOENT;
+        bind_kind(e, c, idx, &id, KIND_CGROUP, now);
+        idx = known ? policy_set_lookup_kind(&e->set, &id, true) : -ENOENT;
+        bind_kind(e, c, idx, &id, KIND_NODE, now);
+        idx = -ENOENT;
+        if (child) {
+                e->host.identity(e->host.userdata, c->parent, ppath, sizeof(ppath), &pid);
+                idx = policy_set_lookup_children(&e->set, &pid, &id);
+        }
+        bind_kind(e, c, idx, &id, KIND_CHILDREN, now);
 }
 
 void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
@@ -370,9 +409,12 @@ void engine_set_policies(Engine *e, const PolicySet *set, uint64_t now_usec)
         e->select_gen++;
         e->set = set ? *set : (PolicySet){};
         e->has_set = set != NULL;
+        e->any_children = false;
+        for (size_t i = 0; i < e->set.n; i++)
+                e->any_children = e->any_children || e->set.policies[i].target_children;
         /* Pointers into the old set die with it: detach first, rebind below. */
         for (unsigned i = 0; i < e->n_slots; i++)
-                if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / 2)) {
+                if (e->by_slot[i] && !e->host.slot(e->host.userdata, i / _KIND_MAX)) {
                         free(e->by_slot[i]);
                         e->by_slot[i] = NULL;
                 }
@@ -439,8 +481,42 @@ static uint64_t rank_usage(Engine *e, Binding *b, uint64_t now)
         return b->rank_usage;
 }
 
+/* by: pressure: the growth of the PSI some total over the window, read now
+ * (a sample more). Where the last sample before now is older than the
+ * window, the growth since it is scaled to the window (the mean stall rate
+ * since then): a cgroup looked at rarely is not ranked on hours of stall. */
+static uint64_t rank_pressure(Engine *e, Binding *b, uint64_t now)
+{
+        CounterWindow *w = b->psi_rank;
+
+        if (b->rank_at == now && now != 0)
+                return b->rank_usage;
+        b->rank_at = now;
+        b->rank_usage = 0;
+        uint64_t v = host_read_psi(e, b->cgroup);
+        if (v != UINT64_MAX)
+                counter_window_add(w, now, v);
+        if (w->n < 2)
+                return 0;
+        uint64_t start = now > w->window_usec ? now - w->window_usec : 0;
+        unsigned idx = w->head;
+        for (unsigned k = 1; k < w->n; k++) {
+                idx = (w->head + COUNTER_WINDOW_SAMPLES - k) % COUNTER_WINDOW_SAMPLES;
+                if (w->t[idx] <= start)
+                        break;
+        }
+        uint64_t inc = w->v[w->head] >= w->v[idx] ? w->v[w->head] - w->v[idx] : 0;
+        uint64_t dt = w->t[w->head] - w->t[idx];
+        if (dt > w->window_usec)
+                inc = (uint64_t)((__uint128_t)inc * w->window_usec / dt);
+        b->rank_usage = inc;
+        return inc;
+}
+
 static RankKey rank_key(Engine *e, Binding *b, uint64_t now)
 {
+        if (b->psi_rank)
+                return (RankKey){ 0, rank_pressure(e, b, now), b->cgroup->slot };
         return (RankKey){ b->importance, rank_usage(e, b, now), b->cgroup->slot };
 }
 
@@ -464,32 +540,74 @@ static void select_invalidate(Engine *e)
         e->select_gen++;
 }
 
-static SelectCache *select_cache_find(Engine *e, const Policy *p, uint64_t now)
+/* The cgroups that compete: every binding of the policy, or, with target:
+ * children, the children of one cgroup (a slice's most-pressured child, not
+ * the node's). */
+static const Cgroup *select_scope(const Binding *b)
+{
+        return b->policy->target_children ? b->trig : NULL;
+}
+
+static SelectCache *select_cache_find(Engine *e, const Policy *p, const Cgroup *scope, uint64_t now)
 {
         for (unsigned i = 0; i < SELECT_CACHE_MAX; i++) {
                 SelectCache *sc = &e->select_cache[i];
                 /* now 0 (tests): usage is read again on each look, so is the choice */
-                if (sc->policy == p && sc->at == now && sc->gen == e->select_gen && now != 0)
+                if (sc->policy == p && sc->scope == scope && sc->at == now && sc->gen == e->select_gen &&
+                    now != 0)
                         return sc;
         }
         return NULL;
 }
 
+/* A parent is never chosen for memory that is its children's: on cgroup v2
+ * a cgroup with children holds (almost) nothing of its own, so where a
+ * policy matches a slice and the scopes in it, the scope that holds the
+ * memory ranks and the slice does not (killing the slice would take its
+ * siblings too). Every ancestor of a binding of p where some step may be
+ * done (not refused; a failed one still counts: a failure never widens the
+ * choice to its parent) is marked; each is marked once, so the pass is
+ * O(bindings + depth). */
+static uint64_t shadow_parents(Engine *e, const Policy *p)
+{
+        uint64_t mark = ++e->shadow_seq;
+
+        if (p->target_children)
+                return mark; /* the children of one cgroup: none is below another */
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                const Binding *o = e->by_slot[i];
+                if (!o || o->policy != p || o->refused)
+                        continue;
+                for (const Cgroup *a = o->cgroup->parent; a; a = a->parent) {
+                        Binding *ab = binding_of(e, a, KIND_CGROUP);
+                        if (!ab || ab->policy != p)
+                                ab = binding_of(e, a, KIND_NODE);
+                        if (!ab || ab->policy != p)
+                                continue; /* not a candidate: its ancestors may be */
+                        if (ab->shadow_mark == mark)
+                                break; /* and so are its ancestors */
+                        ab->shadow_mark = mark;
+                }
+        }
+        return mark;
+}
+
 /* The first `count` eligible bindings of p, kept sorted in a bounded array:
- * O(n * count) at worst, one pass. */
-static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
+ * O(n * count) at worst, one pass (after the parents' marking). */
+static SelectCache *select_cache_make(Engine *e, const Policy *p, const Cgroup *scope, uint64_t now)
 {
         RankKey top[SELECT_COUNT_MAX];
         unsigned n = 0, k = p->select_count == 0 ? 1 : p->select_count;
         SelectCache *sc = NULL;
+        uint64_t mark = shadow_parents(e, p);
 
         if (k > SELECT_COUNT_MAX)
                 k = SELECT_COUNT_MAX;
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *o = e->by_slot[i];
-                if (!o || o->policy != p)
+                if (!o || o->policy != p || select_scope(o) != scope)
                         continue;
-                o->sel_eligible = eligible(o);
+                o->sel_eligible = eligible(o) && o->shadow_mark != mark;
                 if (!o->sel_eligible)
                         continue;
                 RankKey key = rank_key(e, o, now);
@@ -501,14 +619,20 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
                 top[j] = key;
         }
         for (unsigned i = 0; i < SELECT_CACHE_MAX && !sc; i++)
-                if (!e->select_cache[i].policy || e->select_cache[i].policy == p ||
+                if (!e->select_cache[i].policy ||
+                    (e->select_cache[i].policy == p && e->select_cache[i].scope == scope) ||
                     e->select_cache[i].gen != e->select_gen)
                         sc = &e->select_cache[i];
         if (!sc) {
                 sc = &e->select_cache[e->select_next];
                 e->select_next = (e->select_next + 1) % SELECT_CACHE_MAX;
         }
-        *sc = (SelectCache){ .policy = p, .at = now, .gen = e->select_gen, .full = n == k };
+        *sc = (SelectCache){ .policy = p,
+                             .scope = scope,
+                             .at = now,
+                             .gen = e->select_gen,
+                             .full = n == k,
+                             .shadow_mark = mark };
         if (n > 0)
                 sc->last = top[n - 1];
         return sc;
@@ -519,8 +643,8 @@ static SelectCache *select_cache_make(Engine *e, const Policy *p, uint64_t now)
  * at or before it. */
 static void select_note(Engine *e, Binding *b, uint64_t now)
 {
-        SelectCache *sc = select_cache_find(e, b->policy, now);
-        bool el = eligible(b);
+        SelectCache *sc = select_cache_find(e, b->policy, select_scope(b), now);
+        bool el = sc && eligible(b) && b->shadow_mark != sc->shadow_mark;
 
         if (!sc || el == b->sel_eligible)
                 return;
@@ -528,6 +652,17 @@ static void select_note(Engine *e, Binding *b, uint64_t now)
         RankKey key = rank_key(e, b, now);
         if (!sc->full || !key_before(b->policy->select_by, &sc->last, &key))
                 sc->policy = NULL;
+}
+
+/* A sample-based trigger (nodeAvailable, usage) holds: fresh figures, read
+ * after the last step, so the hold-off below does not apply. */
+static bool fresh_holds(const Binding *b)
+{
+        for (size_t i = 0; i < b->policy->n_triggers; i++)
+                if (b->holds[i] && (b->policy->triggers[i].type == TRIGGER_NODE_AVAILABLE ||
+                                    b->policy->triggers[i].type == TRIGGER_USAGE))
+                        return true;
+        return false;
 }
 
 /* select: whether b is among the policy's first `count` of the bindings whose
@@ -540,15 +675,54 @@ static bool is_selected(Engine *e, Binding *b, uint64_t now)
 
         /* Where the steps would be refused (the root, a QoS slice, ...), the choice
          * falls on the next. */
-        if (b->refused || b->failed)
+        if (b->refused || b->failed || (b->hold_until > now && !fresh_holds(b)))
                 return false;
-        sc = select_cache_find(e, p, now);
+        sc = select_cache_find(e, p, select_scope(b), now);
         if (!sc)
-                sc = select_cache_make(e, p, now);
+                sc = select_cache_make(e, p, select_scope(b), now);
+        if (b->shadow_mark == sc->shadow_mark)
+                return false; /* a parent of candidates */
         if (!sc->full)
                 return true;
         RankKey key = rank_key(e, b, now);
         return !key_before(p->select_by, &sc->last, &key);
+}
+
+/* After a step ran on one candidate, the figures a window-based trigger holds
+ * on still count the stall or events of before (a killed cgroup's pressure
+ * stays in its slice's window): the others are not chosen until a window has
+ * passed, so that one cause costs one step (oomd's post-action delay).
+ * Sample-based triggers (nodeAvailable, usage) see the effect at the next
+ * sample and need none: where one of them holds, the hold does not count. */
+static uint64_t select_holdoff(const Policy *p)
+{
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < p->n_triggers; i++)
+                if (p->triggers[i].type != TRIGGER_NODE_AVAILABLE && p->triggers[i].type != TRIGGER_USAGE &&
+                    p->triggers[i].window_usec > h)
+                        h = p->triggers[i].window_usec;
+        return h;
+}
+
+/* The others of b's selection scope (0: released, engine_step_failed). */
+static void hold_others(Engine *e, const Binding *b, uint64_t until)
+{
+        const Policy *p = b->policy;
+
+        if (p->target_children) {
+                for (const Cgroup *k = b->trig->first_child; k; k = k->next_sibling) {
+                        Binding *o = binding_of(e, k, KIND_CHILDREN);
+                        if (o && o != b && o->policy == p)
+                                o->hold_until = until;
+                }
+                return;
+        }
+        for (unsigned i = 0; i < e->n_slots; i++) {
+                Binding *o = e->by_slot[i];
+                if (o && o != b && o->policy == p)
+                        o->hold_until = until;
+        }
 }
 
 static void decide(Engine *e, Binding *b, uint64_t now)
@@ -575,6 +749,8 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 ed.d.run_steps = 0;
         }
         b->ran_steps |= ed.d.run_steps;
+        if (select && ed.d.run_steps && select_holdoff(b->policy))
+                hold_others(e, b, now + select_holdoff(b->policy));
         ed.d.undo_steps &= b->ran_steps;
         /* With select, a cgroup never chosen in this episode makes no noise. */
         bool quiet = select && b->ran_steps == 0;
@@ -603,31 +779,54 @@ static void decide(Engine *e, Binding *b, uint64_t now)
                 e->func(&ed, e->userdata);
 }
 
-void engine_observe(Engine *e, const Record *r, uint64_t now)
+/* When usage is next read, from a reading cur: as for MemAvailable
+ * (node.h), the time it would take to grow from cur to the nearest usage
+ * threshold at the assumed fill rate; while a threshold is passed (or usage
+ * unknown), every ENGINE_USAGE_SAMPLE_USEC to see it fall back. */
+static uint64_t usage_interval(const Engine *e, const Binding *b, uint64_t cur)
 {
-        const Cgroup *c = r->cgroup;
-        Binding *b;
-
-        select_invalidate(e);
-        if (!c)
-                return;
-        switch (r->type) {
-        case RECORD_CGROUP_ADDED:
-        case RECORD_LIMITS:
-        case RECORD_IDENTITY: /* the names came after the cgroup: match again */
-                bind(e, c, now);
-                break;
-        case RECORD_CGROUP_REMOVED:
-                unbind(e, false, c, KIND_CGROUP, now);
-                unbind(e, false, c, KIND_NODE, now);
-                return;
-        default:
-                break;
-        }
-        b = binding_of(e, c, KIND_CGROUP); /* node policies have node triggers only */
-        if (!b)
-                return;
         const Policy *p = b->policy;
+        uint64_t best = NODE_SAMPLE_MAX_USEC;
+
+        for (size_t i = 0; i < p->n_triggers; i++) {
+                uint64_t threshold, t;
+                if (p->triggers[i].type != TRIGGER_USAGE)
+                        continue;
+                threshold = usage_threshold(&p->triggers[i], b->cgroup);
+                if (threshold == 0)
+                        continue; /* no limit: never holds; a new limit binds again */
+                if (cur == UINT64_MAX || cur >= threshold)
+                        t = ENGINE_USAGE_SAMPLE_USEC;
+                else
+                        t = node_headroom_usec(threshold - cur, e->fill_rate, ENGINE_USAGE_MIN_USEC,
+                                               NODE_SAMPLE_MAX_USEC);
+                if (t < best)
+                        best = t;
+        }
+        return best;
+}
+
+static void usage_resample(Engine *e, Binding *b, uint64_t cur, uint64_t now)
+{
+        b->next_sample_usec = now + usage_interval(e, b, cur);
+        if (e->next_usec == 0 || b->next_sample_usec < e->next_usec)
+                e->next_usec = b->next_sample_usec;
+}
+
+void engine_set_fill_rate(Engine *e, uint64_t bytes_per_sec)
+{
+        e->fill_rate = bytes_per_sec;
+}
+
+/* A record of b->trig (b's own cgroup, or its parent for target: children):
+ * its triggers' inputs (the caller decides). */
+static void feed_record(Engine *e, Binding *b, const Record *r, uint64_t now)
+{
+        const Cgroup *c = b->trig;
+        const Policy *p = b->policy;
+
+        if (r->type == RECORD_PSI && b->psi_rank && r->cgroup == b->cgroup)
+                counter_window_add(b->psi_rank, now, b->cgroup->psi.some.total_usec);
         for (size_t i = 0; i < p->n_triggers; i++) {
                 const Trigger *t = &p->triggers[i];
                 if (t->type == TRIGGER_MEMORY_EVENTS && r->type == RECORD_MEMORY_EVENTS)
@@ -645,6 +844,10 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
                                                                   : UINT64_MAX;
                         if (cur != UINT64_MAX)
                                 b->holds[i] = usage_holds(t, c, cur);
+                        /* A fresh reading (the cgroup's PSI or memory events woke us):
+                         * the next is due from it. */
+                        if (cur != UINT64_MAX && !b->usage_events && b->next_sample_usec)
+                                usage_resample(e, b, cur, now);
                         /* v1's usage, read after the kernel saw it cross, may already be
                          * on the other side by a few pages (charges come in batches, page
                          * cache is reclaimed): look once more a moment later. */
@@ -655,7 +858,65 @@ void engine_observe(Engine *e, const Record *r, uint64_t now)
                         }
                 }
         }
-        decide(e, b, now);
+}
+
+void engine_observe(Engine *e, const Record *r, uint64_t now)
+{
+        const Cgroup *c = r->cgroup;
+        Binding *b;
+
+        select_invalidate(e);
+        if (!c)
+                return;
+        switch (r->type) {
+        case RECORD_CGROUP_ADDED:
+        case RECORD_LIMITS:
+                bind(e, c, now);
+                break;
+        case RECORD_IDENTITY: /* the names came after the cgroup: match again */
+                bind(e, c, now);
+                /* its children's target: children policy is matched on it */
+                for (const Cgroup *k = c->first_child; k && e->any_children; k = k->next_sibling)
+                        bind(e, k, now);
+                break;
+        case RECORD_CGROUP_REMOVED:
+                for (int kind = 0; kind < _KIND_MAX; kind++)
+                        unbind(e, false, c, kind, now);
+                return;
+        default:
+                break;
+        }
+        b = binding_of(e, c, KIND_CGROUP); /* node policies have node triggers only */
+        if (b) {
+                feed_record(e, b, r, now);
+                decide(e, b, now);
+        }
+        b = binding_of(e, c, KIND_NODE);
+        if (b && b->psi_rank && r->type == RECORD_PSI)
+                counter_window_add(b->psi_rank, now, c->psi.some.total_usec);
+        /* The children that take this cgroup's triggers (target: children): a
+         * look at each child of it, only while some policy has target: children. */
+        if (r->type == RECORD_CGROUP_ADDED || !e->any_children)
+                return;
+        /* Every child's triggers are updated before any is decided: `select`
+         * compares the children whose triggers hold (as engine_node_update does). */
+        bool any = false;
+        for (const Cgroup *k = c->first_child; k; k = k->next_sibling) {
+                b = binding_of(e, k, KIND_CHILDREN);
+                if (b && b->trig == c) {
+                        feed_record(e, b, r, now);
+                        evaluate_windows(b, now);
+                        any = true;
+                }
+        }
+        if (!any)
+                return;
+        select_invalidate(e);
+        for (const Cgroup *k = c->first_child; k; k = k->next_sibling) {
+                b = binding_of(e, k, KIND_CHILDREN);
+                if (b && b->trig == c)
+                        decide(e, b, now);
+        }
 }
 
 void engine_node_update(Engine *e, const NodeStats *n, uint64_t now)
@@ -708,7 +969,9 @@ void engine_tick(Engine *e, uint64_t now)
                         for (size_t k = 0; k < p->n_triggers; k++)
                                 if (p->triggers[k].type == TRIGGER_USAGE && cur != UINT64_MAX)
                                         b->holds[k] = usage_holds(&p->triggers[k], b->cgroup, cur);
-                        b->next_sample_usec = b->usage_events ? 0 : now + ENGINE_USAGE_SAMPLE_USEC;
+                        b->next_sample_usec = 0;
+                        if (!b->usage_events)
+                                usage_resample(e, b, cur, now);
                         decide(e, b, now);
                 } else if (b && b->next_usec != 0 && b->next_usec <= now)
                         decide(e, b, now);
@@ -742,7 +1005,7 @@ const Policy *engine_policy_of(const Engine *e, const Cgroup *c, bool node, Poli
 
 const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *name, const char *ns)
 {
-        for (int kind = KIND_CGROUP; kind <= KIND_NODE; kind++) {
+        for (int kind = 0; kind < _KIND_MAX; kind++) {
                 const Binding *b = binding_of(e, c, kind);
                 const char *bns = b ? b->policy->scope_namespace : NULL;
                 if (b && name && strcmp(b->policy->name, name) == 0 && !bns == !ns &&
@@ -754,10 +1017,10 @@ const Policy *engine_policy_named(const Engine *e, const Cgroup *c, const char *
 
 void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t now_usec)
 {
-        Binding *b = binding_of(e, c, KIND_CGROUP);
+        Binding *b = NULL;
 
-        if (!b || b->policy != p)
-                b = binding_of(e, c, KIND_NODE);
+        for (int kind = 0; kind < _KIND_MAX && (!b || b->policy != p); kind++)
+                b = binding_of(e, c, kind);
         if (!b || b->policy != p || b->policy->select_by == SELECT_EACH || b->state.phase == POLICY_IDLE)
                 return;
         b->failed = true;
@@ -766,6 +1029,8 @@ void engine_step_failed(Engine *e, const Cgroup *c, const Policy *p, uint64_t no
          * next record or window bucket. */
         for (unsigned i = 0; i < e->n_slots; i++) {
                 Binding *o = e->by_slot[i];
+                if (o && o != b && o->policy == p)
+                        o->hold_until = 0; /* it did nothing: the next may go at once */
                 if (o && o != b && o->policy == p && o->state.phase != POLICY_IDLE) {
                         o->next_usec = now_usec ? now_usec : 1;
                         e->next_usec = e->retry_usec = o->next_usec;

@@ -99,3 +99,29 @@ int node_watermarks_update(NodeWatermarks *w, uint64_t avail)
          * clears them (a reload may do both; more bits is a fall). */
         return __builtin_popcount(mask) >= __builtin_popcount(old) ? -1 : 1;
 }
+
+uint64_t node_headroom_usec(uint64_t headroom, uint64_t fill_rate, uint64_t min_usec, uint64_t max_usec)
+{
+        if (fill_rate == 0)
+                fill_rate = NODE_FILL_RATE_DEFAULT;
+        /* headroom / rate in usec without overflow: 2^64 bytes at 1 B/s is far past any max. */
+        __uint128_t t = (__uint128_t)headroom * 1000000U / fill_rate;
+        if (t > max_usec)
+                return max_usec;
+        return t < min_usec ? min_usec : (uint64_t)t;
+}
+
+uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate)
+{
+        uint64_t nearest = 0;
+        bool any = false;
+
+        for (unsigned i = 0; i < w->n && i < NODE_WATERMARKS_MAX; i++)
+                if (w->below_bytes[i] <= avail && (!any || w->below_bytes[i] > nearest)) {
+                        nearest = w->below_bytes[i];
+                        any = true;
+                }
+        if (!any)
+                return w->n > 0 ? NODE_SAMPLE_BELOW_USEC : NODE_SAMPLE_MAX_USEC;
+        return node_headroom_usec(avail - nearest, fill_rate, NODE_SAMPLE_MIN_USEC, NODE_SAMPLE_MAX_USEC);
+}

@@ -10,7 +10,8 @@
 #include "parse.h"
 #include "policy-internal.h"
 
-static const char *const select_names[_SELECT_BY_MAX] = { "each", "hungriest", "leastImportant" };
+static const char *const select_names[_SELECT_BY_MAX] = { "each", "hungriest", "leastImportant",
+                                                          "pressure" };
 
 const char *select_by_to_string(SelectBy s)
 {
@@ -403,7 +404,8 @@ static void select_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 s = policy_node_scalar(c, v, key);
                 int by = s ? policy_names_lookup(select_names, _SELECT_BY_MAX, s) : -1;
                 if (s && by < 0)
-                        error_node(c, v, "by: expected each, hungriest or leastImportant, got '%s'", s);
+                        error_node(c, v,
+                                   "by: expected each, hungriest, leastImportant or pressure, got '%s'", s);
                 p->select_by = by < 0 ? SELECT_EACH : (SelectBy)by;
         } else if (strcmp(key, "count") == 0) {
                 s = policy_node_scalar(c, v, key);
@@ -411,8 +413,11 @@ static void select_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                         error_node(c, v, "count: expected 1 to 64, got '%s'", s);
                 else if (s)
                         p->select_count = (unsigned)n;
+        } else if (strcmp(key, "window") == 0) {
+                (void)policy_node_duration(c, v, key, 2 * USEC_PER_SEC, 600 * USEC_PER_SEC,
+                                           &p->select_window_usec);
         } else
-                policy_node_unknown_key(c, k, key, "select", "by, count");
+                policy_node_unknown_key(c, k, key, "select", "by, count, window");
 }
 
 static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *userdata)
@@ -449,8 +454,14 @@ static void spec_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, vo
         } else if (strcmp(key, "select") == 0) {
                 if (policy_node_is_map(c, v, key))
                         policy_node_each_key(c, v, key, select_key, p);
+        } else if (strcmp(key, "target") == 0) {
+                const char *t = policy_node_scalar(c, v, key);
+                if (t && strcmp(t, "children") == 0)
+                        p->target_children = true;
+                else if (t && strcmp(t, "self") != 0)
+                        error_node(c, v, "target: expected self or children, got '%s'", t);
         } else
-                policy_node_unknown_key(c, k, key, "spec", "match, select, triggers, actions");
+                policy_node_unknown_key(c, k, key, "spec", "match, select, target, triggers, actions");
 }
 
 typedef struct DocCtx {
@@ -524,6 +535,26 @@ static void policy_free_fields(Policy *p)
         }
 }
 
+/* target: children: the children take the matched cgroup's triggers, so a
+ * trigger read on the target itself (usage, v1 pressureLevel) has no meaning
+ * there, and steps with an undo (throttle, freeze) would need one per child. */
+static void check_target_children(Ctx *c, yaml_node_t *root, const Policy *p)
+{
+        for (size_t i = 0; i < p->n_triggers; i++)
+                if (p->triggers[i].type == TRIGGER_USAGE || p->triggers[i].type == TRIGGER_PRESSURE_LEVEL)
+                        policy_ctx_error(c, p->triggers[i].line, p->triggers[i].column,
+                                         "target: children takes memoryEvents, pressure, nodePressure and "
+                                         "nodeAvailable triggers, not %s",
+                                         trigger_type_to_string(p->triggers[i].type));
+        for (size_t i = 0; i < p->n_actions; i++)
+                if (p->actions[i].type == ACTION_THROTTLE || p->actions[i].type == ACTION_FREEZE)
+                        policy_ctx_error(
+                                c, p->actions[i].line, p->actions[i].column,
+                                "target: children: %s is not supported (its undo would be per child)",
+                                action_type_to_string(p->actions[i].type));
+        (void)root;
+}
+
 static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
 {
         DocCtx dc = { .p = p };
@@ -531,7 +562,8 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
         *p = (Policy){ .line = (unsigned)root->start_mark.line + 1,
                        .column = (unsigned)root->start_mark.column + 1,
                        .match.qos = _QOS_INVALID,
-                       .select_count = 1 };
+                       .select_count = 1,
+                       .select_window_usec = 10 * USEC_PER_SEC };
         if (!policy_node_is_map(c, root, "a policy document"))
                 return;
         policy_node_each_key(c, root, "a policy", doc_key, &dc);
@@ -545,6 +577,8 @@ static void compile_document(Ctx *c, yaml_node_t *root, Policy *p)
                 error_node(c, root, "a policy needs 'spec'");
         if (c->scope_ns && !p->match.namespace)
                 p->match.namespace = strdup(c->scope_ns);
+        if (p->target_children)
+                check_target_children(c, root, p);
 }
 
 static uint64_t hash_u64(uint64_t h, uint64_t v)
@@ -613,6 +647,8 @@ uint64_t policy_content_hash(const Policy *p)
         h = hash_u64(h, p->clear_usec);
         h = hash_u64(h, (uint64_t)p->select_by);
         h = hash_u64(h, p->select_count);
+        h = hash_u64(h, p->select_window_usec);
+        h = hash_u64(h, p->target_children);
         h = hash_u64(h, p->n_actions);
         for (size_t i = 0; i < p->n_actions; i++)
                 h = hash_action(h, &p->actions[i]);

@@ -90,11 +90,38 @@ int policy_set_lookup_kind(const PolicySet *set, const CgroupIdentity *id, bool 
         int best = -ENOENT;
 
         for (size_t i = 0; i < set->n; i++)
-                if (policy_is_node(&set->policies[i]) == node &&
+                if (policy_is_node(&set->policies[i]) == node && !set->policies[i].target_children &&
                     policy_match(&set->policies[i], id, NULL, 0) &&
                     (best < 0 || rank(&set->policies[i]) > rank(&set->policies[best])))
                         best = (int)i;
         return best;
+}
+
+int policy_set_lookup_children(const PolicySet *set, const CgroupIdentity *parent, const CgroupIdentity *id)
+{
+        int best = -ENOENT;
+
+        for (size_t i = 0; i < set->n; i++) {
+                const Policy *p = &set->policies[i];
+                if (!p->target_children || !policy_match(p, parent, NULL, 0))
+                        continue;
+                /* A namespace's policy acts on its own pods only, whatever the
+                 * tree says about the child (it never holds otherwise: what is
+                 * made below a pod's cgroup stays in the pod; this is the check). */
+                if (p->scope_namespace && (!id->namespace || strcmp(id->namespace, p->scope_namespace) != 0))
+                        continue;
+                if (best < 0 || rank(p) > rank(&set->policies[best]))
+                        best = (int)i;
+        }
+        return best;
+}
+
+bool policy_set_matches_any(const PolicySet *set, const CgroupIdentity *id)
+{
+        for (size_t i = 0; set && i < set->n; i++)
+                if (policy_match(&set->policies[i], id, NULL, 0))
+                        return true;
+        return false;
 }
 
 int policy_set_lookup(const PolicySet *set, const CgroupIdentity *id)
@@ -143,7 +170,8 @@ int policy_set_check_ambiguity(const PolicySet *set, PolicyErrors *errors)
                         const PolicyMatch *ma = &a->match, *mb = &b->match;
 
                         /* An admin and a namespace policy never tie: the admin's ranks first. */
-                        if (rank(a) != rank(b) || policy_is_node(a) != policy_is_node(b))
+                        if (rank(a) != rank(b) || policy_is_node(a) != policy_is_node(b) ||
+                            a->target_children != b->target_children)
                                 continue;
                         if (!both_may_overlap(ma->cgroup, mb->cgroup, true) ||
                             !both_may_overlap(ma->unit, mb->unit, true) ||

@@ -89,6 +89,8 @@ struct Watcher {
         uint64_t n_too_deep, n_path_too_long;
         unsigned generation;
         WdMap wds;
+        WatcherWantFunc want; /* the owner's: watched whatever cfg.select says */
+        void *want_userdata;
         WatcherPsiAdd psi_add;
         WatcherPsiDel psi_del;
         void *psi_userdata;

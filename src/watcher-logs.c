@@ -244,6 +244,8 @@ static void emit_identity(Watcher *w, Cgroup *c)
         /* Looked up first, so that the record does not make another one due. */
         watcher_resolve_names(w, c);
         watcher_names_told(w, c);
+        /* A namespace's policy may match it now: watched before it binds. */
+        watcher_evaluate(w, c);
         watcher_emit(w, &r, c);
 }
 

@@ -220,9 +220,13 @@ void watcher_attach(Watcher *w, Cgroup *c)
         watcher_arm_psi(w, c);
 }
 
-static bool want_watched(const Watcher *w, const Cgroup *c)
+static bool want_watched(Watcher *w, const Cgroup *c)
 {
         if (w->cfg.select == WATCH_SELECT_ALL)
+                return true;
+        /* What a policy matches is watched, whatever the selection: a policy
+         * must not depend on a daemon flag to see the cgroups it names. */
+        if (w->want && w->want(w->want_userdata, c))
                 return true;
         switch (c->kind) {
         case CGROUP_KIND_ROOT:
@@ -262,6 +266,19 @@ static void epoll_psi_del(void *userdata, int fd, void *handle)
 
         (void)handle;
         (void)epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void watcher_set_want(Watcher *w, WatcherWantFunc want, void *userdata)
+{
+        w->want = want;
+        w->want_userdata = userdata;
+}
+
+void watcher_reevaluate(Watcher *w)
+{
+        for (unsigned i = 0; i < w->n_slots; i++)
+                if (w->slots[i])
+                        watcher_evaluate(w, w->slots[i]);
 }
 
 void watcher_set_psi_hooks(Watcher *w, WatcherPsiAdd add, WatcherPsiDel del, void *userdata)
@@ -409,6 +426,19 @@ uint64_t watcher_read_current(Watcher *w, const Cgroup *c)
         if (rel)
                 (void)cg_read_u64(w->root_fd, rel, &v);
         return v;
+}
+
+uint64_t watcher_read_psi_some(Watcher *w, const Cgroup *c)
+{
+        const char *rel = watcher_relpath(w, c, "memory.pressure");
+        PsiStats st;
+        size_t len;
+
+        if (!rel || w->psi_root_fd < 0 ||
+            cg_read_file(w->psi_root_fd, rel, w->text, sizeof(w->text), &len) < 0 ||
+            psi_parse(w->text, len, &st) < 0)
+                return UINT64_MAX;
+        return st.some.total_usec;
 }
 
 void watcher_handle_limits(Watcher *w, Cgroup *c)

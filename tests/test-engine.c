@@ -3,6 +3,7 @@
  * binding by policy, triggers fed from records, decisions, reloads that keep
  * or end an episode. The real kernel side is the VM's kubernetes scenario. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,7 +398,7 @@ END_TEST
 
 #define FAKE_MAX 4100
 static Cgroup *fake[FAKE_MAX];
-static uint64_t fake_usage[FAKE_MAX];
+static uint64_t fake_usage[FAKE_MAX], fake_psi[FAKE_MAX];
 static unsigned n_fake, n_refused_asked;
 
 static Cgroup *fake_cgroup(Cgroup *parent, const char *name, uint64_t usage)
@@ -409,12 +410,17 @@ static Cgroup *fake_cgroup(Cgroup *parent, const char *name, uint64_t usage)
         memcpy(c->name, name, len);
         c->name_len = (uint16_t)len;
         c->parent = parent;
+        if (parent) {
+                c->next_sibling = parent->first_child;
+                parent->first_child = c;
+        }
         c->kind = parent ? CGROUP_KIND_SLICE : CGROUP_KIND_ROOT;
         c->watched = parent != NULL;
         c->high = c->max = UINT64_MAX;
         c->slot = n_fake;
         c->serial = 1;
         fake_usage[n_fake] = usage;
+        fake_psi[n_fake] = 0;
         fake[n_fake++] = c;
         return c;
 }
@@ -425,11 +431,22 @@ static uint64_t f_read_usage(void *u, const Cgroup *c)
         return fake_usage[c->slot];
 }
 
+static uint64_t f_read_psi(void *u, const Cgroup *c)
+{
+        (void)u;
+        return fake_psi[c->slot];
+}
+
 static void f_identity(void *u, const Cgroup *c, char *buf, size_t size, CgroupIdentity *ret)
 {
         (void)u;
         ck_assert_int_eq(cgroup_path(c, buf, size), 0);
         *ret = (CgroupIdentity){ .path = buf, .unit = c->parent ? c->name : NULL, .qos = _QOS_INVALID };
+        /* "w-batch-*" and below: a pod of namespace batch; "w-other-*": of other */
+        if (strstr(buf, "/w-batch-"))
+                ret->namespace = "batch";
+        else if (strstr(buf, "/w-other-"))
+                ret->namespace = "other";
 }
 
 /* As if memwardend ran in w-own.slice: every kill there is refused. */
@@ -455,6 +472,7 @@ static const Cgroup *f_slot(void *u, unsigned i)
 
 static const EngineHost fake_host = {
         .read_usage = f_read_usage,
+        .read_psi = f_read_psi,
         .identity = f_identity,
         .refused = f_refused,
         .n_slots = f_n_slots,
@@ -722,6 +740,474 @@ START_TEST(test_engine_step_failed_reentrant)
 }
 END_TEST
 
+/* select ranks what holds the memory: a slice is never chosen for memory that
+ * is its children's (the hungriest leaf is), not after a failed kill of a child
+ * either; with no candidate below it, a slice is a candidate like any. */
+START_TEST(test_engine_select_leaves)
+{
+        PolicySet set = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        Cgroup *r, *bench, *other, *deep;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        bench = fake_cgroup(r, "w-bench.slice", 1000);
+        fake_cgroup(bench, "w-hog.scope", 900);
+        fake_cgroup(bench, "w-small.scope", 50);
+        other = fake_cgroup(r, "w-other.slice", 800);
+        deep = fake_cgroup(other, "w-deep.slice", 700);
+        fake_cgroup(deep, "w-leaf.service", 700);
+        fake_cgroup(r, "w-lone.slice", 600); /* no children: a candidate */
+        /* memwarden's own slice holds a child that is refused too: both refused */
+        Cgroup *own = fake_cgroup(r, "w-own.slice", 5000);
+        (void)own;
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        ck_assert_ptr_nonnull(engine);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}], clearAfter: 1s}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        const Policy *p = engine_policy_of(engine, fake_named("w-hog.scope"), true, NULL);
+        ck_assert_ptr_eq(p, &set.policies[0]);
+
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-hog.scope");
+        /* Its kill failed: the next leaf, never the slice above it. */
+        engine_step_failed(engine, fake_named("w-hog.scope"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-leaf.service");
+        engine_step_failed(engine, fake_named("w-leaf.service"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-lone.slice");
+        engine_step_failed(engine, fake_named("w-lone.slice"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 4);
+        ck_assert_str_eq(chosen[3], "w-small.scope");
+        engine_step_failed(engine, fake_named("w-small.scope"), p, now);
+        now += 1000;
+        engine_tick(engine, now);
+        /* Nothing left that is not a parent of a candidate or refused. */
+        ck_assert_uint_eq(n_chosen, 4);
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 4);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* A namespace's policy with select chooses among its own pods only: the
+ * hungrier host slice and the other namespace's pod are never candidates, and
+ * it does not make them watched either. */
+START_TEST(test_engine_select_namespace_confined)
+{
+        PolicySet set = {};
+        static PolicyErrors e;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const char *yaml = "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                           "  match: {}\n"
+                           "  select: {by: hungriest, count: 64}\n"
+                           "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                           "  actions: [{type: kill, cooldown: 0s}]\n";
+        Cgroup *r, *pod;
+        char buf[256];
+        CgroupIdentity id;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        fake_cgroup(r, "w-host.slice", 9000);
+        pod = fake_cgroup(r, "w-batch-pod1", 300);
+        fake_cgroup(pod, "w-app", 200);
+        fake_cgroup(r, "w-other-pod2", 8000);
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(policy_load_buffer(&set, "batch/t.yaml", yaml, strlen(yaml), "batch", &e) == 0, "%s",
+                      e.msg[0]);
+        for (unsigned i = 0; i < n_fake; i++) {
+                f_identity(NULL, fake[i], buf, sizeof(buf), &id);
+                ck_assert_int_eq(policy_set_matches_any(&set, &id), strstr(buf, "/w-batch-") != NULL);
+        }
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        /* count 64: every candidate it has, and only the container (the pod is its parent) */
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-app");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* cgroup v2 usage triggers are sampled adaptively: the headroom to the
+ * threshold at the fill rate, clamped; every 2 s while it is passed; a
+ * record's fresh usage reschedules at once. */
+START_TEST(test_engine_usage_adaptive)
+{
+        PolicySet set = {};
+        Cgroup *r, *c;
+        const uint64_t MiB = 1 << 20;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        c = fake_cgroup(r, "w-web.slice", 400 * MiB);
+        c->high = 1024 * MiB;
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        engine_set_fill_rate(engine, 1024 * MiB);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  triggers: {any: [{usage: {of: high, above: 90%}}]}\n"
+                   "  actions: [{type: notify}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        ck_assert_uint_eq(engine_next_usec(engine), now); /* read at once */
+        engine_tick(engine, now);
+        /* 921.6 - 400 MiB at 1 GiB/s: 509.4 ms */
+        ck_assert_uint_eq(engine_next_usec(engine), now + 509374);
+        /* close to the threshold: the floor */
+        fake_usage[c->slot] = 920 * MiB;
+        now = engine_next_usec(engine);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        /* passed: every 2 s, and the policy fired */
+        fake_usage[c->slot] = 1000 * MiB;
+        now = engine_next_usec(engine);
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_decisions, 1);
+        /* (a window bucket may come first while it fires) */
+        ck_assert_uint_gt(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        ck_assert_uint_le(engine_next_usec(engine), now + ENGINE_USAGE_SAMPLE_USEC);
+        /* a record of the cgroup with its usage: rescheduled from it (and a slow fill rate) */
+        engine_set_fill_rate(engine, 1 * MiB);
+        Record rec = record_init(RECORD_PSI);
+        rec.cgroup = c;
+        rec.current = 100 * MiB;
+        now += 1000;
+        engine_observe(engine, &rec, now);
+        ck_assert_uint_gt(engine_next_usec(engine), now + ENGINE_USAGE_MIN_USEC);
+        engine_tick(engine, engine_next_usec(engine));
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* systemd-oomd's model: pressure on a slice, the step on its most stalled
+ * child (target: children, select by: pressure). The slice itself never gets
+ * the step, nor a child of another slice; a failed kill moves to the next
+ * most stalled child. */
+START_TEST(test_engine_target_children_pressure)
+{
+        PolicySet set = {};
+        Cgroup *r, *sl, *a, *b, *c, *other, *oc;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        sl = fake_cgroup(r, "w-s.slice", 9000);
+        a = fake_cgroup(sl, "w-a.scope", 5000); /* the hungriest, barely stalled */
+        b = fake_cgroup(sl, "w-b.scope", 100);  /* the most stalled */
+        c = fake_cgroup(sl, "w-c.scope", 200);
+        other = fake_cgroup(r, "w-other.slice", 100);
+        oc = fake_cgroup(other, "w-x.scope", 100);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: /w-s.slice}\n"
+                   "  target: children\n"
+                   "  select: {by: pressure, window: 10s}\n"
+                   "  triggers: {any: [{pressure: {type: some, above: 10%, window: 10s}}]}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        ck_assert(set.policies[0].target_children);
+        ck_assert_int_eq(set.policies[0].select_by, SELECT_PRESSURE);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        ck_assert_ptr_null(engine_policy_of(engine, sl, false, NULL)); /* not bound to what it matches */
+        ck_assert_ptr_null(engine_policy_named(engine, oc, "hungriest", NULL));
+        ck_assert_ptr_eq(engine_policy_named(engine, b, "hungriest", NULL), &set.policies[0]);
+
+        /* 3 s of stall in the slice over the next 2 s: the children's stall grew too */
+        fake_psi[a->slot] = 50000;
+        fake_psi[b->slot] = 2500000;
+        fake_psi[c->slot] = 400000;
+        fake_psi[oc->slot] = 9000000; /* not a child of the slice: never a candidate */
+        sl->psi.some.total_usec = 3000000;
+        now += 2000000;
+        Record rec = record_init(RECORD_PSI);
+        rec.cgroup = sl;
+        engine_observe(engine, &rec, now);
+        ck_assert_msg(n_chosen == 1, "%u: %s %s", n_chosen, chosen[0], chosen[1]);
+        ck_assert_str_eq(chosen[0], "w-b.scope");
+        engine_step_failed(engine, b, &set.policies[0], now);
+        now += 1000;
+        engine_tick(engine, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-c.scope");
+        /* That kill worked: w-c goes. The slice's window still holds its stall: w-a is
+         * not chosen on those stale figures, only once a window has passed. */
+        rec = record_init(RECORD_CGROUP_REMOVED);
+        rec.cgroup = c;
+        engine_observe(engine, &rec, now);
+        sl->first_child = b; /* w-c unlinked (b -> a) */
+        fake[c->slot] = NULL;
+        sl->psi.some.total_usec += 2000000;
+        fake_psi[a->slot] += 2000000;
+        now += 1000000;
+        rec = record_init(RECORD_PSI);
+        rec.cgroup = sl;
+        engine_observe(engine, &rec, now);
+        for (int i = 0; i < 40 && engine_next_usec(engine) && engine_next_usec(engine) < now + 8000000; i++)
+                engine_tick(engine, engine_next_usec(engine));
+        ck_assert_uint_eq(n_chosen, 2);
+        now += 10000000;
+        sl->psi.some.total_usec += 3000000;
+        engine_observe(engine, &rec, now);
+        ck_assert_uint_eq(n_chosen, 3);
+        ck_assert_str_eq(chosen[2], "w-a.scope");
+        free(c);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* The hold-off after a kill does not delay the next one where MemAvailable,
+ * read after the kill, is still below the watermark (a fresh figure). */
+START_TEST(test_engine_select_holdoff_fresh)
+{
+        PolicySet set = {};
+        NodeStats n = {
+                .has_mem = true, .has_psi = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20
+        };
+        Cgroup *r, *a;
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        a = fake_cgroup(r, "w-a.slice", 900);
+        fake_cgroup(r, "w-b.slice", 500);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                   "  match: {cgroup: \"/w-*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}},\n"
+                   "                   {nodePressure: {type: some, above: 10%, window: 10s}}]}\n"
+                   "  actions: [{type: kill, cooldown: 0s}]\n");
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-a.slice");
+        Record rec = record_init(RECORD_CGROUP_REMOVED);
+        rec.cgroup = a;
+        engine_observe(engine, &rec, now);
+        fake[a->slot] = NULL;
+        now += 1000000;
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 2);
+        ck_assert_str_eq(chosen[1], "w-b.slice");
+        free(a);
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* target: children accepts no trigger of the target's own (usage) and no step
+ * with an undo per child (throttle, freeze); select's by and window are checked. */
+START_TEST(test_engine_target_children_refused)
+{
+        static const char *const bad[] = {
+                "  target: children\n  triggers: {any: [{usage: {of: max, above: 90%}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  target: children\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: throttle, floor: 1Gi}]\n",
+                "  target: everything\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  select: {by: pressure, window: 1s}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+                "  select: {by: stalest}\n  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                "  actions: [{type: kill}]\n",
+        };
+        char yaml[1024];
+        static PolicyErrors e;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                PolicySet set = {};
+                snprintf(yaml, sizeof(yaml),
+                         "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: t}\nspec:\n"
+                         "  match: {cgroup: /w.slice}\n%s",
+                         bad[i]);
+                memset(&e, 0, sizeof(e));
+                ck_assert_msg(policy_load_buffer(&set, "t.yaml", yaml, strlen(yaml), NULL, &e) < 0,
+                              "case %zu", i);
+                ck_assert_uint_eq(set.n, 0);
+        }
+}
+END_TEST
+
+/* A namespace's target: children policy acts on the children of its own pods
+ * only: never on a host slice's children, never on a child whose identity is
+ * another namespace's (the check behind "what a workload makes below a pod
+ * stays in it"). */
+START_TEST(test_engine_target_children_confined)
+{
+        PolicySet set = {};
+        static PolicyErrors e;
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        const char *yaml = "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hungriest}\nspec:\n"
+                           "  match: {}\n"
+                           "  target: children\n"
+                           "  select: {by: hungriest, count: 64}\n"
+                           "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                           "  actions: [{type: kill, cooldown: 0s}]\n";
+        Cgroup *r, *pod, *host;
+        CgroupIdentity parent = { .path = "/p", .namespace = "batch", .qos = _QOS_INVALID };
+        CgroupIdentity mine = { .path = "/p/c", .namespace = "batch", .qos = _QOS_INVALID };
+        CgroupIdentity theirs = { .path = "/p/c", .namespace = "other", .qos = _QOS_INVALID };
+        CgroupIdentity hostid = { .path = "/h", .qos = _QOS_INVALID };
+
+        memset(&e, 0, sizeof(e));
+        ck_assert_msg(policy_load_buffer(&set, "batch/t.yaml", yaml, strlen(yaml), "batch", &e) == 0, "%s",
+                      e.msg[0]);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &parent, &mine), 0);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &parent, &theirs), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &hostid, &mine), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_children(&set, &hostid, &hostid), -ENOENT);
+        ck_assert_int_eq(policy_set_lookup_kind(&set, &parent, true), -ENOENT);
+
+        n_fake = n_refused_asked = n_chosen = n_decisions = 0;
+        r = fake_cgroup(NULL, "", 0);
+        host = fake_cgroup(r, "w-host.slice", 9000);
+        fake_cgroup(host, "w-big.scope", 9000);
+        pod = fake_cgroup(r, "w-batch-pod1", 300);
+        fake_cgroup(pod, "w-app", 200);
+        fake_cgroup(r, "w-other-pod2", 8000);
+        engine = engine_new(&fake_host, on_select_decision, NULL);
+        now = 1000000;
+        engine_set_policies(engine, &set, now);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "w-app");
+
+        engine_set_policies(engine, NULL, now);
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        for (unsigned i = 0; i < n_fake; i++)
+                free(fake[i]);
+        n_fake = 0;
+}
+END_TEST
+
+/* What a policy matches is watched whatever --watch says (the daemon's
+ * want hook: policy_set_matches_any), so a node policy's select sees the
+ * unlimited scope that holds the memory; what no policy matches is not. */
+static PolicySet *want_set;
+
+static bool want_matched(void *u, const Cgroup *c)
+{
+        char buf[4096];
+        CgroupIdentity id;
+
+        (void)u;
+        if (!want_set)
+                return false;
+        watcher_cgroup_identity(host_watcher, c, buf, sizeof(buf), &id);
+        return policy_set_matches_any(want_set, &id);
+}
+
+static const Cgroup *find_path(Watcher *w, const char *path)
+{
+        char buf[4096];
+
+        for (unsigned i = 0; i < watcher_n_slots(w); i++) {
+                const Cgroup *c = watcher_slot(w, i);
+                if (c && cgroup_path(c, buf, sizeof(buf)) == 0 && strcmp(buf, path) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+START_TEST(test_engine_watch_matched)
+{
+        PolicySet set = {}, none = {};
+        NodeStats n = { .has_mem = true, .mem_total = 8ULL << 30, .mem_available = 512ULL << 20 };
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        Watcher *w;
+
+        mktree();
+        mkcg("bench.slice", "1000\n");
+        mkcg("bench.slice/hog.scope", "900\n");
+        mkcg("bench.slice/small.scope", "50\n");
+        mkcg("other.slice/idle.scope", "5000\n"); /* matched by nothing: stays unwatched */
+        load(&set, "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: hard}\nspec:\n"
+                   "  match: {cgroup: \"/bench.slice/*\"}\n"
+                   "  select: {by: hungriest}\n"
+                   "  triggers: {any: [{nodeAvailable: {below: 1Gi}}]}\n"
+                   "  actions: [{type: kill}]\n");
+        want_set = &set;
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = cfg.container_log_dir = NULL;
+        ck_assert_int_eq(cfg.select, WATCH_SELECT_LIMITED);
+        n_decisions = n_chosen = 0;
+        now = 1000000;
+        engine = engine_new(&watcher_host, on_select_decision, NULL);
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        host_watcher = w;
+        watcher_set_want(w, want_matched, NULL);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        engine_set_policies(engine, &set, now);
+        ck_assert(find_path(w, "/bench.slice/hog.scope")->watched);
+        ck_assert(find_path(w, "/bench.slice/small.scope")->watched);
+        ck_assert(!find_path(w, "/other.slice/idle.scope")->watched);
+        engine_node_update(engine, &n, now);
+        ck_assert_uint_eq(n_chosen, 1);
+        ck_assert_str_eq(chosen[0], "hog.scope");
+
+        /* A scope made later is watched when it appears. */
+        mkcg("bench.slice/late.scope", "10\n");
+        ck_assert_int_ge(watcher_process_inotify(w), 1);
+        ck_assert(find_path(w, "/bench.slice/late.scope")->watched);
+
+        /* The policy goes: the scopes are no longer watched (limited: only the slices). */
+        want_set = &none;
+        watcher_reevaluate(w);
+        engine_set_policies(engine, &none, now);
+        ck_assert(!find_path(w, "/bench.slice/hog.scope")->watched);
+        ck_assert(find_path(w, "/bench.slice")->watched);
+        want_set = NULL;
+        finish(w, &set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
         Suite *s = suite_create("engine");
@@ -734,6 +1220,14 @@ static Suite *suite(void)
         tcase_add_test(tc, test_engine_select_many);
         tcase_add_test(tc, test_engine_reload_changed);
         tcase_add_test(tc, test_engine_step_failed_reentrant);
+        tcase_add_test(tc, test_engine_select_leaves);
+        tcase_add_test(tc, test_engine_watch_matched);
+        tcase_add_test(tc, test_engine_usage_adaptive);
+        tcase_add_test(tc, test_engine_target_children_pressure);
+        tcase_add_test(tc, test_engine_target_children_refused);
+        tcase_add_test(tc, test_engine_select_holdoff_fresh);
+        tcase_add_test(tc, test_engine_target_children_confined);
+        tcase_add_test(tc, test_engine_select_namespace_confined);
         suite_add_tcase(s, tc);
         return s;
 }

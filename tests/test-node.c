@@ -99,6 +99,91 @@ START_TEST(test_many)
 }
 END_TEST
 
+START_TEST(test_headroom_usec)
+{
+        const uint64_t GiB = 1024 * MiB;
+
+        ck_assert_uint_eq(node_headroom_usec(GiB, GiB, 10000, 60000000), 1000000);
+        ck_assert_uint_eq(node_headroom_usec(512 * MiB, 0, 10000, 60000000), 500000); /* the default rate */
+        ck_assert_uint_eq(node_headroom_usec(0, GiB, 10000, 60000000), 10000);
+        ck_assert_uint_eq(node_headroom_usec(1 * MiB, GiB, 10000, 60000000), 10000); /* 0.98 ms: the floor */
+        ck_assert_uint_eq(node_headroom_usec(100 * GiB, GiB, 10000, 60000000), 60000000);
+        ck_assert_uint_eq(node_headroom_usec(UINT64_MAX, 1, 10000, 60000000), 60000000); /* no overflow */
+}
+END_TEST
+
+/* The interval: to the nearest watermark at or below MemAvailable. */
+START_TEST(test_sample_interval)
+{
+        NodeWatermarks w = { .below_bytes = { 512 * MiB, 128 * MiB }, .n = 2, .n_total = 2 };
+        NodeWatermarks none = {};
+        const uint64_t GiB = 1024 * MiB;
+
+        ck_assert_uint_eq(node_sample_interval(&none, 100 * MiB, GiB), NODE_SAMPLE_MAX_USEC);
+        ck_assert_uint_eq(node_sample_interval(&w, 1536 * MiB, GiB), 1000000); /* 1 GiB above 512 MiB */
+        ck_assert_uint_eq(node_sample_interval(&w, 384 * MiB, GiB), 250000);   /* 256 MiB above 128 MiB */
+        ck_assert_uint_eq(node_sample_interval(&w, 512 * MiB, GiB), NODE_SAMPLE_MIN_USEC); /* at it */
+        ck_assert_uint_eq(node_sample_interval(&w, 100 * MiB, GiB), NODE_SAMPLE_BELOW_USEC);
+        ck_assert_uint_eq(node_sample_interval(&w, 200 * GiB, GiB), NODE_SAMPLE_MAX_USEC);
+        /* a slower assumed fill rate sleeps longer */
+        ck_assert_uint_eq(node_sample_interval(&w, 1536 * MiB, 256 * MiB), 4000000);
+}
+END_TEST
+
+/* On a synthetic clock: a hog fills memory at `rate` from `start`; the
+ * sampler reads MemAvailable at the intervals it computes. Returns how far
+ * below `mark` MemAvailable was at the first sample below it, and counts
+ * the samples. */
+static uint64_t simulate(uint64_t start, uint64_t rate, uint64_t fill_rate, uint64_t mark,
+                         unsigned *ret_samples)
+{
+        NodeWatermarks w = { .below_bytes = { 512 * MiB, 128 * MiB }, .n = 2, .n_total = 2 };
+        uint64_t t = 0, avail = start;
+        unsigned n = 0;
+
+        for (;;) {
+                uint64_t used = (uint64_t)((__uint128_t)rate * t / 1000000);
+                avail = used >= start ? 0 : start - used;
+                n++;
+                if (avail < mark)
+                        break;
+                t += node_sample_interval(&w, avail, fill_rate);
+        }
+        *ret_samples = n;
+        return mark - avail;
+}
+
+START_TEST(test_sample_hog)
+{
+        const uint64_t GiB = 1024 * MiB;
+        unsigned n;
+        uint64_t under;
+
+        /* 80 MiB/s, and a fill at the assumed rate: seen within one floor interval's fall
+         * (0.8 MiB, 10.24 MiB) of each watermark, not a sample later. */
+        under = simulate(900 * MiB, 80 * MiB, GiB, 512 * MiB, &n);
+        ck_assert_uint_le(under, 80 * MiB / 100 + 1);
+        under = simulate(900 * MiB, 80 * MiB, GiB, 128 * MiB, &n);
+        ck_assert_uint_le(under, 80 * MiB / 100 + 1);
+        under = simulate(900 * MiB, GiB, GiB, 128 * MiB, &n);
+        ck_assert_uint_le(under, GiB / 100 + 1);
+        /* twice the assumed rate: each interval lets it fall twice the headroom it
+         * assumed, so it is behind by at most that, not by seconds */
+        under = simulate(900 * MiB, 2 * GiB, GiB, 128 * MiB, &n);
+        ck_assert_uint_le(under, 128 * MiB);
+        /* idle, plenty of memory: one sample a minute at most */
+        NodeWatermarks w = { .below_bytes = { 512 * MiB, 128 * MiB }, .n = 2, .n_total = 2 };
+        uint64_t t = 0;
+        for (n = 0; t < 10 * 60000000ULL; n++)
+                t += node_sample_interval(&w, 100 * GiB, GiB);
+        ck_assert_uint_le(n, 10);
+        /* 20 GiB available and a 512 MiB soft watermark at 1 GiB/s: about 3 a minute */
+        for (t = 0, n = 0; t < 60000000ULL; n++)
+                t += node_sample_interval(&w, 20 * GiB, GiB);
+        ck_assert_uint_eq(n, 4);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("node");
@@ -108,6 +193,9 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_update);
         tcase_add_test(tc, test_from_policies);
         tcase_add_test(tc, test_many);
+        tcase_add_test(tc, test_headroom_usec);
+        tcase_add_test(tc, test_sample_interval);
+        tcase_add_test(tc, test_sample_hog);
         suite_add_tcase(s, tc);
         return s;
 }

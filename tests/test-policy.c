@@ -130,7 +130,7 @@ START_TEST(test_broken)
                   HEAD "spec:\n  match: {}\n  select: {by: fattest, count: 0}\n"
                        "  triggers: {any: [{pressureLevel: {level: severe}}, {pressureLevel: {count: 2}}]}\n"
                        "  actions: [{type: notify}]\n",
-                  { "6:16: by: expected each, hungriest or leastImportant, got 'fattest'",
+                  { "6:16: by: expected each, hungriest, leastImportant or pressure, got 'fattest'",
                     "6:32: count: expected 1 to 64, got '0'",
                     "7:44: level: expected low, medium or critical, got 'severe'",
                     "7:70: pressureLevel needs 'level' (low, medium or critical)" } },

@@ -1068,6 +1068,87 @@ START_TEST(test_names_after_cgroup)
 }
 END_TEST
 
+/* What a policy matches is watched whatever --watch says: a namespace's
+ * policy matches a pod's unlimited container only once kubelet's names say
+ * whose it is; from its identity record on it is watched (and bound), before
+ * that and for another namespace's pod it is not. */
+static PolicySet *want_set;
+static Watcher *want_w;
+
+static bool want_matched(void *u, const Cgroup *c)
+{
+        char buf[PATH_MAX];
+        CgroupIdentity id;
+
+        (void)u;
+        watcher_cgroup_identity(want_w, c, buf, sizeof(buf), &id);
+        return want_set && policy_set_matches_any(want_set, &id);
+}
+
+START_TEST(test_names_make_watched)
+{
+        WatcherConfig cfg = WATCHER_CONFIG_DEFAULT;
+        char pods[128], ctrs[128];
+        PolicyErrors errors = {};
+        PolicySet set = {};
+
+        logs_make();
+        log_mkdir("pods");
+        log_mkdir("containers");
+        ck_assert_int_eq(policy_load_buffer(&set, "t.yaml", NS_POLICY, strlen(NS_POLICY), NULL, &errors), 0);
+        want_set = &set;
+        /* setup_kube scans at once: the hook must be in place first, so do it by hand */
+        n_seen = 0;
+        strcpy(root, "/tmp/mw-watch-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        put(".", "cgroup.controllers", "cpu memory\n");
+        mkcg("kubepods", "max\n");
+        mkcg("kubepods/burstable", "max\n");
+        cfg.root = root;
+        cfg.psi = false;
+        cfg.pod_log_dir = log_path("pods", pods, sizeof(pods));
+        cfg.container_log_dir = log_path("containers", ctrs, sizeof(ctrs));
+        Watcher *w;
+        ck_assert_int_eq(watcher_new(&cfg, on_record, NULL, &w), 0);
+        want_w = w;
+        watcher_set_want(w, want_matched, NULL);
+        ck_assert_int_eq(watcher_scan(w), 0);
+        engine = engine_new(&(EngineHost){ .userdata = w,
+                                           .read_usage = w_read_usage,
+                                           .identity = w_identity,
+                                           .n_slots = w_n_slots,
+                                           .slot = w_slot },
+                            on_decision, NULL);
+        engine_set_policies(engine, &set, now_usec(CLOCK_MONOTONIC));
+
+        mkcg(POD, "max\n");
+        mkcg(POD "/" CTR, "max\n");
+        mkcg(POD2, "max\n");
+        mkcg(POD2 "/" CTR, "max\n");
+        drain(w);
+        const Cgroup *ctr = find_path(w, "/" POD "/" CTR), *ctr2 = find_path(w, "/" POD2 "/" CTR);
+        ck_assert(!ctr->watched);
+        ck_assert_ptr_null(engine_policy_of(engine, ctr, false, NULL));
+        log_mkdir("pods/shop_web-1_" UID);
+        log_mkdir("pods/team_api_" UID2);
+        drain(w);
+        ck_assert(ctr->watched);
+        ck_assert_ptr_nonnull(engine_policy_of(engine, ctr, false, NULL));
+        ck_assert(!ctr2->watched); /* another namespace's: no policy matches it */
+
+        /* The policy goes: back to the selection (a container without limits: unwatched). */
+        want_set = NULL;
+        watcher_reevaluate(w);
+        engine_set_policies(engine, NULL, now_usec(CLOCK_MONOTONIC));
+        ck_assert(!ctr->watched);
+
+        engine = engine_free(engine);
+        policy_set_done(&set);
+        teardown(w);
+        logs_remove();
+}
+END_TEST
+
 /* A tenant's cgroups inside its container: a nested cgroup named like a
  * container (an id of its choosing, maybe another pod's) is not one, takes
  * no name, and a container takes its name only from an entry of its own
@@ -1293,6 +1374,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_v1);
         tcase_add_test(tc, test_kubepods_layouts);
         tcase_add_test(tc, test_names_after_cgroup);
+        tcase_add_test(tc, test_names_make_watched);
         tcase_add_test(tc, test_nested_containers);
         tcase_add_test(tc, test_log_dir_later);
         tcase_add_test(tc, test_refill);

@@ -15,7 +15,8 @@
 #   C  the node admin's watermark kills the besteffort pod's hog, the
 #      sandboxes and the other pods left alone, the kernel's OOM killer idle;
 #   D  a container whose memory.high kubelet's memory QoS set: a namespace's
-#      throttle step is refused, the value left as kubelet wrote it;
+#      throttle step is refused, the value left as kubelet wrote it; with
+#      overrideKubelet: true (a ConfigMap update) the squeeze is throttled;
 #   E  the cgroupfs driver: the systemd driver's pods gone, memwarden started
 #      again from the manifest, pods under /kubepods/<qos>/pod<uid>/<id>: a
 #      real OOM kill acted on by its namespace's policy, whose kill takes the
@@ -137,6 +138,8 @@ spec:
   triggers: {any: [{usage: {of: high, above: 50%}}]}
   actions: [{type: notify}, {type: throttle, floor: 16Mi, step: 20%, interval: 2s}]
 EOF
+sed 's/delta-squeeze/delta-override/; s/interval: 2s}/interval: 2s, overrideKubelet: true}/' \
+    /run/cm/delta/policy.yaml >/run/cm/delta/override.yaml
 cat >/run/cm/epsilon/policy.yaml <<'EOF'
 apiVersion: memwarden/v1
 kind: Policy
@@ -254,6 +257,11 @@ mw_until 120 in_status "$D"
 c task exec --exec-id hog-d "$D_ID" /mw/mw-hog 40 0 4 &
 mw_until 120 rec action delta-squeeze throttle
 fact d_memory_high_after "$(cat /sys/fs/cgroup"$D"/memory.high)"
+# The same squeeze with overrideKubelet: true (a ConfigMap update): throttled.
+python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_07_00.4 \
+    alpha=/run/cm/alpha/policy.yaml beta=/run/cm/beta2/policy.yaml delta=/run/cm/delta/override.yaml
+mw_until 120 rec action delta-override throttle
+fact d_memory_high_override "$(cat /sys/fs/cgroup"$D"/memory.high)"
 c task kill -s SIGKILL "$D_ID" || true
 
 # ---- the end of the systemd driver: SIGTERM through containerd, as kubelet stops a pod.
