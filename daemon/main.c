@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup-read.h"
 #include "log.h"
 #include "macro.h"
@@ -788,6 +789,21 @@ static void protect_self(void)
         }
 }
 
+/* What start-up needed and the loop does not (daemon/caps.h). */
+static void drop_capabilities(void)
+{
+        struct rlimit rl;
+        bool memlock_bounded = getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur != RLIM_INFINITY;
+        uint64_t kept;
+        int r;
+
+        r = caps_drop_after_start(arg_mlock != MLOCK_MODE_OFF && memlock_bounded, &kept);
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop capabilities after start-up: %m");
+        else
+                log_debug("Capabilities after start-up: %#" PRIx64 ".", kept);
+}
+
 int main(int argc, char **argv)
 {
         Manager *m = NULL;
@@ -825,8 +841,10 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         m->start_usec = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
         r = manager_start(m);
-        if (r >= 0)
+        if (r >= 0) {
+                drop_capabilities();
                 r = manager_run(m);
+        }
         if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
         manager_free(m);

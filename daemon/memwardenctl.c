@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl-tree.h"
 #include "macro.h"
 #include "policy.h"
 #include "policy-dir.h"
@@ -34,6 +35,8 @@ static void help(void)
                "                --event TYPE\n"
                "  reports [NAME]  the why-reports in --report-dir, oldest first, or one of them\n"
                "                (a name or a path) as a summary\n"
+               "  tree [CGROUP] the cgroup tree (or a subtree): memory, limits, PSI, events,\n"
+               "                the policy and phase\n"
                "  check PATH... validate policy files or directories (a directory: NAME.yaml for\n"
                "                the node admin, NAMESPACE/NAME.yaml per namespace); prints every\n"
                "                error as file:line:col: message\n\n"
@@ -512,6 +515,8 @@ int main(int argc, char **argv)
                 return cmd_status(all);
         if (strcmp(argv[optind], "explain") == 0)
                 return cmd_explain(optind + 1 < argc ? argv[optind + 1] : NULL);
+        if (strcmp(argv[optind], "tree") == 0)
+                return ctl_tree(arg_socket, optind + 1 < argc ? argv[optind + 1] : NULL, arg_json);
         if (strcmp(argv[optind], "check") == 0) {
                 if (optind + 1 >= argc) {
                         fprintf(stderr, "memwardenctl: check needs at least one file or directory\n");

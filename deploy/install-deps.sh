@@ -18,6 +18,9 @@ if [ "${1:-}" = "--tests" ]; then
     # Kubernetes Events' test (tests/kube-events.py): a self-signed certificate
     # for its loopback API endpoint, made with the openssl CLI.
     pkgs+=(openssl)
+    # The man pages' check (man, lexgrog), the .deb (dpkg-buildpackage, dh,
+    # lintian), and the unit's checks (systemd-analyze).
+    pkgs+=(man-db debhelper dpkg-dev fakeroot lintian systemd)
 fi
 # /metrics: libmicrohttpd's headers to build (dlopen()ed at run time); with
 # --tests curl and prometheus (promtool: check metrics, test rules).

@@ -40,6 +40,10 @@ cp -r "$here/../policies" "$work/payload/policies"
 for bin in daemon/memwardend daemon/memwardenctl tests/mw-hog; do
     cp "$builddir/$bin" "$work/payload/bin/"
 done
+# The unit as meson wrote it from deploy/memwardend.service.in.
+if [ -f "$builddir/deploy/memwardend.service" ]; then
+    cp "$builddir/deploy/memwardend.service" "$work/payload/deploy/"
+fi
 # A scenario may need more on its disk, made here on the host (a container
 # image, rendered manifests): scenarios/NAME.prepare BUILDDIR PAYLOAD.
 if [ -x "$here/scenarios/$name.prepare" ]; then
