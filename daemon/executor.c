@@ -751,6 +751,17 @@ void executor_prepare(Executor *x, const PolicySet *set)
                         }
 }
 
+void executor_route_describe(const Executor *x, const Cgroup *c, char *buf, size_t size)
+{
+        char path[PATH_MAX];
+        bool delegated = false;
+
+        /* Only unit names can go through systemd: the others need no look at the xattrs. */
+        if (plan_unit_candidate(c) && cgroup_path(c, path, sizeof(path)) >= 0)
+                delegated = plan_delegated(x->root_fd, path, NULL, 0) != 0;
+        plan_route_describe(c, x->cfg.bus, delegated, unit_cache_peek(&x->units, c), buf, size);
+}
+
 void executor_get_stats(const Executor *x, ExecutorStats *ret)
 {
         *ret = (ExecutorStats){ .n_outcomes = x->n_outcomes, .n_failed = x->n_failed };

@@ -92,6 +92,9 @@ typedef struct UndoEntry UndoEntry;
 bool executor_undo_entry(const Executor *x, unsigned i, UndoEntry *ret, bool *ret_pending);
 
 void executor_get_stats(const Executor *x, ExecutorStats *ret);
+/* How steps on c would be carried out, in words (plan_route_describe), for
+ * `explain`: systemd's answers so far, the delegation of its ancestors. */
+void executor_route_describe(const Executor *x, const Cgroup *c, char *buf, size_t size);
 
 /* After policies are loaded: set up what they will need (libcurl for webhooks). */
 void executor_prepare(Executor *x, const PolicySet *set);

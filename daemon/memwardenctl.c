@@ -255,6 +255,12 @@ static int cmd_explain(const char *cgroup)
                                 printf(" %s=%.*s", keys[k], (int)vl - 2, v + 1);
                 }
                 putchar('\n');
+                v = json_find(line, len, "route", &vl);
+                if (v && vl >= 2 && v[0] == '"') {
+                        printf("  steps through: ");
+                        print_value(line, len, "route");
+                        printf("\n");
+                }
                 print_policy(line, len, "policy");
                 v = json_find(line, len, "node_policy", &vl);
                 if (v && v[0] == '{')

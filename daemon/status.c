@@ -299,7 +299,7 @@ static bool armed(void *userdata, bool node, PolicyPhase *ret_phase)
 
 static int explain_cgroup(const StatusView *v, const Cgroup *cg, char *buf, size_t size, size_t *ret_len)
 {
-        char path[4096];
+        char path[4096], route[512];
         CgroupIdentity id;
         ArmedCtx a = { .engine = v->engine, .cg = cg };
         ExplainInput in = {
@@ -307,6 +307,10 @@ static int explain_cgroup(const StatusView *v, const Cgroup *cg, char *buf, size
         };
 
         watcher_cgroup_identity(v->watcher, cg, path, sizeof(path), &id);
+        if (v->executor) {
+                executor_route_describe(v->executor, cg, route, sizeof(route));
+                in.route = route;
+        }
         return explain_format(&in, buf, size, ret_len);
 }
 

@@ -176,6 +176,8 @@ typedef struct UnitCache {
 } UnitCache;
 
 UnitState unit_cache_get(UnitCache *uc, const Cgroup *c, uint64_t now);
+/* The same without marking it used (for status and explain). */
+UnitState unit_cache_peek(const UnitCache *uc, const Cgroup *c);
 /* An answer not in this long after the question is taken as none. */
 #define UNIT_CACHE_PENDING_USEC (30 * 1000000ULL)
 

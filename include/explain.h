@@ -23,6 +23,7 @@ typedef struct ExplainInput {
         CgroupKind kind;
         const PolicySet *set;
         ExplainArmedFn armed; /* NULL: nothing is armed */
+        const char *route;    /* how steps would be carried out (plan_route_describe); NULL: left out */
         void *userdata;
 } ExplainInput;
 

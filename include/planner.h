@@ -85,6 +85,13 @@ void plan_step(const PlanContext *ctx, const PlanInput *in, PlanIntent *ret);
  * worth asking systemd about, nothing more. */
 bool plan_unit_candidate(const Cgroup *c);
 
+/* How steps on c would be carried out, in words, for `explain`: through the
+ * systemd unit of its name (confirmed, or asked at the first step) or through
+ * the cgroup's own files, and why; for a pod, that kill takes its application
+ * containers. bus: memwarden uses the system bus; delegated: an ancestor is
+ * delegated (plan_delegated); state: systemd's answer so far. */
+void plan_route_describe(const Cgroup *c, bool bus, bool delegated, UnitState state, char *buf, size_t size);
+
 /* The D-Bus interface carrying ControlGroup for this unit name, NULL if none. */
 const char *plan_unit_interface(const char *unit);
 

@@ -299,13 +299,20 @@ unsigned job_count(const ActionTables *at)
 
 /* ---- systemd's answers ---- */
 
-static UnitCacheEntry *cache_find(UnitCache *uc, const Cgroup *c)
+static int cache_index(const UnitCache *uc, const Cgroup *c)
 {
         for (size_t i = 0; i < UNIT_CACHE_MAX; i++)
                 if (uc->e[i].used && uc->e[i].cgroup == c && uc->e[i].slot == c->slot &&
                     uc->e[i].serial == c->serial)
-                        return &uc->e[i];
-        return NULL;
+                        return (int)i;
+        return -1;
+}
+
+static UnitCacheEntry *cache_find(UnitCache *uc, const Cgroup *c)
+{
+        int i = cache_index(uc, c);
+
+        return i < 0 ? NULL : &uc->e[i];
 }
 
 /* A free entry, or the least recently used one that is not waited for. */
@@ -331,6 +338,13 @@ UnitState unit_cache_get(UnitCache *uc, const Cgroup *c, uint64_t now)
                 return UNIT_STATE_UNKNOWN;
         e->used_usec = now;
         return e->state;
+}
+
+UnitState unit_cache_peek(const UnitCache *uc, const Cgroup *c)
+{
+        int i = cache_index(uc, c);
+
+        return i < 0 ? UNIT_STATE_UNKNOWN : uc->e[i].state;
 }
 
 bool unit_cache_begin(UnitCache *uc, const Cgroup *c, uint64_t now)

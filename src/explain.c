@@ -144,6 +144,10 @@ int explain_format(const ExplainInput *in, char *buf, size_t size, size_t *ret_l
         json_key(&j, "kind");
         json_string(&j, cgroup_kind_to_string(in->kind));
         put_identity(&j, in->id);
+        if (in->route) {
+                json_key(&j, "route");
+                json_string(&j, in->route);
+        }
         json_key(&j, "policy");
         if (best >= 0)
                 put_policy(in, &j, &in->set->policies[best], false);

@@ -299,3 +299,30 @@ uint64_t throttle_next_high(uint64_t high, uint64_t usage, uint64_t floor, uint3
                 return UINT64_MAX;
         return next;
 }
+
+void plan_route_describe(const Cgroup *c, bool bus, bool delegated, UnitState state, char *buf, size_t size)
+{
+        const char *kill = c && c->kind == CGROUP_KIND_POD
+                                   ? "; kill: each of its application containers, never its sandbox"
+                                   : "";
+        int n = (int)(c ? c->name_len : 0);
+        const char *name = c ? c->name : "";
+
+        if (!plan_unit_candidate(c))
+                snprintf(buf, size, "the cgroup's files (not a systemd unit's name)%s", kill);
+        else if (delegated)
+                snprintf(buf, size, "the cgroup's files (in a delegated subtree: never a unit)%s", kill);
+        else if (!bus)
+                snprintf(buf, size, "the cgroup's files (no system bus)%s", kill);
+        else if (state == UNIT_STATE_CONFIRMED)
+                snprintf(buf, size, "systemd: the unit %.*s (confirmed: its ControlGroup is this cgroup)%s",
+                         n, name, kill);
+        else if (state == UNIT_STATE_NOT_A_UNIT)
+                snprintf(buf, size, "the cgroup's files (systemd names another unit, or none, for it)%s",
+                         kill);
+        else
+                snprintf(buf, size,
+                         "systemd is asked at the first step: the unit %.*s if it confirms the cgroup is "
+                         "its, else the cgroup's files%s",
+                         n, name, kill);
+}

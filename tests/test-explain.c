@@ -43,9 +43,11 @@ static bool armed_firing(void *userdata, bool node, PolicyPhase *ret)
         return true;
 }
 
+static const char *route; /* ExplainInput.route for the next format() */
+
 static void format(const CgroupIdentity *id, CgroupKind kind, ExplainArmedFn armed, char *buf, size_t size)
 {
-        ExplainInput in = { .id = id, .kind = kind, .set = &set, .armed = armed };
+        ExplainInput in = { .id = id, .kind = kind, .set = &set, .armed = armed, .route = route };
         size_t len = 0;
 
         ck_assert_int_eq(explain_format(&in, buf, size, &len), 0);
@@ -168,6 +170,21 @@ START_TEST(test_triggers)
 }
 END_TEST
 
+START_TEST(test_route)
+{
+        static char buf[8192];
+        CgroupIdentity id = { .path = "/x/a.service", .unit = "a.service", .qos = _QOS_INVALID };
+
+        route = NULL;
+        format(&id, CGROUP_KIND_SERVICE, NULL, buf, sizeof(buf));
+        ck_assert_ptr_null(strstr(buf, "\"route\""));
+        route = "systemd: the unit a\x1b.service";
+        format(&id, CGROUP_KIND_SERVICE, NULL, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "\"route\":\"systemd: the unit a\\u001b.service\""));
+        route = NULL;
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("explain");
@@ -175,6 +192,7 @@ static Suite *make_suite(void)
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_unit);
+        tcase_add_test(tc, test_route);
         tcase_add_test(tc, test_pod_not_armed);
         tcase_add_test(tc, test_no_policy);
         tcase_add_test(tc, test_others_bounded);

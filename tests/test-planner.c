@@ -259,6 +259,42 @@ START_TEST(test_confirmation)
 }
 END_TEST
 
+/* explain's route, in words: unit names only through systemd, never in a
+ * delegated subtree; a pod's kill takes its application containers. */
+START_TEST(test_route_describe)
+{
+        Cgroup *svc = chain("/system.slice/web-1.service", CGROUP_KIND_SERVICE);
+        Cgroup *other = chain("/plain/job", CGROUP_KIND_OTHER);
+        Cgroup *pod = chain("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice",
+                            CGROUP_KIND_POD);
+        Cgroup *evil = chain("/x/a\x1b[2J.service", CGROUP_KIND_SERVICE);
+        char buf[512];
+
+        plan_route_describe(svc, true, false, UNIT_STATE_CONFIRMED, buf, sizeof(buf));
+        ck_assert_str_eq(buf,
+                         "systemd: the unit web-1.service (confirmed: its ControlGroup is this cgroup)");
+        plan_route_describe(svc, true, false, UNIT_STATE_UNKNOWN, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "asked at the first step: the unit web-1.service"));
+        plan_route_describe(svc, true, false, UNIT_STATE_NOT_A_UNIT, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "the cgroup's files (systemd names another unit"));
+        plan_route_describe(svc, true, true, UNIT_STATE_CONFIRMED, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "delegated subtree: never a unit"));
+        plan_route_describe(svc, false, false, UNIT_STATE_UNKNOWN, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "no system bus"));
+        plan_route_describe(other, true, false, UNIT_STATE_UNKNOWN, buf, sizeof(buf));
+        ck_assert_str_eq(buf, "the cgroup's files (not a systemd unit's name)");
+        plan_route_describe(pod, true, false, UNIT_STATE_UNKNOWN, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "; kill: each of its application containers, never its sandbox"));
+        /* Bounded, whatever the name (escaping is the JSON writer's). */
+        plan_route_describe(evil, true, false, UNIT_STATE_UNKNOWN, buf, 16);
+        ck_assert_uint_eq(strlen(buf), 15);
+        chain_free(svc);
+        chain_free(other);
+        chain_free(pod);
+        chain_free(evil);
+}
+END_TEST
+
 START_TEST(test_fallback)
 {
         ck_assert(plan_unit_fallback(ACTION_KILL, false, true));
@@ -385,6 +421,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_layouts);
         tcase_add_test(tc, test_delegation);
         tcase_add_test(tc, test_confirmation);
+        tcase_add_test(tc, test_route_describe);
         tcase_add_test(tc, test_fallback);
         tcase_add_test(tc, test_long_path);
         tcase_add_test(tc, test_own_ancestors);
