@@ -311,10 +311,10 @@ static void action_key(Ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, 
                 static const char *const expected[_ACTION_TYPE_MAX] = {
                         [ACTION_NOTIFY] = "type, after, cooldown, dryRun, webhook",
                         [ACTION_REPORT] = "type, after, cooldown, dryRun",
-                        /* one literal: clang's -Wstring-concatenation */
+                        /* parenthesised: clang's -Wstring-concatenation */
                         [ACTION_THROTTLE] =
-                                "type, after, cooldown, dryRun, floor, step, interval, allowProtected, "
-                                "overrideKubelet",
+                                ("type, after, cooldown, dryRun, floor, step, interval, allowProtected, "
+                                 "overrideKubelet"),
                         [ACTION_RESTART] = "type, after, cooldown, dryRun, allowProtected",
                         [ACTION_STOP] = "type, after, cooldown, dryRun, allowProtected",
                         [ACTION_FREEZE] = "type, after, cooldown, dryRun, allowProtected",
