@@ -294,35 +294,41 @@ static int cmd_explain(const char *cgroup)
 }
 
 /* The agent's own figures, below the header line. */
+/* Labels and the fields after them: {label, key, label, key, ..., NULL}. */
+static void print_labelled(const char *obj, size_t len, const char *const *lk)
+{
+        for (; lk[0]; lk += 2) {
+                fputs(lk[0], stdout);
+                if (lk[1])
+                        print_field(obj, len, lk[1], 0);
+        }
+}
+
 static void print_summary(const char *line, size_t len)
 {
+        static const char *const agent[] = { "\npolicies ",    "policies", "(reloads ",
+                                             "policy_reloads", "failed ",  "policy_reload_failures",
+                                             "), records ",    "records",  "inotify overflows ",
+                                             "overflows",      NULL };
+        static const char *const actions[] = { "\nactions: outcomes ",
+                                               "outcomes",
+                                               "failed ",
+                                               "failed",
+                                               "throttled now ",
+                                               "throttled",
+                                               "frozen now ",
+                                               "frozen",
+                                               "webhooks sent ",
+                                               "webhooks_sent",
+                                               "failed ",
+                                               "webhooks_failed",
+                                               NULL };
         size_t al;
         const char *a = json_find(line, len, "actions", &al);
 
-        printf("\npolicies ");
-        print_field(line, len, "policies", 0);
-        printf("(reloads ");
-        print_field(line, len, "policy_reloads", 0);
-        printf("failed ");
-        print_field(line, len, "policy_reload_failures", 0);
-        printf("), records ");
-        print_field(line, len, "records", 0);
-        printf("inotify overflows ");
-        print_field(line, len, "overflows", 0);
-        if (a) {
-                printf("\nactions: outcomes ");
-                print_field(a, al, "outcomes", 0);
-                printf("failed ");
-                print_field(a, al, "failed", 0);
-                printf("throttled now ");
-                print_field(a, al, "throttled", 0);
-                printf("frozen now ");
-                print_field(a, al, "frozen", 0);
-                printf("webhooks sent ");
-                print_field(a, al, "webhooks_sent", 0);
-                printf("failed ");
-                print_field(a, al, "webhooks_failed", 0);
-        }
+        print_labelled(line, len, agent);
+        if (a)
+                print_labelled(a, al, actions);
 }
 
 static int cmd_status(bool all)
@@ -345,18 +351,20 @@ static int cmd_status(bool all)
                 }
                 if (first) {
                         first = false;
-                        printf("memwardend pid ");
-                        print_field(line, len, "pid", 0);
-                        printf("root ");
-                        print_field(line, len, "cgroup_root", 0);
-                        printf(": ");
-                        print_field(line, len, "watched", 0);
-                        printf("watched of ");
-                        print_field(line, len, "cgroups", 0);
-                        printf("cgroups, ");
-                        print_field(line, len, "psi_triggers", 0);
-                        printf("PSI triggers, memory controller ");
-                        print_field(line, len, "memory_controller", 0);
+                        static const char *const head[] = { "memwardend pid ",
+                                                            "pid",
+                                                            "root ",
+                                                            "cgroup_root",
+                                                            ": ",
+                                                            "watched",
+                                                            "watched of ",
+                                                            "cgroups",
+                                                            "cgroups, ",
+                                                            "psi_triggers",
+                                                            "PSI triggers, memory controller ",
+                                                            "memory_controller",
+                                                            NULL };
+                        print_labelled(line, len, head);
                         print_summary(line, len);
                         printf("\n\n%-50s %-9s %12s %12s %8s %8s %8s %8s %7s\n", "CGROUP", "KIND", "HIGH",
                                "MAX", "high", "max", "oom", "oom_kill", "psi10");
