@@ -47,19 +47,32 @@ task_pid() { c task ls | awk -v id="$1" '$1 == id { print $2 }'; }
 task_running() { c task ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx RUNNING; }
 task_stopped() { c task ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
 
-# pod NS NAME QOS UID: its slice and its sandbox (pause) container.
+# kubelet's cgroup driver: systemd (until case E), then cgroupfs.
+DRIVER=systemd
+# cg_opts POD ID: ctr's options for a container of the pod, as kubelet's
+# driver names its cgroup.
+cg_opts() {
+    if [ "$DRIVER" = systemd ]; then
+        echo --runc-systemd-cgroup --cgroup "${SLICE[$1]}:cri-containerd:$2"
+    else
+        echo --cgroup "${SLICE[$1]}/$2"
+    fi
+}
+# pod NS NAME QOS UID: its slice (or directory) and its sandbox (pause) container.
 declare -A SLICE UID_OF SANDBOX
 pod() {
     local ns=$1 name=$2 qos=$3 uid=$4 u=${4//-/_} sb
-    case $qos in
-        guaranteed) SLICE[$name]=kubepods-pod$u.slice ;;
-        *) SLICE[$name]=kubepods-$qos-pod$u.slice ;;
+    case $DRIVER/$qos in
+        systemd/guaranteed) SLICE[$name]=kubepods-pod$u.slice ;;
+        systemd/*) SLICE[$name]=kubepods-$qos-pod$u.slice ;;
+        */guaranteed) SLICE[$name]=/kubepods/pod$uid ;;
+        *) SLICE[$name]=/kubepods/$qos/pod$uid ;;
     esac
     UID_OF[$name]=$uid
     mkdir -p "/var/log/pods/${ns}_${name}_${uid}"
     sb=$(newid)
-    c run -d --runc-systemd-cgroup --cgroup "${SLICE[$name]}:cri-containerd:$sb" \
-        registry.k8s.io/pause:3.6 "$sb" sleep infinity
+    # shellcheck disable=SC2046 # cg_opts is words by design
+    c run -d $(cg_opts "$name" "$sb") registry.k8s.io/pause:3.6 "$sb" sleep infinity
     SANDBOX[$name]=$sb
     mw_until 60 task_running "$sb"
 }
@@ -74,7 +87,8 @@ container() {
     mkdir -p "$d"
     : >"$d/0.log"
     ln -sf "$d/0.log" "/var/log/containers/${p}_${ns}_${name}-$id.log"
-    c run -d --runc-systemd-cgroup --cgroup "${SLICE[$p]}:cri-containerd:$id" "${opts[@]}" \
+    # shellcheck disable=SC2046
+    c run -d $(cg_opts "$p" "$id") "${opts[@]}" \
         --mount type=bind,src=/opt/mw/bin,dst=/mw,options=rbind:ro "$IMG" "$id" "$@"
 }
 scope_of() { # POD ID: the container's cgroup path from the root
@@ -298,33 +312,9 @@ mw_until 60 test ! -d /sys/fs/cgroup/kubepods.slice
 rm -rf /var/log/pods/* /var/log/containers/*
 python3 "$S/k8s-real.py" project "$R" "$POL" 2026_12_01_00_10_00.3 epsilon=/run/cm/epsilon/policy.yaml
 # cgroupfs pods: /kubepods/pod<uid> (Guaranteed), /kubepods/<qos>/pod<uid>.
-fspod() { # NS NAME QOS UID
-    local ns=$1 name=$2 qos=$3 uid=$4 sb
-    case $qos in
-        guaranteed) SLICE[$name]=/kubepods/pod$uid ;;
-        *) SLICE[$name]=/kubepods/$qos/pod$uid ;;
-    esac
-    UID_OF[$name]=$uid
-    mkdir -p "/var/log/pods/${ns}_${name}_${uid}"
-    sb=$(newid)
-    c run -d --cgroup "${SLICE[$name]}/$sb" registry.k8s.io/pause:3.6 "$sb" sleep infinity
-    SANDBOX[$name]=$sb
-    mw_until 60 task_running "$sb"
-}
-fscontainer() { # NS POD NAME ID [ctr run options...] -- CMD...
-    local ns=$1 p=$2 name=$3 id=$4 d opts=()
-    shift 4
-    while [ "$1" != -- ]; do opts+=("$1"); shift; done
-    shift
-    d="/var/log/pods/${ns}_${p}_${UID_OF[$p]}/$name"
-    mkdir -p "$d"
-    : >"$d/0.log"
-    ln -sf "$d/0.log" "/var/log/containers/${p}_${ns}_${name}-$id.log"
-    c run -d --cgroup "${SLICE[$p]}/$id" "${opts[@]}" \
-        --mount type=bind,src=/opt/mw/bin,dst=/mw,options=rbind:ro "$IMG" "$id" "$@"
-}
+DRIVER=cgroupfs
 MWUID2=5d1b0c2e-0000-4000-8000-00000000bbbb
-fspod memwarden memwarden-q9w8e guaranteed "$MWUID2"
+pod memwarden memwarden-q9w8e guaranteed "$MWUID2"
 MWID2=$(newid)
 : >"$MW_OUT/container2.log"
 mapfile -t args < <(python3 "$S/k8s-real.py" ctr-args "$R" "$MWUID2" "${SLICE[memwarden-q9w8e]}" "$MWID2" "$MW_OUT/container2.log")
@@ -338,12 +328,12 @@ mw_until 120 task_running "$MWID2"
 mw_until 120 test -S "$MW_SOCK"
 mw_until 120 mw_status
 fact mw2_cgroup "$(sed -n 's/^0:://p' /proc/"$(task_pid "$MWID2")"/cgroup)"
-fspod epsilon web-e burstable 5e5e5e5e-0000-4000-8000-00000000000e
+pod epsilon web-e burstable 5e5e5e5e-0000-4000-8000-00000000000e
 E_ID=$(newid)
 E=${SLICE[web-e]}/$E_ID
 fact e_cgroup "$E"
 fact sandbox_web-e "${SLICE[web-e]}/${SANDBOX[web-e]}"
-fscontainer epsilon web-e app "$E_ID" --memory-limit 50331648 -- sleep infinity
+container epsilon web-e app "$E_ID" --memory-limit 50331648 -- sleep infinity
 mw_until 60 task_running "$E_ID"
 MW_RECORDS=$MW_OUT/container2.log
 mw_until 120 in_status "$E"
