@@ -9,6 +9,7 @@ Usage: test-manifests.py SOURCE_ROOT MEMWARDENCTL
 Exit 77 (skip) when no kubectl or yamllint is installed. MW_KUBECTL: the
 kubectl to use (both Debian 12's 1.20, with kustomize 2.0, and newer ones
 must render these)."""
+import json
 import os
 import shutil
 import subprocess
@@ -159,23 +160,13 @@ check(sc_["securityContext"] == c["securityContext"], "systemd overlay: the same
 
 
 def project(docs, top):
-    """Lay the policy volume out as kubelet does: files in ..TIMESTAMP, ..data
-    linked to it, the top's entries linked into ..data."""
-    d = by_kind(docs, "DaemonSet")[0]
-    cms = {x["metadata"]["name"]: x for x in by_kind(docs, "ConfigMap")}
-    ts = os.path.join(top, "..2026_12_01_00_00_00.1")
-    os.makedirs(ts)
-    for s in d["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]:
-        cm = cms[s["configMap"]["name"]]
-        items = s["configMap"].get("items") or [{"key": k, "path": k} for k in cm["data"]]
-        for i in items:
-            p = os.path.join(ts, i["path"])
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "w") as f:
-                f.write(cm["data"][i["key"]])
-    os.symlink(os.path.basename(ts), os.path.join(top, "..data"))
-    for e in os.listdir(ts):
-        os.symlink(os.path.join("..data", e), os.path.join(top, e))
+    """Lay the policy volume out as kubelet does, with the VM scenario's own
+    code (integration/scenarios/k8s-real.py project), from the rendered docs."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(docs, f)
+        f.flush()
+        subprocess.run([sys.executable, os.path.join(root, "integration", "scenarios", "k8s-real.py"),
+                        "project", f.name, top, "2026_12_01_00_00_00.1"], check=True)
 
 
 for name, docs in (("base", base), ("team-shop", team)):
