@@ -534,7 +534,9 @@ START_TEST(test_pod_kill)
                 d.d.run_steps = 1;
                 executor_decision(executor, &d);
                 run_until(2);
-                ck_assert_int_ne(seen[1].result, ACTION_RESULT_REFUSED);
+                ck_assert_int_eq(seen[1].result, ACTION_RESULT_DONE);
+                get(POD_SLICE "/cri-containerd-" QOS_ID ".scope", "memory.high", buf, sizeof(buf));
+                ck_assert_str_ne(buf, "94371840\n"); /* lowered */
                 q.actions[0].override_kubelet = false;
                 d.d.run_steps = 0;
                 d.d.undo_steps = 1;
