@@ -499,7 +499,7 @@ static const Option options[] = {
         { "fill-rate", 0, required_argument, "SIZE",
           "the fastest memory is assumed to fill, per second: usage\n"
           "triggers, and MemAvailable near a watermark or without the page\n"
-          "allocation counters, are read again when they could reach a\n"
+          "allocation counter, are read again when they could reach a\n"
           "watermark at this rate (default 1G; 10ms to 60s)",
           opt_fill_rate },
         { "policy-dir", 0, required_argument, "DIR",

@@ -1,51 +1,121 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-CPU perf counters on kmem:mm_page_alloc (node-alloc.h). One counter
- * per online CPU and order class (tracepoint filters "order == 0", ...),
- * sampling: each overflows after its period and then writes a header-only
- * record into its CPU's ring buffer, which makes the buffer's fd readable.
- * The buffers are mapped read-only (the kernel overwrites, nothing to drain)
- * and the other classes' counters of a CPU write into the first one's
- * (PERF_EVENT_IOC_SET_OUTPUT): one 8 KiB buffer and one fd on the loop per
- * CPU. A new period takes DISABLE, PERIOD, RESET, ENABLE: PERIOD on a running
- * counter would make its next allocation overflow at once. All memory is
- * taken at open. */
+/* The kernel's page allocations counted against a budget (node-alloc.h) by
+ * a small BPF program on the mm_page_alloc raw tracepoint, assembled here
+ * (ten-odd instructions; no compiler, no libbpf, no tracefs):
+ *
+ *   left = percpu_left[0];            per CPU: pages this CPU may allocate
+ *   if (!left || left <= 0) return;   stopped, or already told
+ *   left -= 1 << order;  store it;
+ *   if (left <= 0) ringbuf_output(&pages, FORCE_WAKEUP);
+ *
+ * The ring buffer's fd is readable once a CPU has spent its share: the loop
+ * wakes, MemAvailable is read, and the shares are set again from the new
+ * headroom (node_alloc_budget) split over the CPUs by what each allocated
+ * last time (node_alloc_split). Exact in pages (an order-9 allocation counts
+ * 512), one attach for all CPUs, a map lookup per allocation while attached.
+ * The program and maps are made at start-up, while the agent still has
+ * CAP_BPF and CAP_PERFMON; attaching later needs neither, so the program is
+ * attached only while some policy has a nodeAvailable trigger. Kernels
+ * before 5.8 (no ring buffer), or a sandbox without bpf(2), leave the agent
+ * on its timer. Debian's kernels refuse perf_event_open without
+ * CAP_SYS_ADMIN (kernel.perf_event_paranoid=3), which is why this is not a
+ * perf counter. */
 #include "node-alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/perf_event.h>
+#include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "macro.h"
 #include "log.h"
+#include "macro.h"
 #include "node.h"
-#include "parse.h"
 
 #define NODE_ALLOC_MAX_CPUS 4096
+#define RINGBUF_SIZE        4096
 
 struct NodeAlloc {
-        unsigned n_cpus;
-        size_t n; /* n_cpus * NODE_ALLOC_CLASSES */
-        int *fds;
-        uint64_t *weight, *seen, *periods;
-        void **maps; /* per CPU */
-        size_t map_len;
-        sd_event_source **sources; /* per CPU */
+        unsigned n_cpus; /* possible CPUs: the per-CPU map's value count */
+        int left_fd, ring_fd, prog_fd, link_fd;
+        void *consumer, *producer; /* the ring buffer's two mappings */
+        size_t page;
+        uint64_t *left, *armed_left, *seen, *periods, *weight; /* n_cpus each */
+        sd_event_source *source;
         void (*on_wake)(void *userdata);
         void *userdata;
         bool armed;
         uint64_t budget, n_arms, n_wakes;
 };
 
-static const char *const tracefs_ids[] = {
-        "/sys/kernel/tracing/events/kmem/mm_page_alloc/id",
-        "/sys/kernel/debug/tracing/events/kmem/mm_page_alloc/id",
-};
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+        return (int)syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+#define INSN(c, d, s, o, i)                                                                                 \
+        ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define MOV64_REG(d, s)      INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(d, i)      INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ALU64_IMM(op, d, i)  INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define ALU64_REG(op, d, s)  INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define LDX_DW(d, s, o)      INSN(BPF_LDX | BPF_DW | BPF_MEM, d, s, o, 0)
+#define STX_DW(d, s, o)      INSN(BPF_STX | BPF_DW | BPF_MEM, d, s, o, 0)
+#define ST_W(d, o, i)        INSN(BPF_ST | BPF_W | BPF_MEM, d, 0, o, i)
+#define JMP_IMM(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
+#define CALL(f)              INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()               INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LD_MAP_FD(d, fd)     INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
+
+static int load_program(int left_fd, int ring_fd, char *log, size_t log_size)
+{
+        const struct bpf_insn prog[] = {
+                /* r8 = 1 << (args[1] & 31): the allocation's pages (args: page, order, gfp, migratetype) */
+                LDX_DW(BPF_REG_7, BPF_REG_1, 8),
+                ALU64_IMM(BPF_AND, BPF_REG_7, 31),
+                MOV64_IMM(BPF_REG_8, 1),
+                ALU64_REG(BPF_LSH, BPF_REG_8, BPF_REG_7),
+                /* r0 = &left[this CPU] */
+                ST_W(BPF_REG_10, -4, 0),
+                LD_MAP_FD(BPF_REG_1, left_fd),
+                MOV64_REG(BPF_REG_2, BPF_REG_10),
+                ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
+                CALL(BPF_FUNC_map_lookup_elem),
+                JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 13),
+                /* stopped (0) or already told (< 0): nothing */
+                LDX_DW(BPF_REG_1, BPF_REG_0, 0),
+                JMP_IMM(BPF_JSLE, BPF_REG_1, 0, 11),
+                ALU64_REG(BPF_SUB, BPF_REG_1, BPF_REG_8),
+                STX_DW(BPF_REG_0, BPF_REG_1, 0),
+                JMP_IMM(BPF_JSGT, BPF_REG_1, 0, 8),
+                /* this CPU spent its share: wake the agent */
+                STX_DW(BPF_REG_10, BPF_REG_8, -16),
+                LD_MAP_FD(BPF_REG_1, ring_fd),
+                MOV64_REG(BPF_REG_2, BPF_REG_10),
+                ALU64_IMM(BPF_ADD, BPF_REG_2, -16),
+                MOV64_IMM(BPF_REG_3, 8),
+                MOV64_IMM(BPF_REG_4, BPF_RB_FORCE_WAKEUP),
+                CALL(BPF_FUNC_ringbuf_output),
+                MOV64_IMM(BPF_REG_0, 0),
+                EXIT(),
+        };
+        union bpf_attr a = {};
+
+        a.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+        a.insns = (uint64_t)(uintptr_t)prog;
+        a.insn_cnt = sizeof(prog) / sizeof(prog[0]);
+        a.license = (uint64_t)(uintptr_t) "Dual MIT/GPL";
+        if (log) {
+                a.log_buf = (uint64_t)(uintptr_t)log;
+                a.log_size = (uint32_t)log_size;
+                a.log_level = 1;
+        }
+        memcpy(a.prog_name, "memwarden_alloc", sizeof("memwarden_alloc"));
+        return sys_bpf(BPF_PROG_LOAD, &a);
+}
 
 static int read_small(const char *path, char *buf, size_t size)
 {
@@ -63,19 +133,11 @@ static int read_small(const char *path, char *buf, size_t size)
         return (int)n;
 }
 
-static int tracepoint_id(uint64_t *ret)
+/* The ring buffer's records are not needed (the wake is the message): skip them. */
+static void drain(NodeAlloc *a)
 {
-        char buf[32];
-        int r = -ENOENT;
-
-        for (size_t i = 0; i < sizeof(tracefs_ids) / sizeof(tracefs_ids[0]); i++) {
-                r = read_small(tracefs_ids[i], buf, sizeof(buf));
-                if (r <= 0)
-                        continue;
-                buf[strcspn(buf, "\n")] = '\0';
-                return parse_u64(buf, ret);
-        }
-        return r < 0 ? r : -ENOENT;
+        uint64_t prod = __atomic_load_n((uint64_t *)a->producer, __ATOMIC_ACQUIRE);
+        __atomic_store_n((uint64_t *)a->consumer, prod, __ATOMIC_RELEASE);
 }
 
 static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -84,18 +146,18 @@ static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
         (void)s;
         (void)fd;
+        drain(a);
         if (revents & (EPOLLERR | EPOLLHUP)) {
-                /* A counter gone (its CPU taken offline?): the timer takes over. */
-                log_warning("A page allocation counter failed; MemAvailable is sampled on the timer.");
+                log_warning("The page allocation counter failed; MemAvailable is sampled on the timer.");
                 node_alloc_disarm(a);
-                for (unsigned c = 0; c < a->n_cpus; c++)
-                        a->sources[c] = sd_event_source_disable_unref(a->sources[c]);
-                a->n = 0;
+                a->source = sd_event_source_disable_unref(a->source);
+                a->link_fd = safe_close(a->link_fd);
+                a->prog_fd = safe_close(a->prog_fd);
                 a->on_wake(a->userdata);
                 return 0;
         }
         if (!a->armed)
-                return 0; /* a buffer's flag from before the last stop */
+                return 0; /* a record from before the last stop */
         a->n_wakes++;
         a->on_wake(a->userdata);
         return 0;
@@ -105,173 +167,233 @@ NodeAlloc *node_alloc_close(NodeAlloc *a)
 {
         if (!a)
                 return NULL;
-        for (unsigned c = 0; a->sources && c < a->n_cpus; c++)
-                a->sources[c] = sd_event_source_disable_unref(a->sources[c]);
-        for (unsigned c = 0; a->maps && c < a->n_cpus; c++)
-                if (a->maps[c] && a->maps[c] != MAP_FAILED)
-                        (void)munmap(a->maps[c], a->map_len);
-        for (size_t i = 0; a->fds && i < (size_t)a->n_cpus * NODE_ALLOC_CLASSES; i++)
-                safe_close(a->fds[i]);
-        free(a->fds);
-        free(a->weight);
+        a->source = sd_event_source_disable_unref(a->source);
+        if (a->consumer && a->consumer != MAP_FAILED)
+                (void)munmap(a->consumer, a->page);
+        if (a->producer && a->producer != MAP_FAILED)
+                (void)munmap(a->producer, a->page + 2 * RINGBUF_SIZE);
+        safe_close(a->link_fd);
+        safe_close(a->prog_fd);
+        safe_close(a->ring_fd);
+        safe_close(a->left_fd);
+        free(a->left);
+        free(a->armed_left);
         free(a->seen);
         free(a->periods);
-        free(a->maps);
-        free(a->sources);
+        free(a->weight);
         free(a);
         return NULL;
 }
 
-static int open_counter(uint64_t id, unsigned cpu, const char *filter)
+static int possible_cpus(unsigned *ret)
 {
-        struct perf_event_attr attr = {
-                .type = PERF_TYPE_TRACEPOINT,
-                .size = sizeof(attr),
-                .config = id,
-                .sample_period = UINT64_C(1) << 62,
-                .wakeup_events = 1,
-                .disabled = 1,
-        };
-        int fd = (int)syscall(SYS_perf_event_open, &attr, -1, (int)cpu, -1, PERF_FLAG_FD_CLOEXEC);
+        static unsigned cpus[NODE_ALLOC_MAX_CPUS];
+        char buf[4096];
+        unsigned top = 0;
+        int n = read_small("/sys/devices/system/cpu/possible", buf, sizeof(buf));
 
-        if (fd < 0)
-                return -errno;
-        if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) < 0) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        return fd;
+        if (n <= 0)
+                return -ENOENT;
+        n = node_cpulist_parse(buf, (size_t)n, cpus, NODE_ALLOC_MAX_CPUS);
+        if (n <= 0)
+                return -EINVAL;
+        for (int i = 0; i < n; i++)
+                if (cpus[i] > top)
+                        top = cpus[i];
+        *ret = top + 1; /* the kernel's per-CPU values run to the highest possible CPU */
+        return 0;
 }
 
 NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), void *userdata,
                            const char **ret_why)
 {
-        static unsigned cpus[NODE_ALLOC_MAX_CPUS];
-        char buf[4096];
-        unsigned top = 10;
-        uint64_t id;
-        NodeAlloc *a = NULL;
-        long page = sysconf(_SC_PAGESIZE);
-        int n, r;
+        static char log[8192];
+        NodeAlloc *a;
+        union bpf_attr m = {};
+        int r;
 
         *ret_why = NULL;
-        r = tracepoint_id(&id);
-        if (r < 0) {
-                *ret_why = "no kmem:mm_page_alloc tracepoint (tracefs not mounted or not visible)";
-                return NULL;
-        }
-        n = read_small("/sys/devices/system/cpu/online", buf, sizeof(buf));
-        if (n <= 0 || (n = node_cpulist_parse(buf, (size_t)n, cpus, NODE_ALLOC_MAX_CPUS)) <= 0) {
-                *ret_why = "the online CPUs are unknown (/sys/devices/system/cpu/online)";
-                return NULL;
-        }
-        r = read_small("/proc/buddyinfo", buf, sizeof(buf));
-        if (r <= 0 || node_buddyinfo_top_order(buf, (size_t)r, &top) < 0 || top < 10)
-                top = top < 10 ? 10 : top;
-
         a = calloc(1, sizeof(*a));
-        if (!a)
-                goto oom;
-        a->n_cpus = (unsigned)n;
-        a->n = (size_t)n * NODE_ALLOC_CLASSES;
-        a->map_len = 2 * (size_t)page;
+        if (!a) {
+                *ret_why = "out of memory";
+                return NULL;
+        }
+        a->left_fd = a->ring_fd = a->prog_fd = a->link_fd = -EBADF;
+        a->page = (size_t)sysconf(_SC_PAGESIZE);
         a->on_wake = on_wake;
         a->userdata = userdata;
-        a->fds = malloc(a->n * sizeof(int));
-        a->weight = calloc(a->n, sizeof(uint64_t));
-        a->seen = calloc(a->n, sizeof(uint64_t));
-        a->periods = calloc(a->n, sizeof(uint64_t));
-        a->maps = calloc(a->n_cpus, sizeof(void *));
-        a->sources = calloc(a->n_cpus, sizeof(sd_event_source *));
-        if (!a->fds || !a->weight || !a->seen || !a->periods || !a->maps || !a->sources)
-                goto oom;
-        for (size_t i = 0; i < a->n; i++)
-                a->fds[i] = -EBADF;
-
-        for (unsigned c = 0; c < a->n_cpus; c++) {
-                for (unsigned k = 0; k < NODE_ALLOC_CLASSES; k++) {
-                        const NodeAllocClass *cls = node_alloc_class(k);
-                        size_t i = (size_t)c * NODE_ALLOC_CLASSES + k;
-                        unsigned order = k == NODE_ALLOC_CLASSES - 1 ? top : cls->max_order;
-
-                        a->weight[i] = UINT64_C(1) << order;
-                        a->fds[i] = open_counter(id, cpus[c], cls->filter);
-                        if (a->fds[i] < 0) {
-                                errno = -a->fds[i];
-                                *ret_why =
-                                        errno == EACCES || errno == EPERM
-                                                ? "perf_event_open is not allowed (needs CAP_PERFMON, and "
-                                                  "the seccomp filter to let it through)"
-                                                : "perf_event_open failed on the tracepoint";
-                                log_full_errno(LOG_DEBUG, a->fds[i],
-                                               "perf_event_open(mm_page_alloc, cpu %u, %s): %m", cpus[c],
-                                               cls->filter);
-                                goto fail;
-                        }
-                        if (k == 0) {
-                                a->maps[c] = mmap(NULL, a->map_len, PROT_READ, MAP_SHARED, a->fds[i], 0);
-                                if (a->maps[c] == MAP_FAILED) {
-                                        log_full_errno(LOG_DEBUG, -errno, "mmap of a perf buffer: %m");
-                                        *ret_why = "the counters' ring buffers cannot be mapped "
-                                                   "(perf_event_mlock_kb)";
-                                        goto fail;
-                                }
-                        } else if (ioctl(a->fds[i], PERF_EVENT_IOC_SET_OUTPUT, a->fds[i - k]) < 0) {
-                                *ret_why = "PERF_EVENT_IOC_SET_OUTPUT failed";
-                                goto fail;
-                        }
-                }
-                r = sd_event_add_io(event, &a->sources[c], a->fds[(size_t)c * NODE_ALLOC_CLASSES], EPOLLIN,
-                                    on_ready, a);
-                if (r < 0) {
-                        *ret_why = "the counters cannot be watched on the loop";
-                        goto fail;
-                }
-                (void)sd_event_source_set_description(a->sources[c], "node-alloc");
+        if (possible_cpus(&a->n_cpus) < 0) {
+                *ret_why = "the possible CPUs are unknown (/sys/devices/system/cpu/possible)";
+                goto fail;
         }
+        a->left = calloc(a->n_cpus, sizeof(uint64_t));
+        a->armed_left = calloc(a->n_cpus, sizeof(uint64_t));
+        a->seen = calloc(a->n_cpus, sizeof(uint64_t));
+        a->periods = calloc(a->n_cpus, sizeof(uint64_t));
+        a->weight = calloc(a->n_cpus, sizeof(uint64_t));
+        if (!a->left || !a->armed_left || !a->seen || !a->periods || !a->weight) {
+                *ret_why = "out of memory";
+                goto fail;
+        }
+        for (unsigned c = 0; c < a->n_cpus; c++)
+                a->weight[c] = 1;
+
+        m.map_type = BPF_MAP_TYPE_PERCPU_ARRAY;
+        m.key_size = 4;
+        m.value_size = 8;
+        m.max_entries = 1;
+        memcpy(m.map_name, "mw_alloc_left", sizeof("mw_alloc_left"));
+        a->left_fd = sys_bpf(BPF_MAP_CREATE, &m);
+        if (a->left_fd < 0) {
+                r = -errno;
+                *ret_why = r == -EPERM || r == -EACCES
+                                   ? "bpf(2) is not allowed (needs CAP_BPF and CAP_PERFMON, "
+                                     "and the seccomp filter to let it through)"
+                                   : "bpf(2) cannot make a map";
+                log_full_errno(LOG_DEBUG, r, "BPF_MAP_CREATE percpu array: %m");
+                goto fail;
+        }
+        m = (union bpf_attr){};
+        m.map_type = BPF_MAP_TYPE_RINGBUF;
+        m.max_entries = RINGBUF_SIZE;
+        memcpy(m.map_name, "mw_alloc_wake", sizeof("mw_alloc_wake"));
+        a->ring_fd = sys_bpf(BPF_MAP_CREATE, &m);
+        if (a->ring_fd < 0) {
+                log_full_errno(LOG_DEBUG, -errno, "BPF_MAP_CREATE ringbuf: %m");
+                *ret_why = "no BPF ring buffer (Linux 5.8 or later)";
+                goto fail;
+        }
+        a->consumer = mmap(NULL, a->page, PROT_READ | PROT_WRITE, MAP_SHARED, a->ring_fd, 0);
+        a->producer =
+                mmap(NULL, a->page + 2 * RINGBUF_SIZE, PROT_READ, MAP_SHARED, a->ring_fd, (off_t)a->page);
+        if (a->consumer == MAP_FAILED || a->producer == MAP_FAILED) {
+                log_full_errno(LOG_DEBUG, -errno, "mmap of the BPF ring buffer: %m");
+                *ret_why = "the BPF ring buffer cannot be mapped";
+                goto fail;
+        }
+        a->prog_fd = load_program(a->left_fd, a->ring_fd, NULL, 0);
+        if (a->prog_fd < 0) {
+                r = -errno;
+                /* Again with the verifier's log, for the debug message. */
+                (void)load_program(a->left_fd, a->ring_fd, log, sizeof(log));
+                log_full_errno(LOG_DEBUG, r, "BPF_PROG_LOAD: %m: %s", log);
+                *ret_why = r == -EPERM || r == -EACCES
+                                   ? "loading a BPF tracing program is not allowed (needs "
+                                     "CAP_BPF and CAP_PERFMON)"
+                                   : "the kernel refused the BPF program";
+                goto fail;
+        }
+        r = sd_event_add_io(event, &a->source, a->ring_fd, EPOLLIN, on_ready, a);
+        if (r < 0) {
+                *ret_why = "the counter cannot be watched on the loop";
+                goto fail;
+        }
+        (void)sd_event_source_set_description(a->source, "node-alloc");
+        /* Attach once to see that the tracepoint is there; detached until armed. */
+        if (node_alloc_attach(a) < 0) {
+                *ret_why = "no mm_page_alloc raw tracepoint";
+                goto fail;
+        }
+        node_alloc_detach(a);
         return a;
-oom:
-        *ret_why = "out of memory";
 fail:
         return node_alloc_close(a);
+}
+
+int node_alloc_attach(NodeAlloc *a)
+{
+        union bpf_attr t = {};
+
+        if (!a || a->prog_fd < 0)
+                return -ENODEV;
+        if (a->link_fd >= 0)
+                return 0;
+        t.raw_tracepoint.name = (uint64_t)(uintptr_t) "mm_page_alloc";
+        t.raw_tracepoint.prog_fd = (uint32_t)a->prog_fd;
+        a->link_fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &t);
+        if (a->link_fd < 0) {
+                int r = -errno;
+                log_full_errno(LOG_DEBUG, r, "BPF_RAW_TRACEPOINT_OPEN mm_page_alloc: %m");
+                a->link_fd = -EBADF;
+                return r;
+        }
+        return 0;
+}
+
+void node_alloc_detach(NodeAlloc *a)
+{
+        if (!a)
+                return;
+        node_alloc_disarm(a);
+        a->link_fd = safe_close(a->link_fd);
+}
+
+static int write_left(NodeAlloc *a, const uint64_t *values)
+{
+        union bpf_attr u = {};
+        uint32_t key = 0;
+
+        u.map_fd = (uint32_t)a->left_fd;
+        u.key = (uint64_t)(uintptr_t)&key;
+        u.value = (uint64_t)(uintptr_t)values;
+        u.flags = BPF_ANY;
+        return sys_bpf(BPF_MAP_UPDATE_ELEM, &u) < 0 ? -errno : 0;
+}
+
+static int read_left(NodeAlloc *a)
+{
+        union bpf_attr u = {};
+        uint32_t key = 0;
+
+        u.map_fd = (uint32_t)a->left_fd;
+        u.key = (uint64_t)(uintptr_t)&key;
+        u.value = (uint64_t)(uintptr_t)a->left;
+        return sys_bpf(BPF_MAP_LOOKUP_ELEM, &u) < 0 ? -errno : 0;
 }
 
 void node_alloc_disarm(NodeAlloc *a)
 {
         if (!a || !a->armed)
                 return;
-        for (size_t i = 0; i < a->n; i++)
-                (void)ioctl(a->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+        memset(a->periods, 0, a->n_cpus * sizeof(uint64_t));
+        (void)write_left(a, a->periods);
         a->armed = false;
         a->budget = 0;
 }
 
 int node_alloc_arm(NodeAlloc *a, uint64_t budget)
 {
-        if (!a || a->n == 0)
+        int r;
+
+        if (!a || a->prog_fd < 0)
                 return -ENODEV;
-        /* What each counted since the last arm shapes the split. */
-        for (size_t i = 0; i < a->n; i++) {
-                uint64_t count = 0;
-                a->seen[i] = a->armed && read(a->fds[i], &count, sizeof(count)) == (ssize_t)sizeof(count)
-                                     ? count
-                                     : 0;
-        }
-        if (node_alloc_split(budget, a->seen, a->weight, a->n, a->periods) < 0) {
-                node_alloc_disarm(a);
-                return -ERANGE;
-        }
-        for (size_t i = 0; i < a->n; i++)
-                if (ioctl(a->fds[i], PERF_EVENT_IOC_DISABLE, 0) < 0 ||
-                    ioctl(a->fds[i], PERF_EVENT_IOC_PERIOD, &a->periods[i]) < 0 ||
-                    ioctl(a->fds[i], PERF_EVENT_IOC_RESET, 0) < 0 ||
-                    ioctl(a->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0) {
-                        int r = -errno;
-                        a->armed = true;
-                        node_alloc_disarm(a);
-                        return r;
+        r = node_alloc_attach(a);
+        if (r < 0)
+                return r;
+        /* What each CPU allocated since the last arm shapes the split. */
+        if (a->armed && read_left(a) == 0)
+                for (unsigned c = 0; c < a->n_cpus; c++) {
+                        int64_t left = (int64_t)a->left[c];
+                        a->seen[c] = left < (int64_t)a->armed_left[c]
+                                             ? (uint64_t)((int64_t)a->armed_left[c] - left)
+                                             : 0;
                 }
+        else
+                memset(a->seen, 0, a->n_cpus * sizeof(uint64_t));
+        r = node_alloc_split(budget, a->seen, a->weight, a->n_cpus, a->periods);
+        if (r < 0) {
+                node_alloc_disarm(a);
+                return r;
+        }
+        /* A CPU wakes the agent once it spent its share: the pages unseen
+         * before that are fewer than the share (periods[c] - 1 each). */
+        r = write_left(a, a->periods);
+        if (r < 0) {
+                a->armed = true;
+                node_alloc_disarm(a);
+                return r;
+        }
+        memcpy(a->armed_left, a->periods, a->n_cpus * sizeof(uint64_t));
         a->armed = true;
         a->budget = budget;
         a->n_arms++;
@@ -289,7 +411,7 @@ void node_alloc_stats(const NodeAlloc *a, NodeAllocStats *ret)
         if (!a)
                 return;
         ret->n_cpus = a->n_cpus;
-        ret->n_counters = (unsigned)a->n;
+        ret->attached = a->link_fd >= 0;
         ret->budget = a->armed ? a->budget : 0;
         ret->n_arms = a->n_arms;
         ret->n_wakes = a->n_wakes;

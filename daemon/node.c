@@ -153,7 +153,7 @@ void manager_node_policies_changed(Manager *m)
 {
         node_watermarks_from_policies(&m->node_marks, &m->policies);
         if (m->node_marks.n_total == 0) {
-                node_alloc_disarm(m->node_alloc);
+                node_alloc_detach(m->node_alloc);
                 m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
                 return;
         }
@@ -192,9 +192,9 @@ int manager_node_start(Manager *m)
         if (m->node_alloc) {
                 NodeAllocStats st;
                 node_alloc_stats(m->node_alloc, &st);
-                log_debug("Page allocation counters: %u on %u CPUs.", st.n_counters, st.n_cpus);
+                log_debug("Page allocation counter: a BPF program on mm_page_alloc, %u CPUs.", st.n_cpus);
         } else
-                log_info("No page allocation counters: %s. nodeAvailable triggers are sampled on a timer "
+                log_info("No page allocation counter: %s. nodeAvailable triggers are sampled on a timer "
                          "(--fill-rate).",
                          m->node_alloc_why);
         if (!wc->psi)

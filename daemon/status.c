@@ -232,9 +232,10 @@ static void header_node(JsonWriter *j, const WatcherStats *st, const StatusCount
                 put_u64(j, "node_early_samples", k->node_early_samples);
         }
         if (k->node_alloc_off)
-                put_str(j, "node_alloc_counters_off", k->node_alloc_off);
+                put_str(j, "node_alloc_off", k->node_alloc_off);
         else {
-                put_u64(j, "node_alloc_counters", k->node_alloc.n_counters);
+                put_u64(j, "node_alloc_cpus", k->node_alloc.n_cpus);
+                put_bool(j, "node_alloc_attached", k->node_alloc.attached);
                 put_u64(j, "node_alloc_budget_pages", k->node_alloc.budget);
                 put_u64(j, "node_alloc_wakes", k->node_alloc.n_wakes);
         }
@@ -687,7 +688,9 @@ static void manager_counters(void *userdata, StatusCounters *ret)
                 .node_samples = m->n_node_samples,
                 .node_early_samples = m->n_node_wakes,
                 .node_sampling = node_alloc_armed(m->node_alloc) ? "allocations" : "timer",
-                .node_alloc_off = m->node_alloc ? NULL : m->node_alloc_why ? m->node_alloc_why : "not opened",
+                .node_alloc_off = m->node_alloc       ? NULL
+                                  : m->node_alloc_why ? m->node_alloc_why
+                                                      : "not opened",
                 .event_log_errors = sinks_event_log_errors(&m->sinks),
         };
         sinks_get_stats(&m->sinks, &ret->sinks);

@@ -74,37 +74,22 @@ uint64_t node_headroom_usec(uint64_t headroom, uint64_t fill_rate, uint64_t min_
  * watermark: NODE_SAMPLE_MAX_USEC. */
 uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate);
 
-/* Allocation counters (daemon/node-alloc.c): instead of a timer, the kernel
- * wakes the agent after enough pages were allocated, counted per CPU and per
- * allocation order by perf on the kmem:mm_page_alloc tracepoint, one counter
- * per (CPU, order class). MemAvailable can fall only as fast as pages are
- * allocated, so if every counter is set to overflow after p_i allocations of
- * at most w_i pages each, fewer than sum(p_i * w_i) pages can have gone
- * before some counter wakes the agent: that sum is kept at or below half the
- * headroom, and an idle node, allocating little, sleeps for minutes while a
- * node falling fast is woken as the pages go. Near a watermark (headroom
- * under NODE_ALLOC_MIN_HEADROOM) the counters would fire at every few pages:
- * they are stopped there and the timer above (10 ms near a watermark) takes
- * over. With the counters on, the timer only guards what they cannot see (a
- * CPU brought online later, memory made unavailable without an allocation):
- * every NODE_SAMPLE_GUARD_USEC. */
-#define NODE_ALLOC_CLASSES      6
+/* The allocation counter (daemon/node-alloc.c): instead of a timer, the
+ * kernel wakes the agent after enough pages were allocated. MemAvailable can
+ * fall only as fast as pages are allocated, so a BPF program on the
+ * mm_page_alloc tracepoint takes each allocation's pages (1 << order) off
+ * the share of a budget its CPU was given, and wakes the agent when a CPU's
+ * share is spent: fewer pages than the budget can have gone before that.
+ * The budget is half the headroom to the nearest watermark, so an idle
+ * node, allocating little, sleeps for minutes while a node falling fast is
+ * woken as the pages go, more often the nearer it gets. Near a watermark
+ * (headroom under NODE_ALLOC_MIN_HEADROOM) it would fire every few pages:
+ * it stops there and the timer above (10 ms near a watermark) takes over.
+ * With the counter on, the timer only guards what it cannot see (memory
+ * made unavailable without an allocation): every NODE_SAMPLE_GUARD_USEC. */
 #define NODE_ALLOC_MIN_HEADROOM (8ULL << 20)
 #define NODE_SAMPLE_GUARD_USEC  (300 * 1000000ULL)
 
-typedef struct NodeAllocClass {
-        const char *filter; /* the tracepoint filter */
-        unsigned max_order; /* the largest order it counts: each allocation is 1 << max_order pages or fewer
-                             */
-} NodeAllocClass;
-
-/* The classes: order 0, 1, 2, 3, 4-9, and 10 to top_order (the kernel's
- * largest, from /proc/buddyinfo). Exact for the common small orders, so an
- * idle node's many order-1 allocations are not counted as order-9 ones. */
-const NodeAllocClass *node_alloc_class(unsigned i);
-/* The largest allocation order the kernel has: /proc/buddyinfo has a column
- * per order. -EINVAL if it has none. */
-int node_buddyinfo_top_order(const char *buf, size_t len, unsigned *ret);
 /* The CPUs in a kernel cpu list ("0-3,8,10-11\n", /sys/devices/system/cpu/online)
  * into ret[0..max): their number, -E2BIG if more than max, -EINVAL if malformed. */
 int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
@@ -113,15 +98,14 @@ int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
  * the headroom (node_headroom) in pages. 0: stop the counters (below every
  * watermark, or nearer one than NODE_ALLOC_MIN_HEADROOM). */
 uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t page_size);
-/* Split budget pages over n counters whose allocations weigh weight[i]
+/* Split budget pages over n counters (CPUs) whose events weigh weight[i]
  * pages at most each: counter i wakes the agent at its periods[i]-th
- * allocation, and what goes unseen before one wakes it,
+ * page (event), and what goes unseen before one wakes it,
  * sum((periods[i] - 1) * weight[i]), is at most budget. A counter gets a
  * share of the budget in proportion to what it counted the last time
- * (seen[i] allocations), over a floor for those that counted nothing, so
- * that the busiest counter does not wake the agent long before the others
- * would; a share below its weight is a period of 1: each such allocation
- * wakes the agent. -ERANGE without counters or budget, -EINVAL for a
- * weight of 0. */
+ * (seen[i]), over a floor for those that counted nothing, so that the
+ * busiest CPU does not wake the agent long before the others would; a share
+ * below its weight is a period of 1. -ERANGE without counters or budget,
+ * -EINVAL for a weight of 0. */
 int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weight, size_t n,
                      uint64_t *periods);

@@ -142,53 +142,6 @@ uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t 
         return node_headroom_usec(avail - nearest, fill_rate, NODE_SAMPLE_MIN_USEC, NODE_SAMPLE_MAX_USEC);
 }
 
-static const NodeAllocClass alloc_classes[NODE_ALLOC_CLASSES] = {
-        { "order == 0", 0 },
-        { "order == 1", 1 },
-        { "order == 2", 2 },
-        { "order == 3", 3 },
-        { "order >= 4 && order <= 9", 9 },
-        { "order >= 10", 0 /* the kernel's top order: node_buddyinfo_top_order */ },
-};
-
-const NodeAllocClass *node_alloc_class(unsigned i)
-{
-        return i < NODE_ALLOC_CLASSES ? &alloc_classes[i] : NULL;
-}
-
-int node_buddyinfo_top_order(const char *buf, size_t len, unsigned *ret)
-{
-        /* "Node 0, zone   Normal   1  2  3 ...": the columns after the zone name. */
-        const char *end = memchr(buf, '\n', len), *p = buf;
-        unsigned cols = 0;
-
-        if (!end)
-                end = buf + len;
-        p = memmem(buf, (size_t)(end - buf), "zone", 4);
-        if (!p)
-                return -EINVAL;
-        p += 4;
-        while (p < end && *p == ' ')
-                p++;
-        while (p < end && *p != ' ')
-                p++; /* the zone's name */
-        for (;;) {
-                while (p < end && *p == ' ')
-                        p++;
-                if (p >= end)
-                        break;
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                while (p < end && *p >= '0' && *p <= '9')
-                        p++;
-                cols++;
-        }
-        if (cols == 0 || cols > 64)
-                return -EINVAL;
-        *ret = cols - 1;
-        return 0;
-}
-
 static int cpu_number(const char **p, const char *end, unsigned *ret)
 {
         unsigned v = 0;
