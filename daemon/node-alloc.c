@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* The kernel's page allocations counted against a budget (node-alloc.h) by
  * a small BPF program on the mm_page_alloc raw tracepoint, assembled here
- * (ten-odd instructions; no compiler, no libbpf, no tracefs):
+ * (some twenty instructions; no compiler, no libbpf, no tracefs):
  *
- *   left = percpu_left[0];            per CPU: pages this CPU may allocate
- *   if (!left || left <= 0) return;   stopped, or already told
- *   left -= 1 << order;  store it;
- *   if (left <= 0) ringbuf_output(&pages, FORCE_WAKEUP);
+ *   left = &shares[smp_processor_id()];   pages this CPU may allocate
+ *   if (*left <= 0) return;               stopped (0), or already told
+ *   *left -= 1 << order;
+ *   if (*left <= 0) ringbuf_output(&pages, FORCE_WAKEUP);
  *
  * The ring buffer's fd is readable once a CPU has spent its share: the loop
  * wakes, MemAvailable is read, and the shares are set again from the new
  * headroom (node_alloc_budget) split over the CPUs by what each allocated
- * last time (node_alloc_split). Exact in pages (an order-9 allocation counts
- * 512), one attach for all CPUs, a map lookup per allocation while attached.
- * The program and maps are made at start-up, while the agent still has
- * CAP_BPF and CAP_PERFMON; attaching later needs neither, so the program is
- * attached only while some policy has a nodeAvailable trigger. Kernels
+ * last time (node_alloc_split). Exact in pages (an order-9 allocation
+ * counts 512), one attach for all CPUs, a lookup per allocation.
+ *
+ * Everything needing bpf(2) happens at start-up, while the agent still has
+ * CAP_BPF and CAP_PERFMON (Linux 6.1 wants CAP_BPF for every bpf(2) command
+ * under kernel.unprivileged_bpf_disabled): the maps are made, the program
+ * loaded and attached. After that the shares are an mmap()ed array (a
+ * 64-byte slot per CPU, so CPUs do not share a cache line) and the ring
+ * buffer is read from its mapping: no system call but reads and epoll. The
+ * program stays attached; with every share 0 it returns at once. Kernels
  * before 5.8 (no ring buffer), or a sandbox without bpf(2), leave the agent
  * on its timer. Debian's kernels refuse perf_event_open without
  * CAP_SYS_ADMIN (kernel.perf_event_paranoid=3), which is why this is not a
@@ -38,12 +43,15 @@
 #define NODE_ALLOC_MAX_CPUS 4096
 #define RINGBUF_SIZE        4096
 
+#define SLOT 64 /* bytes per CPU in the shares array: a cache line */
+
 struct NodeAlloc {
-        unsigned n_cpus; /* possible CPUs: the per-CPU map's value count */
+        unsigned n_cpus; /* the highest possible CPU + 1: the shares array's entries */
         int left_fd, ring_fd, prog_fd, link_fd;
         void *consumer, *producer; /* the ring buffer's two mappings */
-        size_t page;
-        uint64_t *left, *armed_left, *seen, *periods, *weight; /* n_cpus each */
+        void *shares;              /* the shares array's mapping */
+        size_t page, shares_len;
+        uint64_t *armed_left, *seen, *periods, *weight; /* n_cpus each */
         sd_event_source *source;
         void (*on_wake)(void *userdata);
         void *userdata;
@@ -64,7 +72,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 #define ALU64_REG(op, d, s)  INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
 #define LDX_DW(d, s, o)      INSN(BPF_LDX | BPF_DW | BPF_MEM, d, s, o, 0)
 #define STX_DW(d, s, o)      INSN(BPF_STX | BPF_DW | BPF_MEM, d, s, o, 0)
-#define ST_W(d, o, i)        INSN(BPF_ST | BPF_W | BPF_MEM, d, 0, o, i)
+#define STX_W(d, s, o)       INSN(BPF_STX | BPF_W | BPF_MEM, d, s, o, 0)
 #define JMP_IMM(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
 #define CALL(f)              INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
 #define EXIT()               INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
@@ -78,8 +86,9 @@ static int load_program(int left_fd, int ring_fd, char *log, size_t log_size)
                 ALU64_IMM(BPF_AND, BPF_REG_7, 31),
                 MOV64_IMM(BPF_REG_8, 1),
                 ALU64_REG(BPF_LSH, BPF_REG_8, BPF_REG_7),
-                /* r0 = &left[this CPU] */
-                ST_W(BPF_REG_10, -4, 0),
+                /* r0 = &shares[this CPU] */
+                CALL(BPF_FUNC_get_smp_processor_id),
+                STX_W(BPF_REG_10, BPF_REG_0, -4),
                 LD_MAP_FD(BPF_REG_1, left_fd),
                 MOV64_REG(BPF_REG_2, BPF_REG_10),
                 ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
@@ -151,8 +160,7 @@ static int on_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 log_warning("The page allocation counter failed; MemAvailable is sampled on the timer.");
                 node_alloc_disarm(a);
                 a->source = sd_event_source_disable_unref(a->source);
-                a->link_fd = safe_close(a->link_fd);
-                a->prog_fd = safe_close(a->prog_fd);
+                a->prog_fd = safe_close(a->prog_fd); /* node_alloc_arm fails from now on */
                 a->on_wake(a->userdata);
                 return 0;
         }
@@ -172,11 +180,12 @@ NodeAlloc *node_alloc_close(NodeAlloc *a)
                 (void)munmap(a->consumer, a->page);
         if (a->producer && a->producer != MAP_FAILED)
                 (void)munmap(a->producer, a->page + 2 * RINGBUF_SIZE);
+        if (a->shares && a->shares != MAP_FAILED)
+                (void)munmap(a->shares, a->shares_len);
         safe_close(a->link_fd);
         safe_close(a->prog_fd);
         safe_close(a->ring_fd);
         safe_close(a->left_fd);
-        free(a->left);
         free(a->armed_left);
         free(a->seen);
         free(a->periods);
@@ -204,6 +213,8 @@ static int possible_cpus(unsigned *ret)
         return 0;
 }
 
+static int node_alloc_attach(NodeAlloc *a);
+
 NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), void *userdata,
                            const char **ret_why)
 {
@@ -226,22 +237,22 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
                 *ret_why = "the possible CPUs are unknown (/sys/devices/system/cpu/possible)";
                 goto fail;
         }
-        a->left = calloc(a->n_cpus, sizeof(uint64_t));
         a->armed_left = calloc(a->n_cpus, sizeof(uint64_t));
         a->seen = calloc(a->n_cpus, sizeof(uint64_t));
         a->periods = calloc(a->n_cpus, sizeof(uint64_t));
         a->weight = calloc(a->n_cpus, sizeof(uint64_t));
-        if (!a->left || !a->armed_left || !a->seen || !a->periods || !a->weight) {
+        if (!a->armed_left || !a->seen || !a->periods || !a->weight) {
                 *ret_why = "out of memory";
                 goto fail;
         }
         for (unsigned c = 0; c < a->n_cpus; c++)
                 a->weight[c] = 1;
 
-        m.map_type = BPF_MAP_TYPE_PERCPU_ARRAY;
+        m.map_type = BPF_MAP_TYPE_ARRAY;
         m.key_size = 4;
-        m.value_size = 8;
-        m.max_entries = 1;
+        m.value_size = SLOT;
+        m.max_entries = a->n_cpus;
+        m.map_flags = BPF_F_MMAPABLE;
         memcpy(m.map_name, "mw_alloc_left", sizeof("mw_alloc_left"));
         a->left_fd = sys_bpf(BPF_MAP_CREATE, &m);
         if (a->left_fd < 0) {
@@ -250,7 +261,14 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
                                    ? "bpf(2) is not allowed (needs CAP_BPF and CAP_PERFMON, "
                                      "and the seccomp filter to let it through)"
                                    : "bpf(2) cannot make a map";
-                log_full_errno(LOG_DEBUG, r, "BPF_MAP_CREATE percpu array: %m");
+                log_full_errno(LOG_DEBUG, r, "BPF_MAP_CREATE array: %m");
+                goto fail;
+        }
+        a->shares_len = ((size_t)a->n_cpus * SLOT + a->page - 1) / a->page * a->page;
+        a->shares = mmap(NULL, a->shares_len, PROT_READ | PROT_WRITE, MAP_SHARED, a->left_fd, 0);
+        if (a->shares == MAP_FAILED) {
+                log_full_errno(LOG_DEBUG, -errno, "mmap of the shares array: %m");
+                *ret_why = "the BPF array cannot be mapped (Linux 5.5 or later)";
                 goto fail;
         }
         m = (union bpf_attr){};
@@ -289,25 +307,21 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
                 goto fail;
         }
         (void)sd_event_source_set_description(a->source, "node-alloc");
-        /* Attach once to see that the tracepoint is there; detached until armed. */
+        /* Attached for good: later bpf(2) calls would need CAP_BPF on Linux
+         * 6.1. With every share 0 the program returns at once. */
         if (node_alloc_attach(a) < 0) {
                 *ret_why = "no mm_page_alloc raw tracepoint";
                 goto fail;
         }
-        node_alloc_detach(a);
         return a;
 fail:
         return node_alloc_close(a);
 }
 
-int node_alloc_attach(NodeAlloc *a)
+static int node_alloc_attach(NodeAlloc *a)
 {
         union bpf_attr t = {};
 
-        if (!a || a->prog_fd < 0)
-                return -ENODEV;
-        if (a->link_fd >= 0)
-                return 0;
         t.raw_tracepoint.name = (uint64_t)(uintptr_t) "mm_page_alloc";
         t.raw_tracepoint.prog_fd = (uint32_t)a->prog_fd;
         a->link_fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &t);
@@ -320,35 +334,15 @@ int node_alloc_attach(NodeAlloc *a)
         return 0;
 }
 
-void node_alloc_detach(NodeAlloc *a)
+static volatile int64_t *slot(NodeAlloc *a, unsigned c)
 {
-        if (!a)
-                return;
-        node_alloc_disarm(a);
-        a->link_fd = safe_close(a->link_fd);
+        return (volatile int64_t *)((char *)a->shares + (size_t)c * SLOT);
 }
 
-static int write_left(NodeAlloc *a, const uint64_t *values)
+static void write_left(NodeAlloc *a, const uint64_t *values)
 {
-        union bpf_attr u = {};
-        uint32_t key = 0;
-
-        u.map_fd = (uint32_t)a->left_fd;
-        u.key = (uint64_t)(uintptr_t)&key;
-        u.value = (uint64_t)(uintptr_t)values;
-        u.flags = BPF_ANY;
-        return sys_bpf(BPF_MAP_UPDATE_ELEM, &u) < 0 ? -errno : 0;
-}
-
-static int read_left(NodeAlloc *a)
-{
-        union bpf_attr u = {};
-        uint32_t key = 0;
-
-        u.map_fd = (uint32_t)a->left_fd;
-        u.key = (uint64_t)(uintptr_t)&key;
-        u.value = (uint64_t)(uintptr_t)a->left;
-        return sys_bpf(BPF_MAP_LOOKUP_ELEM, &u) < 0 ? -errno : 0;
+        for (unsigned c = 0; c < a->n_cpus; c++)
+                __atomic_store_n(slot(a, c), (int64_t)values[c], __ATOMIC_RELAXED);
 }
 
 void node_alloc_disarm(NodeAlloc *a)
@@ -356,7 +350,7 @@ void node_alloc_disarm(NodeAlloc *a)
         if (!a || !a->armed)
                 return;
         memset(a->periods, 0, a->n_cpus * sizeof(uint64_t));
-        (void)write_left(a, a->periods);
+        write_left(a, a->periods);
         a->armed = false;
         a->budget = 0;
 }
@@ -367,19 +361,13 @@ int node_alloc_arm(NodeAlloc *a, uint64_t budget)
 
         if (!a || a->prog_fd < 0)
                 return -ENODEV;
-        r = node_alloc_attach(a);
-        if (r < 0)
-                return r;
         /* What each CPU allocated since the last arm shapes the split. */
-        if (a->armed && read_left(a) == 0)
-                for (unsigned c = 0; c < a->n_cpus; c++) {
-                        int64_t left = (int64_t)a->left[c];
-                        a->seen[c] = left < (int64_t)a->armed_left[c]
-                                             ? (uint64_t)((int64_t)a->armed_left[c] - left)
-                                             : 0;
-                }
-        else
-                memset(a->seen, 0, a->n_cpus * sizeof(uint64_t));
+        for (unsigned c = 0; c < a->n_cpus; c++) {
+                int64_t left = __atomic_load_n(slot(a, c), __ATOMIC_RELAXED);
+                a->seen[c] = a->armed && left < (int64_t)a->armed_left[c]
+                                     ? (uint64_t)((int64_t)a->armed_left[c] - left)
+                                     : 0;
+        }
         r = node_alloc_split(budget, a->seen, a->weight, a->n_cpus, a->periods);
         if (r < 0) {
                 node_alloc_disarm(a);
@@ -387,12 +375,7 @@ int node_alloc_arm(NodeAlloc *a, uint64_t budget)
         }
         /* A CPU wakes the agent once it spent its share: the pages unseen
          * before that are fewer than the share (periods[c] - 1 each). */
-        r = write_left(a, a->periods);
-        if (r < 0) {
-                a->armed = true;
-                node_alloc_disarm(a);
-                return r;
-        }
+        write_left(a, a->periods);
         memcpy(a->armed_left, a->periods, a->n_cpus * sizeof(uint64_t));
         a->armed = true;
         a->budget = budget;
@@ -411,7 +394,7 @@ void node_alloc_stats(const NodeAlloc *a, NodeAllocStats *ret)
         if (!a)
                 return;
         ret->n_cpus = a->n_cpus;
-        ret->attached = a->link_fd >= 0;
+        ret->attached = a->link_fd >= 0 && a->prog_fd >= 0;
         ret->budget = a->armed ? a->budget : 0;
         ret->n_arms = a->n_arms;
         ret->n_wakes = a->n_wakes;

@@ -9,7 +9,7 @@
  * program on the mm_page_alloc raw tracepoint (node-alloc.c; src/node.c,
  * node_alloc_split, says why): it wakes the agent once the budget may be
  * spent, instead of a timer. Made at start-up, while the agent still has
- * CAP_BPF and CAP_PERFMON; attached only while armed or about to be. */
+ * CAP_BPF and CAP_PERFMON, and attached for good; no bpf(2) after that. */
 typedef struct NodeAlloc NodeAlloc;
 
 /* Make the program and its maps; on_wake runs on the loop when the budget
@@ -21,13 +21,10 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
 NodeAlloc *node_alloc_close(NodeAlloc *a);
 /* Wake after at most budget pages more (node_alloc_budget), split over the
  * CPUs: 0 on success, < 0 if the counter could not be set (then it is
- * stopped). Attaches the program if it is not. */
+ * stopped). */
 int node_alloc_arm(NodeAlloc *a, uint64_t budget);
-/* Stop counting (the program stays attached, and costs a map lookup per allocation). */
+/* Stop counting (the program stays attached: a lookup per allocation). */
 void node_alloc_disarm(NodeAlloc *a);
-/* The program on the tracepoint, or off it (no node policy: no cost at all). */
-int node_alloc_attach(NodeAlloc *a);
-void node_alloc_detach(NodeAlloc *a);
 bool node_alloc_armed(const NodeAlloc *a);
 
 typedef struct NodeAllocStats {

@@ -153,7 +153,7 @@ void manager_node_policies_changed(Manager *m)
 {
         node_watermarks_from_policies(&m->node_marks, &m->policies);
         if (m->node_marks.n_total == 0) {
-                node_alloc_detach(m->node_alloc);
+                node_alloc_disarm(m->node_alloc);
                 m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
                 return;
         }
