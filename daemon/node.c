@@ -122,13 +122,26 @@ static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* A page allocation counter overflowed: half the headroom may be gone. */
+/* A CPU spent its share of the allocation budget: half the headroom may be
+ * gone. At most one read per NODE_SAMPLE_MIN_USEC, as for cgroup events:
+ * a workload that allocates and frees fast near a watermark would otherwise
+ * wake the agent at each few MiB; the CPUs that spent their share stay
+ * quiet until the next read sets it again. */
 static void on_node_alloc(void *userdata)
 {
         Manager *m = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), soon = m->node_sample_last + NODE_SAMPLE_MIN_USEC;
 
-        if (m->node_sample_timer)
+        if (!m->node_sample_timer)
+                return;
+        if (now >= soon) {
                 node_sample(m);
+                return;
+        }
+        if (soon < m->node_sample_next) {
+                m->node_sample_next = soon;
+                (void)sd_event_source_set_time(m->node_sample_timer, soon);
+        }
 }
 
 /* A watched cgroup hit its memory.high or memory.max: memory is short
