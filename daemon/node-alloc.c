@@ -15,9 +15,10 @@
  * counts 512), one attach for all CPUs, a lookup per allocation.
  *
  * Everything needing bpf(2) happens at start-up, while the agent still has
- * CAP_BPF and CAP_PERFMON (Linux 6.1 wants CAP_BPF for every bpf(2) command
- * under kernel.unprivileged_bpf_disabled): the maps are made, the program
- * loaded and attached. After that the shares are an mmap()ed array (a
+ * CAP_BPF and CAP_PERFMON: the maps are made, the program loaded and
+ * attached. Nothing after start-up depends on what bpf(2) lets a process
+ * without CAP_BPF do (kernels and kernel.unprivileged_bpf_disabled
+ * differ): the shares are an mmap()ed array (a
  * 64-byte slot per CPU, so CPUs do not share a cache line) and the ring
  * buffer is read from its mapping: no system call but reads and epoll. The
  * program stays attached; with every share 0 it returns at once. Kernels
@@ -307,8 +308,8 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
                 goto fail;
         }
         (void)sd_event_source_set_description(a->source, "node-alloc");
-        /* Attached for good: later bpf(2) calls would need CAP_BPF on Linux
-         * 6.1. With every share 0 the program returns at once. */
+        /* Attached for good, so that nothing later needs bpf(2). With every
+         * share 0 the program returns at once. */
         if (node_alloc_attach(a) < 0) {
                 *ret_why = "no mm_page_alloc raw tracepoint";
                 goto fail;
