@@ -71,7 +71,7 @@ SMALL_FILES = ["meta.txt", "versions.tsv", "idle.jsonl", "limited-watch.json", "
 def read_meta(d):
     out = {}
     try:
-        with open(os.path.join(d, "meta.txt")) as f:
+        with open(os.path.join(d, "meta.txt"), errors="replace") as f:
             for line in f:
                 k, sep, v = line.rstrip("\n").partition("=")
                 if sep:
@@ -83,8 +83,9 @@ def read_meta(d):
 
 def load_json(path, default=None):
     try:
-        with open(path) as f:
-            return json.load(f)
+        with open(path, errors="replace") as f:
+            v = json.load(f)
+        return v if isinstance(v, dict) else default
     except (OSError, ValueError):
         return default
 
@@ -95,9 +96,11 @@ def load_jsonl(path):
         with open(path, "rb") as f:
             for raw in f:
                 try:
-                    out.append(json.loads(raw))
+                    v = json.loads(raw)
                 except ValueError:
                     continue
+                if isinstance(v, dict):
+                    out.append(v)
     except OSError:
         pass
     return out
@@ -162,16 +165,18 @@ def first(lines, pattern, t0, t1=None):
 
 
 def idle_figures(samples, label):
-    s = {x["label"]: x for x in samples}
+    s = {x.get("label"): x for x in samples}
     a, b = s.get(label + "-start"), s.get(label + "-end")
-    if not a or not b or not a["procs"] or not b["procs"]:
+    try:
+        pa, pb = a["procs"][0], b["procs"][0]
+        dt = float(b["t"]) - float(a["t"])
+        wk = (pb["ctxt"] - pa["ctxt"]) / dt
+    except (TypeError, KeyError, IndexError, ValueError, ZeroDivisionError):
         return None
-    pa, pb = a["procs"][0], b["procs"][0]
-    dt = b["t"] - a["t"]
     cpu = None
     if pa.get("ticks") is not None and pb.get("ticks") is not None:
         cpu = 100.0 * (pb["ticks"] - pa["ticks"]) / b.get("hz", 100) / dt
-    return {"seconds": dt, "wakeups_per_s": (pb["ctxt"] - pa["ctxt"]) / dt, "cpu_pct": cpu,
+    return {"seconds": dt, "wakeups_per_s": wk, "cpu_pct": cpu,
             "rss_kib": pb.get("rss_kib"), "lck_kib": pb.get("lck_kib"), "threads": pb.get("threads")}
 
 
@@ -310,10 +315,10 @@ def copy_small(src, dst, a):
         if os.path.exists(os.path.join(src, f)):
             shutil.copy(os.path.join(src, f), os.path.join(dst, f))
     with open(os.path.join(dst, "daemon-journal.jsonl"), "w") as f:
-        for r in a.get("journal", [])[:400]:
+        for r in a.get("journal", [])[:3000]:
             f.write(json.dumps(r) + "\n")
     with open(os.path.join(dst, "kernel-journal.jsonl"), "w") as f:
-        for r in a.get("kernel_journal", [])[:200]:
+        for r in a.get("kernel_journal", [])[:1000]:
             f.write(json.dumps(r) + "\n")
 
 
@@ -324,7 +329,6 @@ def plots(docs, rows):
     tmp = tempfile.mkdtemp(prefix="peers-plot-")
     never = 100.0  # drawn at the axis' end, labelled "never"
     with open(os.path.join(tmp, "react.dat"), "w") as f:
-        f.write("daemon limited node limited_label node_label\n")
         for a in rows:
             lv = a["limited"]["first_action_s"]
             nv = a["node"]["killed_by"] and a["node"]["end_s"]
@@ -332,18 +336,20 @@ def plots(docs, rows):
             f.write(f"\"{a['name']}\" {lv if lv is not None else never} {nd if nd is not None else never} "
                     f"\"{fmt_s(lv)}\" \"{fmt_s(nd) if nd is not None else ('kernel OOM' if nv else 'never')}\"\n")
     with open(os.path.join(tmp, "idle.dat"), "w") as f:
-        f.write("daemon wakeups rss\n")
         for a in rows:
             i = a["idle"] or {}
-            f.write(f"\"{a['name']}\" {max(i.get('wakeups_per_s') or 0, 0.001)} {(i.get('rss_kib') or 0) / 1024}\n")
-    common = """set terminal svg size 820,420 dynamic font 'sans,11' background rgb 'white'
+            f.write(f"\"{a['name']}\" {i.get('wakeups_per_s') or 0} {(i.get('rss_kib') or 0) / 1024}\n")
+            if a.get("idle_no_node_policy"):
+                i = a["idle_no_node_policy"]
+                f.write(f"\"{a['name']} (none)\" {i.get('wakeups_per_s') or 0} {(i.get('rss_kib') or 0) / 1024}\n")
+    common = """set terminal svg size 1000,440 dynamic font 'sans,11' background rgb 'white'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set xtics rotate by -25 nomirror
+set xtics nomirror font 'sans,10'
 set grid ytics
-set key top left
+set key outside top center horizontal
 """
     react = common + f"""set output '{os.path.join(docs, "peers-reaction.svg")}'
 set title 'Reaction time (s, log scale; bars at 100 s: never acted)'
@@ -354,7 +360,7 @@ plot '{tmp}/react.dat' using 2:xtic(1) title 'limited hog: first high -> first a
      '' using 3 title 'node-wide hog: start -> its own kill'
 """
     idle = common + f"""set output '{os.path.join(docs, "peers-idle.svg")}'
-set title 'Idle cost with 200 cgroups, 60 s'
+set title "Idle cost with 200 cgroups, 60 s (memwarden (none): without node policies)"
 set ylabel 'wake-ups per second'
 set y2label 'RSS (MiB)'
 set ytics nomirror
@@ -436,7 +442,7 @@ def document(run, by, made, guest_scale, host_scale):
     versions = {}
     for a in rows:
         try:
-            with open(os.path.join(run, a["name"], "versions.tsv")) as f:
+            with open(os.path.join(run, a["name"], "versions.tsv"), errors="replace") as f:
                 for line in f:
                     k, _, v = line.strip().partition("\t")
                     if v:
@@ -446,7 +452,7 @@ def document(run, by, made, guest_scale, host_scale):
     mwv = ""
     if mw:
         try:
-            mwv = open(os.path.join(run, "memwarden", "memwarden-version.txt")).read().strip().splitlines()[0]
+            mwv = open(os.path.join(run, "memwarden", "memwarden-version.txt"), errors="replace").read().strip().splitlines()[0]
         except (OSError, IndexError):
             pass
     L = []
