@@ -291,6 +291,10 @@ def dbus_first(d, iface, t0):
     return None
 
 
+def yes_no(v):
+    return {"1": "yes", "0": "**no**"}.get(v, "-")
+
+
 def fmt_s(v, never="never"):
     if v is None:
         return never
@@ -515,15 +519,16 @@ def document(run, by, made, guest_scale, host_scale):
         w("![idle cost](peers-idle.svg)")
         w("")
     w("## Cgroup-limited hog")
-    w("| daemon | first `high` -> first action | vs memwarden | the action (its journal line) | -> hog dead | killed by | kernel OOM kills |")
-    w("|---|---:|---:|---|---:|---|---:|")
+    w("| daemon | first `high` -> first action | vs memwarden | the action (its journal line) | -> hog dead | killed by | kernel OOM kills | bystander, daemon alive after |")
+    w("|---|---:|---:|---|---:|---|---:|---|")
     ref = mw["limited"]["first_action_s"] if mw else None
     for a in rows:
         lim = a["limited"]
         line = (lim["first_action_line"] or "").replace("|", "/")[:90]
         w(f"| {a['name']} | {fmt_s(lim['first_action_s'])} | "
           f"{ratio(lim['first_action_s'], ref) if a['name'] != 'memwarden' else '1x'} | {line or '-'} | "
-          f"{fmt_s(lim['kill_s'])} | {lim['killed_by'] or '-'} | {fmt(lim['oom_kill_delta'], '{}')} |")
+          f"{fmt_s(lim['kill_s'])} | {lim['killed_by'] or '-'} | {fmt(lim['oom_kill_delta'], '{}')} | "
+          f"{yes_no(a['meta'].get('limited_keep_alive'))}, {yes_no(a['meta'].get('limited_daemon_alive'))} |")
     if mw:
         lim = mw["limited"]
         w("")
@@ -531,8 +536,8 @@ def document(run, by, made, guest_scale, host_scale):
           f" after the first `high`, D-Bus `PolicyEvent` (dbus-monitor) {fmt_s(lim.get('dbus_signal_s'), 'not seen')}.")
     w("")
     w("## Node-wide hog")
-    w("| daemon | start -> first action | -> its kill (its line) | -> hog dead | vs memwarden | killed by | MemAvailable at the kill (MiB) | lowest (MiB) | kernel OOM kills |")
-    w("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    w("| daemon | start -> first action | -> its kill (its line) | -> hog dead | vs memwarden | killed by | MemAvailable at the kill (MiB) | lowest (MiB) | kernel OOM kills | bystander, daemon alive after |")
+    w("|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
     ref = mw["node"]["end_s"] if mw and mw["node"]["killed_by"] == "memwarden" else None
     for a in rows:
         n = a["node"]
@@ -541,7 +546,8 @@ def document(run, by, made, guest_scale, host_scale):
             who += f" ({n['kernel_victim']})"
         w(f"| {a['name']} | {fmt_s(n['first_action_s'])} | {fmt_s(n['kill_line_s'], '-')} | {fmt_s(n['end_s'], 'alive at the bound')} | "
           f"{ratio(n['end_s'], ref) if a['name'] != 'memwarden' else '1x'} | {who} | "
-          f"{fmt(n['avail_at_kill_mib'])} | {fmt(n['min_avail_mib'])} | {fmt(n['oom_kill_delta'], '{}')} |")
+          f"{fmt(n['avail_at_kill_mib'])} | {fmt(n['min_avail_mib'])} | {fmt(n['oom_kill_delta'], '{}')} | "
+          f"{yes_no(a['meta'].get('node_keep_alive'))}, {yes_no(a['meta'].get('node_daemon_alive'))} |")
     w("")
     if "peers-reaction.svg" in made:
         w("![reaction times](peers-reaction.svg)")
