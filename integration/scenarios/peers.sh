@@ -237,6 +237,7 @@ meta node_daemon_pid_after "$(if [ -n "$UNIT" ]; then systemctl show -p MainPID 
 meta node_keep_alive "$(keep_alive)"
 calm
 python3 "$G/proc-sample.py" end "$PID" >>"$OUT/idle.jsonl" || true
+meta end_keep_alive "$(keep_alive)"
 
 # Records, journal (JSON: the receive times), the kernel's log.
 if [ "$PEER" = memwarden ]; then
