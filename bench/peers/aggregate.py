@@ -30,7 +30,7 @@ PEERS = ORDER[:-1]
 ACTION = {
     "earlyoom": r"low memory|sending SIG",
     "systemd-oomd": r"Killed |kill",
-    "oomd": r"[Kk]ill",
+    "oomd": r"has fired|oomd kill|[Kk]illed",
     "nohang": r"corrective action|[Ss]ending SIG|SIGTERM|SIGKILL|TRIGGERED|exceed",
     "low-memory-monitor": r"Received memory pressure callback",
     "psi-notify": r"[Mm]emory alert: active",
@@ -130,6 +130,14 @@ def daemon_journal(d, name, meta):
             continue
         rec = {"t": t, "msg": message(e), "id": e.get("SYSLOG_IDENTIFIER", ""), "mid": e.get("MESSAGE_ID", "")}
         if e.get("_TRANSPORT") == "kernel":
+            # The kernel's own time of the message (journald reads /dev/kmsg
+            # late on a thrashing node): its monotonic stamp on the wall clock.
+            try:
+                rec["t"] = (int(e["_SOURCE_MONOTONIC_TIMESTAMP"]) + int(e["__REALTIME_TIMESTAMP"]) -
+                            int(e["__MONOTONIC_TIMESTAMP"])) / 1e6
+                rec["t_received"] = t
+            except (KeyError, ValueError):
+                pass
             if re.search(r"oom|Out of memory|Killed process|sysrq|oomd", rec["msg"], re.I):
                 kernel.append(rec)
         elif (unit and e.get("_SYSTEMD_UNIT") == unit) or (pid and e.get("_PID") == pid) or \
@@ -497,7 +505,8 @@ def document(run, by, made, guest_scale, host_scale):
     w("3. **node-wide hog**: the same hog asking 4 GiB in an unlimited scope of `bench.slice` beside a")
     w("   16 MiB bystander: hog start to its death, who killed it, MemAvailable (10 ms samples) at the")
     w("   kill (the last sample at or before the daemon's kill line, or the kernel's OOM kill line) and")
-    w("   its lowest, the kernel's `oom_kill` (`/proc/vmstat`) delta.")
+    w("   its lowest, the kernel's `oom_kill` (`/proc/vmstat`) delta. A kernel OOM kill is placed at the")
+    w("   kernel's own time of its message (journald reads `/dev/kmsg` late on a thrashing node).")
     w("4. **responsiveness**: during phase 3, the daemon's own status query every 0.5 s, answered within")
     w("   5 s or not.")
     w("")
@@ -589,6 +598,11 @@ def document(run, by, made, guest_scale, host_scale):
     for name, ok, fig in targets(by):
         w(f"| {name} | {'yes' if ok else '**no**'} | {fig} |")
     w("")
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        w("## Reading it")
+        w(open(notes).read().rstrip())
+        w("")
     w("## How each daemon was configured")
     w("As close to memwarden's policy as each allows: act at 128 MiB MemAvailable (earlyoom, nohang,")
     w("memwarden), pressure `some` above 10% for 1 s where a daemon acts on pressure (systemd-oomd, oomd,")
