@@ -58,7 +58,7 @@ CONFIGS = {
     "earlyoom": ["earlyoom/earlyoom.default"],
     "systemd-oomd": ["systemd-oomd/oomd.conf", "systemd-oomd/bench.slice.conf"],
     "oomd": ["oomd/oomd.default", "oomd/oomd.json"],
-    "nohang": ["nohang/nohang.conf.sed"],
+    "nohang": ["nohang/nohang.conf.sed", "nohang/unbuffered.conf"],
     "low-memory-monitor": ["low-memory-monitor/low-memory-monitor.conf", "low-memory-monitor/debug.conf"],
     "psi-notify": ["psi-notify/psi-notify.conf", "psi-notify/psi-notify.service"],
     "memwarden": ["memwarden/policies.d/bench-limited.yaml", "memwarden/policies.d/bench-node.yaml"],
@@ -210,8 +210,8 @@ def analyse(d, name):
     t_high = lw.get("t_high")
     t_lend = lw.get("t_end")
     lim = {"t_high": t_high, "end": lw.get("end")}
-    act = first(own, ACTION[name], t_high, t_lend)
-    kill = first(own, KILL[name], t_high, t_lend)
+    act = first(own, ACTION[name], t_high, t_lend + 2 if t_lend else None)
+    kill = first(own, KILL[name], t_high, t_lend + 2 if t_lend else None)
     lim["first_action_s"] = act["t"] - t_high if act else None
     lim["first_action_line"] = act["msg"][:200] if act else None
     dead = lw.get("t_dead") if lw.get("end") in ("gone", "unpopulated") else None
@@ -234,8 +234,9 @@ def analyse(d, name):
     nw = load_json(os.path.join(d, "node-watch.json"), {}) or {}
     t0, t1 = nw.get("t_start"), nw.get("t_end")
     node = {"end": nw.get("end"), "rc": nw.get("rc")}
-    act = first(own, ACTION[name], t0, t1)
-    kill = first(own, KILL[name], t0, t1)
+    # A daemon's line may reach the journal a little after the hog died of it.
+    act = first(own, ACTION[name], t0, t1 + 2 if t1 else None)
+    kill = first(own, KILL[name], t0, t1 + 2 if t1 else None)
     node["first_action_s"] = act["t"] - t0 if act else None
     node["first_action_line"] = act["msg"][:200] if act else None
     node["daemon_kill_line"] = kill["msg"][:200] if kill else None
@@ -260,7 +261,7 @@ def analyse(d, name):
     vname, _ = victim(kernel, t0 or 0, t1 or 0)
     node["kernel_victim"] = vname
     # What the daemon killed after the hog was dead (while the node recovered).
-    later = [r for r in own if t1 and t1 < r["t"] <= t1 + 120 and KILL[name] and re.search(KILL[name], r["msg"])]
+    later = [r for r in own if t1 and t1 + 2 < r["t"] <= t1 + 120 and KILL[name] and re.search(KILL[name], r["msg"])]
     node["later_kills"] = [r["msg"][:200] for r in later]
     out["node"] = node
 
@@ -279,7 +280,7 @@ def analyse(d, name):
 def killer(name, t_dead, kill_line, oom_delta, kernel, t0):
     if t_dead is None:
         return None
-    if kill_line and kill_line["t"] <= t_dead + 0.5:
+    if kill_line and kill_line["t"] <= t_dead + 2:
         return name
     if oom_delta:
         return "kernel OOM killer" + (" (sysrq from low-memory-monitor)" if name == "low-memory-monitor" and

@@ -96,6 +96,9 @@ oomd)
     ;;
 nohang)
     sed -i -f "$P/nohang/nohang.conf.sed" /etc/nohang/nohang.conf
+    mkdir -p /run/systemd/system/nohang.service.d
+    install -m 644 "$P/nohang/unbuffered.conf" /run/systemd/system/nohang.service.d/bench.conf
+    systemctl daemon-reload
     cp /etc/nohang/nohang.conf "$OUT/nohang.conf.used"
     UNIT=nohang.service
     ;;
