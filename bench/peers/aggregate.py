@@ -178,7 +178,12 @@ def idle_figures(samples, label):
     try:
         pa, pb = a["procs"][0], b["procs"][0]
         dt = float(b["t"]) - float(a["t"])
-        wk = (pb["ctxt"] - pa["ctxt"]) / dt
+        if isinstance(pa.get("tids"), dict) and isinstance(pb.get("tids"), dict):
+            # Per thread: one that started counts whole, one that exited is lost.
+            n = sum(v - pa["tids"].get(t, 0) for t, v in pb["tids"].items())
+        else:
+            n = pb["ctxt"] - pa["ctxt"]
+        wk = max(n, 0) / dt
     except (TypeError, KeyError, IndexError, ValueError, ZeroDivisionError):
         return None
     cpu = None
@@ -510,6 +515,12 @@ def document(run, by, made, guest_scale, host_scale):
     w("   kernel's own time of its message (journald reads `/dev/kmsg` late on a thrashing node).")
     w("4. **responsiveness**: during phase 3, the daemon's own status query every 0.5 s, answered within")
     w("   5 s or not.")
+    w("")
+    w("Each hog starts when the node is calm again (MemAvailable above 600 MiB, memory `some` avg10 below")
+    w("5%), the node-wide one 20 s later still: longer than the 15 s each peer waits after it acted")
+    w("(low-memory-monitor's recovery interval, nohang's, oomd's and systemd-oomd's post-action delays).")
+    w("The idle wake-ups count each thread's own context switches (a thread that exits in the window")
+    w("takes its count along: a lower bound where threads come and go).")
     w("")
     w("## Idle cost (200 cgroups, 60 s)")
     w("| daemon | wake-ups/s | vs memwarden | CPU % | RSS MiB | VmLck MiB | threads |")

@@ -213,8 +213,13 @@ meta limited_daemon_alive "$(alive)"
 meta limited_keep_alive "$(keep_alive)"
 [ "$(keep_alive)" = 1 ] || keeper
 
-# 3. node-wide hog, 4. the status query meanwhile.
+# 3. node-wide hog, 4. the status query meanwhile. After the node is calm,
+# 20 s more: longer than the 15 s each peer waits after it acted
+# (low-memory-monitor's recovery interval, nohang's psi_post_action_delay,
+# oomd's and systemd-oomd's post-action delay), so the last phase's action
+# does not hold back this one's.
 calm
+sleep 20
 status_loop() {
     echo -1000 >/proc/self/oom_score_adj
     while [ ! -e /run/peer-node-done ]; do

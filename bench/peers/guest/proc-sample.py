@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """proc-sample.py LABEL PID...: one JSON line about processes, for the idle
 cost: context switches summed over every thread of each PID
-(/proc/PID/task/*/status, voluntary + nonvoluntary: the wake-ups), CPU ticks
+(/proc/PID/task/*/status, voluntary + nonvoluntary: the wake-ups; also per
+thread, since a thread that exits takes its count with it), CPU ticks
 (utime + stime of /proc/PID/stat), VmRSS and VmLck (KiB), threads, and the
 wall clock. Two lines around an idle period give its rates."""
 import json
@@ -25,6 +26,7 @@ def status(path):
 def sample(pid):
     ctxt = 0
     tasks = 0
+    per_tid = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
@@ -32,7 +34,9 @@ def sample(pid):
     for tid in tids:
         st = status(f"/proc/{pid}/task/{tid}/status")
         try:
-            ctxt += int(st.get("voluntary_ctxt_switches", 0)) + int(st.get("nonvoluntary_ctxt_switches", 0))
+            n = int(st.get("voluntary_ctxt_switches", 0)) + int(st.get("nonvoluntary_ctxt_switches", 0))
+            ctxt += n
+            per_tid[tid] = n
             tasks += 1
         except ValueError:
             continue
@@ -47,7 +51,7 @@ def sample(pid):
     def kib(key):
         v = st.get(key, "")
         return int(v.split()[0]) if v else None
-    return {"pid": pid, "comm": st.get("Name"), "ctxt": ctxt, "threads": tasks, "ticks": ticks,
+    return {"pid": pid, "comm": st.get("Name"), "ctxt": ctxt, "tids": per_tid, "threads": tasks, "ticks": ticks,
             "rss_kib": kib("VmRSS"), "lck_kib": kib("VmLck"), "anon_kib": kib("RssAnon")}
 
 
