@@ -497,8 +497,9 @@ static const Option options[] = {
           opt_psi_window },
         { "no-psi", 0, no_argument, NULL, "do not arm PSI triggers", opt_no_psi },
         { "fill-rate", 0, required_argument, "SIZE",
-          "the fastest memory is assumed to fill, per second: MemAvailable\n"
-          "and usage triggers are read again when they could reach a\n"
+          "the fastest memory is assumed to fill, per second: usage\n"
+          "triggers, and MemAvailable near a watermark or without the page\n"
+          "allocation counter, are read again when they could reach a\n"
           "watermark at this rate (default 1G; 10ms to 60s)",
           opt_fill_rate },
         { "policy-dir", 0, required_argument, "DIR",

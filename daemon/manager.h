@@ -8,6 +8,7 @@
 #include "executor.h"
 #include "metrics-http.h"
 #include "node.h"
+#include "node-alloc.h"
 #include "policy.h"
 #include "policy-dir.h"
 #include "sinks.h"
@@ -114,6 +115,9 @@ struct Manager {
         uint64_t n_node_psi_events;
         uint64_t node_sample_last, node_sample_next; /* CLOCK_MONOTONIC usec */
         uint64_t n_node_samples, n_node_wakes;       /* MemAvailable reads; early ones for cgroup events */
+        NodeAlloc *node_alloc;      /* NULL: MemAvailable on the timer only (node_alloc_why says why) */
+        const char *node_alloc_why; /* static */
+        uint64_t page_size;
         sd_event_source *engine_timer;
         sd_event_source *watcher_timer; /* watcher_next_usec(): cgroup v1 oom_kill re-checks */
         bool scanned;

@@ -204,6 +204,10 @@ static void print_policy(const char *line, size_t len, const char *what)
         v = json_find(line, len, "select", &vl);
         if (v && !(vl == 6 && memcmp(v, "\"each\"", 6) == 0))
                 printf("\n  select: %.*s", (int)vl - 2, v + 1);
+        v = json_find(line, len, "target", &vl);
+        if (v)
+                printf("\n  target: %.*s (the triggers are this cgroup's, the steps go to its children)",
+                       (int)vl - 2, v + 1);
         v = json_find(line, len, "actions", &vl);
         printf("\n  actions: ");
         if (v)

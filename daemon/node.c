@@ -2,12 +2,14 @@
 /* Node-wide sources: a PSI trigger on /proc/pressure/memory (event-driven,
  * armed whenever PSI is on), and MemAvailable from /proc/meminfo. The kernel
  * has no notification for MemAvailable, so it is read only while some policy
- * has a nodeAvailable trigger, at the interval src/node.c works out from the
- * headroom to the nearest watermark (node_sample_interval: 10 ms near one,
- * up to 60 s with plenty), and at once on the node's PSI trigger and on a
- * watched cgroup's high or max events. A `node` record goes out when it
- * crosses one of those policies' watermarks (either way), not at every
- * sample. */
+ * has a nodeAvailable trigger, and then when the kernel's page allocation
+ * counters (node-alloc.c) say that half the headroom to the nearest
+ * watermark may have been allocated; near a watermark, and where the
+ * counters cannot be had, at the interval src/node.c works out from the
+ * headroom (node_sample_interval: 10 ms near one, up to 60 s with plenty).
+ * At once as well on the node's PSI trigger and on a watched cgroup's high
+ * or max events. A `node` record goes out when it crosses one of those
+ * policies' watermarks (either way), not at every sample. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,10 +40,18 @@ static void node_feed(Manager *m, const NodeStats *n)
         }
 }
 
-/* MemAvailable again after the interval its headroom allows, from now. */
+/* MemAvailable again after half its headroom was allocated (the counters),
+ * or after the interval the headroom allows, from now. */
 static void node_rearm(Manager *m, uint64_t now, uint64_t avail)
 {
-        uint64_t next = now + node_sample_interval(&m->node_marks, avail, m->cfg.fill_rate);
+        uint64_t budget = node_alloc_budget(&m->node_marks, avail, m->page_size), next;
+
+        if (m->node_alloc && budget > 0 && node_alloc_arm(m->node_alloc, budget) == 0)
+                next = now + NODE_SAMPLE_GUARD_USEC;
+        else {
+                node_alloc_disarm(m->node_alloc);
+                next = now + node_sample_interval(&m->node_marks, avail, m->cfg.fill_rate);
+        }
 
         m->node_sample_next = next;
         (void)sd_event_source_set_time(m->node_sample_timer, next);
@@ -87,23 +97,51 @@ static int on_node_psi(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
+static void node_sample(Manager *m)
 {
-        Manager *m = userdata;
         NodeStats n = {};
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-        (void)usec;
         if (node_read_meminfo(m->proc_fd, &n) < 0) {
                 /* Unreadable (out of fds?): try again a second later, not in a loop. */
+                node_alloc_disarm(m->node_alloc);
                 m->node_sample_next = now + NODE_SAMPLE_BELOW_USEC;
-                (void)sd_event_source_set_time(s, m->node_sample_next);
-                return 0;
+                (void)sd_event_source_set_time(m->node_sample_timer, m->node_sample_next);
+                return;
         }
         (void)node_read_psi(m->proc_fd, &n);
         node_take(m, &n, now);
         node_feed(m, &n);
+}
+
+static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        node_sample(userdata);
         return 0;
+}
+
+/* A CPU spent its share of the allocation budget: half the headroom may be
+ * gone. At most one read per NODE_SAMPLE_MIN_USEC, as for cgroup events:
+ * a workload that allocates and frees fast near a watermark would otherwise
+ * wake the agent at each few MiB; the CPUs that spent their share stay
+ * quiet until the next read sets it again. */
+static void on_node_alloc(void *userdata)
+{
+        Manager *m = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), soon = m->node_sample_last + NODE_SAMPLE_MIN_USEC;
+
+        if (!m->node_sample_timer)
+                return;
+        if (now >= soon) {
+                node_sample(m);
+                return;
+        }
+        if (soon < m->node_sample_next) {
+                m->node_sample_next = soon;
+                (void)sd_event_source_set_time(m->node_sample_timer, soon);
+        }
 }
 
 /* A watched cgroup hit its memory.high or memory.max: memory is short
@@ -128,6 +166,7 @@ void manager_node_policies_changed(Manager *m)
 {
         node_watermarks_from_policies(&m->node_marks, &m->policies);
         if (m->node_marks.n_total == 0) {
+                node_alloc_disarm(m->node_alloc);
                 m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
                 return;
         }
@@ -159,6 +198,18 @@ int manager_node_start(Manager *m)
         m->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (m->proc_fd < 0)
                 return log_warning_errno(-errno, "Cannot open /proc; node-wide triggers are off: %m");
+        /* The counters now, while start-up still has the privilege perf wants;
+         * they stay disabled until a nodeAvailable policy arms them. */
+        m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+        m->node_alloc = node_alloc_open(m->event, on_node_alloc, m, &m->node_alloc_why);
+        if (m->node_alloc) {
+                NodeAllocStats st;
+                node_alloc_stats(m->node_alloc, &st);
+                log_debug("Page allocation counter: a BPF program on mm_page_alloc, %u CPUs.", st.n_cpus);
+        } else
+                log_info("No page allocation counter: %s. nodeAvailable triggers are sampled on a timer "
+                         "(--fill-rate).",
+                         m->node_alloc_why);
         if (!wc->psi)
                 return 0;
         m->node_psi_fd = psi_trigger_open(AT_FDCWD, "/proc/pressure/memory", wc->psi_type,
@@ -180,6 +231,7 @@ void manager_node_stop(Manager *m)
 {
         m->node_psi_source = sd_event_source_disable_unref(m->node_psi_source);
         m->node_sample_timer = sd_event_source_disable_unref(m->node_sample_timer);
+        m->node_alloc = node_alloc_close(m->node_alloc);
         m->node_psi_fd = safe_close(m->node_psi_fd);
         m->proc_fd = safe_close(m->proc_fd);
 }

@@ -45,6 +45,10 @@ typedef struct StatusCounters {
         bool policy_reload_running;
         bool node_psi_armed, node_memavailable_sampled;
         uint64_t node_psi_events, event_log_errors;
+        uint64_t node_samples, node_early_samples; /* MemAvailable reads; early ones for cgroup events */
+        const char *node_sampling;                 /* "allocations", "timer" */
+        const char *node_alloc_off;                /* why no counters; NULL: they are there */
+        NodeAllocStats node_alloc;
         SinksStats sinks;
 } StatusCounters;
 
@@ -109,6 +113,12 @@ static void put_u64(JsonWriter *j, const char *key, uint64_t v)
 {
         json_key(j, key);
         json_u64(j, v);
+}
+
+static void put_str(JsonWriter *j, const char *key, const char *v)
+{
+        json_key(j, key);
+        json_string(j, v);
 }
 
 static void put_bool(JsonWriter *j, const char *key, bool v)
@@ -216,6 +226,19 @@ static void header_node(JsonWriter *j, const WatcherStats *st, const StatusCount
         put_bool(j, "node_psi_armed", k->node_psi_armed);
         put_u64(j, "node_psi_events", k->node_psi_events);
         put_bool(j, "node_memavailable_sampled", k->node_memavailable_sampled);
+        if (k->node_memavailable_sampled) {
+                put_str(j, "node_sampling", k->node_sampling);
+                put_u64(j, "node_samples", k->node_samples);
+                put_u64(j, "node_early_samples", k->node_early_samples);
+        }
+        if (k->node_alloc_off)
+                put_str(j, "node_alloc_off", k->node_alloc_off);
+        else {
+                put_u64(j, "node_alloc_cpus", k->node_alloc.n_cpus);
+                put_bool(j, "node_alloc_attached", k->node_alloc.attached);
+                put_u64(j, "node_alloc_budget_pages", k->node_alloc.budget);
+                put_u64(j, "node_alloc_wakes", k->node_alloc.n_wakes);
+        }
         put_u64(j, "event_log_errors", k->event_log_errors);
 }
 
@@ -662,9 +685,16 @@ static void manager_counters(void *userdata, StatusCounters *ret)
                 .node_psi_armed = m->node_psi_fd >= 0,
                 .node_psi_events = m->n_node_psi_events,
                 .node_memavailable_sampled = m->node_sample_timer != NULL,
+                .node_samples = m->n_node_samples,
+                .node_early_samples = m->n_node_wakes,
+                .node_sampling = node_alloc_armed(m->node_alloc) ? "allocations" : "timer",
+                .node_alloc_off = m->node_alloc       ? NULL
+                                  : m->node_alloc_why ? m->node_alloc_why
+                                                      : "not opened",
                 .event_log_errors = sinks_event_log_errors(&m->sinks),
         };
         sinks_get_stats(&m->sinks, &ret->sinks);
+        node_alloc_stats(m->node_alloc, &ret->node_alloc);
 }
 
 int status_server_start(Manager *m, const char *path)

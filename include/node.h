@@ -63,9 +63,49 @@ int node_watermarks_update(NodeWatermarks *w, uint64_t avail);
 #define NODE_SAMPLE_MAX_USEC   (60 * 1000000ULL)
 #define NODE_SAMPLE_BELOW_USEC (1000000ULL)
 
+/* What MemAvailable can fall by before the nearest watermark at or below
+ * it: 0 below every watermark (or with none). */
+uint64_t node_headroom(const NodeWatermarks *w, uint64_t avail);
+
 /* headroom bytes at fill_rate bytes/s (0: NODE_FILL_RATE_DEFAULT), in usec,
  * clamped to [min_usec, max_usec]. */
 uint64_t node_headroom_usec(uint64_t headroom, uint64_t fill_rate, uint64_t min_usec, uint64_t max_usec);
 /* When MemAvailable (avail) is next to be read, from now: see above. No
  * watermark: NODE_SAMPLE_MAX_USEC. */
 uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate);
+
+/* The allocation counter (daemon/node-alloc.c): instead of a timer, the
+ * kernel wakes the agent after enough pages were allocated. MemAvailable can
+ * fall only as fast as pages are allocated, so a BPF program on the
+ * mm_page_alloc tracepoint takes each allocation's pages (1 << order) off
+ * the share of a budget its CPU was given, and wakes the agent when a CPU's
+ * share is spent: fewer pages than the budget can have gone before that.
+ * The budget is half the headroom to the nearest watermark, so an idle
+ * node, allocating little, sleeps for minutes while a node falling fast is
+ * woken as the pages go, more often the nearer it gets. Near a watermark
+ * (headroom under NODE_ALLOC_MIN_HEADROOM) it would fire every few pages:
+ * it stops there and the timer above (10 ms near a watermark) takes over.
+ * With the counter on, the timer only guards what it cannot see (memory
+ * made unavailable without an allocation): every NODE_SAMPLE_GUARD_USEC. */
+#define NODE_ALLOC_MIN_HEADROOM (8ULL << 20)
+#define NODE_SAMPLE_GUARD_USEC  (300 * 1000000ULL)
+
+/* The CPUs in a kernel cpu list ("0-3,8,10-11\n", /sys/devices/system/cpu/online)
+ * into ret[0..max): their number, -E2BIG if more than max, -EINVAL if malformed. */
+int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
+
+/* How many pages may be allocated before MemAvailable is read again: half
+ * the headroom (node_headroom) in pages. 0: stop the counters (below every
+ * watermark, or nearer one than NODE_ALLOC_MIN_HEADROOM). */
+uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t page_size);
+/* Split budget pages over n counters (CPUs) whose events weigh weight[i]
+ * pages at most each: counter i wakes the agent at its periods[i]-th
+ * page (event), and what goes unseen before one wakes it,
+ * sum((periods[i] - 1) * weight[i]), is at most budget. A counter gets a
+ * share of the budget in proportion to what it counted the last time
+ * (seen[i]), over a floor for those that counted nothing, so that the
+ * busiest CPU does not wake the agent long before the others would; a share
+ * below its weight is a period of 1. -ERANGE without counters or budget,
+ * -EINVAL for a weight of 0. */
+int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weight, size_t n,
+                     uint64_t *periods);

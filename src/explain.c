@@ -3,7 +3,9 @@
 #include "explain.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "json.h"
 #include "macro.h"
@@ -49,8 +51,17 @@ static void put_select(JsonWriter *j, const Policy *p)
                 json_string(j, "each");
                 return;
         }
-        snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by), p->select_count);
+        if (p->select_by == SELECT_PRESSURE)
+                snprintf(sel, sizeof(sel), "%s over %" PRIu64 "s, %u", select_by_to_string(p->select_by),
+                         p->select_window_usec / 1000000, p->select_count);
+        else
+                snprintf(sel, sizeof(sel), "%s, %u", select_by_to_string(p->select_by), p->select_count);
         json_string(j, sel);
+        if (p->target_children) {
+                /* The triggers are this cgroup's; the steps go to its children. */
+                json_key(j, "target");
+                json_string(j, "children");
+        }
 }
 
 /* A policy's name (the value of the key already written), then its source,
@@ -105,6 +116,23 @@ static void put_identity(JsonWriter *j, const CgroupIdentity *id)
         json_object_close(j);
 }
 
+/* Whether policy i is the target: children policy that applies to id through
+ * its parent, by the parent's path (explain has only id's identity). */
+static bool child_of(const ExplainInput *in, size_t i)
+{
+        CgroupIdentity parent = { .qos = -1 };
+        char path[4096];
+        const char *slash;
+
+        if (!in->id->path || !(slash = strrchr(in->id->path, '/')) || slash == in->id->path ||
+            (size_t)(slash - in->id->path) >= sizeof(path))
+                return false;
+        memcpy(path, in->id->path, (size_t)(slash - in->id->path));
+        path[slash - in->id->path] = '\0';
+        parent.path = path;
+        return policy_set_lookup_children(in->set, &parent, in->id) == (int)i;
+}
+
 /* Why each other policy does not apply, at most EXPLAIN_OTHERS_MAX of them. */
 static void put_others(const ExplainInput *in, JsonWriter *j, int best, int node_best)
 {
@@ -121,7 +149,13 @@ static void put_others(const ExplainInput *in, JsonWriter *j, int best, int node
                 json_key(j, "policy");
                 json_string(j, p->name);
                 json_key(j, "why");
-                if (policy_match(p, in->id, why, sizeof(why)))
+                if (p->target_children && policy_match(p, in->id, why, sizeof(why)))
+                        json_string(j, "target: children: its triggers are this cgroup's, its steps go to "
+                                       "this cgroup's children");
+                else if (p->target_children && child_of(in, (size_t)i))
+                        json_string(j, "target: children: applies to this cgroup through its parent's "
+                                       "triggers");
+                else if (policy_match(p, in->id, why, sizeof(why)))
                         json_string(j, "matches, but a more specific policy applies");
                 else
                         json_string(j, why);

@@ -111,7 +111,8 @@ uint64_t node_headroom_usec(uint64_t headroom, uint64_t fill_rate, uint64_t min_
         return t < min_usec ? min_usec : (uint64_t)t;
 }
 
-uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate)
+/* The nearest watermark at or below avail: false if there is none. */
+static bool nearest_below(const NodeWatermarks *w, uint64_t avail, uint64_t *ret)
 {
         uint64_t nearest = 0;
         bool any = false;
@@ -121,7 +122,110 @@ uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t 
                         nearest = w->below_bytes[i];
                         any = true;
                 }
-        if (!any)
+        *ret = nearest;
+        return any;
+}
+
+uint64_t node_headroom(const NodeWatermarks *w, uint64_t avail)
+{
+        uint64_t nearest;
+
+        return nearest_below(w, avail, &nearest) ? avail - nearest : 0;
+}
+
+uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t fill_rate)
+{
+        uint64_t nearest;
+
+        if (!nearest_below(w, avail, &nearest))
                 return w->n > 0 ? NODE_SAMPLE_BELOW_USEC : NODE_SAMPLE_MAX_USEC;
         return node_headroom_usec(avail - nearest, fill_rate, NODE_SAMPLE_MIN_USEC, NODE_SAMPLE_MAX_USEC);
+}
+
+static int cpu_number(const char **p, const char *end, unsigned *ret)
+{
+        unsigned v = 0;
+        const char *s = *p;
+
+        if (s >= end || *s < '0' || *s > '9')
+                return -EINVAL;
+        for (; s < end && *s >= '0' && *s <= '9'; s++) {
+                v = v * 10 + (unsigned)(*s - '0');
+                if (v > 1U << 20)
+                        return -EINVAL;
+        }
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max)
+{
+        const char *p = buf, *end = buf + len;
+        size_t n = 0;
+
+        while (end > p && (end[-1] == '\n' || end[-1] == ' '))
+                end--;
+        if (p == end)
+                return -EINVAL;
+        for (;;) {
+                unsigned lo, hi;
+                if (cpu_number(&p, end, &lo) < 0)
+                        return -EINVAL;
+                hi = lo;
+                if (p < end && *p == '-') {
+                        p++;
+                        if (cpu_number(&p, end, &hi) < 0 || hi < lo)
+                                return -EINVAL;
+                }
+                for (unsigned c = lo; c <= hi; c++) {
+                        if (n >= max)
+                                return -E2BIG;
+                        ret[n++] = c;
+                }
+                if (p == end)
+                        break;
+                if (*p != ',')
+                        return -EINVAL;
+                p++;
+        }
+        return (int)n;
+}
+
+uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t page_size)
+{
+        uint64_t headroom = node_headroom(w, avail);
+
+        if (page_size == 0 || headroom < NODE_ALLOC_MIN_HEADROOM)
+                return 0;
+        return headroom / 2 / page_size;
+}
+
+int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weight, size_t n,
+                     uint64_t *periods)
+{
+        __uint128_t total = 0;
+        uint64_t floor_share;
+
+        if (n == 0 || budget == 0)
+                return -ERANGE;
+        for (size_t i = 0; i < n; i++) {
+                if (weight[i] == 0)
+                        return -EINVAL;
+                /* What counter i ate the last time, in pages at its worst. */
+                total += (__uint128_t)seen[i] * weight[i];
+        }
+        /* A quarter of the budget is spread evenly (so a counter that was quiet
+         * is not left with nothing), the rest by what each counted. */
+        floor_share = budget / 4 / n;
+        for (size_t i = 0; i < n; i++) {
+                __uint128_t share = budget / n;
+                if (total > 0)
+                        share = floor_share +
+                                (__uint128_t)(budget - floor_share * n) * seen[i] * weight[i] / total;
+                /* The counter wakes the agent at its periods[i]-th allocation: the
+                 * periods[i] - 1 before it are what goes unseen. */
+                periods[i] = 1 + (uint64_t)(share / weight[i]);
+        }
+        return 0;
 }

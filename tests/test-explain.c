@@ -185,6 +185,53 @@ START_TEST(test_route)
 }
 END_TEST
 
+/* What select and target say: by pressure with its window, and children. */
+START_TEST(test_select_target)
+{
+        static const char batch[] =
+                "apiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: batch}\nspec:\n"
+                "  match: {cgroup: /batch.slice}\n  target: children\n"
+                "  select: {by: pressure, window: 30s}\n"
+                "  triggers: {any: [{pressure: {type: full, above: 20%, window: 10s}}]}\n"
+                "  actions: [{type: kill}]\n"
+                "---\napiVersion: memwarden/v1\nkind: Policy\nmetadata: {name: jobs}\nspec:\n"
+                "  match: {cgroup: \"/jobs.slice/*\"}\n"
+                "  select: {by: pressure, window: 30s}\n"
+                "  triggers: {any: [{pressure: {type: full, above: 20%, window: 10s}}]}\n"
+                "  actions: [{type: kill}]\n";
+        static PolicyErrors e;
+        static char buf[8192];
+        PolicySet one = {};
+        CgroupIdentity id = { .path = "/batch.slice", .qos = -1 };
+        ExplainInput in = { .id = &id, .kind = CGROUP_KIND_SLICE, .set = &one };
+        size_t len = 0;
+
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(policy_load_buffer(&one, "/p/b.yaml", batch, strlen(batch), NULL, &e), 0);
+        ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
+        buf[len] = '\0';
+        ck_assert_msg(strstr(buf, "\"why\":\"target: children: its triggers are this cgroup's") != NULL,
+                      "%s", buf);
+        /* a child: through its parent's triggers */
+        id.path = "/batch.slice/job-1.scope";
+        in.kind = CGROUP_KIND_SCOPE;
+        ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
+        buf[len] = '\0';
+        ck_assert_msg(strstr(buf, "through its parent's triggers") != NULL, "%s", buf);
+        /* a grandchild: not at all */
+        id.path = "/batch.slice/job-1.scope/sub";
+        ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
+        buf[len] = '\0';
+        ck_assert_msg(strstr(buf, "does not match") != NULL, "%s", buf);
+        /* select by pressure names its window */
+        id.path = "/jobs.slice/a.scope";
+        ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
+        buf[len] = '\0';
+        ck_assert_msg(strstr(buf, "\"select\":\"pressure over 30s, 1\"") != NULL, "%s", buf);
+        policy_set_done(&one);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("explain");
@@ -197,6 +244,7 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_no_policy);
         tcase_add_test(tc, test_others_bounded);
         tcase_add_test(tc, test_triggers);
+        tcase_add_test(tc, test_select_target);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -91,7 +91,7 @@ check(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem: true")
 check(sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", "seccomp RuntimeDefault")
 caps = sc.get("capabilities", {})
 check(caps.get("drop") == ["ALL"], "capabilities: drop ALL")
-want_caps = ["DAC_OVERRIDE", "IPC_LOCK", "KILL", "SYS_PTRACE", "SYS_RESOURCE"]
+want_caps = ["BPF", "DAC_OVERRIDE", "IPC_LOCK", "KILL", "PERFMON", "SYS_PTRACE", "SYS_RESOURCE"]
 check(sorted(caps.get("add", [])) == want_caps, f"capabilities added are exactly {want_caps} ({caps.get('add')})")
 res = c.get("resources", {})
 check(res.get("requests") and res.get("requests") == res.get("limits")

@@ -2,6 +2,7 @@
 /* The node's MemAvailable watermarks on synthetic values: which are crossed,
  * which way, and from which policies' triggers. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,211 @@ START_TEST(test_sample_hog)
 }
 END_TEST
 
+START_TEST(test_alloc_budget)
+{
+        NodeWatermarks w = { .below_bytes = { 512 * MiB, 128 * MiB }, .n = 2, .n_total = 2 };
+
+        ck_assert_uint_eq(node_headroom(&w, 900 * MiB), 388 * MiB);
+        ck_assert_uint_eq(node_headroom(&w, 300 * MiB), 172 * MiB);
+        ck_assert_uint_eq(node_headroom(&w, 100 * MiB), 0);
+        /* half the headroom, in pages */
+        ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 4096), 388 * MiB / 2 / 4096);
+        ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 65536), 388 * MiB / 2 / 65536);
+        /* too near a watermark, below all, no page size: the timer's */
+        ck_assert_uint_eq(node_alloc_budget(&w, 128 * MiB + NODE_ALLOC_MIN_HEADROOM - 1, 4096), 0);
+        ck_assert_uint_ne(node_alloc_budget(&w, 128 * MiB + NODE_ALLOC_MIN_HEADROOM, 4096), 0);
+        ck_assert_uint_eq(node_alloc_budget(&w, 100 * MiB, 4096), 0);
+        ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 0), 0);
+        w.n = 0;
+        ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 4096), 0);
+}
+END_TEST
+
+/* What goes unseen before a counter wakes the agent. */
+static uint64_t weighted(const uint64_t *p, const uint64_t *w, size_t n)
+{
+        uint64_t sum = 0;
+        for (size_t i = 0; i < n; i++)
+                sum += (p[i] - 1) * w[i];
+        return sum;
+}
+
+START_TEST(test_alloc_split)
+{
+        const uint64_t weight[6] = { 1, 2, 4, 8, 512, 1024 };
+        uint64_t seen[6] = {}, p[6];
+
+        /* nothing seen: an even split */
+        ck_assert_int_eq(node_alloc_split(60000, seen, weight, 6, p), 0);
+        ck_assert_uint_le(weighted(p, weight, 6), 60000);
+        ck_assert_uint_eq(p[0], 10001);
+        ck_assert_uint_eq(p[5], 10);
+        /* a busy order-0 counter gets most of it; the quiet ones keep a floor */
+        seen[0] = 100000;
+        seen[1] = 10;
+        ck_assert_int_eq(node_alloc_split(60000, seen, weight, 6, p), 0);
+        ck_assert_uint_le(weighted(p, weight, 6), 60000);
+        ck_assert_uint_ge(p[0], 45000);
+        ck_assert_uint_ge(p[4], 1 + 60000 / 4 / 6 / 512);
+        ck_assert_uint_ge(p[5], 1);
+        /* a budget smaller than an order-10 allocation: each of those wakes the agent */
+        ck_assert_int_eq(node_alloc_split(600, seen, weight, 6, p), 0);
+        ck_assert_uint_eq(p[5], 1);
+        ck_assert_uint_le(weighted(p, weight, 6), 600);
+        ck_assert_int_eq(node_alloc_split(0, seen, weight, 6, p), -ERANGE);
+        ck_assert_int_eq(node_alloc_split(100, seen, weight, 0, p), -ERANGE);
+        /* counts the kernel could never give still split within the budget */
+        for (size_t i = 0; i < 6; i++)
+                seen[i] = UINT64_MAX;
+        ck_assert_int_eq(node_alloc_split(UINT64_MAX / 2048, seen, weight, 6, p), 0);
+        ck_assert_uint_le(weighted(p, weight, 6), UINT64_MAX / 2048);
+        const uint64_t zero[2] = { 1, 0 };
+        ck_assert_int_eq(node_alloc_split(100, seen, zero, 2, p), -EINVAL);
+}
+END_TEST
+
+/* The counter against allocations on synthetic CPUs, as the BPF program
+ * does it: each allocation takes its 1 << order pages off its CPU's share,
+ * and a CPU whose share is spent wakes the agent. Whatever the mix of orders
+ * and CPUs, the agent is woken before MemAvailable reaches the watermark
+ * while the counter is on, and an idle node's churn wakes it rarely. */
+#define SIM_CPUS 4
+typedef struct AllocSim {
+        uint64_t weight[SIM_CPUS], share[SIM_CPUS], seen[SIM_CPUS];
+        int64_t left[SIM_CPUS];
+        uint64_t avail; /* pages */
+        NodeWatermarks w;
+        bool armed;
+        unsigned wakes;
+} AllocSim;
+
+static void sim_arm(AllocSim *s)
+{
+        uint64_t budget = node_alloc_budget(&s->w, s->avail * 4096, 4096);
+        s->wakes++;
+        for (size_t i = 0; i < SIM_CPUS; i++)
+                s->seen[i] = s->armed ? (uint64_t)((int64_t)s->share[i] - s->left[i]) : 0;
+        s->armed = budget > 0 && node_alloc_split(budget, s->seen, s->weight, SIM_CPUS, s->share) == 0;
+        for (size_t i = 0; i < SIM_CPUS; i++)
+                s->left[i] = s->armed ? (int64_t)s->share[i] : 0;
+}
+
+static void sim_init(AllocSim *s, uint64_t avail_bytes)
+{
+        *s = (AllocSim){ .avail = avail_bytes / 4096,
+                         .w = { .below_bytes = { 256 * MiB, 128 * MiB }, .n = 2, .n_total = 2 } };
+        for (size_t i = 0; i < SIM_CPUS; i++)
+                s->weight[i] = 1;
+        sim_arm(s);
+        s->wakes = 0;
+}
+
+/* One allocation of 1 << order pages on cpu: true if it woke the agent. */
+static bool sim_alloc(AllocSim *s, unsigned cpu, unsigned order)
+{
+        uint64_t pages = UINT64_C(1) << order;
+
+        s->avail -= pages;
+        if (!s->armed || s->left[cpu] <= 0)
+                return false;
+        s->left[cpu] -= (int64_t)pages;
+        if (s->left[cpu] <= 0) {
+                sim_arm(s);
+                return true;
+        }
+        return false;
+}
+
+START_TEST(test_alloc_hog)
+{
+        static const unsigned orders[] = { 0, 9, 0, 0, 3, 1, 2, 10, 9, 9, 0 };
+        AllocSim s;
+
+        for (unsigned mix = 0; mix < 4; mix++) {
+                sim_init(&s, 900 * MiB);
+                for (unsigned k = 0; s.armed; k++) {
+                        unsigned order = mix == 0 ? 0 : mix == 1 ? 9 : orders[k % 11];
+                        /* while the counter is on, MemAvailable is never below the
+                         * soft watermark unseen: the allocation that could cross it
+                         * wakes the agent, which reads it */
+                        ck_assert_uint_ge(s.avail * 4096, 256 * MiB);
+                        (void)sim_alloc(&s, mix == 3 ? 0 : k % SIM_CPUS, order);
+                        ck_assert_msg(!(s.avail * 4096 < 256 * MiB && s.armed), "crossed unseen, mix %u",
+                                      mix);
+                }
+                /* it stops within NODE_ALLOC_MIN_HEADROOM (+ the last allocation) of it */
+                ck_assert_uint_le(s.avail * 4096, 256 * MiB + NODE_ALLOC_MIN_HEADROOM);
+                ck_assert_uint_ge(s.avail * 4096 + 4 * MiB, 256 * MiB);
+                /* and woke the agent a few dozen times on the way down, not at every page */
+                ck_assert_uint_le(s.wakes, 64);
+        }
+}
+END_TEST
+
+/* An idle node's churn for a minute, every page given back: 2,000 order-0
+ * allocations a second, 200 order-1, 20 order-3 and one huge page. */
+static void sim_idle_minute(AllocSim *s)
+{
+        for (unsigned sec = 0; sec < 60; sec++) {
+                for (unsigned k = 0; k < 2000; k++) {
+                        (void)sim_alloc(s, k % SIM_CPUS, 0);
+                        s->avail += 1;
+                }
+                for (unsigned k = 0; k < 200; k++) {
+                        (void)sim_alloc(s, k % SIM_CPUS, 1);
+                        s->avail += 2;
+                }
+                for (unsigned k = 0; k < 20; k++) {
+                        (void)sim_alloc(s, k % SIM_CPUS, 3);
+                        s->avail += 8;
+                }
+                (void)sim_alloc(s, sec % SIM_CPUS, 9);
+                s->avail += 512;
+        }
+}
+
+START_TEST(test_alloc_idle)
+{
+        const uint64_t GiB = 1024 * MiB;
+        AllocSim s;
+
+        /* 20 GiB available: 152,640 pages a minute against a budget of 2.5 million */
+        sim_init(&s, 20 * GiB);
+        sim_idle_minute(&s);
+        ck_assert_uint_eq(s.wakes, 0);
+        /* The 1 GiB guest with 700 MiB available and a 256 MiB soft watermark: the
+         * same churn over a budget of 56,832 pages, split over 4 CPUs */
+        sim_init(&s, 700 * MiB);
+        sim_idle_minute(&s);
+        ck_assert_uint_le(s.wakes, 4);
+        /* All of it on one CPU: the next split gives that CPU the budget */
+        sim_init(&s, 700 * MiB);
+        for (unsigned m = 0; m < 4; m++)
+                for (unsigned k = 0; k < 150000; k++) {
+                        (void)sim_alloc(&s, 0, 0);
+                        s.avail += 1;
+                }
+        ck_assert_uint_le(s.wakes, 4 * 150000 / (56832 * 3 / 4) + 4);
+}
+END_TEST
+
+START_TEST(test_cpulist)
+{
+        unsigned c[8];
+
+        ck_assert_int_eq(node_cpulist_parse("0-3,6\n", 6, c, 8), 5);
+        ck_assert_uint_eq(c[3], 3);
+        ck_assert_uint_eq(c[4], 6);
+        ck_assert_int_eq(node_cpulist_parse("0", 1, c, 8), 1);
+        ck_assert_int_eq(node_cpulist_parse("0-8", 3, c, 8), -E2BIG);
+        static const char *bad[] = {
+                "", "\n", "a", "3-1", "1,", ",1", "1--2", "0-99999999999", "1 2", "-1"
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                ck_assert_msg(node_cpulist_parse(bad[i], strlen(bad[i]), c, 8) == -EINVAL, "'%s'", bad[i]);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
         Suite *s = suite_create("node");
@@ -196,6 +402,11 @@ static Suite *make_suite(void)
         tcase_add_test(tc, test_headroom_usec);
         tcase_add_test(tc, test_sample_interval);
         tcase_add_test(tc, test_sample_hog);
+        tcase_add_test(tc, test_alloc_budget);
+        tcase_add_test(tc, test_alloc_split);
+        tcase_add_test(tc, test_alloc_hog);
+        tcase_add_test(tc, test_alloc_idle);
+        tcase_add_test(tc, test_cpulist);
         suite_add_tcase(s, tc);
         return s;
 }

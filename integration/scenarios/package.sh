@@ -33,6 +33,7 @@ pid=$(systemctl show -P MainPID $U)
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/"$pid"/status | tee "$MW_OUT/caps-unit.txt"
 kv nice "$(awk '{print $19}' /proc/"$pid"/stat)"
 kv ctl_status "$(memwardenctl status >/dev/null 2>&1 && echo ok || echo failed)"
+memwardenctl status --json | head -1 >"$MW_OUT/status-unit.json" || true
 ls -la $PD >"$MW_OUT/policies-d.txt"
 man_pages=$(ls /usr/share/man/man8/memwardend.8.gz /usr/share/man/man1/memwardenctl.1.gz \
     /usr/share/man/man5/memwarden.policy.5.gz 2>/dev/null | wc -l)
