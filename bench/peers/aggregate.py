@@ -596,13 +596,18 @@ def document(run, by, made, guest_scale, host_scale):
         for g in guest_scale:
             w(f"| real, in the guest (TCG) | {g.get('cgroups')} | {fmt((g.get('walk_us') or 0) / 1000, '{:.0f}')} ms | "
               f"{fmt((g.get('rss_kib') or 0) / 1024)} | {fmt((g.get('lck_kib') or 0) / 1024)} | "
-              f"{fmt_lat(g)} (kernel's `high` to the record, {g.get('events', '?')} events) |")
+              f"{fmt_lat(g)} (the kernel's `high` to its record, {g.get('events', '?')} events) |")
         for h in host_scale:
             watched = "all watched (bench-agent)" if "watched" not in h else f"{h['watched']:,} watched (host-scale.py)"
             w(f"| fake (tmpfs), on the host, {watched} | {h.get('cgroups')} | {fmt((h.get('walk_us') or 0) / 1000, '{:.0f}')} ms | "
               f"{fmt((h.get('rss_kib') or 0) / 1024)} | {fmt((h.get('locked_kib') or 0) / 1024)} | "
               f"{fmt(h.get('latency_p50_us'), '{:.0f}')} / {fmt(h.get('latency_p99_us'), '{:.0f}')} / "
               f"{fmt(h.get('latency_max_us'), '{:.0f}')} us (a `memory.events` write to the record) |")
+        if guest_scale:
+            w("")
+            w("In the guest the event path is timed by a watcher that waits on both inotify watches (the")
+            w("cgroup's `memory.events`, memwarden's records file): 0 ms means both notifications were")
+            w("queued when it woke, memwarden's record written before the watcher had run at all.")
         w("")
     w("## Targets (issue 18), in this run")
     w("| target | met | figures |")
