@@ -443,7 +443,7 @@ def targets(by):
     if wi is not None and pw:
         lo = min(pw, key=lambda x: x[1])
         t.append(("idle: fewer wake-ups than every peer", all(wi < w for _, w in pw),
-                  f"memwarden {wi:.2f}/s, fewest of the peers {lo[0]} {lo[1]:.2f}/s"))
+                  f"memwarden {wi:.3f}/s, fewest of the peers {lo[0]} {lo[1]:.3f}/s"))
     w0 = (mw.get("idle_no_node_policy") or {}).get("wakeups_per_s")
     if w0 is not None:
         t.append(("idle: 0 wake-ups without node policies", w0 * 60 < 0.5,
@@ -529,7 +529,7 @@ def document(run, by, made, guest_scale, host_scale):
     for a in rows:
         i = a["idle"] or {}
         wk = i.get("wakeups_per_s")
-        w(f"| {a['name']} | {fmt(wk, '{:.2f}')} | {ratio(wk, ref) if a['name'] != 'memwarden' else '1x'} | "
+        w(f"| {a['name']} | {fmt(wk, '{:.2f}' if wk is not None and wk >= 1 else '{:.3f}')} | {ratio(wk, ref) if a['name'] != 'memwarden' else '1x'} | "
           f"{fmt(i.get('cpu_pct'), '{:.2f}')} | {fmt((i.get('rss_kib') or 0) / 1024)} | "
           f"{fmt((i.get('lck_kib') or 0) / 1024)} | {i.get('threads', '-')} |")
     if mw and mw.get("idle_no_node_policy"):
