@@ -555,8 +555,9 @@ def document(run, by, made, guest_scale, host_scale):
     if mw:
         lim = mw["limited"]
         w("")
-        w(f"memwarden's notify, seen independently: webhook received {fmt_s(lim.get('webhook_s'), 'not seen')}"
-          f" after the first `high`, D-Bus `PolicyEvent` (dbus-monitor) {fmt_s(lim.get('dbus_signal_s'), 'not seen')}.")
+        hook = f"webhook received {fmt_s(lim['webhook_s'])}, " if lim.get("webhook_s") is not None else ""
+        w(f"memwarden's notify, seen independently: {hook}its D-Bus `PolicyEvent` received by dbus-monitor "
+          f"{fmt_s(lim.get('dbus_signal_s'), 'not seen')} after the first `high`.")
     w("")
     w("## Node-wide hog")
     w("| daemon | start -> first action | -> its kill (its line) | -> hog dead | vs memwarden | killed by | MemAvailable at the kill (MiB) | lowest (MiB) | kernel OOM kills | bystander, daemon alive after |")

@@ -23,7 +23,7 @@ def check(cond, msg):
 
 
 def strip(text):
-    return [l for l in text.splitlines() if not l.startswith("![")]
+    return [l for l in text.splitlines() if l.strip() and not l.startswith("![")]
 
 
 with tempfile.TemporaryDirectory() as tmp:
