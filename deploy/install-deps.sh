@@ -21,6 +21,8 @@ if [ "${1:-}" = "--tests" ]; then
     # The man pages' check (man, lexgrog), the .deb (dpkg-buildpackage, dh,
     # lintian), and the unit's checks (systemd-analyze).
     pkgs+=(man-db debhelper dpkg-dev fakeroot lintian systemd)
+    # bench/peers: the plots of docs/benchmarks.md (not needed by CI).
+    pkgs+=(gnuplot-nox)
 fi
 # /metrics: libmicrohttpd's headers to build (dlopen()ed at run time); with
 # --tests curl and prometheus (promtool: check metrics, test rules).

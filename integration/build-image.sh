@@ -19,6 +19,9 @@ PACKAGES=$PACKAGES,containerd,runc
 SUITE=bookworm
 # metrics: the Prometheus server that scrapes memwarden, curl to ask both.
 PACKAGES=$PACKAGES,libmicrohttpd12,prometheus,curl
+# bench/peers: the established memory daemons, each started only by its own
+# peers-* scenario, never at boot (disabled below).
+PACKAGES=$PACKAGES,earlyoom,systemd-oomd,oomd,nohang,low-memory-monitor,psi-notify
 
 key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
 img="$outdir/image-$key"
@@ -69,6 +72,16 @@ rm -f "$root/etc/systemd/system/timers.target.wants/"* 2>/dev/null || true
 ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
 # Prometheus is for the metrics scenario, which starts its own: not at boot.
 ln -sf /dev/null "$root/etc/systemd/system/prometheus.service"
+# The peers (bench/peers) run only in their own scenario: not enabled, and
+# systemd-oomd's drop-ins (ManagedOOMSwap= on -.slice, ManagedOOM* on user@)
+# masked, so no other scenario sees their settings; peers-systemd-oomd.sh
+# takes the masks away.
+chroot "$root" systemctl disable earlyoom.service oomd.service nohang.service nohang-desktop.service \
+    low-memory-monitor.service systemd-oomd.service systemd-oomd.socket >>"$log" 2>&1
+chroot "$root" systemctl --global disable psi-notify.service >>"$log" 2>&1
+mkdir -p "$root/etc/systemd/system/-.slice.d" "$root/etc/systemd/system/user@.service.d"
+ln -sf /dev/null "$root/etc/systemd/system/-.slice.d/10-oomd-root-slice-defaults.conf"
+ln -sf /dev/null "$root/etc/systemd/system/user@.service.d/10-oomd-user-service-defaults.conf"
 
 # The scenario hook: mounts the per-run disk (memwarden's build, scenario
 # scripts) and hands over to its guest-run script, which writes results to the
