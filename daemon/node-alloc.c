@@ -49,9 +49,9 @@
 struct NodeAlloc {
         unsigned n_cpus; /* the highest possible CPU + 1: the shares array's entries */
         int left_fd, ring_fd, prog_fd, link_fd;
-        void *consumer, *producer; /* the ring buffer's two mappings */
-        void *shares;              /* the shares array's mapping */
-        size_t page, shares_len;
+        void *consumer, *producer;                      /* the ring buffer's two mappings */
+        void *shares;                                   /* the shares array's mapping */
+        size_t page, shares_len, ring_size;             /* the ring: a power of 2, a page at least */
         uint64_t *armed_left, *seen, *periods, *weight; /* n_cpus each */
         sd_event_source *source;
         void (*on_wake)(void *userdata);
@@ -180,7 +180,7 @@ NodeAlloc *node_alloc_close(NodeAlloc *a)
         if (a->consumer && a->consumer != MAP_FAILED)
                 (void)munmap(a->consumer, a->page);
         if (a->producer && a->producer != MAP_FAILED)
-                (void)munmap(a->producer, a->page + 2 * RINGBUF_SIZE);
+                (void)munmap(a->producer, a->page + 2 * a->ring_size);
         if (a->shares && a->shares != MAP_FAILED)
                 (void)munmap(a->shares, a->shares_len);
         safe_close(a->link_fd);
@@ -232,6 +232,7 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
         }
         a->left_fd = a->ring_fd = a->prog_fd = a->link_fd = -EBADF;
         a->page = (size_t)sysconf(_SC_PAGESIZE);
+        a->ring_size = a->page > RINGBUF_SIZE ? a->page : RINGBUF_SIZE;
         a->on_wake = on_wake;
         a->userdata = userdata;
         if (possible_cpus(&a->n_cpus) < 0) {
@@ -274,7 +275,7 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
         }
         m = (union bpf_attr){};
         m.map_type = BPF_MAP_TYPE_RINGBUF;
-        m.max_entries = RINGBUF_SIZE;
+        m.max_entries = (uint32_t)a->ring_size;
         memcpy(m.map_name, "mw_alloc_wake", sizeof("mw_alloc_wake"));
         a->ring_fd = sys_bpf(BPF_MAP_CREATE, &m);
         if (a->ring_fd < 0) {
@@ -284,7 +285,7 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
         }
         a->consumer = mmap(NULL, a->page, PROT_READ | PROT_WRITE, MAP_SHARED, a->ring_fd, 0);
         a->producer =
-                mmap(NULL, a->page + 2 * RINGBUF_SIZE, PROT_READ, MAP_SHARED, a->ring_fd, (off_t)a->page);
+                mmap(NULL, a->page + 2 * a->ring_size, PROT_READ, MAP_SHARED, a->ring_fd, (off_t)a->page);
         if (a->consumer == MAP_FAILED || a->producer == MAP_FAILED) {
                 log_full_errno(LOG_DEBUG, -errno, "mmap of the BPF ring buffer: %m");
                 *ret_why = "the BPF ring buffer cannot be mapped";
@@ -294,7 +295,7 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
         if (a->prog_fd < 0) {
                 r = -errno;
                 /* Again with the verifier's log, for the debug message. */
-                (void)load_program(a->left_fd, a->ring_fd, log, sizeof(log));
+                safe_close(load_program(a->left_fd, a->ring_fd, log, sizeof(log)));
                 log_full_errno(LOG_DEBUG, r, "BPF_PROG_LOAD: %m: %s", log);
                 *ret_why = r == -EPERM || r == -EACCES
                                    ? "loading a BPF tracing program is not allowed (needs "

@@ -47,7 +47,7 @@ static void node_rearm(Manager *m, uint64_t now, uint64_t avail)
         uint64_t budget = node_alloc_budget(&m->node_marks, avail, m->page_size), next;
 
         if (m->node_alloc && budget > 0 && node_alloc_arm(m->node_alloc, budget) == 0)
-                next = now + NODE_SAMPLE_GUARD_USEC;
+                next = now + node_guard_interval(&m->node_marks, avail);
         else {
                 node_alloc_disarm(m->node_alloc);
                 next = now + node_sample_interval(&m->node_marks, avail, m->cfg.fill_rate);
@@ -66,12 +66,13 @@ static void node_take(Manager *m, const NodeStats *n, uint64_t now)
         m->n_node_samples++;
         m->node_sample_last = now;
         crossed = node_watermarks_update(&m->node_marks, n->mem_available);
+        /* The counter first: what is allocated while the record goes out counts. */
+        if (m->node_sample_timer)
+                node_rearm(m, now, n->mem_available);
         if (crossed != 0)
                 node_emit(m, n,
                           crossed < 0 ? "MemAvailable fell below a watermark"
                                       : "MemAvailable rose above a watermark");
-        if (m->node_sample_timer)
-                node_rearm(m, now, n->mem_available);
 }
 
 static int on_node_psi(sd_event_source *s, int fd, uint32_t revents, void *userdata)

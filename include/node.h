@@ -90,7 +90,13 @@ uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t 
 #define NODE_ALLOC_MIN_HEADROOM (8ULL << 20)
 #define NODE_SAMPLE_GUARD_USEC  (300 * 1000000ULL)
 
-/* The CPUs in a kernel cpu list ("0-3,8,10-11\n", /sys/devices/system/cpu/online)
+/* The timer beside the armed counter: the guard, NODE_SAMPLE_GUARD_USEC,
+ * while MemAvailable is above every watermark; NODE_SAMPLE_BELOW_USEC once
+ * it is below one, since memory coming back (a kill, a workload ending)
+ * allocates nothing and would wake no counter. */
+uint64_t node_guard_interval(const NodeWatermarks *w, uint64_t avail);
+
+/* The CPUs in a kernel cpu list ("0-3,8,10-11\n", /sys/devices/system/cpu/possible)
  * into ret[0..max): their number, -E2BIG if more than max, -EINVAL if malformed. */
 int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
 

@@ -192,6 +192,11 @@ int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max)
         return (int)n;
 }
 
+uint64_t node_guard_interval(const NodeWatermarks *w, uint64_t avail)
+{
+        return node_watermarks_mask(w, avail) != 0 ? NODE_SAMPLE_BELOW_USEC : NODE_SAMPLE_GUARD_USEC;
+}
+
 uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t page_size)
 {
         uint64_t headroom = node_headroom(w, avail);
@@ -212,17 +217,21 @@ int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weig
         for (size_t i = 0; i < n; i++) {
                 if (weight[i] == 0)
                         return -EINVAL;
-                /* What counter i ate the last time, in pages at its worst. */
-                total += (__uint128_t)seen[i] * weight[i];
+                /* What counter i ate the last time, in pages at its worst (more
+                 * than the budget counts as the budget: no overflow below). */
+                __uint128_t ate = (__uint128_t)seen[i] * weight[i];
+                total += ate > budget ? budget : ate;
         }
         /* A quarter of the budget is spread evenly (so a counter that was quiet
          * is not left with nothing), the rest by what each counted. */
         floor_share = budget / 4 / n;
         for (size_t i = 0; i < n; i++) {
                 __uint128_t share = budget / n;
+                __uint128_t ate = (__uint128_t)seen[i] * weight[i];
+                if (ate > budget)
+                        ate = budget;
                 if (total > 0)
-                        share = floor_share +
-                                (__uint128_t)(budget - floor_share * n) * seen[i] * weight[i] / total;
+                        share = floor_share + (__uint128_t)(budget - floor_share * n) * ate / total;
                 /* The counter wakes the agent at its periods[i]-th allocation: the
                  * periods[i] - 1 before it are what goes unseen. */
                 periods[i] = 1 + (uint64_t)(share / weight[i]);

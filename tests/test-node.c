@@ -200,8 +200,14 @@ START_TEST(test_alloc_budget)
         ck_assert_uint_ne(node_alloc_budget(&w, 128 * MiB + NODE_ALLOC_MIN_HEADROOM, 4096), 0);
         ck_assert_uint_eq(node_alloc_budget(&w, 100 * MiB, 4096), 0);
         ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 0), 0);
+        /* beside the counter: the guard above every watermark, a read a second
+         * below one (coming back allocates nothing) */
+        ck_assert_uint_eq(node_guard_interval(&w, 900 * MiB), NODE_SAMPLE_GUARD_USEC);
+        ck_assert_uint_eq(node_guard_interval(&w, 300 * MiB), NODE_SAMPLE_BELOW_USEC);
+        ck_assert_uint_eq(node_guard_interval(&w, 100 * MiB), NODE_SAMPLE_BELOW_USEC);
         w.n = 0;
         ck_assert_uint_eq(node_alloc_budget(&w, 900 * MiB, 4096), 0);
+        ck_assert_uint_eq(node_guard_interval(&w, 900 * MiB), NODE_SAMPLE_GUARD_USEC);
 }
 END_TEST
 
@@ -243,6 +249,9 @@ START_TEST(test_alloc_split)
                 seen[i] = UINT64_MAX;
         ck_assert_int_eq(node_alloc_split(UINT64_MAX / 2048, seen, weight, 6, p), 0);
         ck_assert_uint_le(weighted(p, weight, 6), UINT64_MAX / 2048);
+        ck_assert_int_eq(node_alloc_split(UINT64_MAX, seen, weight, 6, p), 0);
+        ck_assert_uint_le((__uint128_t)(p[0] - 1) * weight[0] + (__uint128_t)(p[5] - 1) * weight[5],
+                          (__uint128_t)UINT64_MAX);
         const uint64_t zero[2] = { 1, 0 };
         ck_assert_int_eq(node_alloc_split(100, seen, zero, 2, p), -EINVAL);
 }
