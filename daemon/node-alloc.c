@@ -49,10 +49,10 @@
 struct NodeAlloc {
         unsigned n_cpus; /* the highest possible CPU + 1: the shares array's entries */
         int left_fd, ring_fd, prog_fd, link_fd;
-        void *consumer, *producer;                      /* the ring buffer's two mappings */
-        void *shares;                                   /* the shares array's mapping */
-        size_t page, shares_len, ring_size;             /* the ring: a power of 2, a page at least */
-        uint64_t *armed_left, *seen, *periods, *weight; /* n_cpus each */
+        void *consumer, *producer;             /* the ring buffer's two mappings */
+        void *shares;                          /* the shares array's mapping */
+        size_t page, shares_len, ring_size;    /* the ring: a power of 2, a page at least */
+        uint64_t *armed_left, *seen, *periods; /* n_cpus each */
         sd_event_source *source;
         void (*on_wake)(void *userdata);
         void *userdata;
@@ -190,7 +190,6 @@ NodeAlloc *node_alloc_close(NodeAlloc *a)
         free(a->armed_left);
         free(a->seen);
         free(a->periods);
-        free(a->weight);
         free(a);
         return NULL;
 }
@@ -242,13 +241,10 @@ NodeAlloc *node_alloc_open(sd_event *event, void (*on_wake)(void *userdata), voi
         a->armed_left = calloc(a->n_cpus, sizeof(uint64_t));
         a->seen = calloc(a->n_cpus, sizeof(uint64_t));
         a->periods = calloc(a->n_cpus, sizeof(uint64_t));
-        a->weight = calloc(a->n_cpus, sizeof(uint64_t));
-        if (!a->armed_left || !a->seen || !a->periods || !a->weight) {
+        if (!a->armed_left || !a->seen || !a->periods) {
                 *ret_why = "out of memory";
                 goto fail;
         }
-        for (unsigned c = 0; c < a->n_cpus; c++)
-                a->weight[c] = 1;
 
         m.map_type = BPF_MAP_TYPE_ARRAY;
         m.key_size = 4;
@@ -370,7 +366,7 @@ int node_alloc_arm(NodeAlloc *a, uint64_t budget)
                                      ? (uint64_t)((int64_t)a->armed_left[c] - left)
                                      : 0;
         }
-        r = node_alloc_split(budget, a->seen, a->weight, a->n_cpus, a->periods);
+        r = node_alloc_split(budget, a->seen, a->n_cpus, a->periods);
         if (r < 0) {
                 node_alloc_disarm(a);
                 return r;

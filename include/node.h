@@ -104,14 +104,10 @@ int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
  * the headroom (node_headroom) in pages. 0: stop the counters (below every
  * watermark, or nearer one than NODE_ALLOC_MIN_HEADROOM). */
 uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t page_size);
-/* Split budget pages over n counters (CPUs) whose events weigh weight[i]
- * pages at most each: counter i wakes the agent at its periods[i]-th
- * page (event), and what goes unseen before one wakes it,
- * sum((periods[i] - 1) * weight[i]), is at most budget. A counter gets a
- * share of the budget in proportion to what it counted the last time
- * (seen[i]), over a floor for those that counted nothing, so that the
- * busiest CPU does not wake the agent long before the others would; a share
- * below its weight is a period of 1. -ERANGE without counters or budget,
- * -EINVAL for a weight of 0. */
-int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weight, size_t n,
-                     uint64_t *periods);
+/* Split budget pages over n CPUs: CPU i wakes the agent once it allocated
+ * shares[i] pages, and what goes unseen before one does,
+ * sum(shares[i] - 1), is at most budget. A CPU gets a share in proportion
+ * to what it allocated the last time (seen[i] pages), over a floor for
+ * those that allocated nothing, so that the busiest CPU does not wake the
+ * agent long before the others would. -ERANGE without CPUs or budget. */
+int node_alloc_split(uint64_t budget, const uint64_t *seen, size_t n, uint64_t *shares);

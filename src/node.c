@@ -206,35 +206,27 @@ uint64_t node_alloc_budget(const NodeWatermarks *w, uint64_t avail, uint64_t pag
         return headroom / 2 / page_size;
 }
 
-int node_alloc_split(uint64_t budget, const uint64_t *seen, const uint64_t *weight, size_t n,
-                     uint64_t *periods)
+int node_alloc_split(uint64_t budget, const uint64_t *seen, size_t n, uint64_t *shares)
 {
         __uint128_t total = 0;
         uint64_t floor_share;
 
         if (n == 0 || budget == 0)
                 return -ERANGE;
-        for (size_t i = 0; i < n; i++) {
-                if (weight[i] == 0)
-                        return -EINVAL;
-                /* What counter i ate the last time, in pages at its worst (more
-                 * than the budget counts as the budget: no overflow below). */
-                __uint128_t ate = (__uint128_t)seen[i] * weight[i];
-                total += ate > budget ? budget : ate;
-        }
-        /* A quarter of the budget is spread evenly (so a counter that was quiet
-         * is not left with nothing), the rest by what each counted. */
+        /* More than the budget counts as the budget: no overflow below. */
+        for (size_t i = 0; i < n; i++)
+                total += seen[i] > budget ? budget : seen[i];
+        /* A quarter of the budget is spread evenly (so a CPU that was quiet is
+         * not left with nothing), the rest by what each allocated. */
         floor_share = budget / 4 / n;
         for (size_t i = 0; i < n; i++) {
-                __uint128_t share = budget / n;
-                __uint128_t ate = (__uint128_t)seen[i] * weight[i];
-                if (ate > budget)
-                        ate = budget;
+                uint64_t ate = seen[i] > budget ? budget : seen[i], share = budget / n;
                 if (total > 0)
-                        share = floor_share + (__uint128_t)(budget - floor_share * n) * ate / total;
-                /* The counter wakes the agent at its periods[i]-th allocation: the
-                 * periods[i] - 1 before it are what goes unseen. */
-                periods[i] = 1 + (uint64_t)(share / weight[i]);
+                        share = floor_share +
+                                (uint64_t)((__uint128_t)(budget - floor_share * n) * ate / total);
+                /* The CPU wakes the agent once its share is spent: the share - 1
+                 * pages before that are what goes unseen. */
+                shares[i] = 1 + share;
         }
         return 0;
 }

@@ -211,49 +211,44 @@ START_TEST(test_alloc_budget)
 }
 END_TEST
 
-/* What goes unseen before a counter wakes the agent. */
-static uint64_t weighted(const uint64_t *p, const uint64_t *w, size_t n)
+/* What goes unseen before a CPU wakes the agent. */
+static __uint128_t unseen(const uint64_t *p, size_t n)
 {
-        uint64_t sum = 0;
+        __uint128_t sum = 0;
         for (size_t i = 0; i < n; i++)
-                sum += (p[i] - 1) * w[i];
+                sum += p[i] - 1;
         return sum;
 }
 
 START_TEST(test_alloc_split)
 {
-        const uint64_t weight[6] = { 1, 2, 4, 8, 512, 1024 };
         uint64_t seen[6] = {}, p[6];
 
         /* nothing seen: an even split */
-        ck_assert_int_eq(node_alloc_split(60000, seen, weight, 6, p), 0);
-        ck_assert_uint_le(weighted(p, weight, 6), 60000);
+        ck_assert_int_eq(node_alloc_split(60000, seen, 6, p), 0);
+        ck_assert_uint_le(unseen(p, 6), 60000);
         ck_assert_uint_eq(p[0], 10001);
-        ck_assert_uint_eq(p[5], 10);
-        /* a busy order-0 counter gets most of it; the quiet ones keep a floor */
+        ck_assert_uint_eq(p[5], 10001);
+        /* a busy CPU gets most of it; the quiet ones keep a floor */
         seen[0] = 100000;
         seen[1] = 10;
-        ck_assert_int_eq(node_alloc_split(60000, seen, weight, 6, p), 0);
-        ck_assert_uint_le(weighted(p, weight, 6), 60000);
+        ck_assert_int_eq(node_alloc_split(60000, seen, 6, p), 0);
+        ck_assert_uint_le(unseen(p, 6), 60000);
         ck_assert_uint_ge(p[0], 45000);
-        ck_assert_uint_ge(p[4], 1 + 60000 / 4 / 6 / 512);
+        ck_assert_uint_ge(p[4], 1 + 60000 / 4 / 6);
+        /* a budget smaller than the CPUs: shares of one page wake at the first */
+        ck_assert_int_eq(node_alloc_split(3, seen, 6, p), 0);
+        ck_assert_uint_le(unseen(p, 6), 3);
         ck_assert_uint_ge(p[5], 1);
-        /* a budget smaller than an order-10 allocation: each of those wakes the agent */
-        ck_assert_int_eq(node_alloc_split(600, seen, weight, 6, p), 0);
-        ck_assert_uint_eq(p[5], 1);
-        ck_assert_uint_le(weighted(p, weight, 6), 600);
-        ck_assert_int_eq(node_alloc_split(0, seen, weight, 6, p), -ERANGE);
-        ck_assert_int_eq(node_alloc_split(100, seen, weight, 0, p), -ERANGE);
+        ck_assert_int_eq(node_alloc_split(0, seen, 6, p), -ERANGE);
+        ck_assert_int_eq(node_alloc_split(100, seen, 0, p), -ERANGE);
         /* counts the kernel could never give still split within the budget */
         for (size_t i = 0; i < 6; i++)
                 seen[i] = UINT64_MAX;
-        ck_assert_int_eq(node_alloc_split(UINT64_MAX / 2048, seen, weight, 6, p), 0);
-        ck_assert_uint_le(weighted(p, weight, 6), UINT64_MAX / 2048);
-        ck_assert_int_eq(node_alloc_split(UINT64_MAX, seen, weight, 6, p), 0);
-        ck_assert_uint_le((__uint128_t)(p[0] - 1) * weight[0] + (__uint128_t)(p[5] - 1) * weight[5],
-                          (__uint128_t)UINT64_MAX);
-        const uint64_t zero[2] = { 1, 0 };
-        ck_assert_int_eq(node_alloc_split(100, seen, zero, 2, p), -EINVAL);
+        ck_assert_int_eq(node_alloc_split(UINT64_MAX / 2048, seen, 6, p), 0);
+        ck_assert_uint_le(unseen(p, 6), UINT64_MAX / 2048);
+        ck_assert_int_eq(node_alloc_split(UINT64_MAX - 6, seen, 6, p), 0);
+        ck_assert_uint_le(unseen(p, 6), (__uint128_t)UINT64_MAX - 6);
 }
 END_TEST
 
@@ -264,7 +259,7 @@ END_TEST
  * while the counter is on, and an idle node's churn wakes it rarely. */
 #define SIM_CPUS 4
 typedef struct AllocSim {
-        uint64_t weight[SIM_CPUS], share[SIM_CPUS], seen[SIM_CPUS];
+        uint64_t share[SIM_CPUS], seen[SIM_CPUS];
         int64_t left[SIM_CPUS];
         uint64_t avail; /* pages */
         NodeWatermarks w;
@@ -278,7 +273,7 @@ static void sim_arm(AllocSim *s)
         s->wakes++;
         for (size_t i = 0; i < SIM_CPUS; i++)
                 s->seen[i] = s->armed ? (uint64_t)((int64_t)s->share[i] - s->left[i]) : 0;
-        s->armed = budget > 0 && node_alloc_split(budget, s->seen, s->weight, SIM_CPUS, s->share) == 0;
+        s->armed = budget > 0 && node_alloc_split(budget, s->seen, SIM_CPUS, s->share) == 0;
         for (size_t i = 0; i < SIM_CPUS; i++)
                 s->left[i] = s->armed ? (int64_t)s->share[i] : 0;
 }
@@ -287,8 +282,6 @@ static void sim_init(AllocSim *s, uint64_t avail_bytes)
 {
         *s = (AllocSim){ .avail = avail_bytes / 4096,
                          .w = { .below_bytes = { 256 * MiB, 128 * MiB }, .n = 2, .n_total = 2 } };
-        for (size_t i = 0; i < SIM_CPUS; i++)
-                s->weight[i] = 1;
         sim_arm(s);
         s->wakes = 0;
 }
