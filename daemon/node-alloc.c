@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup-read.h"
 #include "log.h"
 #include "macro.h"
 #include "node.h"
@@ -127,22 +128,6 @@ static int load_program(int left_fd, int ring_fd, char *log, size_t log_size)
         return sys_bpf(BPF_PROG_LOAD, &a);
 }
 
-static int read_small(const char *path, char *buf, size_t size)
-{
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        n = n < 0 ? -errno : n;
-        safe_close(fd);
-        if (n < 0)
-                return (int)n;
-        buf[n] = '\0';
-        return (int)n;
-}
-
 /* The ring buffer's records are not needed (the wake is the message): skip them. */
 static void drain(NodeAlloc *a)
 {
@@ -196,20 +181,15 @@ NodeAlloc *node_alloc_close(NodeAlloc *a)
 
 static int possible_cpus(unsigned *ret)
 {
-        static unsigned cpus[NODE_ALLOC_MAX_CPUS];
         char buf[4096];
-        unsigned top = 0;
-        int n = read_small("/sys/devices/system/cpu/possible", buf, sizeof(buf));
+        size_t len;
+        int r = cg_read_file(AT_FDCWD, "/sys/devices/system/cpu/possible", buf, sizeof(buf), &len);
 
-        if (n <= 0)
-                return -ENOENT;
-        n = node_cpulist_parse(buf, (size_t)n, cpus, NODE_ALLOC_MAX_CPUS);
-        if (n <= 0)
+        if (r < 0)
+                return r;
+        r = node_cpulist_span(buf, len, ret);
+        if (r < 0 || *ret > NODE_ALLOC_MAX_CPUS)
                 return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (cpus[i] > top)
-                        top = cpus[i];
-        *ret = top + 1; /* the kernel's per-CPU values run to the highest possible CPU */
         return 0;
 }
 

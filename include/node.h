@@ -96,9 +96,10 @@ uint64_t node_sample_interval(const NodeWatermarks *w, uint64_t avail, uint64_t 
  * allocates nothing and would wake no counter. */
 uint64_t node_guard_interval(const NodeWatermarks *w, uint64_t avail);
 
-/* The CPUs in a kernel cpu list ("0-3,8,10-11\n", /sys/devices/system/cpu/possible)
- * into ret[0..max): their number, -E2BIG if more than max, -EINVAL if malformed. */
-int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max);
+/* The highest CPU in a kernel cpu list ("0-3,8,10-11\n",
+ * /sys/devices/system/cpu/possible) + 1: the entries a per-CPU table
+ * indexed by CPU number needs. -EINVAL if malformed. */
+int node_cpulist_span(const char *buf, size_t len, unsigned *ret);
 
 /* How many pages may be allocated before MemAvailable is read again: half
  * the headroom (node_headroom) in pages. 0: stop the counters (below every

@@ -159,12 +159,12 @@ static int cpu_number(const char **p, const char *end, unsigned *ret)
         return 0;
 }
 
-int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max)
+int node_cpulist_span(const char *buf, size_t len, unsigned *ret)
 {
         const char *p = buf, *end = buf + len;
-        size_t n = 0;
+        unsigned top = 0;
 
-        while (end > p && (end[-1] == '\n' || end[-1] == ' '))
+        while (end > p && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\0'))
                 end--;
         if (p == end)
                 return -EINVAL;
@@ -178,18 +178,16 @@ int node_cpulist_parse(const char *buf, size_t len, unsigned *ret, size_t max)
                         if (cpu_number(&p, end, &hi) < 0 || hi < lo)
                                 return -EINVAL;
                 }
-                for (unsigned c = lo; c <= hi; c++) {
-                        if (n >= max)
-                                return -E2BIG;
-                        ret[n++] = c;
-                }
+                if (hi > top)
+                        top = hi;
                 if (p == end)
                         break;
                 if (*p != ',')
                         return -EINVAL;
                 p++;
         }
-        return (int)n;
+        *ret = top + 1;
+        return 0;
 }
 
 uint64_t node_guard_interval(const NodeWatermarks *w, uint64_t avail)

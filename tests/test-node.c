@@ -377,18 +377,19 @@ END_TEST
 
 START_TEST(test_cpulist)
 {
-        unsigned c[8];
+        unsigned n = 0;
 
-        ck_assert_int_eq(node_cpulist_parse("0-3,6\n", 6, c, 8), 5);
-        ck_assert_uint_eq(c[3], 3);
-        ck_assert_uint_eq(c[4], 6);
-        ck_assert_int_eq(node_cpulist_parse("0", 1, c, 8), 1);
-        ck_assert_int_eq(node_cpulist_parse("0-8", 3, c, 8), -E2BIG);
+        ck_assert_int_eq(node_cpulist_span("0-3,6\n", 6, &n), 0);
+        ck_assert_uint_eq(n, 7);
+        ck_assert_int_eq(node_cpulist_span("0", 1, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_eq(node_cpulist_span("8,0-3", 5, &n), 0);
+        ck_assert_uint_eq(n, 9);
         static const char *bad[] = {
                 "", "\n", "a", "3-1", "1,", ",1", "1--2", "0-99999999999", "1 2", "-1"
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                ck_assert_msg(node_cpulist_parse(bad[i], strlen(bad[i]), c, 8) == -EINVAL, "'%s'", bad[i]);
+                ck_assert_msg(node_cpulist_span(bad[i], strlen(bad[i]), &n) == -EINVAL, "'%s'", bad[i]);
 }
 END_TEST
 
