@@ -123,43 +123,37 @@ static int on_node_sample(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* A CPU spent its share of the allocation budget: half the headroom may be
- * gone. At most one read per NODE_SAMPLE_MIN_USEC, as for cgroup events:
- * a workload that allocates and frees fast near a watermark would otherwise
- * wake the agent at each few MiB; the CPUs that spent their share stay
- * quiet until the next read sets it again. */
-static void on_node_alloc(void *userdata)
-{
-        Manager *m = userdata;
-        uint64_t now = now_usec(CLOCK_MONOTONIC), soon = m->node_sample_last + NODE_SAMPLE_MIN_USEC;
-
-        if (!m->node_sample_timer)
-                return;
-        if (now >= soon) {
-                node_sample(m);
-                return;
-        }
-        if (soon < m->node_sample_next) {
-                m->node_sample_next = soon;
-                (void)sd_event_source_set_time(m->node_sample_timer, soon);
-        }
-}
-
-/* A watched cgroup hit its memory.high or memory.max: memory is short
- * somewhere, so MemAvailable is read at once (at most once per
- * NODE_SAMPLE_MIN_USEC, however many cgroups are throttled). */
-void manager_node_wake(Manager *m)
+/* MemAvailable at once, or NODE_SAMPLE_MIN_USEC after the last read if that
+ * is later (a timer due now fires at the loop's next turn): however often
+ * cgroups hit their limits or CPUs spend their allocation shares, a read
+ * per 10 ms at most. False if it was due by then anyway. */
+static bool node_read_soon(Manager *m)
 {
         uint64_t soon;
 
         if (!m->node_sample_timer)
-                return;
+                return false;
         soon = m->node_sample_last + NODE_SAMPLE_MIN_USEC;
         if (soon >= m->node_sample_next)
-                return; /* due by then anyway */
-        m->n_node_wakes++;
+                return false;
         m->node_sample_next = soon;
         (void)sd_event_source_set_time(m->node_sample_timer, soon);
+        return true;
+}
+
+/* A CPU spent its share of the allocation budget: half the headroom may be
+ * gone. The CPUs that spent theirs stay quiet until the read sets them again. */
+static void on_node_alloc(void *userdata)
+{
+        (void)node_read_soon(userdata);
+}
+
+/* A watched cgroup hit its memory.high or memory.max: memory is short
+ * somewhere, so MemAvailable is read soon. */
+void manager_node_wake(Manager *m)
+{
+        if (node_read_soon(m))
+                m->n_node_wakes++;
 }
 
 /* After each policy load: sample MemAvailable only if some policy asks for it. */
@@ -199,8 +193,8 @@ int manager_node_start(Manager *m)
         m->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (m->proc_fd < 0)
                 return log_warning_errno(-errno, "Cannot open /proc; node-wide triggers are off: %m");
-        /* The counters now, while start-up still has the privilege perf wants;
-         * they stay disabled until a nodeAvailable policy arms them. */
+        /* The counter now, while start-up still has CAP_BPF and CAP_PERFMON;
+         * every share stays 0 until a nodeAvailable policy arms it. */
         m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
         m->node_alloc = node_alloc_open(m->event, on_node_alloc, m, &m->node_alloc_why);
         if (m->node_alloc) {
