@@ -223,6 +223,18 @@ START_TEST(test_select_target)
         ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
         buf[len] = '\0';
         ck_assert_msg(strstr(buf, "does not match") != NULL, "%s", buf);
+        /* a tenant's names: a path longer than any parent buffer, no slash, the root */
+        static char longpath[6000];
+        memset(longpath, 'a', sizeof(longpath) - 1);
+        memcpy(longpath, "/batch.slice/", 13);
+        longpath[5000] = '/';
+        const char *odd[] = { longpath, "batch.slice", "/" };
+        for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+                id.path = odd[k];
+                ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
+                buf[len] = '\0';
+                ck_assert_msg(strstr(buf, "through its parent's triggers") == NULL, "%s", buf);
+        }
         /* select by pressure names its window */
         id.path = "/jobs.slice/a.scope";
         ck_assert_int_eq(explain_format(&in, buf, sizeof(buf), &len), 0);
